@@ -1,0 +1,124 @@
+package dev.cairn.io;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * A file written under a temporary name beside its target and renamed into place only by
+ * {@link #commit()}. Closing without committing deletes the temporary file, and a JVM shutdown
+ * (Ctrl-C) deletes every temporary file still open, so no half-written artifact is ever left
+ * under the target's name.
+ *
+ * <p>Optionally starts from a copy of the existing target ({@link #openCopying}) for formats that
+ * add to an existing file (a hash tree appended after the data).
+ */
+public final class AtomicOutput implements AutoCloseable {
+    private static final Set<Path> PENDING = ConcurrentHashMap.newKeySet();
+
+    static {
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            for (Path p : PENDING) {
+                try {
+                    Files.deleteIfExists(p);
+                } catch (IOException ignored) {
+                    // best effort during shutdown
+                }
+            }
+        }, "cairn-atomic-output-cleanup"));
+    }
+
+    private final Path target;
+    private final Path temp;
+    private final FileChannel channel;
+    private boolean done;
+
+    private AtomicOutput(Path target, Path temp) throws IOException {
+        this.target = target;
+        this.temp = temp;
+        PENDING.add(temp);
+        FileChannel ch;
+        try {
+            ch = FileChannel.open(temp, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        } catch (IOException e) {
+            PENDING.remove(temp);
+            Files.deleteIfExists(temp);
+            throw e;
+        }
+        this.channel = ch;
+    }
+
+    /** A new, empty temporary file beside {@code target}. */
+    public static AtomicOutput open(Path target) throws IOException {
+        Path abs = target.toAbsolutePath();
+        Path dir = abs.getParent();
+        Path temp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
+        return new AtomicOutput(abs, temp);
+    }
+
+    /**
+     * A temporary file beside {@code target} that starts as a copy of {@code source} (usually the
+     * target itself), for writers that extend an existing file.
+     */
+    public static AtomicOutput openCopying(Path target, Path source) throws IOException {
+        Path abs = target.toAbsolutePath();
+        Path temp = Files.createTempFile(abs.getParent(), "." + abs.getFileName() + ".", ".tmp");
+        try {
+            Files.copy(source, temp, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            Files.deleteIfExists(temp);
+            throw e;
+        }
+        return new AtomicOutput(abs, temp);
+    }
+
+    /** The channel to write (and read back) the temporary file through. */
+    public FileChannel channel() {
+        return channel;
+    }
+
+    public Path target() {
+        return target;
+    }
+
+    public Path tempPath() {
+        return temp;
+    }
+
+    /** Flushes to disk and renames the temporary file onto the target. */
+    public void commit() throws IOException {
+        if (done) {
+            throw new IllegalStateException("already committed or closed: " + target);
+        }
+        channel.force(true);
+        channel.close();
+        try {
+            Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(temp, target, StandardCopyOption.REPLACE_EXISTING);
+        }
+        PENDING.remove(temp);
+        done = true;
+    }
+
+    /** Deletes the temporary file unless {@link #commit()} succeeded. */
+    @Override
+    public void close() throws IOException {
+        if (done) {
+            return;
+        }
+        done = true;
+        try {
+            channel.close();
+        } finally {
+            Files.deleteIfExists(temp);
+            PENDING.remove(temp);
+        }
+    }
+}

@@ -1,0 +1,2 @@
+/** The cairn command line. */
+package dev.cairn.cli;

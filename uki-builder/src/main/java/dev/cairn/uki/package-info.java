@@ -1,0 +1,2 @@
+/** Unified Kernel Image builder, PE reader/writer and PCR 11 prediction. Not implemented yet. */
+package dev.cairn.uki;
