@@ -59,6 +59,17 @@ public final class VerityFormatter {
         }
     }
 
+    /**
+     * The result {@code format} would report for these parameters and root hash, without reading
+     * or writing anything (for table output from an existing tree).
+     */
+    public static VerityResult describe(VerityParams p, long dataBlocks, byte[] rootHash) {
+        TreeGeometry g = TreeGeometry.plan(p, dataBlocks);
+        return new VerityResult(p.hash(), p.hashType(), p.dataBlockSize(), p.hashBlockSize(), dataBlocks, p.salt(),
+                p.superblock() ? p.uuid() : null, rootHash, p.hashOffset(), g.hashStartBlock(), g.levels(),
+                g.hashBlocks(), g.hashAreaEnd(), null);
+    }
+
     /** The number of data blocks to cover, refusing sizes that would leave bytes unprotected. */
     static long coveredBlocks(long size, VerityParams p, Path data) throws FormatException {
         int dbs = p.dataBlockSize();

@@ -1,0 +1,93 @@
+package dev.cairn.cli;
+
+import dev.cairn.io.FormatException;
+import java.io.FileNotFoundException;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
+import picocli.CommandLine;
+
+/**
+ * The one place exceptions become exit codes and one-line messages. Stack traces only with
+ * {@code --stacktrace}. Input problems (missing, unreadable, malformed files) are exit 3; failures
+ * while writing outputs (reported as {@link OutputFailure}) are exit 6.
+ */
+final class ExceptionMapper implements CommandLine.IExecutionExceptionHandler, CommandLine.IParameterExceptionHandler {
+    private final boolean[] stacktrace;
+
+    ExceptionMapper(boolean[] stacktrace) {
+        this.stacktrace = stacktrace;
+    }
+
+    @Override
+    public int handleExecutionException(Exception ex, CommandLine cmd, CommandLine.ParseResult parseResult) {
+        Throwable t = ex instanceof UncheckedIOException u ? u.getCause() : ex;
+        ExitCode code = exitCode(t);
+        PrintWriter err = cmd.getErr();
+        err.println("cairn: " + message(t));
+        if (stacktrace[0]) {
+            t.printStackTrace(err);
+        }
+        err.flush();
+        return code.code();
+    }
+
+    @Override
+    public int handleParseException(CommandLine.ParameterException ex, String[] args) {
+        CommandLine cmd = ex.getCommandLine();
+        PrintWriter err = cmd.getErr();
+        err.println("cairn: " + ex.getMessage());
+        if (!CommandLine.UnmatchedArgumentException.printSuggestions(ex, err)) {
+            err.println("Try '" + cmd.getCommandSpec().qualifiedName() + " --help' for more information.");
+        }
+        if (stacktrace[0]) {
+            ex.printStackTrace(err);
+        }
+        err.flush();
+        return ExitCode.USAGE.code();
+    }
+
+    static ExitCode exitCode(Throwable t) {
+        if (t instanceof CairnException c) {
+            return c.exitCode();
+        }
+        if (t instanceof IOException || t instanceof IllegalArgumentException) {
+            return ExitCode.BAD_INPUT;
+        }
+        return ExitCode.IO;
+    }
+
+    static String message(Throwable t) {
+        if (t instanceof IOException io) {
+            return describe(io);
+        }
+        String m = t.getMessage();
+        if (t instanceof CairnException || t instanceof IllegalArgumentException) {
+            return m == null || m.isBlank() ? t.getClass().getSimpleName() : m;
+        }
+        return "internal error: " + t.getClass().getSimpleName() + (m == null ? "" : ": " + m)
+                + " (rerun with --stacktrace and report it)";
+    }
+
+    /** One line for an I/O problem, naming the file. */
+    static String describe(IOException e) {
+        if (e instanceof NoSuchFileException n) {
+            return n.getFile() + ": no such file";
+        }
+        if (e instanceof AccessDeniedException a) {
+            return a.getFile() + ": permission denied";
+        }
+        if (e instanceof FileSystemException f) {
+            String reason = f.getReason();
+            return f.getFile() + ": " + (reason == null ? f.getClass().getSimpleName() : reason);
+        }
+        if (e instanceof FileNotFoundException || e instanceof FormatException) {
+            return e.getMessage();
+        }
+        String m = e.getMessage();
+        return m == null ? e.getClass().getSimpleName() : m;
+    }
+}

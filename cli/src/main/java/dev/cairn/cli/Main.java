@@ -1,0 +1,71 @@
+package dev.cairn.cli;
+
+import dev.cairn.cli.verity.VerityCommand;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** The {@code cairn} command. */
+@Command(name = "cairn", mixinStandardHelpOptions = true, versionProvider = Version.class,
+        description = "Build and verify verified-boot images: dm-verity, SquashFS, UKI, signatures, OCI.",
+        subcommands = {VerityCommand.class, Groups.Squashfs.class, Groups.Uki.class, Groups.Sign.class,
+                Groups.Keys.class, Groups.Ipe.class, Groups.Oci.class, Groups.Build.class,
+                CommandLine.HelpCommand.class},
+        footerHeading = "%nExit codes:%n",
+        footer = {"  0  success", "  1  verification failed", "  2  usage error",
+                "  3  bad input (missing, unreadable or malformed file or value)", "  4  key or signing error",
+                "  5  registry or network error", "  6  I/O error writing outputs"})
+public final class Main implements Callable<Integer> {
+    @Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Option(names = "--stacktrace", scope = CommandLine.ScopeType.INHERIT,
+            description = "Print the full stack trace of an error (for bug reports).")
+    void stacktrace(boolean on) {
+        STACKTRACE.get()[0] = on;
+    }
+
+    private static final ThreadLocal<boolean[]> STACKTRACE = ThreadLocal.withInitial(() -> new boolean[1]);
+
+    @Override
+    public Integer call() {
+        spec.commandLine().usage(spec.commandLine().getErr());
+        return ExitCode.USAGE.code();
+    }
+
+    /** The configured command line (used by tests and the man page/completion generators). */
+    public static CommandLine commandLine(PrintWriter out, PrintWriter err) {
+        boolean[] trace = STACKTRACE.get();
+        trace[0] = false;
+        ExceptionMapper mapper = new ExceptionMapper(trace);
+        CommandLine cl = new CommandLine(new Main());
+        cl.setOut(out);
+        cl.setErr(err);
+        cl.setExecutionExceptionHandler(mapper);
+        cl.setParameterExceptionHandler(mapper);
+        cl.setCaseInsensitiveEnumValuesAllowed(true);
+        cl.setUsageHelpAutoWidth(false);
+        return cl;
+    }
+
+    /** Runs cairn and returns its exit code; never exits the JVM. */
+    public static int run(PrintWriter out, PrintWriter err, String... args) {
+        try {
+            return commandLine(out, err).execute(args);
+        } finally {
+            out.flush();
+            err.flush();
+        }
+    }
+
+    public static void main(String[] args) {
+        PrintWriter out = new PrintWriter(new java.io.OutputStreamWriter(System.out, StandardCharsets.UTF_8), true);
+        PrintWriter err = new PrintWriter(new java.io.OutputStreamWriter(System.err, StandardCharsets.UTF_8), true);
+        int code = run(out, err, args);
+        System.exit(code);
+    }
+}

@@ -1,0 +1,248 @@
+package dev.cairn.cli.verity;
+
+import dev.cairn.cli.ExitCode;
+import dev.cairn.cli.JsonOption;
+import dev.cairn.cli.OutputFailure;
+import dev.cairn.cli.Progress;
+import dev.cairn.cli.ThreadsOption;
+import dev.cairn.io.AtomicOutput;
+import dev.cairn.verity.VerifyResult;
+import dev.cairn.verity.VerityFormatter;
+import dev.cairn.verity.VerityParams;
+import dev.cairn.verity.VerityResult;
+import dev.cairn.verity.VeritySuperblock;
+import dev.cairn.verity.VerityTable;
+import dev.cairn.verity.VerityVerifier;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code cairn verity}: dm-verity hash trees, as veritysetup. */
+@Command(name = "verity", mixinStandardHelpOptions = true,
+        description = "dm-verity hash trees, byte-identical to veritysetup.",
+        subcommands = {VerityCommand.Format.class, VerityCommand.Verify.class,
+                VerityCommand.Dump.class, VerityCommand.Table.class})
+public final class VerityCommand implements Callable<Integer> {
+    @Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        spec.commandLine().usage(spec.commandLine().getErr());
+        return ExitCode.USAGE.code();
+    }
+
+    static long dataSize(Path data) throws IOException {
+        return Files.size(data);
+    }
+
+    @Command(name = "format", mixinStandardHelpOptions = true,
+            description = "Build the hash tree of DATA into HASH (like veritysetup format).")
+    static final class Format implements Callable<Integer> {
+        @Spec
+        CommandLine.Model.CommandSpec spec;
+        @Parameters(index = "0", paramLabel = "DATA", description = "Data file or device.")
+        Path data;
+        @Parameters(index = "1", paramLabel = "HASH", description = "Hash file (may be DATA with --hash-offset).")
+        Path hash;
+        @Option(names = "--root-hash-file", paramLabel = "FILE", description = "Also write the root hash (hex, no newline) to FILE.")
+        Path rootHashFile;
+        @Mixin
+        VerityOptions options;
+        @Mixin
+        ThreadsOption threads;
+        @Mixin
+        JsonOption json;
+
+        @Override
+        public Integer call() throws IOException {
+            VerityParams p = options.forFormat();
+            PrintWriter out = spec.commandLine().getOut();
+            VerityResult r;
+            try (Progress progress = Progress.start(spec.commandLine().getErr(), "hashing", dataSize(data), json.enabled())) {
+                r = VerityFormatter.format(data, hash, p, threads.threads(), progress::advance);
+            }
+            if (rootHashFile != null) {
+                writeAtomically(rootHashFile, r.rootHashHex());
+            }
+            if (json.enabled()) {
+                VerityReport.printJson(out, VerityReport.json(r));
+            } else {
+                VerityReport.formatText(out, hash.toString(), r);
+            }
+            return 0;
+        }
+    }
+
+    static void writeAtomically(Path file, String text) {
+        try (AtomicOutput o = AtomicOutput.open(file)) {
+            o.channel().write(ByteBuffer.wrap(text.getBytes(StandardCharsets.US_ASCII)));
+            o.commit();
+        } catch (IOException e) {
+            throw new OutputFailure("cannot write " + file, e);
+        }
+    }
+
+    /** Geometry for verify-like commands: the superblock's (checked against explicit options) or the options'. */
+    static VerityParams verifyParams(VerityOptions options, Path hash) throws IOException {
+        VerityParams p = options.forVerify();
+        if (p.superblock()) {
+            VerityParams sb = VerityVerifier.effectiveParams(hash, p);
+            options.checkAgainst(sb);
+            return sb;
+        }
+        return p;
+    }
+
+    @Command(name = "verify", mixinStandardHelpOptions = true,
+            description = {"Check DATA and HASH against the root hash (like veritysetup verify).",
+                    "Exit 0 when intact, 1 naming the first corrupted block."})
+    static final class Verify implements Callable<Integer> {
+        @Spec
+        CommandLine.Model.CommandSpec spec;
+        @Parameters(index = "0", paramLabel = "DATA")
+        Path data;
+        @Parameters(index = "1", paramLabel = "HASH")
+        Path hash;
+        @Parameters(index = "2", arity = "0..1", paramLabel = "ROOT_HASH", description = "Root hash as hex (or use --root-hash-file).")
+        String rootHashArg;
+        @Mixin
+        RootHashInput root;
+        @Mixin
+        VerityOptions options;
+        @Mixin
+        ThreadsOption threads;
+        @Mixin
+        JsonOption json;
+
+        @Override
+        public Integer call() throws IOException {
+            byte[] rootHash = root.read(rootHashArg);
+            VerityParams p = verifyParams(options, hash);
+            VerifyResult r;
+            try (Progress progress = Progress.start(spec.commandLine().getErr(), "verifying", dataSize(data), json.enabled())) {
+                r = VerityVerifier.verify(data, hash, p, rootHash, threads.threads(), progress::advance);
+            }
+            PrintWriter out = spec.commandLine().getOut();
+            if (json.enabled()) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("intact", r instanceof VerifyResult.Intact);
+                if (r instanceof VerifyResult.Corrupted c) {
+                    m.put("kind", c.kind());
+                    m.put("block", c.block());
+                    m.put("offset", c.fileOffset());
+                }
+                if (p.fec() != null) {
+                    m.put("fecRepairableErrors", fecErrors(r));
+                }
+                VerityReport.printJson(out, m);
+            }
+            if (p.fec() != null && fecErrors(r) > 0 && !json.enabled()) {
+                out.println("Found " + fecErrors(r) + " repairable errors with FEC device.");
+            }
+            if (r instanceof VerifyResult.Corrupted c) {
+                spec.commandLine().getErr().println("cairn: verification failed: " + c.describe());
+                return ExitCode.VERIFICATION_FAILED.code();
+            }
+            return 0;
+        }
+
+        private static long fecErrors(VerifyResult r) {
+            return r instanceof VerifyResult.Corrupted c ? c.fecRepairableErrors()
+                    : ((VerifyResult.Intact) r).fecRepairableErrors();
+        }
+    }
+
+    @Command(name = "dump", mixinStandardHelpOptions = true,
+            description = "Show the verity superblock of HASH (like veritysetup dump).")
+    static final class Dump implements Callable<Integer> {
+        @Spec
+        CommandLine.Model.CommandSpec spec;
+        @Parameters(index = "0", paramLabel = "HASH")
+        Path hash;
+        @Option(names = "--hash-offset", paramLabel = "BYTES", description = "Offset of the superblock (default 0).")
+        long hashOffset;
+        @Mixin
+        JsonOption json;
+
+        @Override
+        public Integer call() throws IOException {
+            if (hashOffset < 0 || hashOffset % 512 != 0) {
+                throw new IllegalArgumentException("--hash-offset must be a non-negative multiple of 512, not " + hashOffset);
+            }
+            VeritySuperblock sb = VeritySuperblock.read(hash, hashOffset);
+            PrintWriter out = spec.commandLine().getOut();
+            if (json.enabled()) {
+                VerityReport.printJson(out, VerityReport.dumpJson(sb));
+            } else {
+                VerityReport.dumpText(out, hash.toString(), sb);
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "table", mixinStandardHelpOptions = true,
+            description = {"Print how to activate the tree: the dm-verity table line, the veritysetup open",
+                    "arguments and the kernel command-line parameters (systemd-veritysetup-generator)."})
+    static final class Table implements Callable<Integer> {
+        @Spec
+        CommandLine.Model.CommandSpec spec;
+        @Parameters(index = "0", paramLabel = "DATA")
+        Path data;
+        @Parameters(index = "1", paramLabel = "HASH")
+        Path hash;
+        @Parameters(index = "2", arity = "0..1", paramLabel = "ROOT_HASH", description = "Root hash as hex (or use --root-hash-file).")
+        String rootHashArg;
+        @Mixin
+        RootHashInput root;
+        @Mixin
+        VerityOptions options;
+        @Option(names = "--data-device", paramLabel = "DEV", description = "Data device name for the kernel (default: DATA).")
+        String dataDevice;
+        @Option(names = "--hash-device", paramLabel = "DEV", description = "Hash device name for the kernel (default: HASH).")
+        String hashDevice;
+        @Option(names = "--name", paramLabel = "NAME", defaultValue = "root", description = "Mapping name (default: ${DEFAULT-VALUE}).")
+        String name;
+        @Mixin
+        JsonOption json;
+
+        @Override
+        public Integer call() throws IOException {
+            byte[] rootHash = root.read(rootHashArg);
+            VerityParams p = verifyParams(options, hash);
+            long blocks = p.dataBlocks() == -1 ? dataSize(data) / p.dataBlockSize() : p.dataBlocks();
+            VerityResult r = VerityFormatter.describe(p, blocks, rootHash);
+            String dd = dataDevice == null ? data.toString() : dataDevice;
+            String hd = hashDevice == null ? hash.toString() : hashDevice;
+            String fd = p.fec() == null ? null : p.fec().device().toString();
+            String table = "0 " + blocks * (p.dataBlockSize() / 512) + " verity " + VerityTable.dmTable(r, dd, hd, fd);
+            String open = "veritysetup " + String.join(" ", VerityTable.veritysetupOpenArgs(r, dd, name, hd, fd));
+            String cmdline = VerityTable.kernelCommandLine(r, dd, hd, fd);
+            PrintWriter out = spec.commandLine().getOut();
+            if (json.enabled()) {
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("dmTable", table);
+                m.put("veritysetupOpen", VerityTable.veritysetupOpenArgs(r, dd, name, hd, fd));
+                m.put("kernelCommandLine", cmdline);
+                VerityReport.printJson(out, m);
+            } else {
+                out.println("dm table:      " + table);
+                out.println("veritysetup:   " + open);
+                out.println("kernel cmdline: " + cmdline);
+            }
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,130 @@
+package dev.cairn.verity;
+
+import dev.cairn.io.FormatException;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Checks data and hash tree against a root hash, as {@code veritysetup verify} does. The tree is
+ * checked top down (root, then each level against the one above), then the data blocks in
+ * parallel against the leaf level, so the first bad block reported is the one actually damaged.
+ */
+public final class VerityVerifier {
+    private VerityVerifier() {
+    }
+
+    /** The geometry to verify with: the superblock's when there is one, else the given parameters. */
+    public static VerityParams effectiveParams(Path hash, VerityParams params) throws IOException {
+        if (!params.superblock()) {
+            return params;
+        }
+        VeritySuperblock sb = VeritySuperblock.read(hash, params.hashOffset());
+        return sb.toParams(params.hashOffset(), params.fec());
+    }
+
+    public static VerifyResult verify(Path data, Path hash, VerityParams params, byte[] rootHash, int threads,
+                                      VerityProgress progress) throws IOException {
+        VerityParams p = effectiveParams(hash, params);
+        if (rootHash.length != p.hash().digestSize()) {
+            throw new FormatException("root-hash", rootHash.length * 2 + " hex digits",
+                    "root hash length does not match " + p.hash().veritysetupName() + " ("
+                            + p.hash().digestSize() * 2 + " hex digits)");
+        }
+        try (FileChannel in = FileChannel.open(data, StandardOpenOption.READ);
+             FileChannel hc = FileChannel.open(hash, StandardOpenOption.READ)) {
+            long dataBlocks = p.dataBlocks() == -1 ? VerityFormatter.coveredBlocks(in.size(), p, data) : p.dataBlocks();
+            if (in.size() / p.dataBlockSize() < dataBlocks) {
+                throw new FormatException("data", data, "data file is too small: " + in.size() + " bytes for "
+                        + dataBlocks + " blocks of " + p.dataBlockSize());
+            }
+            TreeGeometry g = TreeGeometry.plan(p, dataBlocks);
+            if (hc.size() < g.hashAreaEnd()) {
+                throw new FormatException("hash", hash, "hash file is too small: " + hc.size()
+                        + " bytes, the tree needs " + g.hashAreaEnd());
+            }
+            VerityResult geometry = new VerityResult(p.hash(), p.hashType(), p.dataBlockSize(), p.hashBlockSize(),
+                    dataBlocks, p.salt(), p.superblock() ? p.uuid() : null, rootHash, p.hashOffset(),
+                    g.hashStartBlock(), g.levels(), g.hashBlocks(), g.hashAreaEnd(), null);
+            long fecErrors = p.fec() == null ? -1 : 0;
+            long[] bad = firstBadBlock(in, hc, p, g, rootHash, threads, progress);
+            if (bad == null) {
+                return new VerifyResult.Intact(geometry, fecErrors);
+            }
+            boolean isHash = bad[0] == 1;
+            long offset = isHash ? (g.hashStartBlock() + bad[1]) * p.hashBlockSize() : bad[1] * p.dataBlockSize();
+            return new VerifyResult.Corrupted(geometry, isHash ? "hash" : "data", bad[1], offset, fecErrors, false);
+        }
+    }
+
+    /** {kind (0 data, 1 hash), block} of the first mismatch, or null when intact. */
+    static long[] firstBadBlock(FileChannel in, FileChannel hc, VerityParams p, TreeGeometry g, byte[] rootHash,
+                                int threads, VerityProgress progress) throws IOException {
+        int dbs = p.dataBlockSize();
+        int hbs = p.hashBlockSize();
+        BlockHasher hasher = new BlockHasher(p.hash(), p.salt(), p.hashType());
+        if (g.levels() == 0) {
+            byte[] block = new byte[dbs];
+            VeritySuperblock.readFully(in, ByteBuffer.wrap(block), 0);
+            progress.advanced(dbs);
+            return MessageDigest.isEqual(hasher.hash(block, 0, dbs), rootHash) ? null : new long[] {0, 0};
+        }
+        int top = g.levels() - 1;
+        byte[] buf = new byte[hbs];
+        VeritySuperblock.readFully(hc, ByteBuffer.wrap(buf), g.levelStart()[top] * hbs);
+        if (!MessageDigest.isEqual(hasher.hash(buf, 0, hbs), rootHash)) {
+            return new long[] {1, g.levelStart()[top] - g.hashStartBlock()};
+        }
+        int slot = g.slotSize();
+        byte[] expected = new byte[slot];
+        byte[] actual = new byte[slot];
+        for (int level = top; level >= 1; level--) {
+            long below = g.levelBlocks()[level - 1];
+            long belowStart = g.levelStart()[level - 1];
+            for (long j = 0; j < below; j++) {
+                VeritySuperblock.readFully(hc, ByteBuffer.wrap(buf), (belowStart + j) * hbs);
+                Arrays.fill(actual, (byte) 0);
+                hasher.hash(buf, 0, hbs, actual, 0);
+                VeritySuperblock.readFully(hc, ByteBuffer.wrap(expected), g.slotOffset(level, j));
+                if (!Arrays.equals(actual, expected)) {
+                    return new long[] {1, belowStart + j - g.hashStartBlock()};
+                }
+            }
+        }
+        AtomicLong firstBad = new AtomicLong(Long.MAX_VALUE);
+        int unit = ParallelLeafHasher.unitBlocks(dbs, g.hashesPerBlock());
+        ParallelLeafHasher.run(in, g.dataBlocks(), dbs, p, slot, unit, threads, progress, (first, count, slots) -> {
+            if (first > firstBad.get()) {
+                return;
+            }
+            byte[] stored = readSlots(hc, g, first, count);
+            for (int i = 0; i < count; i++) {
+                if (!Arrays.equals(slots, i * slot, (i + 1) * slot, stored, i * slot, (i + 1) * slot)) {
+                    firstBad.accumulateAndGet(first + i, Math::min);
+                    return;
+                }
+            }
+        });
+        return firstBad.get() == Long.MAX_VALUE ? null : new long[] {0, firstBad.get()};
+    }
+
+    /** Reads the stored leaf digest slots of data blocks [first, first+count). */
+    static byte[] readSlots(FileChannel hc, TreeGeometry g, long first, int count) throws IOException {
+        int slot = g.slotSize();
+        int perBlock = g.hashesPerBlock();
+        byte[] out = new byte[count * slot];
+        int i = 0;
+        while (i < count) {
+            long item = first + i;
+            int run = (int) Math.min(count - i, perBlock - item % perBlock);
+            VeritySuperblock.readFully(hc, ByteBuffer.wrap(out, i * slot, run * slot), g.slotOffset(0, item));
+            i += run;
+        }
+        return out;
+    }
+}
