@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * Where the FEC parity goes and what it covers (cryptsetup's {@code VERITY_FEC_blocks}): the data
@@ -38,8 +39,18 @@ record FecPlan(Path device, long offset, int roots, boolean sharesHashFile, long
         return dataBlocks + Align.ceilDiv(hashBytes, blockSize);
     }
 
-    FecResult encode(FileChannel data, long dataBlocks, FileChannel hash, FileChannel out, int threads) throws IOException {
-        int bs = Math.toIntExact(hashAreaStart == 0 ? 4096 : 0); // placeholder, replaced below
-        throw new UnsupportedOperationException("FEC encoding is wired in by the FEC engine");
+    /** The RS message: the data area, then the hash file from the first tree block to its end (or the FEC offset). */
+    List<VerityFec.Segment> message(FileChannel data, long dataBlocks, int blockSize, FileChannel hash) throws IOException {
+        long hashEnd = sharesHashFile ? offset : hash.size();
+        return List.of(new VerityFec.Segment(data, 0, dataBlocks * blockSize),
+                new VerityFec.Segment(hash, hashAreaStart, Math.max(0, hashEnd - hashAreaStart)));
+    }
+
+    FecResult encode(FileChannel data, long dataBlocks, int blockSize, FileChannel hash, FileChannel out, int threads)
+            throws IOException {
+        VerityFec fec = new VerityFec(message(data, dataBlocks, blockSize, hash), blockSize, roots);
+        fec.encode(out, offset, threads);
+        VerityFormatter.extendTo(out, offset + fec.paritySize());
+        return new FecResult(roots, offset, fec.rsBlocks(), offset + fec.paritySize(), fec.blocks);
     }
 }

@@ -47,7 +47,7 @@ public final class VerityFormatter {
                 }
                 FecResult fecResult = null;
                 if (fec != null) {
-                    fecResult = fec.encode(in, dataBlocks, ch, fecOut == null ? ch : fecOut.channel(), threads);
+                    fecResult = fec.encode(in, dataBlocks, params.dataBlockSize(), ch, fecOut == null ? ch : fecOut.channel(), threads);
                 }
                 if (fecOut != null) {
                     fecOut.commit();

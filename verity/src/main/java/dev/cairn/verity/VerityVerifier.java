@@ -52,15 +52,80 @@ public final class VerityVerifier {
             VerityResult geometry = new VerityResult(p.hash(), p.hashType(), p.dataBlockSize(), p.hashBlockSize(),
                     dataBlocks, p.salt(), p.superblock() ? p.uuid() : null, rootHash, p.hashOffset(),
                     g.hashStartBlock(), g.levels(), g.hashBlocks(), g.hashAreaEnd(), null);
-            long fecErrors = p.fec() == null ? -1 : 0;
             long[] bad = firstBadBlock(in, hc, p, g, rootHash, threads, progress);
             if (bad == null) {
-                return new VerifyResult.Intact(geometry, fecErrors);
+                return new VerifyResult.Intact(geometry, p.fec() == null ? -1 : 0);
             }
             boolean isHash = bad[0] == 1;
             long offset = isHash ? (g.hashStartBlock() + bad[1]) * p.hashBlockSize() : bad[1] * p.dataBlockSize();
-            return new VerifyResult.Corrupted(geometry, isHash ? "hash" : "data", bad[1], offset, fecErrors, false);
+            long fecErrors = -1;
+            boolean repairable = false;
+            if (p.fec() != null) {
+                // Like veritysetup: only when verification fails, decode every codeword and count what FEC can fix.
+                VerityFec.DecodeResult d = decode(data, in, hash, hc, p, g, null, threads);
+                fecErrors = d.correctedSymbols();
+                repairable = d.uncorrectableCodewords() == 0;
+            }
+            return new VerifyResult.Corrupted(geometry, isHash ? "hash" : "data", bad[1], offset, fecErrors, repairable);
         }
+    }
+
+    private static VerityFec.DecodeResult decode(Path data, FileChannel in, Path hash, FileChannel hc, VerityParams p,
+                                                 TreeGeometry g, VerityFec.BlockSink sink, int threads) throws IOException {
+        FecPlan plan = FecPlan.of(p, hash, g, data);
+        VerityFec fec = new VerityFec(plan.message(in, g.dataBlocks(), p.dataBlockSize(), hc), p.dataBlockSize(), plan.roots());
+        if (plan.sharesHashFile()) {
+            return fec.decode(hc, plan.offset(), sink, threads);
+        }
+        try (FileChannel fc = FileChannel.open(plan.device(), StandardOpenOption.READ)) {
+            return fec.decode(fc, plan.offset(), sink, threads);
+        }
+    }
+
+    /**
+     * Writes FEC-corrected copies of the data (to {@code dataOut}) and, when {@code hashOut} is
+     * given, of the hash file, then verifies them. The inputs are never modified; outputs appear
+     * only when complete. Fails (FormatException) when the FEC data cannot correct the damage.
+     */
+    public static RepairResult repair(Path data, Path hash, VerityParams params, byte[] rootHash, Path dataOut,
+                                      Path hashOut, int threads) throws IOException {
+        VerityParams p = effectiveParams(hash, params);
+        if (p.fec() == null) {
+            throw new IllegalArgumentException("repair needs FEC parameters (--fec-device)");
+        }
+        VerityFec.DecodeResult d;
+        try (FileChannel in = FileChannel.open(data, StandardOpenOption.READ);
+             FileChannel hc = FileChannel.open(hash, StandardOpenOption.READ);
+             dev.cairn.io.AtomicOutput dOut = dev.cairn.io.AtomicOutput.openCopying(dataOut, data);
+             dev.cairn.io.AtomicOutput hOut = hashOut == null ? null : dev.cairn.io.AtomicOutput.openCopying(hashOut, hash)) {
+            long dataBlocks = p.dataBlocks() == -1 ? VerityFormatter.coveredBlocks(in.size(), p, data) : p.dataBlocks();
+            TreeGeometry g = TreeGeometry.plan(p, dataBlocks);
+            int bs = p.dataBlockSize();
+            long hashStart = g.hashStartBlock() * (long) bs;
+            long hashLimit = hc.size();
+            d = decode(data, in, hash, hc, p, g, (block, bytes) -> {
+                if (block < dataBlocks) {
+                    VerityFormatter.writeFully(dOut.channel(), ByteBuffer.wrap(bytes), block * bs);
+                } else if (hOut != null) {
+                    long pos = hashStart + (block - dataBlocks) * bs;
+                    int n = (int) Math.min(bs, hashLimit - pos);
+                    if (n > 0) {
+                        VerityFormatter.writeFully(hOut.channel(), ByteBuffer.wrap(bytes, 0, n), pos);
+                    }
+                }
+            }, threads);
+            if (d.uncorrectableCodewords() > 0) {
+                throw new FormatException("fec-device", p.fec().device(), d.uncorrectableCodewords()
+                        + " codewords have more errors than the FEC data can correct; nothing was written");
+            }
+            dOut.commit();
+            if (hOut != null) {
+                hOut.commit();
+            }
+        }
+        VerifyResult after = verify(dataOut, hashOut == null ? hash : hashOut, params, rootHash, threads,
+                VerityProgress.NONE);
+        return new RepairResult(d.blocksChanged(), d.correctedSymbols(), after);
     }
 
     /** {kind (0 data, 1 hash), block} of the first mismatch, or null when intact. */

@@ -1,11 +1,13 @@
 package dev.cairn.cli.verity;
 
+import dev.cairn.cli.CairnException;
 import dev.cairn.cli.ExitCode;
 import dev.cairn.cli.JsonOption;
 import dev.cairn.cli.OutputFailure;
 import dev.cairn.cli.Progress;
 import dev.cairn.cli.ThreadsOption;
 import dev.cairn.io.AtomicOutput;
+import dev.cairn.verity.RepairResult;
 import dev.cairn.verity.VerifyResult;
 import dev.cairn.verity.VerityFormatter;
 import dev.cairn.verity.VerityParams;
@@ -32,7 +34,7 @@ import picocli.CommandLine.Spec;
 /** {@code cairn verity}: dm-verity hash trees, as veritysetup. */
 @Command(name = "verity", mixinStandardHelpOptions = true,
         description = "dm-verity hash trees, byte-identical to veritysetup.",
-        subcommands = {VerityCommand.Format.class, VerityCommand.Verify.class,
+        subcommands = {VerityCommand.Format.class, VerityCommand.Verify.class, VerityCommand.Repair.class,
                 VerityCommand.Dump.class, VerityCommand.Table.class})
 public final class VerityCommand implements Callable<Integer> {
     @Spec
@@ -153,7 +155,9 @@ public final class VerityCommand implements Callable<Integer> {
                 out.println("Found " + fecErrors(r) + " repairable errors with FEC device.");
             }
             if (r instanceof VerifyResult.Corrupted c) {
-                spec.commandLine().getErr().println("cairn: verification failed: " + c.describe());
+                String fec = c.fecRepairableErrors() < 0 ? ""
+                        : c.fecCanRepair() ? " (FEC can repair it: cairn verity repair)" : " (more damage than FEC can repair)";
+                spec.commandLine().getErr().println("cairn: verification failed: " + c.describe() + fec);
                 return ExitCode.VERIFICATION_FAILED.code();
             }
             return 0;
@@ -162,6 +166,46 @@ public final class VerityCommand implements Callable<Integer> {
         private static long fecErrors(VerifyResult r) {
             return r instanceof VerifyResult.Corrupted c ? c.fecRepairableErrors()
                     : ((VerifyResult.Intact) r).fecRepairableErrors();
+        }
+    }
+
+    @Command(name = "repair", mixinStandardHelpOptions = true,
+            description = "Write corrected copies of DATA (and HASH) using the FEC parity; the inputs are not modified.")
+    static final class Repair implements Callable<Integer> {
+        @Spec
+        CommandLine.Model.CommandSpec spec;
+        @Parameters(index = "0", paramLabel = "DATA")
+        Path data;
+        @Parameters(index = "1", paramLabel = "HASH")
+        Path hash;
+        @Parameters(index = "2", arity = "0..1", paramLabel = "ROOT_HASH", description = "Root hash as hex (or use --root-hash-file).")
+        String rootHashArg;
+        @Mixin
+        RootHashInput root;
+        @Mixin
+        VerityOptions options;
+        @Option(names = "--output-data", required = true, paramLabel = "FILE", description = "Where to write the repaired data.")
+        Path outputData;
+        @Option(names = "--output-hash", paramLabel = "FILE", description = "Where to write the repaired hash file.")
+        Path outputHash;
+        @Mixin
+        ThreadsOption threads;
+
+        @Override
+        public Integer call() throws IOException {
+            if (options.fecDevice == null) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "repair needs --fec-device");
+            }
+            byte[] rootHash = root.read(rootHashArg);
+            VerityParams p = verifyParams(options, hash);
+            RepairResult r = VerityVerifier.repair(data, hash, p, rootHash, outputData, outputHash, threads.threads());
+            PrintWriter out = spec.commandLine().getOut();
+            out.println("Repaired " + r.bytesCorrected() + " bytes in " + r.blocksRepaired() + " blocks.");
+            if (r.after() instanceof VerifyResult.Corrupted c) {
+                throw new CairnException(ExitCode.VERIFICATION_FAILED,
+                        "repair was not enough: " + c.describe());
+            }
+            return 0;
         }
     }
 
