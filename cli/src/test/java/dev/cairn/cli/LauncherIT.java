@@ -1,0 +1,129 @@
+package dev.cairn.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.cairn.testing.ToolOracle;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The packaged distribution (bin/cairn from the assembly), run as a user runs it. */
+class LauncherIT {
+    static Path launcher;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void find() throws IOException {
+        Path target = Path.of(System.getProperty("basedir", "."), "target");
+        try (Stream<Path> s = Files.walk(target, 5)) {
+            launcher = s.filter(p -> p.endsWith(Path.of("bin", "cairn")) && Files.isExecutable(p)).findFirst()
+                    .orElseThrow(() -> new AssertionError("no packaged bin/cairn under " + target + ": run mvn package"));
+        }
+    }
+
+    record Out(int code, String out, String err) {
+    }
+
+    Out cairn(List<String> env, String... args) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(Stream.concat(Stream.of(launcher.toString()), Stream.of(args)).toList());
+        pb.environment().put("XDG_CACHE_HOME", dir.resolve("cache").toString());
+        for (String kv : env) {
+            pb.environment().put(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
+        }
+        Path o = Files.createTempFile(dir, "out", ".txt");
+        Path e = Files.createTempFile(dir, "err", ".txt");
+        pb.redirectOutput(o.toFile()).redirectError(e.toFile());
+        Process p = pb.start();
+        assertThat(p.waitFor(10, TimeUnit.MINUTES)).isTrue();
+        Out r = new Out(p.exitValue(), Files.readString(o, StandardCharsets.UTF_8), Files.readString(e, StandardCharsets.UTF_8));
+        Files.delete(o);
+        Files.delete(e);
+        return r;
+    }
+
+    @Test
+    void versionTwiceSecondRunUsesTheClassDataArchive() throws Exception {
+        Out first = cairn(List.of(), "--version");
+        assertThat(first.code()).isZero();
+        assertThat(first.out()).startsWith("cairn ");
+        assertThat(first.err()).isEmpty();
+        try (Stream<Path> s = Files.walk(dir.resolve("cache"))) {
+            assertThat(s.anyMatch(p -> p.toString().endsWith("cairn.jsa"))).isTrue();
+        }
+        Out second = cairn(List.of(), "--version");
+        assertThat(second.out()).isEqualTo(first.out());
+        assertThat(second.err()).isEmpty();
+    }
+
+    @Test
+    void fourGibibytesFormatWithSixtyFourMebibytesOfHeap() throws Exception {
+        ToolOracle veritysetup = ToolOracle.require("veritysetup", "cryptsetup-bin");
+        Path data = dir.resolve("big.img");
+        try (RandomAccessFile f = new RandomAccessFile(data.toFile(), "rw")) {
+            f.setLength(4L << 30); // sparse: reads as zeros, costs no disk
+            f.seek(123L << 20);
+            f.write("not only zeros".getBytes(StandardCharsets.US_ASCII));
+        }
+        String salt = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+        String uuid = "12345678-1234-1234-1234-123456789abc";
+        Out r = cairn(List.of("CAIRN_OPTS=-Xmx64m"), "verity", "format", data.toString(), dir.resolve("ours").toString(),
+                "--salt", salt, "--uuid", uuid);
+        assertThat(r.code()).as(r.err()).isZero();
+        String vs = veritysetup.run(Duration.ofMinutes(5), "format", data.toString(), dir.resolve("theirs").toString(),
+                "--salt", salt, "--uuid", uuid).assertExit(0).stdout();
+        assertThat(r.out().lines().filter(l -> l.startsWith("Root hash")).findFirst())
+                .isEqualTo(vs.lines().filter(l -> l.startsWith("Root hash")).findFirst());
+        assertThat(Files.mismatch(dir.resolve("ours"), dir.resolve("theirs"))).isEqualTo(-1);
+    }
+
+    @Test
+    void interruptedFormatLeavesNothingBehind() throws Exception {
+        Path data = dir.resolve("big.img");
+        try (RandomAccessFile f = new RandomAccessFile(data.toFile(), "rw")) {
+            f.setLength(8L << 30);
+        }
+        Path out = dir.resolve("work");
+        Files.createDirectories(out);
+        ProcessBuilder pb = new ProcessBuilder(launcher.toString(), "verity", "format", data.toString(),
+                out.resolve("tree").toString(), "--fec-device", out.resolve("fec").toString(), "--threads", "1");
+        pb.environment().put("XDG_CACHE_HOME", dir.resolve("cache").toString());
+        pb.redirectErrorStream(true).redirectOutput(dir.resolve("log").toFile());
+        Process p = pb.start();
+        // wait until the temporary outputs exist, then press Ctrl-C
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (System.nanoTime() < deadline && listing(out).isEmpty()) {
+            Thread.sleep(20);
+        }
+        assertThat(listing(out)).as("temporary outputs appear while formatting").isNotEmpty();
+        p.toHandle().descendants().forEach(h -> signal(h.pid()));
+        signal(p.pid());
+        assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).isNotZero();
+        assertThat(listing(out)).as("no half-written artifact after SIGINT").isEmpty();
+    }
+
+    static void signal(long pid) {
+        try {
+            new ProcessBuilder("kill", "-INT", Long.toString(pid)).start().waitFor();
+        } catch (IOException | InterruptedException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    static List<String> listing(Path d) throws IOException {
+        try (Stream<Path> s = Files.list(d)) {
+            return s.map(p -> p.getFileName().toString()).toList();
+        }
+    }
+}
