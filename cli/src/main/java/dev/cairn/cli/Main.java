@@ -5,11 +5,9 @@ import dev.cairn.verity.HashAlgorithm;
 import dev.cairn.verity.JitWarmup;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import picocli.CommandLine.Spec;
 
 /** The {@code cairn} command. */
 @Command(name = "cairn", mixinStandardHelpOptions = true, versionProvider = Version.class,
@@ -21,10 +19,7 @@ import picocli.CommandLine.Spec;
         footer = {"  0  success", "  1  verification failed", "  2  usage error",
                 "  3  bad input (missing, unreadable or malformed file or value)", "  4  key or signing error",
                 "  5  registry or network error", "  6  I/O error writing outputs"})
-public final class Main implements Callable<Integer> {
-    @Spec
-    CommandLine.Model.CommandSpec spec;
-
+public final class Main extends CommandGroup {
     @Option(names = "--stacktrace", scope = CommandLine.ScopeType.INHERIT,
             description = "Print the full stack trace of an error (for bug reports).")
     void stacktrace(boolean on) {
@@ -32,12 +27,6 @@ public final class Main implements Callable<Integer> {
     }
 
     private static final ThreadLocal<boolean[]> STACKTRACE = ThreadLocal.withInitial(() -> new boolean[1]);
-
-    @Override
-    public Integer call() {
-        spec.commandLine().usage(spec.commandLine().getErr());
-        return ExitCode.USAGE.code();
-    }
 
     /** The configured command line (used by tests and the man page/completion generators). */
     public static CommandLine commandLine(PrintWriter out, PrintWriter err) {

@@ -2,16 +2,8 @@ package dev.cairn.verity;
 
 import java.io.EOFException;
 import java.io.IOException;
-import java.io.InterruptedIOException;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
-import java.util.ArrayList;
-import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Streams the data area once and hashes its blocks on several threads. Work is split into units
@@ -43,57 +35,18 @@ final class ParallelLeafHasher {
     static void run(FileChannel data, long dataBlocks, int dataBlockSize, VerityParams p, int slotSize,
                     int unitBlocks, int threads, VerityProgress progress, UnitSink sink) throws IOException {
         long units = (dataBlocks + unitBlocks - 1) / unitBlocks;
-        int workers = (int) Math.max(1, Math.min(threads, units));
-        AtomicLong next = new AtomicLong();
-        if (workers == 1) {
-            work(data, dataBlocks, dataBlockSize, p, slotSize, unitBlocks, units, next, progress, sink);
-            return;
-        }
-        ExecutorService pool = Executors.newFixedThreadPool(workers, r -> {
-            Thread t = new Thread(r, "cairn-verity-hash");
-            t.setDaemon(true);
-            return t;
-        });
-        try {
-            List<Future<Void>> futures = new ArrayList<>();
-            for (int i = 0; i < workers; i++) {
-                futures.add(pool.submit(() -> {
-                    work(data, dataBlocks, dataBlockSize, p, slotSize, unitBlocks, units, next, progress, sink);
-                    return null;
-                }));
-            }
-            for (Future<Void> f : futures) {
-                try {
-                    f.get();
-                } catch (ExecutionException e) {
-                    next.set(Long.MAX_VALUE / 2); // stop the others
-                    Throwable c = e.getCause();
-                    if (c instanceof IOException io) {
-                        throw io;
-                    }
-                    if (c instanceof RuntimeException re) {
-                        throw re;
-                    }
-                    throw new IOException(c);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new InterruptedIOException("interrupted while hashing");
-                }
-            }
-        } finally {
-            pool.shutdownNow();
-        }
+        long size = data.size();
+        WorkerPool.run("cairn-verity-hash", threads, units, () -> worker(data, size, dataBlocks, dataBlockSize, p, slotSize,
+                unitBlocks, progress, sink));
     }
 
-    private static void work(FileChannel data, long dataBlocks, int dbs, VerityParams p, int slotSize, int unitBlocks,
-                             long units, AtomicLong next, VerityProgress progress, UnitSink sink) throws IOException {
+    private static WorkerPool.Worker worker(FileChannel data, long size, long dataBlocks, int dbs, VerityParams p,
+                                            int slotSize, int unitBlocks, VerityProgress progress, UnitSink sink) {
         BlockHasher hasher = new BlockHasher(p.hash(), p.salt(), p.hashType());
         byte[] block = new byte[dbs];
         byte[] slots = new byte[unitBlocks * slotSize];
         int digest = p.hash().digestSize();
-        long size = data.size();
-        long u;
-        while ((u = next.getAndIncrement()) < units) {
+        return u -> {
             long first = u * unitBlocks;
             int count = (int) Math.min(unitBlocks, dataBlocks - first);
             long pos = first * dbs;
@@ -111,6 +64,6 @@ final class ParallelLeafHasher {
             }
             sink.accept(first, count, slots);
             progress.advanced((long) count * dbs);
-        }
+        };
     }
 }

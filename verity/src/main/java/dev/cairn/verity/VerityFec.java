@@ -3,15 +3,9 @@ package dev.cairn.verity;
 import dev.cairn.io.Align;
 import dev.cairn.io.FormatException;
 import java.io.IOException;
-import java.io.InterruptedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -230,54 +224,7 @@ final class VerityFec {
         void accept(long block, byte[] bytes) throws IOException;
     }
 
-    interface RoundWork {
-        void round(long n) throws IOException;
-    }
-
-    interface WorkerFactory {
-        RoundWork create();
-    }
-
-    private void parallel(int threads, WorkerFactory factory) throws IOException {
-        int workers = (int) Math.max(1, Math.min(threads, rounds));
-        AtomicLong next = new AtomicLong();
-        ExecutorService pool = Executors.newFixedThreadPool(workers, r -> {
-            Thread t = new Thread(r, "cairn-verity-fec");
-            t.setDaemon(true);
-            return t;
-        });
-        try {
-            List<Future<Void>> futures = new ArrayList<>();
-            for (int w = 0; w < workers; w++) {
-                futures.add(pool.submit(() -> {
-                    RoundWork work = factory.create();
-                    long n;
-                    while ((n = next.getAndIncrement()) < rounds) {
-                        work.round(n);
-                    }
-                    return null;
-                }));
-            }
-            for (Future<Void> f : futures) {
-                try {
-                    f.get();
-                } catch (ExecutionException e) {
-                    next.set(Long.MAX_VALUE / 2);
-                    Throwable c = e.getCause();
-                    if (c instanceof IOException io) {
-                        throw io;
-                    }
-                    if (c instanceof RuntimeException re) {
-                        throw re;
-                    }
-                    throw new IOException(c);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new InterruptedIOException("interrupted");
-                }
-            }
-        } finally {
-            pool.shutdownNow();
-        }
+    private void parallel(int threads, WorkerPool.WorkerFactory factory) throws IOException {
+        WorkerPool.run("cairn-verity-fec", threads, rounds, factory);
     }
 }

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.cairn.testing.Golden;
 import dev.cairn.testing.SeededData;
 import dev.cairn.testing.ToolOracle;
-import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -63,7 +62,7 @@ class FecOracleIT {
         Files.copy(data, damaged);
         Random rnd = new Random(blocks);
         long pos = (long) (rnd.nextDouble() * blocks * bs);
-        flip(damaged, pos);
+        VerityOracleIT.flip(damaged, pos);
         ToolOracle.Result vs = veritysetup.run(Duration.ofMinutes(5), concat(new String[] {"verify", damaged.toString(),
                 ourHash.toString(), root, "--fec-device=" + ourFec}, geometry));
         assertThat(vs.stdout() + vs.stderr()).contains("Found 1 repairable errors with FEC device.");
@@ -86,14 +85,5 @@ class FecOracleIT {
         String[] r = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, r, a.length, b.length);
         return r;
-    }
-
-    static void flip(Path file, long pos) throws Exception {
-        try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
-            f.seek(pos);
-            int b = f.read();
-            f.seek(pos);
-            f.write(b ^ 0xa5);
-        }
     }
 }

@@ -1,6 +1,7 @@
 package dev.cairn.cli.verity;
 
 import dev.cairn.cli.CairnException;
+import dev.cairn.cli.CommandGroup;
 import dev.cairn.cli.ExitCode;
 import dev.cairn.cli.JsonOption;
 import dev.cairn.cli.OutputFailure;
@@ -36,16 +37,7 @@ import picocli.CommandLine.Spec;
         description = "dm-verity hash trees, byte-identical to veritysetup.",
         subcommands = {VerityCommand.Format.class, VerityCommand.Verify.class, VerityCommand.Repair.class,
                 VerityCommand.Dump.class, VerityCommand.Table.class})
-public final class VerityCommand implements Callable<Integer> {
-    @Spec
-    CommandLine.Model.CommandSpec spec;
-
-    @Override
-    public Integer call() {
-        spec.commandLine().usage(spec.commandLine().getErr());
-        return ExitCode.USAGE.code();
-    }
-
+public final class VerityCommand extends CommandGroup {
     static long dataSize(Path data) throws IOException {
         return Files.size(data);
     }
