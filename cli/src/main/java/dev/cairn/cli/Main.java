@@ -4,6 +4,9 @@ import dev.cairn.cli.verity.VerityCommand;
 import dev.cairn.verity.HashAlgorithm;
 import dev.cairn.verity.JitWarmup;
 import java.io.PrintWriter;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Supplier;
 import java.nio.charset.StandardCharsets;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -12,9 +15,6 @@ import picocli.CommandLine.Option;
 /** The {@code cairn} command. */
 @Command(name = "cairn", mixinStandardHelpOptions = true, versionProvider = Version.class,
         description = "Build and verify verified-boot images: dm-verity, SquashFS, UKI, signatures, OCI.",
-        subcommands = {VerityCommand.class, Groups.Squashfs.class, Groups.Uki.class, Groups.Sign.class,
-                Groups.Keys.class, Groups.Ipe.class, Groups.Oci.class, Groups.Build.class,
-                CommandLine.HelpCommand.class},
         footerHeading = "%nExit codes:%n",
         footer = {"  0  success", "  1  verification failed", "  2  usage error",
                 "  3  bad input (missing, unreadable or malformed file or value)", "  4  key or signing error",
@@ -28,12 +28,70 @@ public final class Main extends CommandGroup {
 
     private static final ThreadLocal<boolean[]> STACKTRACE = ThreadLocal.withInitial(() -> new boolean[1]);
 
-    /** The configured command line (used by tests and the man page/completion generators). */
+    /** Top-level subcommands, in help order. */
+    static final Map<String, Supplier<Object>> SUBCOMMANDS = subcommands();
+
+    private static Map<String, Supplier<Object>> subcommands() {
+        Map<String, Supplier<Object>> m = new LinkedHashMap<>();
+        m.put("verity", VerityCommand::new);
+        m.put("squashfs", Groups.Squashfs::new);
+        m.put("uki", Groups.Uki::new);
+        m.put("sign", Groups.Sign::new);
+        m.put("keys", Groups.Keys::new);
+        m.put("ipe", Groups.Ipe::new);
+        m.put("oci", Groups.Oci::new);
+        m.put("build", Groups.Build::new);
+        m.put("help", CommandLine.HelpCommand::new);
+        return m;
+    }
+
+    /**
+     * Adds to {@code parent} only the subcommand that {@code args} names at {@code depth} (and,
+     * recursively, its own), or all of them when none is named (help, suggestions, completion).
+     * Building picocli's model for every command costs more than a small run of cairn itself.
+     */
+    public static void addSubcommands(CommandLine parent, Map<String, Supplier<Object>> subs, String[] args, int depth) {
+        String named = null;
+        int seen = 0;
+        for (String a : args) {
+            if (a.startsWith("-")) {
+                continue;
+            }
+            if (seen++ == depth) {
+                named = a;
+                break;
+            }
+        }
+        boolean all = named == null || !subs.containsKey(named) || named.equals("help");
+        for (Map.Entry<String, Supplier<Object>> e : subs.entrySet()) {
+            if (all || e.getKey().equals(named)) {
+                Object command = e.getValue().get();
+                CommandLine sub = new CommandLine(command);
+                if (command instanceof LazySubcommands lazy) {
+                    addSubcommands(sub, lazy.subcommands(), all ? new String[0] : args, depth + 1);
+                }
+                parent.addSubcommand(e.getKey(), sub);
+            }
+        }
+    }
+
+    /** A command group whose subcommands are registered lazily by {@link #addSubcommands}. */
+    public interface LazySubcommands {
+        Map<String, Supplier<Object>> subcommands();
+    }
+
+    /** The full command line (used by tests and the man page/completion generators). */
     public static CommandLine commandLine(PrintWriter out, PrintWriter err) {
+        return commandLine(out, err, new String[0]);
+    }
+
+    /** The command line with just the commands {@code args} need (all when they name none). */
+    public static CommandLine commandLine(PrintWriter out, PrintWriter err, String[] args) {
         boolean[] trace = STACKTRACE.get();
         trace[0] = false;
         ExceptionMapper mapper = new ExceptionMapper(trace);
         CommandLine cl = new CommandLine(new Main());
+        addSubcommands(cl, SUBCOMMANDS, args, 0);
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler(mapper);
@@ -68,7 +126,7 @@ public final class Main extends CommandGroup {
     /** Runs cairn and returns its exit code; never exits the JVM. */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
         try {
-            return commandLine(out, err).execute(args);
+            return commandLine(out, err, args).execute(args);
         } finally {
             out.flush();
             err.flush();

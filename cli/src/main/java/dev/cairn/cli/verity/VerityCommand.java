@@ -4,6 +4,7 @@ import dev.cairn.cli.CairnException;
 import dev.cairn.cli.CommandGroup;
 import dev.cairn.cli.ExitCode;
 import dev.cairn.cli.JsonOption;
+import dev.cairn.cli.Main;
 import dev.cairn.cli.OutputFailure;
 import dev.cairn.cli.Progress;
 import dev.cairn.cli.ThreadsOption;
@@ -25,6 +26,7 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.function.Supplier;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -34,10 +36,19 @@ import picocli.CommandLine.Spec;
 
 /** {@code cairn verity}: dm-verity hash trees, as veritysetup. */
 @Command(name = "verity", mixinStandardHelpOptions = true,
-        description = "dm-verity hash trees, byte-identical to veritysetup.",
-        subcommands = {VerityCommand.Format.class, VerityCommand.Verify.class, VerityCommand.Repair.class,
-                VerityCommand.Dump.class, VerityCommand.Table.class})
-public final class VerityCommand extends CommandGroup {
+        description = "dm-verity hash trees, byte-identical to veritysetup.")
+public final class VerityCommand extends CommandGroup implements Main.LazySubcommands {
+    @Override
+    public Map<String, Supplier<Object>> subcommands() {
+        Map<String, Supplier<Object>> m = new LinkedHashMap<>();
+        m.put("format", Format::new);
+        m.put("verify", Verify::new);
+        m.put("repair", Repair::new);
+        m.put("dump", Dump::new);
+        m.put("table", Table::new);
+        return m;
+    }
+
     static long dataSize(Path data) throws IOException {
         return Files.size(data);
     }
