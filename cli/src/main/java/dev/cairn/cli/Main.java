@@ -1,8 +1,6 @@
 package dev.cairn.cli;
 
 import dev.cairn.cli.verity.VerityCommand;
-import dev.cairn.verity.HashAlgorithm;
-import dev.cairn.verity.JitWarmup;
 import java.io.PrintWriter;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -101,28 +99,6 @@ public final class Main extends CommandGroup {
         return cl;
     }
 
-    /**
-     * For the hashing commands, compiles the digest path in the background while picocli parses
-     * (a measurable share of a one-gigabyte run is JIT warm-up otherwise).
-     */
-    static void warmUpFor(String[] args) {
-        if (args.length >= 2 && args[0].equals("verity") && (args[1].equals("format") || args[1].equals("verify"))) {
-            HashAlgorithm alg = HashAlgorithm.SHA256;
-            for (int i = 2; i < args.length; i++) {
-                String a = args[i];
-                String name = a.startsWith("--hash=") ? a.substring(7) : a.equals("--hash") && i + 1 < args.length ? args[i + 1] : null;
-                if (name != null) {
-                    try {
-                        alg = HashAlgorithm.byName(name);
-                    } catch (java.io.IOException e) {
-                        return; // the real parse reports it
-                    }
-                }
-            }
-            JitWarmup.start(alg);
-        }
-    }
-
     /** Runs cairn and returns its exit code; never exits the JVM. */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
         try {
@@ -134,7 +110,6 @@ public final class Main extends CommandGroup {
     }
 
     public static void main(String[] args) {
-        warmUpFor(args);
         PrintWriter out = new PrintWriter(new java.io.OutputStreamWriter(System.out, StandardCharsets.UTF_8), true);
         PrintWriter err = new PrintWriter(new java.io.OutputStreamWriter(System.err, StandardCharsets.UTF_8), true);
         int code = run(out, err, args);

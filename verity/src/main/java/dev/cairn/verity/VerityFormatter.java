@@ -23,7 +23,6 @@ public final class VerityFormatter {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be >= 1");
         }
-        JitWarmup.stop();
         try (FileChannel in = FileChannel.open(data, StandardOpenOption.READ)) {
             long dataBlocks = coveredBlocks(in.size(), params, data);
             TreeGeometry g = TreeGeometry.plan(params, dataBlocks);

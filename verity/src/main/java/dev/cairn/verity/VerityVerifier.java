@@ -30,7 +30,6 @@ public final class VerityVerifier {
 
     public static VerifyResult verify(Path data, Path hash, VerityParams params, byte[] rootHash, int threads,
                                       VerityProgress progress) throws IOException {
-        JitWarmup.stop();
         VerityParams p = effectiveParams(hash, params);
         if (rootHash.length != p.hash().digestSize()) {
             throw new FormatException("root-hash", rootHash.length * 2 + " hex digits",

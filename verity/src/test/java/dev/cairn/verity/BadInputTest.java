@@ -138,4 +138,51 @@ class BadInputTest {
         assertThatThrownBy(() -> VerityVerifier.verify(data, hash, VerityParams.defaults(new byte[0], U), new byte[20], 1,
                 VerityProgress.NONE)).isInstanceOf(FormatException.class).hasMessageContaining("64 hex digits");
     }
+
+    /**
+     * A seeded corpus of 300 mutated hash files (superblock and tree bytes flipped, files cut
+     * short): every one yields either a verification result or one clean FormatException, quickly.
+     */
+    @Test
+    void mutatedHashFilesNeverCrashOrHang() throws Exception {
+        Path data = dir.resolve("data");
+        Files.write(data, dev.cairn.testing.SeededData.bytes(3, 4096 * 200));
+        Path good = dir.resolve("good");
+        VerityResult r = VerityFormatter.format(data, good, VerityParams.defaults(new byte[32], U), 2, VerityProgress.NONE);
+        byte[] original = Files.readAllBytes(good);
+        java.util.Random rnd = new java.util.Random(77);
+        Path bad = dir.resolve("bad");
+        int intact = 0;
+        int corrupted = 0;
+        int rejected = 0;
+        long t0 = System.nanoTime();
+        for (int i = 0; i < 300; i++) {
+            byte[] m = original.clone();
+            int flips = 1 + rnd.nextInt(4);
+            for (int f = 0; f < flips; f++) {
+                int pos = rnd.nextBoolean() ? rnd.nextInt(VeritySuperblock.SIZE) : rnd.nextInt(m.length);
+                m[pos] = (byte) rnd.nextInt(256);
+            }
+            if (rnd.nextInt(10) == 0) {
+                m = java.util.Arrays.copyOf(m, rnd.nextInt(m.length));
+            }
+            Files.write(bad, m);
+            try {
+                VerifyResult v = VerityVerifier.verify(data, bad, VerityParams.defaults(new byte[0], U), r.rootHash(), 2,
+                        VerityProgress.NONE);
+                if (v instanceof VerifyResult.Intact) {
+                    intact++;
+                } else {
+                    corrupted++;
+                }
+            } catch (FormatException e) {
+                assertThat(e.getMessage()).doesNotContain("\n");
+                rejected++;
+            }
+        }
+        assertThat(intact + corrupted + rejected).isEqualTo(300);
+        assertThat(corrupted).isPositive();
+        assertThat(rejected).isPositive();
+        assertThat(System.nanoTime() - t0).isLessThan(java.util.concurrent.TimeUnit.SECONDS.toNanos(60));
+    }
 }
