@@ -1,0 +1,93 @@
+package dev.cairn.signing;
+
+import java.io.IOException;
+import java.security.cert.CertificateEncodingException;
+import java.security.cert.X509Certificate;
+import java.util.Hashtable;
+import org.bouncycastle.asn1.ASN1Encoding;
+import org.bouncycastle.asn1.ASN1ObjectIdentifier;
+import org.bouncycastle.asn1.DEROctetString;
+import org.bouncycastle.asn1.DERSet;
+import org.bouncycastle.asn1.cms.Attribute;
+import org.bouncycastle.asn1.cms.AttributeTable;
+import org.bouncycastle.asn1.cms.CMSAttributes;
+import org.bouncycastle.cert.jcajce.JcaCertStore;
+import org.bouncycastle.cms.CMSAttributeTableGenerator;
+import org.bouncycastle.cms.CMSException;
+import org.bouncycastle.cms.CMSProcessableByteArray;
+import org.bouncycastle.cms.CMSSignedData;
+import org.bouncycastle.cms.CMSSignedDataGenerator;
+import org.bouncycastle.cms.jcajce.JcaSignerInfoGeneratorBuilder;
+import org.bouncycastle.operator.ContentSigner;
+import org.bouncycastle.operator.OperatorCreationException;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.bouncycastle.operator.jcajce.JcaDigestCalculatorProviderBuilder;
+
+/**
+ * CMS/PKCS#7 SignedData over bytes, as {@code openssl cms -sign} makes it, always DER. Signed
+ * attributes, when asked for, are content-type and message-digest only: no signing time, so the
+ * output depends on nothing but its inputs (and RSA PKCS#1 v1.5 signatures are deterministic).
+ */
+public final class CmsSigner {
+    private CmsSigner() {
+    }
+
+    public static byte[] sign(byte[] content, KeyMaterial km, CmsOptions options) throws SigningException {
+        try {
+            String keyAlg = km.certificate().getPublicKey().getAlgorithm();
+            String digest = options.digest().replace("-", "");
+            String sigAlg = switch (keyAlg) {
+                case "RSA" -> digest + "withRSA";
+                case "EC" -> digest + "withECDSA";
+                default -> throw new SigningException("unsupported key type " + keyAlg + " (use RSA or EC)");
+            };
+            JcaContentSignerBuilder csb = new JcaContentSignerBuilder(sigAlg);
+            if (km.provider() != null) {
+                csb.setProvider(km.provider());
+            }
+            ContentSigner signer = csb.build(km.key());
+            JcaSignerInfoGeneratorBuilder sib = new JcaSignerInfoGeneratorBuilder(new JcaDigestCalculatorProviderBuilder().build());
+            if (options.signedAttributes()) {
+                sib.setSignedAttributeGenerator(CmsSigner::minimalAttributes);
+            } else {
+                sib.setDirectSignature(true);
+            }
+            CMSSignedDataGenerator gen = new CMSSignedDataGenerator();
+            gen.addSignerInfoGenerator(sib.build(signer, km.certificate()));
+            if (options.includeCerts()) {
+                gen.addCertificates(new JcaCertStore(km.chain().isEmpty() ? java.util.List.of(km.certificate()) : km.chain()));
+            }
+            CMSSignedData sd = gen.generate(new CMSProcessableByteArray(content), !options.detached());
+            return sd.toASN1Structure().getEncoded(ASN1Encoding.DER);
+        } catch (OperatorCreationException | CMSException | CertificateEncodingException e) {
+            throw new SigningException("cannot sign with " + km.description() + ": " + e.getMessage(), e);
+        } catch (IOException e) {
+            throw new SigningException("cannot encode the signature: " + e.getMessage(), e);
+        }
+    }
+
+    /** content-type and message-digest, nothing else (RFC 5652 §11.1, §11.2). */
+    private static AttributeTable minimalAttributes(java.util.Map<?, ?> params) {
+        Hashtable<ASN1ObjectIdentifier, Attribute> t = new Hashtable<>();
+        ASN1ObjectIdentifier contentType = (ASN1ObjectIdentifier) params.get(CMSAttributeTableGenerator.CONTENT_TYPE);
+        byte[] digest = (byte[]) params.get(CMSAttributeTableGenerator.DIGEST);
+        t.put(CMSAttributes.contentType, new Attribute(CMSAttributes.contentType, new DERSet(contentType)));
+        t.put(CMSAttributes.messageDigest, new Attribute(CMSAttributes.messageDigest, new DERSet(new DEROctetString(digest))));
+        return new AttributeTable(t);
+    }
+
+    /** PEM armour as openssl cms writes it. */
+    public static String toPem(byte[] der) {
+        String b64 = java.util.Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(der);
+        return "-----BEGIN CMS-----\n" + b64 + "\n-----END CMS-----\n";
+    }
+
+    /** SHA-256 of the certificate's DER encoding, lower-case hex (systemd's certificateFingerprint). */
+    public static String fingerprint(X509Certificate cert) throws SigningException {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(cert.getEncoded()));
+        } catch (java.security.GeneralSecurityException e) {
+            throw new SigningException("cannot encode certificate: " + e.getMessage(), e);
+        }
+    }
+}

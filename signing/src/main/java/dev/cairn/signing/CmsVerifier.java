@@ -1,0 +1,123 @@
+package dev.cairn.signing;
+
+import java.security.GeneralSecurityException;
+import java.security.cert.CertPathBuilder;
+import java.security.cert.CertStore;
+import java.security.cert.CollectionCertStoreParameters;
+import java.security.cert.PKIXBuilderParameters;
+import java.security.cert.TrustAnchor;
+import java.security.cert.X509CertSelector;
+import java.security.cert.X509Certificate;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Date;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.bouncycastle.cert.X509CertificateHolder;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cms.CMSException;
+import org.bouncycastle.cms.CMSProcessableByteArray;
+import org.bouncycastle.cms.CMSSignedData;
+import org.bouncycastle.cms.SignerInformation;
+import org.bouncycastle.cms.jcajce.JcaSimpleSignerInfoVerifierBuilder;
+import org.bouncycastle.operator.OperatorCreationException;
+import org.bouncycastle.util.Selector;
+
+/**
+ * Verifies CMS/PKCS#7 SignedData: every signature, and that the signer chains to one of the
+ * trusted certificates (a CA, or the signer certificate itself).
+ */
+public final class CmsVerifier {
+    private CmsVerifier() {
+    }
+
+    /** The verified content and signer. */
+    public record Verified(byte[] content, X509Certificate signer) {
+    }
+
+    /**
+     * @param cms        DER SignedData
+     * @param detached   the content for a detached signature, or null for an attached one
+     * @param trusted    CA certificates or the signer's own certificate
+     * @param extraCerts certificates to find the signer among when the signature carries none
+     * @param at         the time at which certificates must be valid
+     */
+    public static Verified verify(byte[] cms, byte[] detached, List<X509Certificate> trusted,
+                                  List<X509Certificate> extraCerts, Instant at) throws SigningException {
+        try {
+            CMSSignedData sd = detached == null ? new CMSSignedData(cms)
+                    : new CMSSignedData(new CMSProcessableByteArray(detached), cms);
+            if (sd.getSignedContent() == null) {
+                throw new SigningException("the signature is detached: give the signed content");
+            }
+            byte[] content = detached != null ? detached : (byte[]) sd.getSignedContent().getContent();
+            JcaX509CertificateConverter conv = new JcaX509CertificateConverter();
+            List<X509Certificate> pool = new ArrayList<>(extraCerts);
+            for (Object h : sd.getCertificates().getMatches(null)) {
+                pool.add(conv.getCertificate((X509CertificateHolder) h));
+            }
+            Collection<SignerInformation> signers = sd.getSignerInfos().getSigners();
+            if (signers.isEmpty()) {
+                throw new SigningException("the signature has no signer");
+            }
+            X509Certificate signerCert = null;
+            for (SignerInformation si : signers) {
+                X509Certificate cert = findSigner(si, pool, conv);
+                if (!si.verify(new JcaSimpleSignerInfoVerifierBuilder().build(cert))) {
+                    throw new SigningException("signature by " + cert.getSubjectX500Principal() + " does not verify");
+                }
+                requireTrusted(cert, trusted, pool, at);
+                signerCert = cert;
+            }
+            return new Verified(content, signerCert);
+        } catch (CMSException e) {
+            throw new SigningException("signature verification failed: " + e.getMessage(), e);
+        } catch (OperatorCreationException | GeneralSecurityException e) {
+            throw new SigningException("cannot verify the signature: " + e.getMessage(), e);
+        }
+    }
+
+    private static X509Certificate findSigner(SignerInformation si, List<X509Certificate> pool, JcaX509CertificateConverter conv)
+            throws SigningException, GeneralSecurityException {
+        @SuppressWarnings("unchecked")
+        Selector<X509CertificateHolder> sel = (Selector<X509CertificateHolder>) (Selector<?>) si.getSID();
+        for (X509Certificate c : pool) {
+            if (sel.match(new X509CertificateHolder(encoded(c)))) {
+                return c;
+            }
+        }
+        throw new SigningException("the signer's certificate is neither in the signature nor given");
+    }
+
+    private static org.bouncycastle.asn1.x509.Certificate encoded(X509Certificate c) throws GeneralSecurityException {
+        return org.bouncycastle.asn1.x509.Certificate.getInstance(c.getEncoded());
+    }
+
+    private static void requireTrusted(X509Certificate cert, List<X509Certificate> trusted, List<X509Certificate> pool,
+                                       Instant at) throws SigningException, GeneralSecurityException {
+        if (trusted.contains(cert)) {
+            cert.checkValidity(Date.from(at));
+            return;
+        }
+        Set<TrustAnchor> anchors = new HashSet<>();
+        for (X509Certificate t : trusted) {
+            anchors.add(new TrustAnchor(t, null));
+        }
+        if (anchors.isEmpty()) {
+            throw new SigningException("no trusted certificate given");
+        }
+        X509CertSelector target = new X509CertSelector();
+        target.setCertificate(cert);
+        PKIXBuilderParameters params = new PKIXBuilderParameters(anchors, target);
+        params.setRevocationEnabled(false);
+        params.setDate(Date.from(at));
+        params.addCertStore(CertStore.getInstance("Collection", new CollectionCertStoreParameters(pool)));
+        try {
+            CertPathBuilder.getInstance("PKIX").build(params);
+        } catch (GeneralSecurityException e) {
+            throw new SigningException("the signer " + cert.getSubjectX500Principal() + " is not trusted: " + e.getMessage());
+        }
+    }
+}

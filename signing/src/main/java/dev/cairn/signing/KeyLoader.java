@@ -1,0 +1,198 @@
+package dev.cairn.signing;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.Reader;
+import java.io.StringReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.PrivateKey;
+import java.security.PublicKey;
+import java.security.SecureRandom;
+import java.security.Signature;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateExpiredException;
+import java.security.cert.CertificateFactory;
+import java.security.cert.CertificateNotYetValidException;
+import java.security.cert.X509Certificate;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Date;
+import java.util.List;
+import org.bouncycastle.asn1.pkcs.PrivateKeyInfo;
+import org.bouncycastle.openssl.PEMEncryptedKeyPair;
+import org.bouncycastle.openssl.PEMKeyPair;
+import org.bouncycastle.openssl.PEMParser;
+import org.bouncycastle.openssl.jcajce.JcaPEMKeyConverter;
+import org.bouncycastle.openssl.jcajce.JceOpenSSLPKCS8DecryptorProviderBuilder;
+import org.bouncycastle.openssl.jcajce.JcePEMDecryptorProviderBuilder;
+import org.bouncycastle.operator.OperatorCreationException;
+import org.bouncycastle.pkcs.PKCS8EncryptedPrivateKeyInfo;
+import org.bouncycastle.pkcs.PKCSException;
+
+/**
+ * Loads keys and certificates from files: PEM (PKCS#8, encrypted PKCS#8, traditional RSA/EC,
+ * encrypted or not), DER PKCS#8, and PKCS#12. Every failure is a {@link SigningException} that
+ * names the file but never a passphrase.
+ */
+public final class KeyLoader {
+    /** Bouncy Castle as a provider instance (not installed globally): PBES2 key decryption needs it. */
+    private static final java.security.Provider BC = new org.bouncycastle.jce.provider.BouncyCastleProvider();
+
+    private KeyLoader() {
+    }
+
+    /** A private key from a PEM or DER file, decrypted with {@code pass} when it is encrypted. */
+    public static PrivateKey loadPrivateKey(Path file, Secret pass) throws IOException {
+        byte[] bytes = Files.readAllBytes(file);
+        String text = new String(bytes, StandardCharsets.US_ASCII);
+        JcaPEMKeyConverter converter = new JcaPEMKeyConverter();
+        try {
+            if (!text.contains("-----BEGIN")) {
+                return converter.getPrivateKey(PrivateKeyInfo.getInstance(bytes));
+            }
+            try (Reader r = new StringReader(text); PEMParser parser = new PEMParser(r)) {
+                Object o;
+                while ((o = parser.readObject()) != null) {
+                    if (o instanceof PEMKeyPair kp) {
+                        return converter.getKeyPair(kp).getPrivate();
+                    }
+                    if (o instanceof PrivateKeyInfo pki) {
+                        return converter.getPrivateKey(pki);
+                    }
+                    if (o instanceof PEMEncryptedKeyPair ekp) {
+                        char[] p = requirePass(pass, file);
+                        return converter.getKeyPair(ekp.decryptKeyPair(new JcePEMDecryptorProviderBuilder().setProvider(BC).build(p))).getPrivate();
+                    }
+                    if (o instanceof PKCS8EncryptedPrivateKeyInfo epki) {
+                        char[] p = requirePass(pass, file);
+                        return converter.getPrivateKey(epki.decryptPrivateKeyInfo(
+                                new JceOpenSSLPKCS8DecryptorProviderBuilder().setProvider(BC).build(p)));
+                    }
+                }
+            }
+            throw new SigningException(file + ": no private key found (expected PEM or DER PKCS#8, or a traditional RSA/EC key)");
+        } catch (SigningException e) {
+            throw e;
+        } catch (org.bouncycastle.openssl.EncryptionException | PKCSException e) {
+            throw new SigningException(file + ": cannot decrypt the private key (wrong passphrase?)");
+        } catch (OperatorCreationException | IllegalArgumentException | ClassCastException | IOException e) {
+            throw new SigningException(file + ": not a readable private key (" + e.getClass().getSimpleName() + ")");
+        }
+    }
+
+    private static char[] requirePass(Secret pass, Path file) throws SigningException {
+        if (pass == null) {
+            throw new SigningException(file + ": the private key is encrypted; give its passphrase with"
+                    + " --key-pass-env, --key-pass-file or --key-pass-stdin");
+        }
+        return pass.chars();
+    }
+
+    /** Every certificate in a PEM or DER file, in file order. */
+    public static List<X509Certificate> loadCertificates(Path file) throws IOException {
+        try (InputStream in = Files.newInputStream(file)) {
+            List<X509Certificate> out = new ArrayList<>();
+            for (Certificate c : CertificateFactory.getInstance("X.509").generateCertificates(in)) {
+                out.add((X509Certificate) c);
+            }
+            if (out.isEmpty()) {
+                throw new SigningException(file + ": no certificate found");
+            }
+            return out;
+        } catch (GeneralSecurityException e) {
+            throw new SigningException(file + ": not a readable X.509 certificate");
+        }
+    }
+
+    /** Key and certificate files; refuses a certificate that does not belong to the key. */
+    public static KeyMaterial fromFiles(Path keyFile, Path certFile, Secret pass) throws IOException {
+        PrivateKey key = loadPrivateKey(keyFile, pass);
+        List<X509Certificate> certs = loadCertificates(certFile);
+        KeyMaterial km = new KeyMaterial(key, certs.get(0), certs, null, keyFile.toString());
+        requireMatch(km);
+        return km;
+    }
+
+    /** The (first, or named) key entry of a PKCS#12 file. */
+    public static KeyMaterial fromPkcs12(Path file, Secret pass, String alias) throws IOException {
+        try (InputStream in = Files.newInputStream(file)) {
+            KeyStore ks = KeyStore.getInstance("PKCS12");
+            char[] p = pass == null ? new char[0] : pass.chars();
+            try {
+                ks.load(in, p);
+            } catch (IOException e) {
+                throw new SigningException(file + ": cannot open the PKCS#12 file (wrong passphrase?)");
+            }
+            String name = alias;
+            if (name == null) {
+                for (String a : Collections.list(ks.aliases())) {
+                    if (ks.isKeyEntry(a)) {
+                        name = a;
+                        break;
+                    }
+                }
+            }
+            if (name == null || !ks.isKeyEntry(name)) {
+                throw new SigningException(file + ": no private key entry" + (alias == null ? "" : " named " + alias));
+            }
+            PrivateKey key = (PrivateKey) ks.getKey(name, p);
+            List<X509Certificate> chain = new ArrayList<>();
+            for (Certificate c : ks.getCertificateChain(name)) {
+                chain.add((X509Certificate) c);
+            }
+            KeyMaterial km = new KeyMaterial(key, chain.get(0), chain, null, file + ":" + name);
+            requireMatch(km);
+            return km;
+        } catch (GeneralSecurityException e) {
+            throw new SigningException(file + ": cannot read the PKCS#12 key (" + e.getClass().getSimpleName() + ")");
+        }
+    }
+
+    /** Signs a random challenge and checks it with the certificate's public key (works for token keys too). */
+    public static void requireMatch(KeyMaterial km) throws SigningException {
+        PublicKey pub = km.certificate().getPublicKey();
+        String alg = switch (pub.getAlgorithm()) {
+            case "RSA" -> "SHA256withRSA";
+            case "EC" -> "SHA256withECDSA";
+            default -> throw new SigningException("unsupported key type " + pub.getAlgorithm() + " (use RSA or EC)");
+        };
+        byte[] challenge = new byte[32];
+        new SecureRandom().nextBytes(challenge);
+        try {
+            Signature s = km.provider() == null ? Signature.getInstance(alg) : Signature.getInstance(alg, km.provider());
+            s.initSign(km.key());
+            s.update(challenge);
+            byte[] sig = s.sign();
+            Signature v = Signature.getInstance(alg);
+            v.initVerify(pub);
+            v.update(challenge);
+            if (!v.verify(sig)) {
+                throw new SigningException("the certificate " + km.certificate().getSubjectX500Principal()
+                        + " does not belong to the key " + km.description());
+            }
+        } catch (java.security.InvalidKeyException e) {
+            throw new SigningException("the certificate " + km.certificate().getSubjectX500Principal()
+                    + " does not match the type of the key " + km.description());
+        } catch (GeneralSecurityException e) {
+            throw new SigningException("cannot sign with " + km.description() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Warnings for a certificate that is expired or not yet valid at {@code now} (empty when fine). */
+    public static List<String> validityWarnings(X509Certificate cert, Instant now) {
+        try {
+            cert.checkValidity(Date.from(now));
+            return List.of();
+        } catch (CertificateExpiredException e) {
+            return List.of("certificate " + cert.getSubjectX500Principal() + " expired on " + cert.getNotAfter().toInstant());
+        } catch (CertificateNotYetValidException e) {
+            return List.of("certificate " + cert.getSubjectX500Principal() + " is not valid before "
+                    + cert.getNotBefore().toInstant());
+        }
+    }
+}
