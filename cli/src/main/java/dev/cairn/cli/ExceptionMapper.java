@@ -53,6 +53,9 @@ final class ExceptionMapper implements CommandLine.IExecutionExceptionHandler, C
         if (t instanceof CairnException c) {
             return c.exitCode();
         }
+        if (t instanceof dev.cairn.signing.SigningException) {
+            return ExitCode.SIGNING;
+        }
         if (t instanceof IOException || t instanceof IllegalArgumentException) {
             return ExitCode.BAD_INPUT;
         }

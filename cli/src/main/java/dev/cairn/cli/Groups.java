@@ -20,11 +20,6 @@ final class Groups {
     static final class Uki extends CommandGroup {
     }
 
-    @Command(name = "sign", mixinStandardHelpOptions = true,
-            description = {"Signatures: CMS/PKCS#7, PE/Authenticode, kernel modules.", "(Not implemented yet: coming with the signing issue.)"})
-    static final class Sign extends CommandGroup {
-    }
-
     @Command(name = "keys", mixinStandardHelpOptions = true,
             description = {"Key hierarchies: Secure Boot PK/KEK/db, OVMF variable stores.", "(Not implemented yet: coming with the signing issue.)"})
     static final class Keys extends CommandGroup {

@@ -34,7 +34,8 @@ public final class Main extends CommandGroup {
         m.put("verity", VerityCommand::new);
         m.put("squashfs", Groups.Squashfs::new);
         m.put("uki", Groups.Uki::new);
-        m.put("sign", Groups.Sign::new);
+        m.put("sign", dev.cairn.cli.sign.SignCommand::new);
+        m.put("verify", dev.cairn.cli.sign.VerifyCommand::new);
         m.put("keys", Groups.Keys::new);
         m.put("ipe", Groups.Ipe::new);
         m.put("oci", Groups.Oci::new);

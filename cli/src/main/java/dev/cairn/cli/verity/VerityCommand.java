@@ -4,6 +4,10 @@ import dev.cairn.cli.CairnException;
 import dev.cairn.cli.CommandGroup;
 import dev.cairn.cli.ExitCode;
 import dev.cairn.cli.JsonOption;
+import dev.cairn.cli.KeyOptions;
+import dev.cairn.cli.sign.SignCommand;
+import dev.cairn.signing.KeyMaterial;
+import dev.cairn.signing.RootHashSignature;
 import dev.cairn.cli.Main;
 import dev.cairn.cli.OutputFailure;
 import dev.cairn.cli.Progress;
@@ -46,6 +50,7 @@ public final class VerityCommand extends CommandGroup implements Main.LazySubcom
         m.put("repair", Repair::new);
         m.put("dump", Dump::new);
         m.put("table", Table::new);
+        m.put("sign", Sign::new);
         return m;
     }
 
@@ -207,6 +212,39 @@ public final class VerityCommand extends CommandGroup implements Main.LazySubcom
             if (r.after() instanceof VerifyResult.Corrupted c) {
                 throw new CairnException(ExitCode.VERIFICATION_FAILED,
                         "repair was not enough: " + c.describe());
+            }
+            return 0;
+        }
+    }
+
+    @Command(name = "sign", mixinStandardHelpOptions = true,
+            description = {"Sign a root hash for the kernel: detached DER PKCS#7 over the lower-case hex root hash,",
+                    "no signed attributes (veritysetup open --root-hash-signature), optionally also systemd's",
+                    "verity-sig JSON."})
+    static final class Sign implements Callable<Integer> {
+        @Spec
+        CommandLine.Model.CommandSpec spec;
+        @Parameters(index = "0", arity = "0..1", paramLabel = "ROOT_HASH", description = "Root hash as hex (or use --root-hash-file).")
+        String rootHashArg;
+        @Mixin
+        RootHashInput root;
+        @Option(names = "--out", required = true, paramLabel = "FILE", description = "Where to write the DER PKCS#7 signature.")
+        Path out;
+        @Option(names = "--systemd-json", paramLabel = "FILE", description = "Also write systemd's verity-sig JSON here.")
+        Path systemdJson;
+        @Option(names = "--nocerts", description = "Do not embed the signer certificate.")
+        boolean nocerts;
+        @Mixin
+        KeyOptions keys;
+
+        @Override
+        public Integer call() throws IOException {
+            String hex = java.util.HexFormat.of().formatHex(root.read(rootHashArg));
+            KeyMaterial km = keys.load(spec.commandLine().getErr());
+            byte[] sig = RootHashSignature.sign(hex, km, !nocerts);
+            SignCommand.writeOutput(out, sig);
+            if (systemdJson != null) {
+                SignCommand.writeOutput(systemdJson, RootHashSignature.systemdJson(hex, sig, km).getBytes(StandardCharsets.US_ASCII));
             }
             return 0;
         }

@@ -1,0 +1,71 @@
+package dev.cairn.cli;
+
+import dev.cairn.signing.KeyLoader;
+import dev.cairn.signing.KeyMaterial;
+import dev.cairn.signing.Secret;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Instant;
+import picocli.CommandLine.Option;
+
+/**
+ * The key options every signing command shares. Secrets only from an environment variable, a
+ * file or standard input; never as an option value.
+ */
+public final class KeyOptions {
+    @Option(names = "--key", paramLabel = "FILE", description = "Private key: PEM (PKCS#8, encrypted PKCS#8, traditional RSA/EC) or DER PKCS#8.")
+    Path key;
+
+    @Option(names = "--cert", paramLabel = "FILE", description = "Signer certificate (PEM or DER; further certificates in the file form the chain).")
+    Path cert;
+
+    @Option(names = "--pkcs12", paramLabel = "FILE", description = "Key and certificate chain from a PKCS#12 file instead of --key/--cert.")
+    Path pkcs12;
+
+    @Option(names = "--pkcs12-alias", paramLabel = "NAME", description = "Key entry in the PKCS#12 file (default: the first).")
+    String pkcs12Alias;
+
+    @Option(names = "--key-pass-env", paramLabel = "VAR", description = "Read the key passphrase from environment variable VAR.")
+    String passEnv;
+
+    @Option(names = "--key-pass-file", paramLabel = "FILE", description = "Read the key passphrase from the first line of FILE.")
+    Path passFile;
+
+    @Option(names = "--key-pass-stdin", description = "Read the key passphrase from the first line of standard input.")
+    boolean passStdin;
+
+    Secret passphrase() throws IOException {
+        int n = (passEnv != null ? 1 : 0) + (passFile != null ? 1 : 0) + (passStdin ? 1 : 0);
+        if (n > 1) {
+            throw new IllegalArgumentException("give the passphrase one way: --key-pass-env, --key-pass-file or --key-pass-stdin");
+        }
+        if (passEnv != null) {
+            return Secret.ofEnvironment(passEnv, System.getenv());
+        }
+        if (passFile != null) {
+            return Secret.ofFile(passFile);
+        }
+        return passStdin ? Secret.ofStream(System.in) : null;
+    }
+
+    /** Loads the key; warns on stderr when the certificate is expired or not yet valid. */
+    public KeyMaterial load(PrintWriter err) throws IOException {
+        KeyMaterial km;
+        if (pkcs12 != null) {
+            if (key != null || cert != null) {
+                throw new IllegalArgumentException("--pkcs12 replaces --key and --cert");
+            }
+            km = KeyLoader.fromPkcs12(pkcs12, passphrase(), pkcs12Alias);
+        } else {
+            if (key == null || cert == null) {
+                throw new IllegalArgumentException("signing needs --key and --cert (or --pkcs12)");
+            }
+            km = KeyLoader.fromFiles(key, cert, passphrase());
+        }
+        for (String w : KeyLoader.validityWarnings(km.certificate(), Instant.now())) {
+            err.println("cairn: warning: " + w);
+        }
+        return km;
+    }
+}

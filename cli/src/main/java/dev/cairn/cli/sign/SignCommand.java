@@ -1,0 +1,95 @@
+package dev.cairn.cli.sign;
+
+import dev.cairn.cli.CommandGroup;
+import dev.cairn.cli.KeyOptions;
+import dev.cairn.cli.Main;
+import dev.cairn.cli.OutputFailure;
+import dev.cairn.io.AtomicOutput;
+import dev.cairn.signing.CmsOptions;
+import dev.cairn.signing.CmsSigner;
+import dev.cairn.signing.KeyMaterial;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.function.Supplier;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code cairn sign}: signatures over files. */
+@Command(name = "sign", mixinStandardHelpOptions = true,
+        description = {"Signatures: CMS/PKCS#7 now; PE/Authenticode and kernel modules with the signing issue."})
+public final class SignCommand extends CommandGroup implements Main.LazySubcommands {
+    @Override
+    public Map<String, Supplier<Object>> subcommands() {
+        Map<String, Supplier<Object>> m = new LinkedHashMap<>();
+        m.put("cms", Cms::new);
+        return m;
+    }
+
+    /** Writes bytes to {@code file} atomically (exit 6 on failure). */
+    public static void writeOutput(Path file, byte[] bytes) {
+        try (AtomicOutput o = AtomicOutput.open(file)) {
+            ByteBuffer b = ByteBuffer.wrap(bytes);
+            while (b.hasRemaining()) {
+                o.channel().write(b);
+            }
+            o.commit();
+        } catch (IOException e) {
+            throw new OutputFailure("cannot write " + file, e);
+        }
+    }
+
+    @Command(name = "cms", mixinStandardHelpOptions = true,
+            description = {"CMS/PKCS#7 SignedData over a file, like openssl cms -sign (always binary: content is never",
+                    "canonicalised). Detached unless --nodetach."})
+    static final class Cms implements Callable<Integer> {
+        @Spec
+        CommandLine.Model.CommandSpec spec;
+        @Option(names = {"--in", "-in"}, required = true, paramLabel = "FILE", description = "Content to sign.")
+        Path in;
+        @Option(names = {"--out", "-out"}, required = true, paramLabel = "FILE", description = "Where to write the signature.")
+        Path out;
+        @Option(names = {"--nodetach", "-nodetach"}, description = "Embed the content (attached signature).")
+        boolean nodetach;
+        @Option(names = {"--nocerts", "-nocerts"}, description = "Do not embed the signer certificate chain.")
+        boolean nocerts;
+        @Option(names = {"--noattr", "-noattr"}, description = "No signed attributes (as the kernel wants).")
+        boolean noattr;
+        @Option(names = {"--binary", "-binary"}, description = "Accepted for openssl compatibility; cairn always signs the exact bytes.")
+        boolean binary;
+        @Option(names = {"--outform", "-outform"}, paramLabel = "DER|PEM", defaultValue = "DER", description = "Output encoding (default DER).")
+        String outform;
+        @Option(names = {"--md", "-md"}, paramLabel = "ALG", defaultValue = "sha256", description = "Digest: sha256, sha384, sha512.")
+        String md;
+        @Mixin
+        KeyOptions keys;
+
+        @Override
+        public Integer call() throws IOException {
+            String digest = switch (md.toLowerCase(Locale.ROOT)) {
+                case "sha256" -> "SHA-256";
+                case "sha384" -> "SHA-384";
+                case "sha512" -> "SHA-512";
+                default -> throw new IllegalArgumentException("--md must be sha256, sha384 or sha512, not " + md);
+            };
+            boolean pem = switch (outform.toUpperCase(Locale.ROOT)) {
+                case "DER" -> false;
+                case "PEM" -> true;
+                default -> throw new IllegalArgumentException("--outform must be DER or PEM, not " + outform);
+            };
+            KeyMaterial km = keys.load(spec.commandLine().getErr());
+            byte[] sig = CmsSigner.sign(Files.readAllBytes(in), km, new CmsOptions(!nodetach, !nocerts, !noattr, digest));
+            writeOutput(out, pem ? CmsSigner.toPem(sig).getBytes(StandardCharsets.US_ASCII) : sig);
+            return 0;
+        }
+    }
+}

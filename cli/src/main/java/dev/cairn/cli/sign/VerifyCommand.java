@@ -1,0 +1,95 @@
+package dev.cairn.cli.sign;
+
+import dev.cairn.cli.CairnException;
+import dev.cairn.cli.CommandGroup;
+import dev.cairn.cli.ExitCode;
+import dev.cairn.cli.Main;
+import dev.cairn.io.FormatException;
+import dev.cairn.signing.CmsVerifier;
+import dev.cairn.signing.KeyLoader;
+import dev.cairn.signing.SigningException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.X509Certificate;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.function.Supplier;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code cairn verify}: check signatures. */
+@Command(name = "verify", mixinStandardHelpOptions = true, description = "Verify signatures (CMS/PKCS#7 now).")
+public final class VerifyCommand extends CommandGroup implements Main.LazySubcommands {
+    @Override
+    public Map<String, Supplier<Object>> subcommands() {
+        Map<String, Supplier<Object>> m = new LinkedHashMap<>();
+        m.put("cms", Cms::new);
+        return m;
+    }
+
+    @Command(name = "cms", mixinStandardHelpOptions = true,
+            description = {"Verify a CMS/PKCS#7 signature against a CA or the signer's certificate.",
+                    "Exit 0 when valid and trusted, 1 when not."})
+    static final class Cms implements Callable<Integer> {
+        @Spec
+        CommandLine.Model.CommandSpec spec;
+        @Option(names = {"--in", "-in"}, required = true, paramLabel = "FILE", description = "The signature (DER or PEM).")
+        Path in;
+        @Option(names = {"--content", "-content"}, paramLabel = "FILE", description = "The signed content, for a detached signature.")
+        Path content;
+        @Option(names = {"--CAfile", "-CAfile", "--ca", "--cert"}, required = true, paramLabel = "FILE",
+                description = "Trusted certificates: a CA, or the signer certificate itself.")
+        Path trusted;
+        @Option(names = {"--certfile", "-certfile"}, paramLabel = "FILE", description = "Extra certificates to find the signer among.")
+        Path certfile;
+        @Option(names = {"--out", "-out"}, paramLabel = "FILE", description = "Write the verified content here.")
+        Path out;
+
+        @Override
+        public Integer call() throws IOException {
+            byte[] sig = readSignature(in);
+            List<X509Certificate> trust = KeyLoader.loadCertificates(trusted);
+            List<X509Certificate> extra = certfile == null ? List.of() : new ArrayList<>(KeyLoader.loadCertificates(certfile));
+            byte[] detached = content == null ? null : Files.readAllBytes(content);
+            CmsVerifier.Verified v;
+            try {
+                v = CmsVerifier.verify(sig, detached, trust, extra, Instant.now());
+            } catch (SigningException e) {
+                throw new CairnException(ExitCode.VERIFICATION_FAILED, "verification failed: " + e.getMessage(), e);
+            }
+            if (out != null) {
+                SignCommand.writeOutput(out, v.content());
+            }
+            spec.commandLine().getErr().println("Verification successful: signed by " + v.signer().getSubjectX500Principal());
+            return 0;
+        }
+    }
+
+    /** DER as is; PEM ("CMS" or "PKCS7" armour) decoded. */
+    static byte[] readSignature(Path file) throws IOException {
+        byte[] b = Files.readAllBytes(file);
+        String text = new String(b, StandardCharsets.US_ASCII);
+        if (!text.startsWith("-----BEGIN")) {
+            return b;
+        }
+        int start = text.indexOf('\n');
+        int end = text.indexOf("-----END");
+        if (start < 0 || end < start) {
+            throw new FormatException("in", file, "malformed PEM signature");
+        }
+        try {
+            return Base64.getMimeDecoder().decode(text.substring(start + 1, end));
+        } catch (IllegalArgumentException e) {
+            throw new FormatException("in", file, "malformed PEM signature");
+        }
+    }
+}
