@@ -3,13 +3,11 @@ package dev.cairn.cli.sign;
 import dev.cairn.cli.CommandGroup;
 import dev.cairn.cli.KeyOptions;
 import dev.cairn.cli.Main;
-import dev.cairn.cli.OutputFailure;
-import dev.cairn.io.AtomicOutput;
+import dev.cairn.cli.Outputs;
 import dev.cairn.signing.CmsOptions;
 import dev.cairn.signing.CmsSigner;
 import dev.cairn.signing.KeyMaterial;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,19 +31,6 @@ public final class SignCommand extends CommandGroup implements Main.LazySubcomma
         Map<String, Supplier<Object>> m = new LinkedHashMap<>();
         m.put("cms", Cms::new);
         return m;
-    }
-
-    /** Writes bytes to {@code file} atomically (exit 6 on failure). */
-    public static void writeOutput(Path file, byte[] bytes) {
-        try (AtomicOutput o = AtomicOutput.open(file)) {
-            ByteBuffer b = ByteBuffer.wrap(bytes);
-            while (b.hasRemaining()) {
-                o.channel().write(b);
-            }
-            o.commit();
-        } catch (IOException e) {
-            throw new OutputFailure("cannot write " + file, e);
-        }
     }
 
     @Command(name = "cms", mixinStandardHelpOptions = true,
@@ -88,7 +73,7 @@ public final class SignCommand extends CommandGroup implements Main.LazySubcomma
             };
             KeyMaterial km = keys.load(spec.commandLine().getErr());
             byte[] sig = CmsSigner.sign(Files.readAllBytes(in), km, new CmsOptions(!nodetach, !nocerts, !noattr, digest));
-            writeOutput(out, pem ? CmsSigner.toPem(sig).getBytes(StandardCharsets.US_ASCII) : sig);
+            Outputs.write(out, pem ? CmsSigner.toPem(sig).getBytes(StandardCharsets.US_ASCII) : sig);
             return 0;
         }
     }

@@ -4,6 +4,7 @@ import dev.cairn.cli.CairnException;
 import dev.cairn.cli.CommandGroup;
 import dev.cairn.cli.ExitCode;
 import dev.cairn.cli.Main;
+import dev.cairn.cli.Outputs;
 import dev.cairn.io.FormatException;
 import dev.cairn.signing.CmsVerifier;
 import dev.cairn.signing.KeyLoader;
@@ -67,7 +68,7 @@ public final class VerifyCommand extends CommandGroup implements Main.LazySubcom
                 throw new CairnException(ExitCode.VERIFICATION_FAILED, "verification failed: " + e.getMessage(), e);
             }
             if (out != null) {
-                SignCommand.writeOutput(out, v.content());
+                Outputs.write(out, v.content());
             }
             spec.commandLine().getErr().println("Verification successful: signed by " + v.signer().getSubjectX500Principal());
             return 0;

@@ -5,14 +5,12 @@ import dev.cairn.cli.CommandGroup;
 import dev.cairn.cli.ExitCode;
 import dev.cairn.cli.JsonOption;
 import dev.cairn.cli.KeyOptions;
-import dev.cairn.cli.sign.SignCommand;
 import dev.cairn.signing.KeyMaterial;
 import dev.cairn.signing.RootHashSignature;
 import dev.cairn.cli.Main;
-import dev.cairn.cli.OutputFailure;
+import dev.cairn.cli.Outputs;
 import dev.cairn.cli.Progress;
 import dev.cairn.cli.ThreadsOption;
-import dev.cairn.io.AtomicOutput;
 import dev.cairn.verity.RepairResult;
 import dev.cairn.verity.VerifyResult;
 import dev.cairn.verity.VerityFormatter;
@@ -23,7 +21,6 @@ import dev.cairn.verity.VerityTable;
 import dev.cairn.verity.VerityVerifier;
 import java.io.IOException;
 import java.io.PrintWriter;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -85,7 +82,7 @@ public final class VerityCommand extends CommandGroup implements Main.LazySubcom
                 r = VerityFormatter.format(data, hash, p, threads.threads(), progress::advance);
             }
             if (rootHashFile != null) {
-                writeAtomically(rootHashFile, r.rootHashHex());
+                Outputs.write(rootHashFile, r.rootHashHex().getBytes(StandardCharsets.US_ASCII));
             }
             if (json.enabled()) {
                 VerityReport.printJson(out, VerityReport.json(r));
@@ -93,15 +90,6 @@ public final class VerityCommand extends CommandGroup implements Main.LazySubcom
                 VerityReport.formatText(out, hash.toString(), r);
             }
             return 0;
-        }
-    }
-
-    static void writeAtomically(Path file, String text) {
-        try (AtomicOutput o = AtomicOutput.open(file)) {
-            o.channel().write(ByteBuffer.wrap(text.getBytes(StandardCharsets.US_ASCII)));
-            o.commit();
-        } catch (IOException e) {
-            throw new OutputFailure("cannot write " + file, e);
         }
     }
 
@@ -242,9 +230,9 @@ public final class VerityCommand extends CommandGroup implements Main.LazySubcom
             String hex = java.util.HexFormat.of().formatHex(root.read(rootHashArg));
             KeyMaterial km = keys.load(spec.commandLine().getErr());
             byte[] sig = RootHashSignature.sign(hex, km, !nocerts);
-            SignCommand.writeOutput(out, sig);
+            Outputs.write(out, sig);
             if (systemdJson != null) {
-                SignCommand.writeOutput(systemdJson, RootHashSignature.systemdJson(hex, sig, km).getBytes(StandardCharsets.US_ASCII));
+                Outputs.write(systemdJson, RootHashSignature.systemdJson(hex, sig, km).getBytes(StandardCharsets.US_ASCII));
             }
             return 0;
         }
