@@ -110,14 +110,8 @@ public final class VerityCommand extends CommandGroup implements Main.LazySubcom
     static final class Verify implements Callable<Integer> {
         @Spec
         CommandLine.Model.CommandSpec spec;
-        @Parameters(index = "0", paramLabel = "DATA")
-        Path data;
-        @Parameters(index = "1", paramLabel = "HASH")
-        Path hash;
-        @Parameters(index = "2", arity = "0..1", paramLabel = "ROOT_HASH", description = "Root hash as hex (or use --root-hash-file).")
-        String rootHashArg;
         @Mixin
-        RootHashInput root;
+        TreeInputs in;
         @Mixin
         VerityOptions options;
         @Mixin
@@ -127,11 +121,11 @@ public final class VerityCommand extends CommandGroup implements Main.LazySubcom
 
         @Override
         public Integer call() throws IOException {
-            byte[] rootHash = root.read(rootHashArg);
-            VerityParams p = verifyParams(options, hash);
+            byte[] rootHash = in.rootHash();
+            VerityParams p = verifyParams(options, in.hash);
             VerifyResult r;
-            try (Progress progress = Progress.start(spec.commandLine().getErr(), "verifying", dataSize(data), json.enabled())) {
-                r = VerityVerifier.verify(data, hash, p, rootHash, threads.threads(), progress::advance);
+            try (Progress progress = Progress.start(spec.commandLine().getErr(), "verifying", dataSize(in.data), json.enabled())) {
+                r = VerityVerifier.verify(in.data, in.hash, p, rootHash, threads.threads(), progress::advance);
             }
             PrintWriter out = spec.commandLine().getOut();
             if (json.enabled()) {
@@ -170,14 +164,8 @@ public final class VerityCommand extends CommandGroup implements Main.LazySubcom
     static final class Repair implements Callable<Integer> {
         @Spec
         CommandLine.Model.CommandSpec spec;
-        @Parameters(index = "0", paramLabel = "DATA")
-        Path data;
-        @Parameters(index = "1", paramLabel = "HASH")
-        Path hash;
-        @Parameters(index = "2", arity = "0..1", paramLabel = "ROOT_HASH", description = "Root hash as hex (or use --root-hash-file).")
-        String rootHashArg;
         @Mixin
-        RootHashInput root;
+        TreeInputs in;
         @Mixin
         VerityOptions options;
         @Option(names = "--output-data", required = true, paramLabel = "FILE", description = "Where to write the repaired data.")
@@ -192,9 +180,9 @@ public final class VerityCommand extends CommandGroup implements Main.LazySubcom
             if (options.fecDevice == null) {
                 throw new CommandLine.ParameterException(spec.commandLine(), "repair needs --fec-device");
             }
-            byte[] rootHash = root.read(rootHashArg);
-            VerityParams p = verifyParams(options, hash);
-            RepairResult r = VerityVerifier.repair(data, hash, p, rootHash, outputData, outputHash, threads.threads());
+            byte[] rootHash = in.rootHash();
+            VerityParams p = verifyParams(options, in.hash);
+            RepairResult r = VerityVerifier.repair(in.data, in.hash, p, rootHash, outputData, outputHash, threads.threads());
             PrintWriter out = spec.commandLine().getOut();
             out.println("Repaired " + r.bytesCorrected() + " bytes in " + r.blocksRepaired() + " blocks.");
             if (r.after() instanceof VerifyResult.Corrupted c) {
@@ -272,14 +260,8 @@ public final class VerityCommand extends CommandGroup implements Main.LazySubcom
     static final class Table implements Callable<Integer> {
         @Spec
         CommandLine.Model.CommandSpec spec;
-        @Parameters(index = "0", paramLabel = "DATA")
-        Path data;
-        @Parameters(index = "1", paramLabel = "HASH")
-        Path hash;
-        @Parameters(index = "2", arity = "0..1", paramLabel = "ROOT_HASH", description = "Root hash as hex (or use --root-hash-file).")
-        String rootHashArg;
         @Mixin
-        RootHashInput root;
+        TreeInputs in;
         @Mixin
         VerityOptions options;
         @Option(names = "--data-device", paramLabel = "DEV", description = "Data device name for the kernel (default: DATA).")
@@ -293,12 +275,12 @@ public final class VerityCommand extends CommandGroup implements Main.LazySubcom
 
         @Override
         public Integer call() throws IOException {
-            byte[] rootHash = root.read(rootHashArg);
-            VerityParams p = verifyParams(options, hash);
-            long blocks = p.dataBlocks() == -1 ? dataSize(data) / p.dataBlockSize() : p.dataBlocks();
+            byte[] rootHash = in.rootHash();
+            VerityParams p = verifyParams(options, in.hash);
+            long blocks = p.dataBlocks() == -1 ? dataSize(in.data) / p.dataBlockSize() : p.dataBlocks();
             VerityResult r = VerityFormatter.describe(p, blocks, rootHash);
-            String dd = dataDevice == null ? data.toString() : dataDevice;
-            String hd = hashDevice == null ? hash.toString() : hashDevice;
+            String dd = dataDevice == null ? in.data.toString() : dataDevice;
+            String hd = hashDevice == null ? in.hash.toString() : hashDevice;
             String fd = p.fec() == null ? null : p.fec().device().toString();
             String table = "0 " + blocks * (p.dataBlockSize() / 512) + " verity " + VerityTable.dmTable(r, dd, hd, fd);
             String open = "veritysetup " + String.join(" ", VerityTable.veritysetupOpenArgs(r, dd, name, hd, fd));
