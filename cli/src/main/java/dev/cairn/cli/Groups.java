@@ -10,11 +10,6 @@ final class Groups {
     private Groups() {
     }
 
-    @Command(name = "squashfs", mixinStandardHelpOptions = true,
-            description = {"SquashFS images: create, ls, cat, extract, info.", "(Not implemented yet: coming with the SquashFS issue.)"})
-    static final class Squashfs extends CommandGroup {
-    }
-
     @Command(name = "uki", mixinStandardHelpOptions = true,
             description = {"Unified Kernel Images: build, inspect, measure (PCR 11).", "(Not implemented yet: coming with the UKI issue.)"})
     static final class Uki extends CommandGroup {

@@ -10,4 +10,14 @@ public final class JsonOption {
     public boolean enabled() {
         return json;
     }
+
+    /** Prints {@code value} (maps, lists, records of plain values) as indented JSON. */
+    public static void print(java.io.PrintWriter out, Object value) {
+        try {
+            out.println(new com.fasterxml.jackson.databind.ObjectMapper()
+                    .enable(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT).writeValueAsString(value));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
 }

@@ -32,7 +32,7 @@ public final class Main extends CommandGroup {
     private static Map<String, Supplier<Object>> subcommands() {
         Map<String, Supplier<Object>> m = new LinkedHashMap<>();
         m.put("verity", VerityCommand::new);
-        m.put("squashfs", Groups.Squashfs::new);
+        m.put("squashfs", dev.cairn.cli.squashfs.SquashfsCommand::new);
         m.put("uki", Groups.Uki::new);
         m.put("sign", dev.cairn.cli.sign.SignCommand::new);
         m.put("verify", dev.cairn.cli.sign.VerifyCommand::new);

@@ -1,7 +1,6 @@
 package dev.cairn.cli.verity;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.cairn.cli.JsonOption;
 import dev.cairn.verity.VerityResult;
 import dev.cairn.verity.VeritySuperblock;
 import java.io.PrintWriter;
@@ -93,10 +92,6 @@ final class VerityReport {
     }
 
     static void printJson(PrintWriter out, Object value) {
-        try {
-            out.println(new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(value));
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IllegalStateException(e);
-        }
+        JsonOption.print(out, value);
     }
 }

@@ -1,0 +1,217 @@
+package dev.cairn.squashfs;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributeView;
+import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.UserDefinedFileAttributeView;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.function.Consumer;
+
+/**
+ * Extracts an image into a new (or empty) directory without ever writing outside it: the
+ * reader has already refused names with {@code /}, {@code .}, {@code ..} or NUL; every
+ * directory on the way down was created by the extractor itself (never an image symlink), and
+ * symlinks are created as links, never followed. Ownership and device nodes need root; without it
+ * owners stay the caller's and devices are skipped with a warning. Only {@code user.} xattrs can be
+ * set from Java; others are reported as skipped.
+ */
+public final class Extractor {
+    private final SquashfsImage image;
+    private final Path target;
+    private final boolean root;
+    private final Consumer<String> warn;
+    private final Map<Long, Path> byInode = new HashMap<>();
+    private final Deque<Runnable> finishDirs = new ArrayDeque<>();
+    private long entries;
+    private long skipped;
+
+    private Extractor(SquashfsImage image, Path target, boolean root, Consumer<String> warn) {
+        this.image = image;
+        this.target = target;
+        this.root = root;
+        this.warn = warn;
+    }
+
+    /**
+     * Extracts {@code paths} (all when empty) from {@code image} into {@code target}, which must
+     * not exist or be an empty directory.
+     *
+     * @param asRoot restore owners and create device nodes (the caller runs as root)
+     * @return entries extracted
+     */
+    public static long extract(SquashfsImage image, Path target, List<String> paths, boolean asRoot, Consumer<String> warn)
+            throws IOException {
+        if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+            if (!Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
+                throw new FileAlreadyExistsException(target.toString(), null, "exists and is not a directory");
+            }
+            try (DirectoryStream<Path> ds = Files.newDirectoryStream(target)) {
+                if (ds.iterator().hasNext()) {
+                    throw new FileAlreadyExistsException(target.toString(), null, "directory is not empty");
+                }
+            }
+        } else {
+            Files.createDirectories(target);
+        }
+        Extractor x = new Extractor(image, target.toRealPath(), asRoot, warn);
+        List<SquashfsEntry> starts = new ArrayList<>();
+        if (paths.isEmpty()) {
+            starts.add(image.root());
+        } else {
+            for (String p : paths) {
+                starts.add(image.lookup(p));
+            }
+        }
+        for (SquashfsEntry s : starts) {
+            x.parents(s.path());
+            image.walk(s, x::one);
+        }
+        while (!x.finishDirs.isEmpty()) {
+            x.finishDirs.pop().run();
+        }
+        if (x.skipped > 0) {
+            warn.accept(x.skipped + " entries or attributes skipped");
+        }
+        return x.entries;
+    }
+
+    /** Creates the (plain) parent directories of a selected path. */
+    private void parents(String path) throws IOException {
+        int i = path.lastIndexOf('/');
+        if (i > 0) {
+            Path p = resolve(path.substring(0, i));
+            Files.createDirectories(p);
+        }
+    }
+
+    private Path resolve(String path) throws IOException {
+        Path p = path.isEmpty() ? target : target.resolve(path).normalize();
+        if (!p.startsWith(target)) {
+            throw new dev.cairn.io.FormatException("path", path, "entry would land outside the target directory");
+        }
+        return p;
+    }
+
+    private void one(SquashfsEntry e) throws IOException {
+        Path p = resolve(e.path());
+        Path parent = p.getParent();
+        if (!p.equals(target) && Files.isSymbolicLink(parent)) {
+            throw new dev.cairn.io.FormatException("path", e.path(), "parent is a symlink");
+        }
+        if (e.type() != SquashfsEntry.Type.DIRECTORY && e.nlink() > 1) {
+            Path first = byInode.get(e.inodeNumber());
+            if (first != null) {
+                Files.createLink(p, first);
+                entries++;
+                return;
+            }
+            byInode.put(e.inodeNumber(), p);
+        }
+        switch (e.type()) {
+            case DIRECTORY -> {
+                if (!p.equals(target)) {
+                    Files.createDirectory(p);
+                }
+                Files.setAttribute(p, "unix:mode", 0700, LinkOption.NOFOLLOW_LINKS);
+                finishDirs.push(() -> {
+                    try {
+                        attributes(e, p);
+                    } catch (IOException ex) {
+                        throw new java.io.UncheckedIOException(ex);
+                    }
+                });
+                entries++;
+                return;
+            }
+            case FILE -> {
+                try (InputStream in = image.open(e);
+                     OutputStream out = Files.newOutputStream(p, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
+                             LinkOption.NOFOLLOW_LINKS)) {
+                    in.transferTo(out);
+                }
+            }
+            case SYMLINK -> Files.createSymbolicLink(p, Path.of(e.target()));
+            case BLOCK_DEVICE, CHAR_DEVICE, FIFO, SOCKET -> {
+                if (!special(e, p)) {
+                    return;
+                }
+            }
+        }
+        attributes(e, p);
+        entries++;
+    }
+
+    private boolean special(SquashfsEntry e, Path p) throws IOException {
+        List<String> cmd;
+        switch (e.type()) {
+            case BLOCK_DEVICE, CHAR_DEVICE -> {
+                if (!root) {
+                    warn.accept("skipped device " + e.path() + " (needs root)");
+                    skipped++;
+                    return false;
+                }
+                cmd = List.of("mknod", p.toString(), e.type() == SquashfsEntry.Type.BLOCK_DEVICE ? "b" : "c",
+                        Integer.toString(e.major()), Integer.toString(e.minor()));
+            }
+            case FIFO -> cmd = List.of("mkfifo", p.toString());
+            default -> {
+                warn.accept("skipped socket " + e.path());
+                skipped++;
+                return false;
+            }
+        }
+        try {
+            Process proc = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String out = new String(proc.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).strip();
+            if (proc.waitFor() != 0) {
+                throw new IOException(cmd.get(0) + " " + p + " failed: " + out);
+            }
+        } catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted creating " + p);
+        }
+        return true;
+    }
+
+    private void attributes(SquashfsEntry e, Path p) throws IOException {
+        boolean link = e.type() == SquashfsEntry.Type.SYMLINK;
+        if (root) {
+            Files.setAttribute(p, "unix:uid", Math.toIntExact(e.uid() > Integer.MAX_VALUE ? e.uid() - (1L << 32) : e.uid()),
+                    LinkOption.NOFOLLOW_LINKS);
+            Files.setAttribute(p, "unix:gid", Math.toIntExact(e.gid() > Integer.MAX_VALUE ? e.gid() - (1L << 32) : e.gid()),
+                    LinkOption.NOFOLLOW_LINKS);
+        }
+        SortedMap<String, byte[]> xattrs = image.xattrs(e);
+        if (!xattrs.isEmpty() && !link) {
+            UserDefinedFileAttributeView v = Files.getFileAttributeView(p, UserDefinedFileAttributeView.class);
+            for (Map.Entry<String, byte[]> x : xattrs.entrySet()) {
+                if (x.getKey().startsWith("user.") && v != null) {
+                    v.write(x.getKey().substring(5), ByteBuffer.wrap(x.getValue()));
+                } else {
+                    warn.accept("skipped xattr " + x.getKey() + " on " + e.path() + " (Java can set only user.*)");
+                    skipped++;
+                }
+            }
+        }
+        if (!link) {
+            Files.setAttribute(p, "unix:mode", e.mode(), LinkOption.NOFOLLOW_LINKS);
+        }
+        FileTime t = FileTime.fromMillis(e.mtime() * 1000);
+        Files.getFileAttributeView(p, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).setTimes(t, null, null);
+    }
+}

@@ -1,0 +1,1021 @@
+package dev.cairn.squashfs;
+
+import dev.cairn.io.Checked;
+import dev.cairn.io.FormatException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * Writes a SquashFS 4.0 image in one pass over the content.
+ *
+ * <p>Entries are added in any order ({@code add…()}); file content is read once, split into
+ * blocks, compressed on {@link SquashfsOptions#processors()} threads and written in order through
+ * a bounded queue, so memory stays flat whatever the input size. Only metadata (about 60 bytes per
+ * entry) is kept until {@link #finish()}, which writes the inode, directory, fragment, export, id
+ * and xattr tables and back-patches the superblock. Output bytes depend only on the entries and
+ * options: names are sorted by unsigned bytes, inode numbers follow the sorted tree, and nothing
+ * reads the clock, the thread count or the host.
+ */
+public final class SquashfsWriter implements AutoCloseable {
+    private static final byte[] ZERO = new byte[1 << 20];
+
+    private final FileChannel out;
+    private final SquashfsOptions options;
+    private final Codec codec;
+    private final int blockSize;
+    private final ExecutorService workers;
+    private final ThreadLocal<Codec.Compressor> compressors;
+    private final ArrayDeque<Item> queue = new ArrayDeque<>();
+    private final int maxQueued;
+    private final Map<DedupKey, FileData> byContent = new HashMap<>();
+    private final Node root;
+    private final MessageDigest sha256;
+
+    private long pos;
+    private byte[] fragment;
+    private int fragmentFill;
+    private final List<long[]> fragmentEntries = new ArrayList<>(); // {start, size word}
+    private long fragmentCount;
+    private long inputBytes;
+    private long duplicateFiles;
+    private long duplicateBytes;
+    private long sparseBytes;
+    private boolean finished;
+    private boolean closed;
+
+    public SquashfsWriter(FileChannel out, SquashfsOptions options) throws IOException {
+        this.out = out;
+        this.options = options;
+        this.blockSize = options.blockSize();
+        this.codec = new Codec(options.compression(), options.level(), blockSize, options.compression() == Compression.LZ4 && options.level() > 0);
+        this.compressors = ThreadLocal.withInitial(codec::newCompressor);
+        int threads = options.processors();
+        this.workers = Executors.newFixedThreadPool(threads, r -> {
+            Thread t = new Thread(r, "cairn-squashfs");
+            t.setDaemon(true);
+            return t;
+        });
+        this.maxQueued = Math.max(4, threads * 6);
+        this.fragment = new byte[blockSize];
+        try {
+            this.sha256 = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        long t = options.forcedMtime() != null ? options.forcedMtime() : 0;
+        this.root = Node.directory(new byte[0], null, EntryMetadata.of(0755, 0, 0, t));
+        this.root.implicit = true;
+        out.truncate(0);
+        pos = Superblock.SIZE;
+        byte[] opts = codec.options();
+        if (opts != null) {
+            ByteBuffer h = ByteBuffer.allocate(2 + opts.length).order(ByteOrder.LITTLE_ENDIAN);
+            h.putShort((short) (0x8000 | opts.length)).put(opts);
+            writeAt(h.array(), 0, h.capacity());
+        }
+    }
+
+    // ---------------------------------------------------------------- entries
+
+    /** Adds (or updates the metadata of) a directory; missing parents are created. */
+    public void addDirectory(String path, EntryMetadata meta) throws IOException {
+        checkOpen();
+        byte[][] names = split(path);
+        if (names.length == 0) {
+            root.inode.meta = applyTime(meta);
+            root.implicit = false;
+            return;
+        }
+        Node parent = parentOf(names);
+        byte[] name = names[names.length - 1];
+        Node existing = parent.children.get(new Name(name));
+        if (existing != null && existing.inode.kind == Inode.DIR) {
+            existing.inode.meta = applyTime(meta);
+            existing.implicit = false;
+            return;
+        }
+        put(parent, Node.directory(name, parent, applyTime(meta)));
+    }
+
+    /** Adds a regular file, reading {@code content} to its end. */
+    public void addFile(String path, EntryMetadata meta, InputStream content) throws IOException {
+        checkOpen();
+        byte[][] names = split(path);
+        if (names.length == 0) {
+            throw new IllegalArgumentException("the root must be a directory");
+        }
+        Node parent = parentOf(names);
+        InodeData inode = new InodeData(Inode.FILE, applyTime(meta));
+        inode.data = writeContent(content);
+        put(parent, new Node(names[names.length - 1], inode));
+    }
+
+    /** Adds a symbolic link; the target is stored as given (it may dangle). */
+    public void addSymlink(String path, EntryMetadata meta, String target) throws IOException {
+        checkOpen();
+        byte[] t = target.getBytes(StandardCharsets.UTF_8);
+        if (t.length == 0 || t.length > 4096) {
+            throw new FormatException("symlink target", path, "symlink target must be 1 to 4096 bytes");
+        }
+        InodeData inode = new InodeData(Inode.SYMLINK, applyTime(meta));
+        inode.target = t;
+        addNode(path, inode);
+    }
+
+    /** Adds a block ({@code 'b'}) or character ({@code 'c'}) device node. */
+    public void addDevice(String path, EntryMetadata meta, char type, int major, int minor) throws IOException {
+        checkOpen();
+        InodeData inode = new InodeData(switch (type) {
+            case 'b' -> Inode.BLKDEV;
+            case 'c' -> Inode.CHRDEV;
+            default -> throw new IllegalArgumentException("device type must be b or c, not " + type);
+        }, applyTime(meta));
+        inode.rdev = Inode.encodeDev(major, minor);
+        addNode(path, inode);
+    }
+
+    /** Adds a named pipe. */
+    public void addFifo(String path, EntryMetadata meta) throws IOException {
+        checkOpen();
+        addNode(path, new InodeData(Inode.FIFO, applyTime(meta)));
+    }
+
+    /** Adds a unix socket. */
+    public void addSocket(String path, EntryMetadata meta) throws IOException {
+        checkOpen();
+        addNode(path, new InodeData(Inode.SOCKET, applyTime(meta)));
+    }
+
+    /** Adds {@code path} as another name of the non-directory entry {@code target}. */
+    public void addHardLink(String path, String target) throws IOException {
+        checkOpen();
+        Node t = find(target);
+        if (t == null) {
+            throw new FormatException("hard link", path + " -> " + target, "hard link target does not exist (yet)");
+        }
+        if (t.inode.kind == Inode.DIR) {
+            throw new FormatException("hard link", path + " -> " + target, "hard link to a directory");
+        }
+        byte[][] names = split(path);
+        if (names.length == 0) {
+            throw new IllegalArgumentException("the root cannot be a hard link");
+        }
+        put(parentOf(names), new Node(names[names.length - 1], t.inode));
+    }
+
+    /** True when {@code path} names an entry already added. */
+    public boolean contains(String path) {
+        return find(path) != null;
+    }
+
+    /**
+     * Changes ownership and mode of an existing entry (mksquashfs pseudo "m" definitions).
+     *
+     * @return false when there is no such entry
+     */
+    public boolean modify(String path, int mode, long uid, long gid) {
+        Node n = find(path);
+        if (n == null) {
+            return false;
+        }
+        EntryMetadata m = n.inode.meta;
+        n.inode.meta = new EntryMetadata(mode, uid, gid, m.mtime(), m.xattrs());
+        return true;
+    }
+
+    /** Removes an entry (and everything below it). Content already written stays in the image. */
+    public boolean remove(String path) {
+        Node n = find(path);
+        if (n == null || n == root) {
+            return false;
+        }
+        n.parent.children.remove(new Name(n.name));
+        return true;
+    }
+
+    private void addNode(String path, InodeData inode) throws IOException {
+        byte[][] names = split(path);
+        if (names.length == 0) {
+            throw new IllegalArgumentException("the root must be a directory");
+        }
+        put(parentOf(names), new Node(names[names.length - 1], inode));
+    }
+
+    private EntryMetadata applyTime(EntryMetadata m) {
+        EntryMetadata r = m;
+        if (options.forcedMtime() != null) {
+            r = new EntryMetadata(m.mode(), m.uid(), m.gid(), options.forcedMtime(), m.xattrs());
+        } else if (options.clampMtime() != null && m.mtime() > options.clampMtime()) {
+            r = new EntryMetadata(m.mode(), m.uid(), m.gid(), options.clampMtime(), m.xattrs());
+        } else if (m.mtime() < 0 || m.mtime() > 0xFFFF_FFFFL) {
+            r = new EntryMetadata(m.mode(), m.uid(), m.gid(), Math.max(0, Math.min(m.mtime(), 0xFFFF_FFFFL)), m.xattrs());
+        }
+        if (!options.xattrs() && !r.xattrs().isEmpty()) {
+            r = r.withXattrs(null);
+        }
+        for (String k : r.xattrs().keySet()) {
+            xattrPrefix(k);
+        }
+        return r;
+    }
+
+    private void put(Node parent, Node child) {
+        child.parent = parent;
+        Node old = parent.children.put(new Name(child.name), child);
+        if (old != null && old.inode.kind == Inode.DIR && child.inode.kind == Inode.DIR) {
+            child.children.putAll(old.children);
+            for (Node c : child.children.values()) {
+                c.parent = child;
+            }
+        }
+    }
+
+    private Node parentOf(byte[][] names) throws FormatException {
+        Node n = root;
+        for (int i = 0; i < names.length - 1; i++) {
+            Node c = n.children.get(new Name(names[i]));
+            if (c == null) {
+                EntryMetadata m = EntryMetadata.of(0755, 0, 0, options.forcedMtime() != null ? options.forcedMtime() : 0);
+                c = Node.directory(names[i], n, m);
+                c.implicit = true;
+                n.children.put(new Name(names[i]), c);
+            } else if (c.inode.kind != Inode.DIR) {
+                throw new FormatException("path", new String(names[i], StandardCharsets.UTF_8), "a path component is not a directory");
+            }
+            n = c;
+        }
+        return n;
+    }
+
+    private Node find(String path) {
+        byte[][] names;
+        try {
+            names = split(path);
+        } catch (IllegalArgumentException | FormatException e) {
+            return null;
+        }
+        Node n = root;
+        for (byte[] name : names) {
+            if (n.children == null) {
+                return null;
+            }
+            n = n.children.get(new Name(name));
+            if (n == null) {
+                return null;
+            }
+        }
+        return n;
+    }
+
+    /** Splits a relative path ("a/b", "./a/b", "/a/b") into checked name components. */
+    static byte[][] split(String path) throws FormatException {
+        List<byte[]> parts = new ArrayList<>();
+        for (String p : path.split("/", -1)) {
+            if (p.isEmpty() || p.equals(".")) {
+                continue;
+            }
+            if (p.equals("..")) {
+                throw new FormatException("path", path, "'..' is not allowed in an image path");
+            }
+            byte[] b = p.getBytes(StandardCharsets.UTF_8);
+            if (b.length > 256) {
+                throw new FormatException("path", path, "a name is longer than 256 bytes");
+            }
+            for (byte x : b) {
+                if (x == 0) {
+                    throw new FormatException("path", path, "a name contains NUL");
+                }
+            }
+            parts.add(b);
+        }
+        return parts.toArray(new byte[0][]);
+    }
+
+    private void checkOpen() {
+        if (finished || closed) {
+            throw new IllegalStateException("writer already finished");
+        }
+    }
+
+    // ---------------------------------------------------------------- content pipeline
+
+    private FileData writeContent(InputStream in) throws IOException {
+        FileData f = new FileData();
+        sha256.reset();
+        long size = 0;
+        byte[] buf = new byte[blockSize];
+        while (true) {
+            int n = in.readNBytes(buf, 0, blockSize);
+            if (n <= 0) {
+                break;
+            }
+            size += n;
+            if (options.duplicates()) {
+                sha256.update(buf, 0, n);
+            }
+            if (n < blockSize) {
+                // tail: kept for the fragment decision at the end of the file
+                f.tail = Arrays.copyOf(buf, n);
+                break;
+            }
+            submitBlock(f, buf, n);
+            buf = new byte[blockSize];
+        }
+        f.size = size;
+        inputBytes += size;
+        boolean tailInFragment = f.tail != null && options.fragments()
+                && (size < blockSize || options.alwaysUseFragments());
+        if (f.tail != null && !tailInFragment) {
+            submitBlock(f, f.tail, f.tail.length);
+            f.tail = null;
+        }
+        FileData dup = null;
+        if (options.duplicates() && size > 0) {
+            DedupKey key = new DedupKey(size, sha256.digest());
+            dup = byContent.get(key);
+            if (dup == null) {
+                byContent.put(key, f);
+            }
+        }
+        if (dup != null) {
+            f.tail = null;
+            duplicateFiles++;
+            duplicateBytes += size;
+        } else if (tailInFragment) {
+            addToFragment(f);
+        }
+        enqueue(new Item.FileEnd(f, dup));
+        return f;
+    }
+
+    private void submitBlock(FileData f, byte[] buf, int n) throws IOException {
+        if (options.sparse() && Arrays.mismatch(buf, 0, n, ZERO, 0, n) == -1) {
+            sparseBytes += n;
+            enqueue(new Item.Sparse(f, n));
+            return;
+        }
+        Future<byte[]> c = workers.submit(() -> compressors.get().compress(buf, 0, n));
+        enqueue(new Item.Block(f, c, buf, n));
+    }
+
+    private void addToFragment(FileData f) throws IOException {
+        int len = f.tail.length;
+        if (fragmentFill + len > blockSize) {
+            sealFragment();
+        }
+        System.arraycopy(f.tail, 0, fragment, fragmentFill, len);
+        f.fragmentIndex = fragmentCount;
+        f.fragmentOffset = fragmentFill;
+        fragmentFill += len;
+        f.tail = null;
+    }
+
+    private void sealFragment() throws IOException {
+        if (fragmentFill == 0) {
+            return;
+        }
+        byte[] buf = fragment;
+        int n = fragmentFill;
+        Future<byte[]> c = workers.submit(() -> compressors.get().compress(buf, 0, n));
+        enqueue(new Item.Fragment(fragmentCount, c, buf, n));
+        fragmentCount++;
+        fragment = new byte[blockSize];
+        fragmentFill = 0;
+    }
+
+    private void enqueue(Item item) throws IOException {
+        queue.addLast(item);
+        while (queue.size() > maxQueued) {
+            writeNext();
+        }
+    }
+
+    private void drain() throws IOException {
+        while (!queue.isEmpty()) {
+            writeNext();
+        }
+    }
+
+    private void writeNext() throws IOException {
+        Item item = queue.removeFirst();
+        if (item instanceof Item.Block b) {
+            FileData f = b.file();
+            if (f.start < 0) {
+                f.start = pos;
+            }
+            byte[] c = await(b.compressed());
+            if (c == null) {
+                writeAt(b.raw(), 0, b.length());
+                f.blocks.add(b.length() | (1 << 24));
+            } else {
+                writeAt(c, 0, c.length);
+                f.blocks.add(c.length);
+            }
+        } else if (item instanceof Item.Sparse s) {
+            FileData f = s.file();
+            f.blocks.add(0);
+            f.sparse += s.length();
+        } else if (item instanceof Item.Fragment fr) {
+            byte[] c = await(fr.compressed());
+            long start = pos;
+            int word;
+            if (c == null) {
+                writeAt(fr.raw(), 0, fr.length());
+                word = fr.length() | (1 << 24);
+            } else {
+                writeAt(c, 0, c.length);
+                word = c.length;
+            }
+            fragmentEntries.add(new long[] {start, Integer.toUnsignedLong(word)});
+        } else if (item instanceof Item.FileEnd e) {
+            FileData f = e.file();
+            if (e.duplicateOf() != null) {
+                if (f.start >= 0) {
+                    pos = f.start; // drop the copy just written; later writes overwrite it
+                }
+                f.duplicateOf = e.duplicateOf();
+            } else if (f.start < 0) {
+                f.start = f.blocks.size() == 0 ? 0 : pos;
+            }
+        }
+    }
+
+    private static byte[] await(Future<byte[]> f) throws IOException {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InterruptedIOException("interrupted while compressing");
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof IOException io) {
+                throw io;
+            }
+            if (c instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new IOException(c);
+        }
+    }
+
+    private void writeAt(byte[] b, int off, int len) throws IOException {
+        ByteBuffer buf = ByteBuffer.wrap(b, off, len);
+        while (buf.hasRemaining()) {
+            pos += out.write(buf, pos);
+        }
+    }
+
+    // ---------------------------------------------------------------- tables
+
+    /** Writes all tables and the superblock; the channel then holds the complete image. */
+    public SquashfsResult finish() throws IOException {
+        if (finished) {
+            throw new IllegalStateException("finish() already called");
+        }
+        checkOpen();
+        finished = true;
+        try {
+            sealFragment();
+            drain();
+            long dataEnd = pos;
+            return writeTables(dataEnd);
+        } finally {
+            workers.shutdownNow();
+        }
+    }
+
+    private SquashfsResult writeTables(long dataEnd) throws IOException {
+        Codec.Compressor mc = codec.newCompressor();
+        // 1. inode numbers: pre-order over the sorted tree, root last
+        List<InodeData> order = new ArrayList<>();
+        number(root, order);
+        long inodeCount = order.size();
+        for (InodeData i : order) {
+            if (i.kind == Inode.DIR) {
+                i.nlink = 2;
+            }
+        }
+        countSubdirectories(root);
+        // 2. ids and xattr sets, in inode order
+        Map<Long, Integer> ids = new LinkedHashMap<>();
+        XattrTable xattrs = new XattrTable(mc);
+        for (InodeData i : order) {
+            i.uidIdx = ids.computeIfAbsent(i.meta.uid(), k -> ids.size());
+            i.gidIdx = ids.computeIfAbsent(i.meta.gid(), k -> ids.size());
+            i.xattr = xattrs.add(i.meta.xattrs());
+        }
+        if (ids.size() > 0xFFFF) {
+            throw new FormatException("ids", ids.size(), "more than 65535 distinct uids/gids");
+        }
+        // 3. inode and directory tables, post-order
+        MetadataWriter inodes = new MetadataWriter(mc);
+        MetadataWriter dirs = new MetadataWriter(mc);
+        writeTree(root, inodes, dirs, inodeCount);
+        byte[] inodeTable = inodes.finish();
+        byte[] dirTable = dirs.finish();
+        long inodeStart = dataEnd;
+        long dirStart = inodeStart + inodeTable.length;
+        long p = dirStart + dirTable.length;
+        // 4. fragment table
+        ByteBuffer fe = ByteBuffer.allocate(fragmentEntries.size() * 16).order(ByteOrder.LITTLE_ENDIAN);
+        for (long[] e : fragmentEntries) {
+            fe.putLong(e[0]).putInt((int) e[1]).putInt(0);
+        }
+        byte[][] frag = MetadataWriter.lookupTable(fe.array(), mc, p);
+        long fragTable = p + frag[0].length;
+        p = fragTable + frag[1].length;
+        // 5. export table
+        byte[][] export = null;
+        long exportTable = Superblock.ABSENT;
+        if (options.exportable()) {
+            ByteBuffer ex = ByteBuffer.allocate(Math.toIntExact(inodeCount * 8)).order(ByteOrder.LITTLE_ENDIAN);
+            for (InodeData i : order) {
+                ex.putLong(i.ref);
+            }
+            export = MetadataWriter.lookupTable(ex.array(), mc, p);
+            exportTable = p + export[0].length;
+            p = exportTable + export[1].length;
+        }
+        // 6. id table
+        ByteBuffer idb = ByteBuffer.allocate(ids.size() * 4).order(ByteOrder.LITTLE_ENDIAN);
+        for (Long id : ids.keySet()) {
+            idb.putInt((int) (long) id);
+        }
+        byte[][] idt = MetadataWriter.lookupTable(idb.array(), mc, p);
+        long idTable = p + idt[0].length;
+        p = idTable + idt[1].length;
+        // 7. xattr tables
+        byte[] xattrBytes = null;
+        long xattrTable = Superblock.ABSENT;
+        if (xattrs.count() > 0) {
+            XattrTable.Layout l = xattrs.layout(p);
+            xattrBytes = l.bytes();
+            xattrTable = l.idTableStart();
+        }
+        // write everything after the data
+        pos = dataEnd;
+        writeAt(inodeTable, 0, inodeTable.length);
+        writeAt(dirTable, 0, dirTable.length);
+        writeAt(frag[0], 0, frag[0].length);
+        writeAt(frag[1], 0, frag[1].length);
+        if (export != null) {
+            writeAt(export[0], 0, export[0].length);
+            writeAt(export[1], 0, export[1].length);
+        }
+        writeAt(idt[0], 0, idt[0].length);
+        writeAt(idt[1], 0, idt[1].length);
+        if (xattrBytes != null) {
+            writeAt(xattrBytes, 0, xattrBytes.length);
+        }
+        long bytesUsed = pos;
+        long padded = (bytesUsed + 4095) / 4096 * 4096;
+        if (padded > bytesUsed) {
+            writeAt(new byte[(int) (padded - bytesUsed)], 0, (int) (padded - bytesUsed));
+        }
+        out.truncate(padded);
+        int flags = Superblock.DUPLICATES * (options.duplicates() ? 1 : 0)
+                | Superblock.EXPORTABLE * (options.exportable() ? 1 : 0)
+                | Superblock.NO_FRAG * (options.fragments() ? 0 : 1)
+                | Superblock.ALWAYS_FRAG * (options.alwaysUseFragments() ? 1 : 0)
+                | Superblock.NO_XATTRS * (options.xattrs() ? 0 : 1)
+                | Superblock.COMP_OPT * (codec.options() != null ? 1 : 0);
+        Superblock sb = new Superblock(inodeCount, options.mkfsTime(), blockSize, fragmentEntries.size(),
+                options.compression(), Integer.numberOfTrailingZeros(blockSize), flags, ids.size(), root.inode.ref,
+                bytesUsed, idTable, xattrTable, inodeStart, dirStart, fragTable, exportTable);
+        Checked.u32("inodes", inodeCount);
+        byte[] sbBytes = sb.encode();
+        ByteBuffer sbuf = ByteBuffer.wrap(sbBytes);
+        long at = 0;
+        while (sbuf.hasRemaining()) {
+            at += out.write(sbuf, at);
+        }
+        out.force(false);
+        return new SquashfsResult(bytesUsed, padded, inodeCount, fragmentEntries.size(), ids.size(), xattrs.count(),
+                inputBytes, dataEnd - Superblock.SIZE, duplicateFiles, duplicateBytes, sparseBytes);
+    }
+
+    /**
+     * Numbers inodes as mksquashfs does: a pre-order walk of the sorted tree (each entry when its
+     * directory lists it, a subdirectory's entries right after it), hard links sharing the first
+     * number, and the root last.
+     */
+    private static void number(Node dir, List<InodeData> order) {
+        for (Node c : dir.children.values()) {
+            if (c.inode.number == 0) {
+                c.inode.number = order.size() + 1;
+                order.add(c.inode);
+            }
+            if (c.inode.kind == Inode.DIR) {
+                number(c, order);
+            } else {
+                c.inode.nlink++;
+            }
+        }
+        if (dir.parent == null) {
+            dir.inode.number = order.size() + 1;
+            order.add(dir.inode);
+        }
+    }
+
+    private static void countSubdirectories(Node dir) {
+        for (Node c : dir.children.values()) {
+            if (c.inode.kind == Inode.DIR) {
+                dir.inode.nlink++;
+                countSubdirectories(c);
+            }
+        }
+    }
+
+    private void writeTree(Node dir, MetadataWriter inodes, MetadataWriter dirs, long inodeCount) throws IOException {
+        for (Node c : dir.children.values()) {
+            if (c.inode.kind == Inode.DIR) {
+                writeTree(c, inodes, dirs, inodeCount);
+            } else if (!c.inode.written) {
+                writeInode(c.inode, inodes);
+            }
+        }
+        // The listing, split into runs as mksquashfs does: a new header after 256 entries, when
+        // the inodes move to another metadata block, when the inode number delta leaves int16, and
+        // (recorded in the directory index) when 8 KiB of listing have passed since the last index point.
+        long listingStart = dirs.position();
+        long startBlock = dirs.blockStart();
+        int startOffset = dirs.offsetInBlock();
+        Listing listingBytes = new Listing();
+        List<long[]> indexAt = new ArrayList<>(); // {listing offset}
+        List<byte[]> indexNames = new ArrayList<>();
+        long indexBase = 0;
+        int headerAt = -1;
+        int count = 0;
+        long chunk = -1;
+        long base = 0;
+        long byteCount = 0;
+        for (Node e : dir.children.values()) {
+            long eChunk = e.inode.ref >>> 16;
+            long delta = e.inode.number - base;
+            int entrySize = 8 + e.name.length;
+            byteCount += entrySize;
+            boolean crossing = headerAt >= 0 && listingBytes.size() + entrySize - indexBase > MetadataWriter.BLOCK;
+            if (headerAt < 0 || count == 256 || eChunk != chunk || delta < Short.MIN_VALUE || delta > Short.MAX_VALUE || crossing) {
+                if (headerAt >= 0) {
+                    patchCount(listingBytes, headerAt, count);
+                    if (crossing) {
+                        indexAt.add(new long[] {listingBytes.size()});
+                        indexNames.add(e.name);
+                        indexBase = listingBytes.size();
+                    }
+                }
+                headerAt = listingBytes.size();
+                chunk = eChunk;
+                base = e.inode.number;
+                count = 0;
+                ByteBuffer h = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN);
+                h.putInt(0).putInt(Checked.u32("inode start block", chunk)).putInt(Checked.u32("inode number", base));
+                listingBytes.writeBytes(h.array());
+            }
+            ByteBuffer b = ByteBuffer.allocate(entrySize).order(ByteOrder.LITTLE_ENDIAN);
+            b.putShort((short) (e.inode.ref & 0xFFFF)).putShort((short) (e.inode.number - base))
+                    .putShort((short) inodeOf(e.inode).basicType()).putShort((short) (e.name.length - 1)).put(e.name);
+            listingBytes.writeBytes(b.array());
+            count++;
+        }
+        if (headerAt >= 0) {
+            patchCount(listingBytes, headerAt, count);
+        }
+        byte[] listingArray = listingBytes.toByteArray();
+        List<Inode.DirIndex> index = new ArrayList<>();
+        int written = 0;
+        for (int k = 0; k < indexAt.size(); k++) {
+            int at = Math.toIntExact(indexAt.get(k)[0]);
+            dirs.write(listingArray, written, at - written);
+            written = at;
+            index.add(new Inode.DirIndex(at, dirs.blockStart(), indexNames.get(k)));
+        }
+        dirs.write(listingArray, written, listingArray.length - written);
+        dir.inode.largeDirectory = dir.children.size() >= 257 || byteCount >= MetadataWriter.BLOCK;
+        long listing = dirs.position() - listingStart;
+        InodeData d = dir.inode;
+        d.dirStartBlock = startBlock;
+        d.dirOffset = startOffset;
+        d.dirSize = listing + 3;
+        d.dirIndex = index;
+        d.parentNumber = dir.parent == null ? inodeCount + 1 : dir.parent.inode.number;
+        writeInode(d, inodes);
+    }
+
+    private static void patchCount(Listing listing, int headerAt, int count) {
+        ByteBuffer.wrap(listing.buf).order(ByteOrder.LITTLE_ENDIAN).putInt(headerAt, count - 1);
+    }
+
+    /** A growable byte array with random access for back-patching header counts. */
+    private static final class Listing {
+        byte[] buf = new byte[256];
+        int size;
+
+        int size() {
+            return size;
+        }
+
+        void writeBytes(byte[] b) {
+            if (size + b.length > buf.length) {
+                buf = Arrays.copyOf(buf, Math.max(buf.length * 2, size + b.length));
+            }
+            System.arraycopy(b, 0, buf, size, b.length);
+            size += b.length;
+        }
+
+        byte[] toByteArray() {
+            return Arrays.copyOf(buf, size);
+        }
+    }
+
+    private void writeInode(InodeData i, MetadataWriter inodes) throws IOException {
+        i.ref = inodes.ref();
+        i.written = true;
+        inodes.write(inodeOf(i).encode());
+    }
+
+    /** The on-disk record for an inode (basic unless the fields need the extended form). */
+    private Inode inodeOf(InodeData i) throws FormatException {
+        boolean xattr = i.xattr != Inode.NO_XATTR;
+        EntryMetadata m = i.meta;
+        int type;
+        switch (i.kind) {
+            case Inode.DIR -> {
+                boolean ext = xattr || i.largeDirectory || !i.dirIndex.isEmpty() || i.dirSize > 0xFFFF;
+                type = ext ? Inode.LDIR : Inode.DIR;
+                return new Inode.Directory(header(i, type), Checked.unsigned(Checked.u32("directory start", i.dirStartBlock)),
+                        Checked.unsigned(Checked.u32("nlink", i.nlink)), Checked.unsigned(Checked.u32("directory size", i.dirSize)),
+                        i.dirOffset, i.parentNumber, i.xattr, i.dirIndex);
+            }
+            case Inode.FILE -> {
+                FileData f = i.data.duplicateOf != null ? i.data.duplicateOf : i.data;
+                long size = i.data.size;
+                long sparse = f.sparse >= size && size > 0 ? size - 1 : f.sparse;
+                boolean ext = xattr || i.nlink > 1 || size > 0xFFFF_FFFFL || f.start > 0xFFFF_FFFFL || sparse > 0;
+                type = ext ? Inode.LREG : Inode.FILE;
+                long frag = f.fragmentIndex < 0 ? Inode.NO_FRAGMENT : f.fragmentIndex;
+                long off = f.fragmentIndex < 0 ? 0 : f.fragmentOffset;
+                return new Inode.File(header(i, type), f.start, size, sparse, i.nlink, frag, off, i.xattr, f.blocks.toArray());
+            }
+            case Inode.SYMLINK -> {
+                return new Inode.Symlink(header(i, xattr ? Inode.LSYMLINK : Inode.SYMLINK), i.nlink, i.target, i.xattr);
+            }
+            case Inode.BLKDEV, Inode.CHRDEV -> {
+                return new Inode.Device(header(i, xattr ? i.kind + 7 : i.kind), i.nlink, i.rdev, i.xattr);
+            }
+            default -> {
+                return new Inode.Ipc(header(i, xattr ? i.kind + 7 : i.kind), i.nlink, i.xattr);
+            }
+        }
+    }
+
+    private static Inode.Header header(InodeData i, int type) throws FormatException {
+        return new Inode.Header(type, i.meta.mode(), i.uidIdx, i.gidIdx, Checked.unsigned(Checked.u32("mtime", i.meta.mtime())),
+                Checked.unsigned(Checked.u32("inode number", i.number)));
+    }
+
+    static int xattrPrefix(String name) {
+        if (name.startsWith("user.") && name.length() > 5) {
+            return 0;
+        }
+        if (name.startsWith("trusted.") && name.length() > 8) {
+            return 1;
+        }
+        if (name.startsWith("security.") && name.length() > 9) {
+            return 2;
+        }
+        throw new IllegalArgumentException("SquashFS stores only user., trusted. and security. extended attributes, not " + name);
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        workers.shutdownNow();
+    }
+
+    // ---------------------------------------------------------------- model
+
+    /** A name compared by unsigned bytes, like the kernel's strcmp. */
+    record Name(byte[] bytes) implements Comparable<Name> {
+        @Override
+        public int compareTo(Name o) {
+            return Arrays.compareUnsigned(bytes, o.bytes);
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Name n && Arrays.equals(bytes, n.bytes);
+        }
+
+        @Override
+        public int hashCode() {
+            return Arrays.hashCode(bytes);
+        }
+    }
+
+    private static final class Node {
+        final byte[] name;
+        final InodeData inode;
+        Node parent;
+        TreeMap<Name, Node> children;
+        boolean implicit;
+
+        Node(byte[] name, InodeData inode) {
+            this.name = name;
+            this.inode = inode;
+        }
+
+        static Node directory(byte[] name, Node parent, EntryMetadata meta) {
+            Node n = new Node(name, new InodeData(Inode.DIR, meta));
+            n.parent = parent;
+            n.children = new TreeMap<>();
+            return n;
+        }
+    }
+
+    private static final class InodeData {
+        final int kind;
+        EntryMetadata meta;
+        FileData data;
+        byte[] target;
+        long rdev;
+        long nlink;
+        long number;
+        long ref;
+        boolean written;
+        int uidIdx;
+        int gidIdx;
+        long xattr = Inode.NO_XATTR;
+        long dirStartBlock;
+        int dirOffset;
+        long dirSize;
+        List<Inode.DirIndex> dirIndex = List.of();
+        long parentNumber;
+        boolean largeDirectory;
+
+        InodeData(int kind, EntryMetadata meta) {
+            this.kind = kind;
+            this.meta = meta;
+        }
+    }
+
+    private static final class FileData {
+        long size;
+        long start = -1;
+        final IntList blocks = new IntList();
+        long fragmentIndex = -1;
+        int fragmentOffset;
+        long sparse;
+        byte[] tail;
+        FileData duplicateOf;
+    }
+
+    private record DedupKey(long size, byte[] sha256) {
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof DedupKey k && k.size == size && Arrays.equals(k.sha256, sha256);
+        }
+
+        @Override
+        public int hashCode() {
+            return Arrays.hashCode(sha256);
+        }
+    }
+
+    private sealed interface Item {
+        record Block(FileData file, Future<byte[]> compressed, byte[] raw, int length) implements Item {
+        }
+
+        record Sparse(FileData file, int length) implements Item {
+        }
+
+        record Fragment(long index, Future<byte[]> compressed, byte[] raw, int length) implements Item {
+        }
+
+        record FileEnd(FileData file, FileData duplicateOf) implements Item {
+        }
+    }
+
+    /** A growable int array (block size lists of multi-GiB files). */
+    static final class IntList {
+        private int[] a = new int[4];
+        private int n;
+
+        void add(int v) {
+            if (n == a.length) {
+                a = Arrays.copyOf(a, n * 2);
+            }
+            a[n++] = v;
+        }
+
+        int size() {
+            return n;
+        }
+
+        int[] toArray() {
+            return Arrays.copyOf(a, n);
+        }
+    }
+
+    /** Extended attribute sets: key/value metadata blocks and the id table that indexes them. */
+    private static final class XattrTable {
+        private final MetadataWriter kv;
+        private final Map<String, Integer> sets = new HashMap<>();
+        private final List<long[]> ids = new ArrayList<>(); // {ref, count, size}
+        private final Map<String, Long> values = new HashMap<>();
+        private final Codec.Compressor compressor;
+
+        XattrTable(Codec.Compressor c) {
+            this.compressor = c;
+            this.kv = new MetadataWriter(c);
+        }
+
+        int count() {
+            return ids.size();
+        }
+
+        long add(SortedMap<String, byte[]> x) throws IOException {
+            if (x.isEmpty()) {
+                return Inode.NO_XATTR;
+            }
+            StringBuilder key = new StringBuilder();
+            for (Map.Entry<String, byte[]> e : x.entrySet()) {
+                key.append(e.getKey()).append('\0').append(java.util.HexFormat.of().formatHex(e.getValue())).append('\0');
+            }
+            Integer known = sets.get(key.toString());
+            if (known != null) {
+                return known;
+            }
+            long ref = kv.ref();
+            long size = 0;
+            for (Map.Entry<String, byte[]> e : x.entrySet()) {
+                int prefix = xattrPrefix(e.getKey());
+                byte[] name = e.getKey().substring(e.getKey().indexOf('.') + 1).getBytes(StandardCharsets.UTF_8);
+                byte[] v = e.getValue();
+                String vkey = java.util.HexFormat.of().formatHex(v);
+                Long earlier = v.length > 8 ? values.get(vkey) : null;
+                ByteBuffer h = ByteBuffer.allocate(4 + name.length).order(ByteOrder.LITTLE_ENDIAN);
+                h.putShort((short) (prefix | (earlier != null ? 0x100 : 0))).putShort((short) Checked.u16("xattr name", name.length)).put(name);
+                kv.write(h.array());
+                // as mksquashfs: the listxattr() size of the set (full name + NUL) plus the values
+                size += e.getKey().getBytes(StandardCharsets.UTF_8).length + 1;
+                if (earlier != null) {
+                    ByteBuffer b = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN).putInt(8).putLong(earlier);
+                    kv.write(b.array());
+                } else {
+                    values.putIfAbsent(vkey, kv.ref());
+                    ByteBuffer b = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(v.length);
+                    kv.write(b.array());
+                    kv.write(v);
+                }
+                size += v.length;
+            }
+            int id = ids.size();
+            ids.add(new long[] {ref, x.size(), size});
+            sets.put(key.toString(), id);
+            return id;
+        }
+
+        record Layout(byte[] bytes, long idTableStart) {
+        }
+
+        /** kv blocks at {@code start}, then the id entries' blocks, then the header and index. */
+        Layout layout(long start) throws IOException {
+            byte[] kvBytes = kv.finish();
+            ByteBuffer e = ByteBuffer.allocate(ids.size() * 16).order(ByteOrder.LITTLE_ENDIAN);
+            for (long[] i : ids) {
+                e.putLong(i[0]).putInt((int) i[1]).putInt((int) i[2]);
+            }
+            long idBlocksStart = start + kvBytes.length;
+            byte[][] t = MetadataWriter.lookupTable(e.array(), compressor, idBlocksStart);
+            long headerStart = idBlocksStart + t[0].length;
+            ByteBuffer h = ByteBuffer.allocate(16 + t[1].length).order(ByteOrder.LITTLE_ENDIAN);
+            h.putLong(start).putInt(ids.size()).putInt(0).put(t[1]);
+            java.io.ByteArrayOutputStream all = new java.io.ByteArrayOutputStream();
+            all.write(kvBytes);
+            all.write(t[0]);
+            all.write(h.array());
+            return new Layout(all.toByteArray(), headerStart);
+        }
+    }
+}

@@ -1,0 +1,151 @@
+package dev.cairn.squashfs;
+
+import java.io.BufferedInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+import java.util.Map;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+import org.apache.commons.compress.compressors.gzip.GzipCompressorInputStream;
+import org.apache.commons.compress.compressors.xz.XZCompressorInputStream;
+import org.apache.commons.compress.compressors.zstandard.ZstdCompressorInputStream;
+
+/**
+ * Adds the entries of a tar archive (plain, gzip, zstd or xz, detected by magic) to a
+ * {@link SquashfsWriter}, streaming: file content goes from the archive to the compressors
+ * without a temporary copy.
+ *
+ * <p>Keeps ownership, modes, times, hard links, devices, fifos and extended attributes from PAX
+ * records ({@code SCHILY.xattr.*} as written by GNU tar and {@code LIBARCHIVE.xattr.*}, base64).
+ * Later entries for the same path replace earlier ones, as when extracting. Names with {@code ..}
+ * are refused.
+ */
+public final class TarSource {
+    private static final String SCHILY = "SCHILY.xattr.";
+    private static final String LIBARCHIVE = "LIBARCHIVE.xattr.";
+
+    private TarSource() {
+    }
+
+    /** Adds every entry of the (possibly compressed) tar read from {@code in}; returns entries added. */
+    public static long add(InputStream in, SquashfsWriter writer, SourceFilter filter) throws IOException {
+        SourceFilter.Matcher excluded = filter.matcher();
+        long n = 0;
+        try (TarArchiveInputStream tar = new TarArchiveInputStream(decompress(in), StandardCharsets.UTF_8.name())) {
+            TarArchiveEntry e;
+            while ((e = tar.getNextEntry()) != null) {
+                String path = normalise(e.getName());
+                if (path.isEmpty()) {
+                    if (e.isDirectory()) {
+                        writer.addDirectory("", metadata(e, filter));
+                    }
+                    continue;
+                }
+                if (isExcluded(excluded, path)) {
+                    continue;
+                }
+                EntryMetadata m = metadata(e, filter);
+                if (e.isLink()) {
+                    writer.addHardLink(path, normalise(e.getLinkName()));
+                } else if (e.isDirectory()) {
+                    writer.addDirectory(path, m);
+                } else if (e.isSymbolicLink()) {
+                    writer.addSymlink(path, m, e.getLinkName());
+                } else if (e.isCharacterDevice() || e.isBlockDevice()) {
+                    writer.addDevice(path, m, e.isBlockDevice() ? 'b' : 'c', e.getDevMajor(), e.getDevMinor());
+                } else if (e.isFIFO()) {
+                    writer.addFifo(path, m);
+                } else if (e.isFile()) {
+                    writer.addFile(path, m, tar);
+                } else {
+                    throw new dev.cairn.io.FormatException("tar entry type", path,
+                            "unsupported tar entry type '" + (char) e.getLinkFlag() + "'");
+                }
+                n++;
+            }
+        }
+        return n;
+    }
+
+    private static boolean isExcluded(SourceFilter.Matcher m, String path) {
+        String p = path;
+        while (true) {
+            if (m.excluded(p)) {
+                return true;
+            }
+            int slash = p.lastIndexOf('/');
+            if (slash < 0) {
+                return false;
+            }
+            p = p.substring(0, slash);
+        }
+    }
+
+    static InputStream decompress(InputStream raw) throws IOException {
+        BufferedInputStream in = new BufferedInputStream(raw, 1 << 16);
+        in.mark(8);
+        byte[] magic = in.readNBytes(6);
+        in.reset();
+        if (magic.length >= 2 && (magic[0] & 0xff) == 0x1f && (magic[1] & 0xff) == 0x8b) {
+            return new GzipCompressorInputStream(in, true);
+        }
+        if (magic.length >= 4 && (magic[0] & 0xff) == 0x28 && (magic[1] & 0xff) == 0xb5 && (magic[2] & 0xff) == 0x2f
+                && (magic[3] & 0xff) == 0xfd) {
+            return new ZstdCompressorInputStream(in);
+        }
+        if (magic.length >= 6 && (magic[0] & 0xff) == 0xfd && magic[1] == '7' && magic[2] == 'z' && magic[3] == 'X'
+                && magic[4] == 'Z' && magic[5] == 0) {
+            return new XZCompressorInputStream(in, true);
+        }
+        return in;
+    }
+
+    static String normalise(String name) {
+        String s = name;
+        while (s.startsWith("./") || s.startsWith("/")) {
+            s = s.substring(s.startsWith("/") ? 1 : 2);
+        }
+        while (s.endsWith("/")) {
+            s = s.substring(0, s.length() - 1);
+        }
+        return s.equals(".") ? "" : s;
+    }
+
+    private static EntryMetadata metadata(TarArchiveEntry e, SourceFilter filter) throws IOException {
+        long mtime = Math.floorDiv(e.getLastModifiedTime().toMillis(), 1000);
+        long uid = e.getLongUserId();
+        long gid = e.getLongGroupId();
+        EntryMetadata m = new EntryMetadata(e.getMode() & 07777, uid, gid, mtime, xattrs(e));
+        return filter.apply(m);
+    }
+
+    private static SortedMap<String, byte[]> xattrs(TarArchiveEntry e) throws IOException {
+        Map<String, String> pax = e.getExtraPaxHeaders();
+        if (pax.isEmpty()) {
+            return null;
+        }
+        SortedMap<String, byte[]> out = new TreeMap<>();
+        for (Map.Entry<String, String> h : pax.entrySet()) {
+            String k = h.getKey();
+            if (k.startsWith(LIBARCHIVE)) {
+                out.put(k.substring(LIBARCHIVE.length()), Base64.getDecoder().decode(h.getValue()));
+            }
+        }
+        for (Map.Entry<String, String> h : pax.entrySet()) {
+            String k = h.getKey();
+            if (k.startsWith(SCHILY) && !out.containsKey(k.substring(SCHILY.length()))) {
+                if (h.getValue().indexOf('\uFFFD') >= 0) {
+                    // Commons Compress decodes PAX values as UTF-8: a binary value would arrive corrupted.
+                    throw new dev.cairn.io.UnsupportedFeatureException("xattr", e.getName() + " " + k,
+                            "binary SCHILY.xattr value; write the archive with bsdtar (LIBARCHIVE.xattr, base64) instead");
+                }
+                out.put(k.substring(SCHILY.length()), h.getValue().getBytes(StandardCharsets.UTF_8));
+            }
+        }
+        return out;
+    }
+}
