@@ -1,8 +1,6 @@
 package dev.cairn.squashfs;
 
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.ByteBuffer;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
@@ -139,10 +137,9 @@ public final class Extractor {
                 return;
             }
             case FILE -> {
-                try (InputStream in = image.open(e);
-                     OutputStream out = Files.newOutputStream(p, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE,
-                             LinkOption.NOFOLLOW_LINKS)) {
-                    in.transferTo(out);
+                try (java.nio.channels.FileChannel out = java.nio.channels.FileChannel.open(p, StandardOpenOption.CREATE_NEW,
+                        StandardOpenOption.WRITE, LinkOption.NOFOLLOW_LINKS)) {
+                    image.copyTo(e, out);
                 }
             }
             case SYMLINK -> Files.createSymbolicLink(p, Path.of(e.target()));
@@ -170,26 +167,47 @@ public final class Extractor {
             }
             case FIFO -> cmd = List.of("mkfifo", p.toString());
             default -> {
-                warn.accept("skipped socket " + e.path());
-                skipped++;
-                return false;
+                try (java.nio.channels.ServerSocketChannel ch = java.nio.channels.ServerSocketChannel.open(java.net.StandardProtocolFamily.UNIX)) {
+                    ch.bind(java.net.UnixDomainSocketAddress.of(p));
+                    return true;
+                } catch (IOException | RuntimeException ex) {
+                    warn.accept("skipped socket " + e.path() + " (" + ex.getMessage() + ")");
+                    skipped++;
+                    return false;
+                }
             }
         }
+        exec(cmd);
+        return true;
+    }
+
+    private static void exec(List<String> cmd) throws IOException {
         try {
             Process proc = new ProcessBuilder(cmd).redirectErrorStream(true).start();
             String out = new String(proc.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).strip();
             if (proc.waitFor() != 0) {
-                throw new IOException(cmd.get(0) + " " + p + " failed: " + out);
+                throw new IOException(String.join(" ", cmd) + " failed: " + out);
             }
         } catch (InterruptedException ex) {
             Thread.currentThread().interrupt();
-            throw new java.io.InterruptedIOException("interrupted creating " + p);
+            throw new java.io.InterruptedIOException("interrupted running " + cmd.get(0));
         }
-        return true;
     }
 
     private void attributes(SquashfsEntry e, Path p) throws IOException {
         boolean link = e.type() == SquashfsEntry.Type.SYMLINK;
+        boolean plain = e.type() == SquashfsEntry.Type.FILE || e.type() == SquashfsEntry.Type.DIRECTORY;
+        if (!plain) {
+            // the JDK opens a file to change it: a fifo would block, a device could react
+            if (root) {
+                exec(List.of("chown", "-h", e.uid() + ":" + e.gid(), p.toString()));
+            }
+            if (!link) {
+                exec(List.of("chmod", Integer.toOctalString(e.mode()), p.toString()));
+            }
+            exec(List.of("touch", "-h", "-m", "-d", "@" + e.mtime(), p.toString()));
+            return;
+        }
         if (root) {
             Files.setAttribute(p, "unix:uid", Math.toIntExact(e.uid() > Integer.MAX_VALUE ? e.uid() - (1L << 32) : e.uid()),
                     LinkOption.NOFOLLOW_LINKS);
@@ -197,7 +215,7 @@ public final class Extractor {
                     LinkOption.NOFOLLOW_LINKS);
         }
         SortedMap<String, byte[]> xattrs = image.xattrs(e);
-        if (!xattrs.isEmpty() && !link) {
+        if (!xattrs.isEmpty()) {
             UserDefinedFileAttributeView v = Files.getFileAttributeView(p, UserDefinedFileAttributeView.class);
             for (Map.Entry<String, byte[]> x : xattrs.entrySet()) {
                 if (x.getKey().startsWith("user.") && v != null) {
@@ -208,9 +226,7 @@ public final class Extractor {
                 }
             }
         }
-        if (!link) {
-            Files.setAttribute(p, "unix:mode", e.mode(), LinkOption.NOFOLLOW_LINKS);
-        }
+        Files.setAttribute(p, "unix:mode", e.mode(), LinkOption.NOFOLLOW_LINKS);
         FileTime t = FileTime.fromMillis(e.mtime() * 1000);
         Files.getFileAttributeView(p, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).setTimes(t, null, null);
     }

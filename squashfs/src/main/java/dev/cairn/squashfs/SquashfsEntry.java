@@ -89,4 +89,30 @@ public record SquashfsEntry(String path, Type type, int mode, long uid, long gid
         }
         return new String(c);
     }
+
+    /**
+     * This entry as one line of {@code unsquashfs -lln -UTC}: mode, numeric owner, size (or
+     * major,minor), UTC time, the given display path and, for symlinks, the target.
+     */
+    public String listingLine(String displayPath) {
+        StringBuilder b = new StringBuilder();
+        String user = Long.toString(uid);
+        String group = Long.toString(gid);
+        b.append(modeString()).append(' ').append(user).append('/').append(group).append(' ');
+        int pad = 25 - user.length() - group.length();
+        if (type == Type.BLOCK_DEVICE || type == Type.CHAR_DEVICE) {
+            b.append(String.format(java.util.Locale.ROOT, "%" + Math.max(1, pad - 7) + "s%3d,%3d ", " ", major, minor));
+        } else {
+            long data = type == Type.FIFO || type == Type.SOCKET ? 0 : size;
+            b.append(String.format(java.util.Locale.ROOT, "%" + Math.max(1, pad) + "d ", data));
+        }
+        b.append(LISTING_TIME.format(java.time.Instant.ofEpochSecond(mtime))).append(' ').append(displayPath);
+        if (type == Type.SYMLINK) {
+            b.append(" -> ").append(target);
+        }
+        return b.toString();
+    }
+
+    private static final java.time.format.DateTimeFormatter LISTING_TIME = java.time.format.DateTimeFormatter
+            .ofPattern("yyyy-MM-dd HH:mm", java.util.Locale.ROOT).withZone(java.time.ZoneOffset.UTC);
 }

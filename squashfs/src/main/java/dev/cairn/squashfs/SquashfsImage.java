@@ -460,6 +460,55 @@ public final class SquashfsImage implements AutoCloseable {
         return new FileContent((Inode.File) readInode(e.ref()));
     }
 
+    /**
+     * Writes the content of regular file {@code e} to {@code out} from its current position,
+     * leaving holes where the image has sparse blocks (the file is extended to full size).
+     */
+    public void copyTo(SquashfsEntry e, java.nio.channels.FileChannel out) throws IOException {
+        if (e.type() != SquashfsEntry.Type.FILE) {
+            throw new IllegalArgumentException(e.path() + " is not a regular file");
+        }
+        Inode.File f = (Inode.File) readInode(e.ref());
+        long base = out.position();
+        long diskPos = f.startBlock();
+        int bs = sb.blockSize();
+        long pos = 0;
+        for (int i = 0; i < f.blockSizes().length; i++) {
+            long word = Integer.toUnsignedLong(f.blockSizes()[i]);
+            int expected = (int) Math.min(bs, f.fileSize() - pos);
+            if (word != 0) {
+                byte[] b = dataBlock(diskPos, word, bs, expected, "data block " + i);
+                diskPos += word & 0xFF_FFFF;
+                writeFully(out, b, base + pos);
+            }
+            pos += expected;
+        }
+        if (pos < f.fileSize()) {
+            if (!f.hasFragment()) {
+                throw new FormatException("file", e.path(), "file size exceeds its blocks and it has no fragment");
+            }
+            byte[] frag = fragmentBytes(f.fragment());
+            long tail = f.fileSize() - pos;
+            if (f.fragmentOffset() > frag.length || tail > frag.length - f.fragmentOffset()) {
+                throw new FormatException("fragment offset", e.path(), "file tail outside its fragment block");
+            }
+            writeFully(out, Arrays.copyOfRange(frag, (int) f.fragmentOffset(), (int) (f.fragmentOffset() + tail)), base + pos);
+        }
+        if (f.fileSize() > 0 && out.size() < base + f.fileSize()) {
+            // a trailing hole: one zero byte at the end extends the file without filling it
+            writeFully(out, new byte[1], base + f.fileSize() - 1);
+        }
+        out.position(base + f.fileSize());
+    }
+
+    private static void writeFully(java.nio.channels.FileChannel out, byte[] b, long at) throws IOException {
+        java.nio.ByteBuffer buf = java.nio.ByteBuffer.wrap(b);
+        long p = at;
+        while (buf.hasRemaining()) {
+            p += out.write(buf, p);
+        }
+    }
+
     private byte[] fragment(long index) throws IOException {
         if (sb.fragmentTable() == Superblock.ABSENT || index >= sb.fragments()) {
             throw new FormatException("fragment", index, "fragment index outside the " + sb.fragments() + "-entry table");

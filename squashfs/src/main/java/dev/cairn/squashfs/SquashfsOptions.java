@@ -16,11 +16,12 @@ package dev.cairn.squashfs;
  * @param forcedMtime          when non-null, every inode's mtime
  * @param mkfsTime             superblock creation time (never the clock: reproducible by default)
  * @param processors           compression threads
+ * @param compressMetadata     compress the inode, directory, fragment, id and xattr tables (mksquashfs -noI -noD… when false)
  * @param clampMtime           when non-null, no inode's mtime is later than this (SOURCE_DATE_EPOCH)
  */
 public record SquashfsOptions(Compression compression, int level, int blockSize, boolean fragments,
                               boolean alwaysUseFragments, boolean duplicates, boolean sparse, boolean xattrs,
-                              boolean exportable, Long forcedMtime, long mkfsTime, int processors, Long clampMtime) {
+                              boolean exportable, Long forcedMtime, long mkfsTime, int processors, Long clampMtime, boolean compressMetadata) {
     public static final int DEFAULT_BLOCK_SIZE = 128 * 1024;
 
     public SquashfsOptions {
@@ -47,44 +48,44 @@ public record SquashfsOptions(Compression compression, int level, int blockSize,
     /** mksquashfs defaults for {@code compression}, one thread per available processor. */
     public static SquashfsOptions defaults(Compression compression) {
         return new SquashfsOptions(compression, compression.defaultLevel(), DEFAULT_BLOCK_SIZE, true, false, true, true,
-                true, true, null, 0, Runtime.getRuntime().availableProcessors(), null);
+                true, true, null, 0, Runtime.getRuntime().availableProcessors(), null, true);
     }
 
     public SquashfsOptions withLevel(int v) {
-        return new SquashfsOptions(compression, v, blockSize, fragments, alwaysUseFragments, duplicates, sparse, xattrs, exportable, forcedMtime, mkfsTime, processors, clampMtime);
+        return new SquashfsOptions(compression, v, blockSize, fragments, alwaysUseFragments, duplicates, sparse, xattrs, exportable, forcedMtime, mkfsTime, processors, clampMtime, compressMetadata);
     }
 
     public SquashfsOptions withBlockSize(int v) {
-        return new SquashfsOptions(compression, level, v, fragments, alwaysUseFragments, duplicates, sparse, xattrs, exportable, forcedMtime, mkfsTime, processors, clampMtime);
+        return new SquashfsOptions(compression, level, v, fragments, alwaysUseFragments, duplicates, sparse, xattrs, exportable, forcedMtime, mkfsTime, processors, clampMtime, compressMetadata);
     }
 
     public SquashfsOptions withFragments(boolean v, boolean always) {
-        return new SquashfsOptions(compression, level, blockSize, v, always, duplicates, sparse, xattrs, exportable, forcedMtime, mkfsTime, processors, clampMtime);
+        return new SquashfsOptions(compression, level, blockSize, v, always, duplicates, sparse, xattrs, exportable, forcedMtime, mkfsTime, processors, clampMtime, compressMetadata);
     }
 
     public SquashfsOptions withDuplicates(boolean v) {
-        return new SquashfsOptions(compression, level, blockSize, fragments, alwaysUseFragments, v, sparse, xattrs, exportable, forcedMtime, mkfsTime, processors, clampMtime);
+        return new SquashfsOptions(compression, level, blockSize, fragments, alwaysUseFragments, v, sparse, xattrs, exportable, forcedMtime, mkfsTime, processors, clampMtime, compressMetadata);
     }
 
     public SquashfsOptions withXattrs(boolean v) {
-        return new SquashfsOptions(compression, level, blockSize, fragments, alwaysUseFragments, duplicates, sparse, v, exportable, forcedMtime, mkfsTime, processors, clampMtime);
+        return new SquashfsOptions(compression, level, blockSize, fragments, alwaysUseFragments, duplicates, sparse, v, exportable, forcedMtime, mkfsTime, processors, clampMtime, compressMetadata);
     }
 
     public SquashfsOptions withExportable(boolean v) {
-        return new SquashfsOptions(compression, level, blockSize, fragments, alwaysUseFragments, duplicates, sparse, xattrs, v, forcedMtime, mkfsTime, processors, clampMtime);
+        return new SquashfsOptions(compression, level, blockSize, fragments, alwaysUseFragments, duplicates, sparse, xattrs, v, forcedMtime, mkfsTime, processors, clampMtime, compressMetadata);
     }
 
     public SquashfsOptions withSparse(boolean v) {
-        return new SquashfsOptions(compression, level, blockSize, fragments, alwaysUseFragments, duplicates, v, xattrs, exportable, forcedMtime, mkfsTime, processors, clampMtime);
+        return new SquashfsOptions(compression, level, blockSize, fragments, alwaysUseFragments, duplicates, v, xattrs, exportable, forcedMtime, mkfsTime, processors, clampMtime, compressMetadata);
     }
 
     /** Sets every inode's mtime and the creation time (mksquashfs -all-time + -mkfs-time). */
     public SquashfsOptions withTime(long epochSeconds) {
-        return new SquashfsOptions(compression, level, blockSize, fragments, alwaysUseFragments, duplicates, sparse, xattrs, exportable, epochSeconds, epochSeconds, processors, clampMtime);
+        return new SquashfsOptions(compression, level, blockSize, fragments, alwaysUseFragments, duplicates, sparse, xattrs, exportable, epochSeconds, epochSeconds, processors, clampMtime, compressMetadata);
     }
 
     public SquashfsOptions withProcessors(int v) {
-        return new SquashfsOptions(compression, level, blockSize, fragments, alwaysUseFragments, duplicates, sparse, xattrs, exportable, forcedMtime, mkfsTime, v, clampMtime);
+        return new SquashfsOptions(compression, level, blockSize, fragments, alwaysUseFragments, duplicates, sparse, xattrs, exportable, forcedMtime, mkfsTime, v, clampMtime, compressMetadata);
     }
 
     /**
@@ -92,6 +93,11 @@ public record SquashfsOptions(Compression compression, int level, int blockSize,
      * inode is newer than it.
      */
     public SquashfsOptions withSourceDateEpoch(long epochSeconds) {
-        return new SquashfsOptions(compression, level, blockSize, fragments, alwaysUseFragments, duplicates, sparse, xattrs, exportable, forcedMtime, epochSeconds, processors, epochSeconds);
+        return new SquashfsOptions(compression, level, blockSize, fragments, alwaysUseFragments, duplicates, sparse, xattrs, exportable, forcedMtime, epochSeconds, processors, epochSeconds, compressMetadata);
+    }
+
+    /** Stores all metadata tables uncompressed (for inspection with a hex editor and crafted test images). */
+    public SquashfsOptions withCompressMetadata(boolean v) {
+        return new SquashfsOptions(compression, level, blockSize, fragments, alwaysUseFragments, duplicates, sparse, xattrs, exportable, forcedMtime, mkfsTime, processors, clampMtime, v);
     }
 }

@@ -61,6 +61,8 @@ public final class SquashfsWriter implements AutoCloseable {
     private long duplicateBytes;
     private long sparseBytes;
     private boolean finished;
+    private Map<Long, Integer> tableIds;
+    private XattrTable tableXattrs;
     private boolean closed;
 
     public SquashfsWriter(FileChannel out, SquashfsOptions options) throws IOException {
@@ -505,7 +507,7 @@ public final class SquashfsWriter implements AutoCloseable {
     }
 
     private SquashfsResult writeTables(long dataEnd) throws IOException {
-        Codec.Compressor mc = codec.newCompressor();
+        Codec.Compressor mc = options.compressMetadata() ? codec.newCompressor() : (src, off, len) -> null;
         // 1. inode numbers: pre-order over the sorted tree, root last
         List<InodeData> order = new ArrayList<>();
         number(root, order);
@@ -516,21 +518,17 @@ public final class SquashfsWriter implements AutoCloseable {
             }
         }
         countSubdirectories(root);
-        // 2. ids and xattr sets, in inode order
+        // 2. inode and directory tables, post-order; ids and xattr sets numbered as inodes are written (as mksquashfs)
         Map<Long, Integer> ids = new LinkedHashMap<>();
         XattrTable xattrs = new XattrTable(mc);
-        for (InodeData i : order) {
-            i.uidIdx = ids.computeIfAbsent(i.meta.uid(), k -> ids.size());
-            i.gidIdx = ids.computeIfAbsent(i.meta.gid(), k -> ids.size());
-            i.xattr = xattrs.add(i.meta.xattrs());
-        }
-        if (ids.size() > 0xFFFF) {
-            throw new FormatException("ids", ids.size(), "more than 65535 distinct uids/gids");
-        }
-        // 3. inode and directory tables, post-order
+        tableIds = ids;
+        tableXattrs = xattrs;
         MetadataWriter inodes = new MetadataWriter(mc);
         MetadataWriter dirs = new MetadataWriter(mc);
         writeTree(root, inodes, dirs, inodeCount);
+        if (ids.size() > 0xFFFF) {
+            throw new FormatException("ids", ids.size(), "more than 65535 distinct uids/gids");
+        }
         byte[] inodeTable = inodes.finish();
         byte[] dirTable = dirs.finish();
         long inodeStart = dataEnd;
@@ -598,7 +596,8 @@ public final class SquashfsWriter implements AutoCloseable {
                 | Superblock.NO_FRAG * (options.fragments() ? 0 : 1)
                 | Superblock.ALWAYS_FRAG * (options.alwaysUseFragments() ? 1 : 0)
                 | Superblock.NO_XATTRS * (options.xattrs() ? 0 : 1)
-                | Superblock.COMP_OPT * (codec.options() != null ? 1 : 0);
+                | Superblock.COMP_OPT * (codec.options() != null ? 1 : 0)
+                | (options.compressMetadata() ? 0 : Superblock.NOI | Superblock.NOF | Superblock.NOX | Superblock.NOID);
         Superblock sb = new Superblock(inodeCount, options.mkfsTime(), blockSize, fragmentEntries.size(),
                 options.compression(), Integer.numberOfTrailingZeros(blockSize), flags, ids.size(), root.inode.ref,
                 bytesUsed, idTable, xattrTable, inodeStart, dirStart, fragTable, exportTable);
@@ -749,6 +748,9 @@ public final class SquashfsWriter implements AutoCloseable {
     }
 
     private void writeInode(InodeData i, MetadataWriter inodes) throws IOException {
+        i.uidIdx = tableIds.computeIfAbsent(i.meta.uid(), k -> tableIds.size());
+        i.gidIdx = tableIds.computeIfAbsent(i.meta.gid(), k -> tableIds.size());
+        i.xattr = tableXattrs.add(i.meta.xattrs());
         i.ref = inodes.ref();
         i.written = true;
         inodes.write(inodeOf(i).encode());
@@ -954,6 +956,10 @@ public final class SquashfsWriter implements AutoCloseable {
             return ids.size();
         }
 
+        private static byte[] shortName(String fullName) {
+            return fullName.substring(fullName.indexOf('.') + 1).getBytes(StandardCharsets.UTF_8);
+        }
+
         long add(SortedMap<String, byte[]> x) throws IOException {
             if (x.isEmpty()) {
                 return Inode.NO_XATTR;
@@ -966,29 +972,67 @@ public final class SquashfsWriter implements AutoCloseable {
             if (known != null) {
                 return known;
             }
+            // mksquashfs' layout: values longer than 128 bytes (less while the set's listing exceeds
+            // 64 KiB) and repeats of values of 8 bytes or more are stored out of line; new
+            // out-of-line values precede the set's own records.
+            List<Map.Entry<String, byte[]>> pairs = new ArrayList<>(x.entrySet());
+            int n = pairs.size();
+            boolean[] ool = new boolean[n];
+            int threshold = 128;
+            while (true) {
+                long total = 0;
+                for (int i = 0; i < n; i++) {
+                    byte[] v = pairs.get(i).getValue();
+                    ool[i] = v.length > threshold;
+                    total += 8 + shortName(pairs.get(i).getKey()).length + (ool[i] ? 8 : v.length);
+                }
+                if (total <= 65536 || threshold == 8) {
+                    break;
+                }
+                threshold = Math.max(8, threshold / 2);
+            }
+            Long[] valueRef = new Long[n];
+            for (int i = 0; i < n; i++) {
+                byte[] v = pairs.get(i).getValue();
+                if (v.length >= 8) {
+                    Long earlier = values.get(java.util.HexFormat.of().formatHex(v));
+                    if (earlier != null) {
+                        ool[i] = true;
+                        valueRef[i] = earlier;
+                    }
+                }
+            }
+            for (int i = 0; i < n; i++) {
+                if (ool[i] && valueRef[i] == null) {
+                    byte[] v = pairs.get(i).getValue();
+                    valueRef[i] = kv.ref();
+                    kv.write(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(v.length).array());
+                    kv.write(v);
+                    values.put(java.util.HexFormat.of().formatHex(v), valueRef[i]);
+                }
+            }
             long ref = kv.ref();
             long size = 0;
-            for (Map.Entry<String, byte[]> e : x.entrySet()) {
-                int prefix = xattrPrefix(e.getKey());
-                byte[] name = e.getKey().substring(e.getKey().indexOf('.') + 1).getBytes(StandardCharsets.UTF_8);
-                byte[] v = e.getValue();
-                String vkey = java.util.HexFormat.of().formatHex(v);
-                Long earlier = v.length > 8 ? values.get(vkey) : null;
+            for (int i = 0; i < n; i++) {
+                String fullName = pairs.get(i).getKey();
+                byte[] name = shortName(fullName);
+                byte[] v = pairs.get(i).getValue();
                 ByteBuffer h = ByteBuffer.allocate(4 + name.length).order(ByteOrder.LITTLE_ENDIAN);
-                h.putShort((short) (prefix | (earlier != null ? 0x100 : 0))).putShort((short) Checked.u16("xattr name", name.length)).put(name);
+                h.putShort((short) (xattrPrefix(fullName) | (ool[i] ? 0x100 : 0)))
+                        .putShort((short) Checked.u16("xattr name", name.length)).put(name);
                 kv.write(h.array());
-                // as mksquashfs: the listxattr() size of the set (full name + NUL) plus the values
-                size += e.getKey().getBytes(StandardCharsets.UTF_8).length + 1;
-                if (earlier != null) {
-                    ByteBuffer b = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN).putInt(8).putLong(earlier);
-                    kv.write(b.array());
+                if (ool[i]) {
+                    kv.write(ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN).putInt(8).putLong(valueRef[i]).array());
                 } else {
-                    values.putIfAbsent(vkey, kv.ref());
-                    ByteBuffer b = ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(v.length);
-                    kv.write(b.array());
+                    long at = kv.ref();
+                    kv.write(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(v.length).array());
                     kv.write(v);
+                    if (v.length >= 8) {
+                        values.putIfAbsent(java.util.HexFormat.of().formatHex(v), at);
+                    }
                 }
-                size += v.length;
+                // as mksquashfs: the listxattr() size of the set (full name + NUL) plus the values
+                size += fullName.getBytes(StandardCharsets.UTF_8).length + 1 + v.length;
             }
             int id = ids.size();
             ids.add(new long[] {ref, x.size(), size});

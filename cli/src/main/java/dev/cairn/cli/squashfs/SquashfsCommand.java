@@ -14,7 +14,6 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.HexFormat;
@@ -46,9 +45,6 @@ public final class SquashfsCommand extends CommandGroup implements Main.LazySubc
         return m;
     }
 
-    private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm", Locale.ROOT)
-            .withZone(ZoneOffset.UTC);
-
     /** The path as {@code ls} shows it: "/" for the root, "/a/b" below it. */
     static String display(SquashfsEntry e) {
         return "/" + e.path();
@@ -56,25 +52,7 @@ public final class SquashfsCommand extends CommandGroup implements Main.LazySubc
 
     /** One line in the format of {@code unsquashfs -lln -UTC} (with "/" in place of "squashfs-root"). */
     static String longLine(SquashfsEntry e) {
-        StringBuilder b = new StringBuilder();
-        String user = Long.toString(e.uid());
-        String group = Long.toString(e.gid());
-        b.append(e.modeString()).append(' ').append(user).append('/').append(group).append(' ');
-        int pad = 25 - user.length() - group.length();
-        if (e.type() == SquashfsEntry.Type.BLOCK_DEVICE || e.type() == SquashfsEntry.Type.CHAR_DEVICE) {
-            b.append(String.format(Locale.ROOT, "%" + Math.max(1, pad - 7) + "s%3d,%3d ", " ", e.major(), e.minor()));
-        } else {
-            long data = switch (e.type()) {
-                case FIFO, SOCKET -> 0;
-                default -> e.size();
-            };
-            b.append(String.format(Locale.ROOT, "%" + Math.max(1, pad) + "d ", data));
-        }
-        b.append(TIME.format(Instant.ofEpochSecond(e.mtime()))).append(' ').append(display(e));
-        if (e.type() == SquashfsEntry.Type.SYMLINK) {
-            b.append(" -> ").append(e.target());
-        }
-        return b.toString();
+        return e.listingLine(display(e));
     }
 
     static Map<String, Object> json(SquashfsImage img, SquashfsEntry e) throws IOException {
