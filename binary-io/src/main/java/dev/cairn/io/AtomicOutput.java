@@ -57,9 +57,24 @@ public final class AtomicOutput implements AutoCloseable {
     /** A new, empty temporary file beside {@code target}. */
     public static AtomicOutput open(Path target) throws IOException {
         Path abs = target.toAbsolutePath();
+        return new AtomicOutput(abs, tempBeside(abs));
+    }
+
+    /**
+     * Creates the temporary file (and missing parent directories), readable by all like a file
+     * created under the usual umask 022: artifacts are public, and createTempFile's 0600 would
+     * otherwise leak into the result.
+     */
+    private static Path tempBeside(Path abs) throws IOException {
         Path dir = abs.getParent();
+        Files.createDirectories(dir);
         Path temp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
-        return new AtomicOutput(abs, temp);
+        try {
+            Files.setPosixFilePermissions(temp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+        } catch (UnsupportedOperationException e) {
+            // not a POSIX file system: keep its defaults
+        }
+        return temp;
     }
 
     /**
@@ -68,7 +83,7 @@ public final class AtomicOutput implements AutoCloseable {
      */
     public static AtomicOutput openCopying(Path target, Path source) throws IOException {
         Path abs = target.toAbsolutePath();
-        Path temp = Files.createTempFile(abs.getParent(), "." + abs.getFileName() + ".", ".tmp");
+        Path temp = tempBeside(abs);
         try {
             Files.copy(source, temp, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {

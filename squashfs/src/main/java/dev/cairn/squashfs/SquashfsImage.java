@@ -184,11 +184,11 @@ public final class SquashfsImage implements AutoCloseable {
         stack.push(from);
         while (!stack.isEmpty()) {
             SquashfsEntry e = stack.pop();
+            if (e.isDirectory() && !seen.add(e.ref())) {
+                throw new FormatException("directory", e.path(), "directory reached twice (a loop or a hard-linked directory)");
+            }
             v.visit(e);
             if (e.isDirectory()) {
-                if (!seen.add(e.ref())) {
-                    throw new FormatException("directory", e.path(), "directory reached twice (a loop or a hard-linked directory)");
-                }
                 List<SquashfsEntry> kids = list(e);
                 for (int i = kids.size() - 1; i >= 0; i--) {
                     stack.push(kids.get(i));

@@ -132,7 +132,11 @@ class SquashfsOracleIT {
                 assertThat(out.resolve("xattrs/small")).hasContent("x");
             }
         }
-        assertThat(ours.toString()).isEqualTo(expected);
+        // unsquashfs 4.5 prints minors above 255 wrongly ("4346, 44" for 250:300): compare that line by rdev instead
+        assertThat(withoutBigMinor(ours.toString())).isEqualTo(withoutBigMinor(expected));
+        if (NastyTree.isRoot()) {
+            assertThat(ours.toString()).contains(" 250,300 ");
+        }
     }
 
     @Test
@@ -164,12 +168,18 @@ class SquashfsOracleIT {
             // devices, fifo and socket (diff -r only says they are special) are compared here
             TreeComparison.assertSameTree(tree, mnt, true, List.of(HUGE), true);
             ToolOracle getfattr = ToolOracle.require("getfattr", "attr");
-            String a = getfattr.run(LONG, tree, List.of("-R", "-P", "-d", "-m", "-", "."), null).assertExit(0).stdout();
-            String b = getfattr.run(LONG, mnt, List.of("-R", "-P", "-d", "-m", "-", "."), null).assertExit(0).stdout();
+            // getfattr exits 1 on both sides: it still tries to follow the dangling and the over-long symlink
+            String a = getfattr.run(LONG, tree, List.of("-R", "-P", "-d", "-m", "-", "."), null).stdout();
+            String b = getfattr.run(LONG, mnt, List.of("-R", "-P", "-d", "-m", "-", "."), null).stdout();
+            assertThat(a).contains("user.big=");
             assertThat(blocks(b)).isEqualTo(blocks(a));
         } finally {
             ToolOracle.require("umount", "mount").run(LONG, work, List.of(mnt.toString()), null).assertExit(0);
         }
+    }
+
+    private static String withoutBigMinor(String listing) {
+        return listing.replaceAll("(?m)^.*/dev/big-minor\\n", "");
     }
 
     /** getfattr output as a set of per-file blocks (its walk order follows readdir order). */

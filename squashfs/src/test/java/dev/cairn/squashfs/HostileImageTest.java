@@ -1,0 +1,99 @@
+package dev.cairn.squashfs;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.cairn.io.FormatException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Images crafted by patching an uncompressed-metadata image: path traversal names, slashes,
+ * directory loops. The reader refuses them before anything is extracted.
+ */
+class HostileImageTest {
+    @TempDir
+    Path dir;
+
+    private byte[] image(String name, boolean subdir) throws IOException {
+        Path img = dir.resolve("base.sqfs");
+        try (var ch = java.nio.channels.FileChannel.open(img, java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE);
+             SquashfsWriter w = new SquashfsWriter(ch, SquashfsOptions.defaults(Compression.GZIP).withProcessors(1)
+                     .withCompressMetadata(false))) {
+            if (subdir) {
+                w.addDirectory(name, EntryMetadata.of(0755, 0, 0, 0));
+                w.addFile(name + "/victim", EntryMetadata.of(0644, 0, 0, 0), new java.io.ByteArrayInputStream("owned".getBytes()));
+            } else {
+                w.addFile(name, EntryMetadata.of(0644, 0, 0, 0), new java.io.ByteArrayInputStream("owned".getBytes()));
+            }
+            w.finish();
+        }
+        return Files.readAllBytes(img);
+    }
+
+    private static void replace(byte[] b, String from, String to) {
+        byte[] f = from.getBytes(StandardCharsets.ISO_8859_1);
+        byte[] t = to.getBytes(StandardCharsets.ISO_8859_1);
+        int hits = 0;
+        for (int i = 0; i + f.length <= b.length; i++) {
+            if (java.util.Arrays.equals(b, i, i + f.length, f, 0, f.length)) {
+                System.arraycopy(t, 0, b, i, t.length);
+                hits++;
+            }
+        }
+        assertThat(hits).as("occurrences of " + from).isEqualTo(1);
+    }
+
+    private void assertRefusedAndNothingExtracted(byte[] crafted, String why) throws IOException {
+        Path img = dir.resolve("crafted.sqfs");
+        Files.write(img, crafted);
+        Path target = dir.resolve("sandbox/target");
+        try (SquashfsImage i = SquashfsImage.open(img)) {
+            assertThatThrownBy(() -> Extractor.extract(i, target, List.of(), false, w -> { }))
+                    .isInstanceOf(FormatException.class).hasMessageContaining(why);
+        }
+        try (Stream<Path> s = Files.walk(dir.resolve("sandbox"))) {
+            assertThat(s.filter(Files::isRegularFile)).as("files written").isEmpty();
+        }
+    }
+
+    @Test
+    void dotDotNamesAreRefused() throws IOException {
+        byte[] b = image("zz", true);
+        replace(b, "zz", "..");
+        assertRefusedAndNothingExtracted(b, "'.' or '..'");
+    }
+
+    @Test
+    void slashesInNamesAreRefused() throws IOException {
+        byte[] c = image("aaaaaaaaaaaaaaaaaaaaaaaaa", false);
+        replace(c, "aaaaaaaaaaaaaaaaaaaaaaaaa", "a/../../../../../../../et");
+        assertRefusedAndNothingExtracted(c, "'/'");
+    }
+
+    @Test
+    void directoryLoopsAreDetected() throws IOException {
+        byte[] b = image("d", true);
+        try (SquashfsImage i = SquashfsImage.open(dir.resolve("base.sqfs"))) {
+            SquashfsEntry root = i.root();
+            SquashfsEntry d = i.list(root).get(0);
+            Inode.Directory rootInode = (Inode.Directory) i.readInode(root.ref());
+            Inode.Directory dInode = (Inode.Directory) i.readInode(d.ref());
+            // point d's listing at the root's listing: d contains d contains d …
+            long inodeTable = i.superblock().inodeTable();
+            int at = Math.toIntExact(inodeTable + 2 + (d.ref() & 0xFFFF)); // one raw metadata block: header + offset
+            assertThat(dInode.header().type()).isEqualTo(Inode.DIR);
+            dev.cairn.io.LittleEndian.putU32(b, at + 16, rootInode.startBlock());
+            dev.cairn.io.LittleEndian.putU16(b, at + 24, (int) rootInode.fileSize());
+            dev.cairn.io.LittleEndian.putU16(b, at + 26, rootInode.offset());
+        }
+        assertRefusedAndNothingExtracted(b, "reached twice");
+    }
+}
