@@ -25,9 +25,14 @@ class LauncherIT {
 
     @BeforeAll
     static void find() throws IOException {
+        launcher = locate();
+    }
+
+    /** The packaged bin/cairn under target/ (the assembly runs before the ITs). */
+    static Path locate() throws IOException {
         Path target = Path.of(System.getProperty("basedir", "."), "target");
         try (Stream<Path> s = Files.walk(target, 5)) {
-            launcher = s.filter(p -> p.endsWith(Path.of("bin", "cairn")) && Files.isExecutable(p)).findFirst()
+            return s.filter(p -> p.endsWith(Path.of("bin", "cairn")) && Files.isExecutable(p)).findFirst()
                     .orElseThrow(() -> new AssertionError("no packaged bin/cairn under " + target + ": run mvn package"));
         }
     }

@@ -54,14 +54,7 @@ final class WorkerPool {
                     f.get();
                 } catch (ExecutionException e) {
                     next.set(Long.MAX_VALUE / 2); // stop the others
-                    Throwable c = e.getCause();
-                    if (c instanceof IOException io) {
-                        throw io;
-                    }
-                    if (c instanceof RuntimeException re) {
-                        throw re;
-                    }
-                    throw new IOException(c);
+                    throw dev.cairn.io.Futures.unwrap(e);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new InterruptedIOException("interrupted");

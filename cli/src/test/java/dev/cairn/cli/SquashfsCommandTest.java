@@ -1,14 +1,11 @@
-package dev.cairn.cli.squashfs;
+package dev.cairn.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
-import dev.cairn.cli.Main;
 import dev.cairn.testing.CorruptCorpus;
 import dev.cairn.testing.SeededData;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -26,14 +23,8 @@ class SquashfsCommandTest {
     @TempDir
     Path dir;
 
-    record Run(int code, String out, String err) {
-    }
-
-    static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Main.run(new PrintWriter(out), new PrintWriter(err), args);
-        return new Run(code, out.toString(), err.toString());
+    static MainTest.Run run(String... args) {
+        return MainTest.run(args);
     }
 
     Path smallTree() throws IOException {
@@ -54,12 +45,12 @@ class SquashfsCommandTest {
         Path img = dir.resolve("out/img.sqfs");
         Path defs = dir.resolve("defs");
         Files.writeString(defs, "# devices without root\ndev d 755 0 0\ndev/null c 666 0 0 1 3\n\"with space\" i 644 0 0 p\n");
-        Run c = run("squashfs", "create", t.toString(), img.toString(), "--comp", "zstd", "--level", "3", "--block-size", "64K",
+        MainTest.Run c = run("squashfs", "create", t.toString(), img.toString(), "--comp", "zstd", "--level", "3", "--block-size", "64K",
                 "--all-root", "--exclude", "**.pyc", "-e", "cache", "--mtime", "1700000000", "--pseudo", "etc/hostname m 600 7 8",
                 "--pseudo-file", defs.toString(), "--processors", "2", "--json");
         assertThat(c.code()).as(c.err()).isZero();
         assertThat(c.out()).contains("\"compression\" : \"zstd\"").contains("\"blockSize\" : 65536").contains("\"inodes\" : 8");
-        Run ls = run("squashfs", "ls", "-l", img.toString());
+        MainTest.Run ls = run("squashfs", "ls", "-l", img.toString());
         assertThat(ls.code()).as(ls.err()).isZero();
         assertThat(ls.out().lines().toList()).containsExactly(
                 "drwxr-xr-x 0/0                      81 2023-11-14 22:13 /",
@@ -70,10 +61,10 @@ class SquashfsCommandTest {
                 "lrwxrwxrwx 0/0                      12 2023-11-14 22:13 /link -> etc/hostname",
                 "-rw-r--r-- 0/0                  300000 2023-11-14 22:13 /random",
                 "prw-r--r-- 0/0                       0 2023-11-14 22:13 /with space");
-        Run info = run("squashfs", "info", img.toString(), "--json");
+        MainTest.Run info = run("squashfs", "info", img.toString(), "--json");
         assertThat(info.out()).contains("\"mkfsTime\" : 1700000000").contains("\"compression\" : \"zstd\"");
         Path out = dir.resolve("x");
-        Run x = run("squashfs", "extract", img.toString(), out.toString(), "etc", "random");
+        MainTest.Run x = run("squashfs", "extract", img.toString(), out.toString(), "etc", "random");
         assertThat(x.code()).as(x.err()).isZero();
         assertThat(out.resolve("etc/hostname")).hasContent("cairn");
         assertThat(Files.mismatch(out.resolve("random"), t.resolve("random"))).isEqualTo(-1L);
@@ -90,7 +81,7 @@ class SquashfsCommandTest {
                 new String[] {"--pseudo", "dev/x q 1 2 3"}, new String[] {"--pseudo", "x f 644 0 0 echo hi"})) {
             List<String> args = new ArrayList<>(List.of("squashfs", "create", t.toString(), img.toString()));
             args.addAll(List.of(bad));
-            Run r = run(args.toArray(String[]::new));
+            MainTest.Run r = run(args.toArray(String[]::new));
             assertThat(r.code()).as(String.join(" ", bad) + ": " + r.err()).isEqualTo(3);
             assertThat(r.err()).startsWith("cairn: ").doesNotContain("Exception").doesNotContain("internal error");
             try (Stream<Path> s = Files.list(dir)) {
@@ -135,7 +126,7 @@ class SquashfsCommandTest {
                     args.add(cmd[2].equals("X") ? dir.resolve("x-" + Math.abs(s.name().hashCode())).toString() : cmd[2]);
                 }
                 java.io.PrintStream saved = System.out;
-                Run r;
+                MainTest.Run r;
                 try {
                     System.setOut(new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
                     r = assertTimeoutPreemptively(Duration.ofSeconds(10), () -> run(args.toArray(String[]::new)), s.name());

@@ -1,4 +1,4 @@
-package dev.cairn.cli.squashfs;
+package dev.cairn.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -9,7 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -28,11 +27,7 @@ class SquashfsLauncherIT {
 
     @BeforeAll
     static void find() throws IOException {
-        Path target = Path.of(System.getProperty("basedir", "."), "target");
-        try (Stream<Path> s = Files.walk(target, 5)) {
-            launcher = s.filter(p -> p.endsWith(Path.of("bin", "cairn")) && Files.isExecutable(p)).findFirst()
-                    .orElseThrow(() -> new AssertionError("no packaged bin/cairn under " + target + ": run mvn package"));
-        }
+        launcher = LauncherIT.locate();
     }
 
     static ToolOracle.Result sh(Path cwd, String script) {

@@ -1,0 +1,28 @@
+package dev.cairn.io;
+
+import java.io.IOException;
+import java.util.concurrent.ExecutionException;
+
+/** Worker-thread failures back on the calling thread, with their original type. */
+public final class Futures {
+    private Futures() {
+    }
+
+    /**
+     * The cause of {@code e} as an IOException to throw; unchecked causes (runtime exceptions and
+     * errors) are rethrown as they are.
+     */
+    public static IOException unwrap(ExecutionException e) {
+        Throwable c = e.getCause();
+        if (c instanceof IOException io) {
+            return io;
+        }
+        if (c instanceof RuntimeException re) {
+            throw re;
+        }
+        if (c instanceof Error err) {
+            throw err;
+        }
+        return new IOException(c);
+    }
+}
