@@ -8,19 +8,24 @@
 #   squashfs <comp> cpu ratio (cairn/mksquashfs): X.XX    (user+sys of the best runs; less noisy)
 # plus the raw seconds and bytes. Every cairn image is checked with `unsquashfs -s` so a broken
 # image is never measured. The two tools run interleaved (mksquashfs, cairn, mksquashfs, ...) so
-# both see the same machine; a line starting with "warning:" means other processes took CPU
-# during a run, and the "cpu probe" line shows how many of the 2 vCPUs two busy processes really
-# got (on a shared VM this drops towards 1.00 at times; then raise RUNS).
+# both see the same machine. Other busy processes (a parallel build, say) spoil the numbers: each
+# run waits until the machine is quiet, and a run during which other processes took more than
+# a little CPU is reported ("disturbed: ...") and repeated. The "cpu probe" lines show how many
+# of 2 vCPUs two busy processes really got (on a shared VM that can drop towards 1.00).
 # Needs: squashfs-tools (mksquashfs, unsquashfs) and GNU time for peak RSS: /usr/bin/time, on
 # Debian `apt-get install time` (the shell keyword `time` cannot report RSS).
 # Usage: bench/squashfs.sh [comp...]   (default: zstd xz; gzip and lz4 work too)
 #   RUNS=N        runs per tool and compressor, best wall time wins (default 1)
 #   PROCESSORS=N  compression threads for both tools (default 2)
 #   PROFILE=1     also time cairn with --processors 1, to show what the second thread buys
+#   QUIET_WAIT=S  wait at most S seconds for a quiet machine before a run (default 900)
+#   RETRIES=N     repeat a disturbed run at most N times (default 3; the last one counts anyway)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS="${RUNS:-1}"
 PROCESSORS="${PROCESSORS:-2}"
+QUIET_WAIT="${QUIET_WAIT:-900}"
+RETRIES="${RETRIES:-3}"
 COMPS=("$@")
 [ ${#COMPS[@]} -gt 0 ] || COMPS=(zstd xz)
 command -v mksquashfs >/dev/null || { echo "mksquashfs missing: apt-get install squashfs-tools" >&2; exit 2; }
@@ -58,24 +63,44 @@ probe() {
   local big
   big=$(find "$tree" -type f -size +20M | head -n 1)
   [ -n "$big" ] || return 0
+  quiet
   /usr/bin/time -o "$work/time" -f '%e %U %S' sh -c 'for i in 1 2 3 4; do sha256sum "$1"; done >/dev/null &
     for i in 1 2 3 4; do sha256sum "$1"; done >/dev/null; wait' sh "$big"
   awk '{ printf "cpu probe (%s): 2 busy processes got %.2f cores\n", label, ($2 + $3) / $1 }' label="$1" "$work/time"
 }
 
-# runs "$@" once under /usr/bin/time; appends "wall cpu rssKB" to the file $1
+# waits (at most QUIET_WAIT s) until the CPUs were less than 10 % busy for 3 s
+quiet() {
+  local waited=0 b0 b1
+  while :; do
+    b0=$(busy); sleep 3; b1=$(busy)
+    [ $(((b1 - b0) * 100 / (3 * hz))) -lt 10 ] && return 0
+    [ "$waited" -ge "$QUIET_WAIT" ] && { echo "note: machine still busy after ${QUIET_WAIT} s, measuring anyway"; return 0; }
+    waited=$((waited + 3))
+  done
+}
+
+# runs "$@" under /usr/bin/time (repeated when disturbed); appends "wall cpu rssKB" to the file $1
 measure() {
-  local log="$1" out="$2" b0 b1; shift 2
-  rm -f "$out"
-  warm
-  b0=$(busy)
-  /usr/bin/time -o "$work/time" -f '%e %U %S %M' "$@" > "$work/stdout" 2> "$work/stderr" || {
-    echo "failed: $*" >&2; cat "$work/stderr" >&2; exit 1; }
-  b1=$(busy)
-  read -r e u s m < <(tail -n 1 "$work/time")
+  local log="$1" out="$2" b0 b1 e u s m other try; shift 2
+  for try in $(seq 0 "$RETRIES"); do
+    rm -f "$out"
+    warm
+    quiet
+    b0=$(busy)
+    /usr/bin/time -o "$work/time" -f '%e %U %S %M' "$@" > "$work/stdout" 2> "$work/stderr" || {
+      echo "failed: $*" >&2; cat "$work/stderr" >&2; exit 1; }
+    b1=$(busy)
+    read -r e u s m < <(tail -n 1 "$work/time")
+    # CPU seconds that processes other than "$@" used during the run
+    other=$(awk -v d="$((b1 - b0))" -v hz="$hz" -v u="$u" -v s="$s" 'BEGIN { printf "%.1f", d / hz - u - s }')
+    if awk -v o="$other" -v e="$e" 'BEGIN { exit !(o > 1 + 0.05 * e) }'; then
+      echo "disturbed: other processes used $other s of CPU during a ${1##*/} run of $e s (try $((try + 1)))"
+      [ "$try" -lt "$RETRIES" ] && continue
+    fi
+    break
+  done
   awk -v e="$e" -v u="$u" -v s="$s" -v m="$m" 'BEGIN { printf "%s %.2f %d\n", e, u + s, m }' >> "$log"
-  awk -v d="$((b1 - b0))" -v hz="$hz" -v c="$(awk -v u="$u" -v s="$s" 'BEGIN { print u + s }')" -v e="$e" -v w="$1" \
-    'BEGIN { o = d / hz - c; if (o > 1 + 0.05 * e) printf "warning: other processes used %.1f s of CPU during this %s run (%.1f s wall)\n", o, w, e }'
 }
 best() { sort -n "$1" | head -n 1; }                  # "wall cpu rss" of the fastest run
 peak() { awk '$3 > m { m = $3 } END { print int(m / 1024) }' "$1"; }   # MB

@@ -20,11 +20,6 @@ final class Groups {
     static final class Keys extends CommandGroup {
     }
 
-    @Command(name = "ipe", mixinStandardHelpOptions = true,
-            description = {"IPE policies: write, check and sign.", "(Not implemented yet: coming with the signing issue.)"})
-    static final class Ipe extends CommandGroup {
-    }
-
     @Command(name = "oci", mixinStandardHelpOptions = true,
             description = {"OCI layouts, registries and signatures.", "(Not implemented yet: coming with the OCI issue.)"})
     static final class Oci extends CommandGroup {
