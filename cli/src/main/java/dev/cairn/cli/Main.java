@@ -38,6 +38,7 @@ public final class Main extends CommandGroup {
         m.put("verify", dev.cairn.cli.sign.VerifyCommand::new);
         m.put("keys", Groups.Keys::new);
         m.put("ipe", dev.cairn.cli.ipe.IpeCommand::new);
+        m.put("ima", dev.cairn.cli.ima.ImaCommand::new);
         m.put("oci", Groups.Oci::new);
         m.put("build", Groups.Build::new);
         m.put("help", CommandLine.HelpCommand::new);
