@@ -1,0 +1,65 @@
+package dev.cairn.cli;
+
+import static dev.cairn.cli.MainTest.run;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.cairn.signing.ModuleSignature;
+import dev.cairn.testing.TestPki;
+import dev.cairn.testing.ToolOracle;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code cairn sign module} checked by kmod's modinfo and by openssl over the module bytes. */
+class ModuleSignIT {
+    @TempDir
+    Path dir;
+
+    @Test
+    void modinfoShowsTheSignerAndOpensslVerifiesTheModuleBytes() throws Exception {
+        Path src = dir.resolve("m.s");
+        Files.writeString(src, ".section .modinfo,\"a\"\n.string \"license=GPL\"\n.string \"name=cairntest\"\n");
+        Path ko = dir.resolve("cairntest.ko");
+        ToolOracle.require("as", "binutils").run(Duration.ofMinutes(1), dir, List.of("-o", ko.toString(), src.toString()), null).assertExit(0);
+        byte[] unsigned = Files.readAllBytes(ko);
+        TestPki.KeyAndCert leaf = TestPki.get().rsaLeaf();
+        Path key = leaf.writeKeyPem(dir.resolve("k.pem"));
+        Path cert = leaf.writeCertPem(dir.resolve("c.pem"));
+        MainTest.Run r = run("sign", "module", ko.toString(), "--key", key.toString(), "--cert", cert.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+
+        String info = ToolOracle.require("modinfo", "kmod").run(Duration.ofMinutes(1), dir, List.of(ko.toString()), null).assertExit(0).stdout();
+        // kmod names the signer by the SignerInfo's issuer and serial
+        String cn = leaf.cert().getIssuerX500Principal().getName().replaceAll(".*CN=([^,]+).*", "$1");
+        String serial = String.join(":", HexFormat.of().withUpperCase().formatHex(leaf.cert().getSerialNumber().toByteArray())
+                .replaceFirst("^00", "").split("(?<=\\G..)"));
+        assertThat(info).contains("name:           cairntest").contains("sig_id:         PKCS#7")
+                .contains("signer:         " + cn).contains("sig_key:        " + serial).contains("sig_hashalgo:   sha256");
+
+        byte[] signed = Files.readAllBytes(ko);
+        assertThat(Arrays.copyOf(signed, unsigned.length)).isEqualTo(unsigned);
+        int sigLen = ByteBuffer.wrap(signed, signed.length - ModuleSignature.MAGIC.length - 4, 4).getInt();
+        Path sig = dir.resolve("sig.der");
+        Files.write(sig, Arrays.copyOfRange(signed, unsigned.length, unsigned.length + sigLen));
+        assertThat(unsigned.length + sigLen + ModuleSignature.INFO_SIZE + ModuleSignature.MAGIC.length).isEqualTo(signed.length);
+        Path plain = dir.resolve("plain.ko");
+        Files.write(plain, unsigned);
+        Path ca = TestPki.get().ca().writeCertPem(dir.resolve("ca.pem"));
+        ToolOracle openssl = ToolOracle.require("openssl", "openssl");
+        openssl.runOk("cms", "-verify", "-binary", "-inform", "DER", "-in", sig.toString(), "-content", plain.toString(),
+                "-certfile", cert.toString(), "-CAfile", ca.toString(), "-purpose", "any", "-out", "/dev/null");
+        String print = openssl.runOk("cms", "-cmsout", "-print", "-inform", "DER", "-in", sig.toString()).stdout();
+        assertThat(print.toLowerCase(Locale.ROOT)).contains("econtent: <absent>").doesNotContain("certificates:\n        d.");
+
+        MainTest.Run again = run("sign", "module", ko.toString(), "--key", key.toString(), "--cert", cert.toString());
+        assertThat(again.code()).isEqualTo(4);
+        assertThat(again.err()).contains("already has an appended signature");
+    }
+}
