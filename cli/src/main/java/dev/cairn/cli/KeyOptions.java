@@ -35,6 +35,34 @@ public final class KeyOptions {
     @Option(names = "--key-pass-stdin", description = "Read the key passphrase from the first line of standard input.")
     boolean passStdin;
 
+    @Option(names = "--pkcs11-module", paramLabel = "FILE", description = "PKCS#11 module of an HSM or token (e.g. /usr/lib/softhsm/libsofthsm2.so).")
+    Path pkcs11Module;
+
+    @Option(names = "--pkcs11-token", paramLabel = "LABEL", description = "Token label (or use --pkcs11-slot).")
+    String pkcs11Token;
+
+    @Option(names = "--pkcs11-slot", paramLabel = "ID", description = "Slot id instead of --pkcs11-token.")
+    Long pkcs11Slot;
+
+    @Option(names = "--pkcs11-key", paramLabel = "LABEL", description = "Label of the key (and its certificate) on the token (default: the only one).")
+    String pkcs11Key;
+
+    @Option(names = "--pkcs11-pin-env", paramLabel = "VAR", description = "Read the token PIN from environment variable VAR.")
+    String pinEnv;
+
+    @Option(names = "--pkcs11-pin-file", paramLabel = "FILE", description = "Read the token PIN from the first line of FILE.")
+    Path pinFile;
+
+    Secret pin() throws IOException {
+        if (pinEnv != null && pinFile != null) {
+            throw new IllegalArgumentException("give the PIN one way: --pkcs11-pin-env or --pkcs11-pin-file");
+        }
+        if (pinEnv != null) {
+            return Secret.ofEnvironment(pinEnv, System.getenv());
+        }
+        return pinFile != null ? Secret.ofFile(pinFile) : null;
+    }
+
     Secret passphrase() throws IOException {
         int n = (passEnv != null ? 1 : 0) + (passFile != null ? 1 : 0) + (passStdin ? 1 : 0);
         if (n > 1) {
@@ -52,7 +80,14 @@ public final class KeyOptions {
     /** Loads the key; warns on stderr when the certificate is expired or not yet valid. */
     public KeyMaterial load(PrintWriter err) throws IOException {
         KeyMaterial km;
-        if (pkcs12 != null) {
+        if (pkcs11Module != null) {
+            if (key != null || pkcs12 != null) {
+                throw new IllegalArgumentException("--pkcs11-module replaces --key and --pkcs12 (--cert may name the signer certificate)");
+            }
+            km = new dev.cairn.signing.Pkcs11KeySource(pkcs11Module, pkcs11Token, pkcs11Slot, pkcs11Key).load(pin(), cert);
+        } else if (pkcs11Token != null || pkcs11Slot != null || pkcs11Key != null) {
+            throw new IllegalArgumentException("--pkcs11-token, --pkcs11-slot and --pkcs11-key need --pkcs11-module");
+        } else if (pkcs12 != null) {
             if (key != null || cert != null) {
                 throw new IllegalArgumentException("--pkcs12 replaces --key and --cert");
             }

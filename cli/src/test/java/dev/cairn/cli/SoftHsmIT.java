@@ -1,0 +1,186 @@
+package dev.cairn.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.cairn.testing.TestPki;
+import dev.cairn.testing.ToolOracle;
+import java.io.IOException;
+import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Date;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
+import org.bouncycastle.cert.X509v3CertificateBuilder;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Signing with keys generated on a fresh SoftHSM2 token, through the packaged launcher (the
+ * token configuration travels in SOFTHSM2_CONF): CMS, a dm-verity root hash, an IPE policy and a
+ * kernel module, each verified by openssl; wrong PIN, unknown token and unknown key are exit 4
+ * with a message naming what is missing and never the PIN.
+ */
+class SoftHsmIT {
+    private static final Duration T = Duration.ofMinutes(2);
+    private static final String PIN = "cairn-pin-4711";
+
+    @TempDir
+    static Path dir;
+    static Path launcher;
+    static Path module;
+    static Map<String, String> env;
+
+    @BeforeAll
+    static void token() throws Exception {
+        launcher = LauncherIT.locate();
+        ToolOracle softhsm = ToolOracle.require("softhsm2-util", "softhsm2");
+        ToolOracle p11 = ToolOracle.require("pkcs11-tool", "opensc");
+        module = Stream.of("/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+                "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so").map(Path::of).filter(Files::isRegularFile).findFirst()
+                .orElseThrow(() -> new AssertionError("libsofthsm2.so not found"));
+        Path tokens = Files.createDirectories(dir.resolve("tokens"));
+        Path conf = dir.resolve("softhsm2.conf");
+        Files.writeString(conf, "directories.tokendir = " + tokens + "\nobjectstore.backend = file\nlog.level = ERROR\n");
+        env = Map.of("SOFTHSM2_CONF", conf.toString(), "TOKEN_PIN", PIN, "WRONG_PIN", "0000", "XDG_CACHE_HOME", dir.resolve("cache").toString());
+        sh(List.of(softhsm.executable().toString(), "--init-token", "--free", "--label", "cairn-it", "--pin", PIN, "--so-pin", "so-4711"));
+        String[][] keys = {{"01", "rsa", "rsa:3072"}, {"02", "ec", "EC:prime256v1"}};
+        for (String[] k : keys) {
+            List<String> base = List.of(p11.executable().toString(), "--module", module.toString(), "--token-label", "cairn-it");
+            List<String> gen = new ArrayList<>(base);
+            gen.addAll(List.of("--login", "--pin", PIN, "--keypairgen", "--key-type", k[2], "--id", k[0], "--label", k[1]));
+            sh(gen);
+            Path pub = dir.resolve(k[1] + ".pub.der");
+            List<String> read = new ArrayList<>(base);
+            read.addAll(List.of("--read-object", "--type", "pubkey", "--id", k[0], "-o", pub.toString()));
+            sh(read);
+            Path cert = dir.resolve(k[1] + ".crt.der");
+            Files.write(cert, certify(Files.readAllBytes(pub), "CN=cairn hsm " + k[1]));
+            List<String> write = new ArrayList<>(base);
+            write.addAll(List.of("--login", "--pin", PIN, "--write-object", cert.toString(), "--type", "cert", "--id", k[0], "--label", k[1]));
+            sh(write);
+        }
+    }
+
+    /** A certificate from the test CA for a public key that lives on the token. */
+    static byte[] certify(byte[] spki, String subject) throws Exception {
+        TestPki.KeyAndCert ca = TestPki.get().ca();
+        Instant now = Instant.now();
+        X509v3CertificateBuilder b = new X509v3CertificateBuilder(X500Name.getInstance(ca.cert().getSubjectX500Principal().getEncoded()),
+                BigInteger.valueOf(now.toEpochMilli()), Date.from(now.minusSeconds(3600)), Date.from(now.plusSeconds(86400)),
+                new X500Name(subject), SubjectPublicKeyInfo.getInstance(spki));
+        String alg = ca.key().getAlgorithm().equals("EC") ? "SHA256withECDSA" : "SHA256withRSA";
+        return b.build(new JcaContentSignerBuilder(alg).build(ca.key())).getEncoded();
+    }
+
+    record Out(int code, String out, String err) {
+    }
+
+    static Out sh(List<String> cmd) throws IOException, InterruptedException {
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().putAll(env == null ? Map.of() : env);
+        Path o = Files.createTempFile(dir, "o", ".txt");
+        Path e = Files.createTempFile(dir, "e", ".txt");
+        pb.redirectOutput(o.toFile()).redirectError(e.toFile());
+        Process p = pb.start();
+        assertThat(p.waitFor(T.toSeconds(), TimeUnit.SECONDS)).as(String.join(" ", cmd)).isTrue();
+        Out r = new Out(p.exitValue(), Files.readString(o), Files.readString(e));
+        if (!cmd.get(0).equals(launcher.toString())) {
+            assertThat(r.code()).as(String.join(" ", cmd) + ": " + r.err()).isZero();
+        }
+        return r;
+    }
+
+    static Out cairn(String key, String pinVar, String token, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(launcher.toString()));
+        cmd.addAll(List.of(args));
+        cmd.addAll(List.of("--pkcs11-module", module.toString(), "--pkcs11-token", token, "--pkcs11-key", key, "--pkcs11-pin-env", pinVar));
+        return sh(cmd);
+    }
+
+    @Test
+    void tokenKeysSignCmsRootHashIpePolicyAndModules() throws Exception {
+        ToolOracle openssl = ToolOracle.require("openssl", "openssl");
+        Path ca = TestPki.get().ca().writeCertPem(dir.resolve("ca.pem"));
+        Path content = dir.resolve("content.txt");
+        Files.writeString(content, "signed on a token\n");
+        String root = "620c35159de3c19e7fbb5c2351719185b6e79709be64b74634b5e5dd6bce7313";
+        Path rootFile = dir.resolve("root.hash");
+        Files.writeString(rootFile, root);
+        Path policy = dir.resolve("p.pol");
+        Files.writeString(policy, "policy_name=hsm policy_version=1.0.0\nDEFAULT action=ALLOW\nDEFAULT op=EXECUTE action=DENY\n"
+                + "op=EXECUTE dmverity_roothash=sha256:" + root + " action=ALLOW\n");
+        Path src = dir.resolve("m.s");
+        Files.writeString(src, ".section .modinfo,\"a\"\n.string \"license=GPL\"\n.string \"name=hsmtest\"\n");
+        for (String key : List.of("rsa", "ec")) {
+            Path cms = dir.resolve(key + ".p7s");
+            Out r = cairn(key, "TOKEN_PIN", "cairn-it", "sign", "cms", "--in", content.toString(), "--out", cms.toString());
+            assertThat(r.code()).as(r.err()).isZero();
+            openssl.runOk("cms", "-verify", "-binary", "-inform", "DER", "-in", cms.toString(), "-content", content.toString(),
+                    "-CAfile", ca.toString(), "-purpose", "any", "-out", "/dev/null");
+
+            Path rh = dir.resolve(key + ".roothash.p7s");
+            r = cairn(key, "TOKEN_PIN", "cairn-it", "verity", "sign", root, "--out", rh.toString());
+            assertThat(r.code()).as(r.err()).isZero();
+            openssl.runOk("cms", "-verify", "-binary", "-inform", "DER", "-in", rh.toString(), "-content", rootFile.toString(),
+                    "-CAfile", ca.toString(), "-purpose", "any", "-out", "/dev/null");
+
+            Path signedPolicy = dir.resolve(key + ".p7b");
+            r = cairn(key, "TOKEN_PIN", "cairn-it", "ipe", "sign", policy.toString(), "--out", signedPolicy.toString());
+            assertThat(r.code()).as(r.err()).isZero();
+            Path extracted = dir.resolve(key + ".pol");
+            openssl.runOk("cms", "-verify", "-binary", "-inform", "DER", "-in", signedPolicy.toString(), "-CAfile", ca.toString(),
+                    "-purpose", "any", "-out", extracted.toString());
+            assertThat(Files.readAllBytes(extracted)).isEqualTo(Files.readAllBytes(policy));
+
+            Path ko = dir.resolve(key + ".ko");
+            sh(List.of(ToolOracle.require("as", "binutils").executable().toString(), "-o", ko.toString(), src.toString()));
+            byte[] unsigned = Files.readAllBytes(ko);
+            r = cairn(key, "TOKEN_PIN", "cairn-it", "sign", "module", ko.toString());
+            assertThat(r.code()).as(r.err()).isZero();
+            byte[] signed = Files.readAllBytes(ko);
+            int sigLen = java.nio.ByteBuffer.wrap(signed, signed.length - 28 - 4, 4).getInt();
+            Path sig = dir.resolve(key + ".ko.p7s");
+            Files.write(sig, java.util.Arrays.copyOfRange(signed, unsigned.length, unsigned.length + sigLen));
+            Path plain = dir.resolve(key + ".plain.ko");
+            Files.write(plain, unsigned);
+            openssl.runOk("cms", "-verify", "-binary", "-inform", "DER", "-in", sig.toString(), "-content", plain.toString(),
+                    "-certfile", pem(key).toString(), "-CAfile", ca.toString(), "-purpose", "any", "-out", "/dev/null");
+        }
+    }
+
+    static Path pem(String key) throws IOException {
+        Path p = dir.resolve(key + ".crt.pem");
+        byte[] der = Files.readAllBytes(dir.resolve(key + ".crt.der"));
+        Files.writeString(p, "-----BEGIN CERTIFICATE-----\n" + java.util.Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
+                .encodeToString(der) + "\n-----END CERTIFICATE-----\n");
+        return p;
+    }
+
+    @Test
+    void wrongPinUnknownTokenAndUnknownKeyAreSigningErrors() throws Exception {
+        Path content = dir.resolve("c.txt");
+        Files.writeString(content, "x");
+        Path out = dir.resolve("never.p7s");
+        Out wrong = cairn("rsa", "WRONG_PIN", "cairn-it", "sign", "cms", "--in", content.toString(), "--out", out.toString());
+        assertThat(wrong.code()).isEqualTo(4);
+        assertThat(wrong.err()).contains("wrong PIN").doesNotContain("0000").doesNotContain(PIN);
+        Out token = cairn("rsa", "TOKEN_PIN", "no-such-token", "sign", "cms", "--in", content.toString(), "--out", out.toString());
+        assertThat(token.code()).isEqualTo(4);
+        assertThat(token.err()).contains("no PKCS#11 token labelled 'no-such-token'").contains("cairn-it").doesNotContain(PIN);
+        Out key = cairn("no-such-key", "TOKEN_PIN", "cairn-it", "sign", "cms", "--in", content.toString(), "--out", out.toString());
+        assertThat(key.code()).isEqualTo(4);
+        assertThat(key.err()).contains("no private key labelled 'no-such-key'").contains("rsa").doesNotContain(PIN);
+        assertThat(out).doesNotExist();
+    }
+}
