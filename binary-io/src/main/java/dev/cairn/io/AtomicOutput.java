@@ -57,7 +57,13 @@ public final class AtomicOutput implements AutoCloseable {
     /** A new, empty temporary file beside {@code target}. */
     public static AtomicOutput open(Path target) throws IOException {
         Path abs = target.toAbsolutePath();
-        return new AtomicOutput(abs, tempBeside(abs));
+        return new AtomicOutput(abs, tempBeside(abs, "rw-r--r--"));
+    }
+
+    /** Like {@link #open} for secrets (private keys): the file is readable by its owner only, from the start. */
+    public static AtomicOutput openPrivate(Path target) throws IOException {
+        Path abs = target.toAbsolutePath();
+        return new AtomicOutput(abs, tempBeside(abs, "rw-------"));
     }
 
     /**
@@ -65,12 +71,12 @@ public final class AtomicOutput implements AutoCloseable {
      * created under the usual umask 022: artifacts are public, and createTempFile's 0600 would
      * otherwise leak into the result.
      */
-    private static Path tempBeside(Path abs) throws IOException {
+    private static Path tempBeside(Path abs, String perms) throws IOException {
         Path dir = abs.getParent();
         Files.createDirectories(dir);
         Path temp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
         try {
-            Files.setPosixFilePermissions(temp, java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+            Files.setPosixFilePermissions(temp, java.nio.file.attribute.PosixFilePermissions.fromString(perms));
         } catch (UnsupportedOperationException e) {
             // not a POSIX file system: keep its defaults
         }
@@ -83,7 +89,7 @@ public final class AtomicOutput implements AutoCloseable {
      */
     public static AtomicOutput openCopying(Path target, Path source) throws IOException {
         Path abs = target.toAbsolutePath();
-        Path temp = tempBeside(abs);
+        Path temp = tempBeside(abs, "rw-r--r--");
         try {
             Files.copy(source, temp, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {

@@ -15,11 +15,6 @@ final class Groups {
     static final class Uki extends CommandGroup {
     }
 
-    @Command(name = "keys", mixinStandardHelpOptions = true,
-            description = {"Key hierarchies: Secure Boot PK/KEK/db, OVMF variable stores.", "(Not implemented yet: coming with the signing issue.)"})
-    static final class Keys extends CommandGroup {
-    }
-
     @Command(name = "oci", mixinStandardHelpOptions = true,
             description = {"OCI layouts, registries and signatures.", "(Not implemented yet: coming with the OCI issue.)"})
     static final class Oci extends CommandGroup {

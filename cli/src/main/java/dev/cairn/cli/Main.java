@@ -36,7 +36,7 @@ public final class Main extends CommandGroup {
         m.put("uki", Groups.Uki::new);
         m.put("sign", dev.cairn.cli.sign.SignCommand::new);
         m.put("verify", dev.cairn.cli.sign.VerifyCommand::new);
-        m.put("keys", Groups.Keys::new);
+        m.put("keys", dev.cairn.cli.keys.KeysCommand::new);
         m.put("ipe", dev.cairn.cli.ipe.IpeCommand::new);
         m.put("ima", dev.cairn.cli.ima.ImaCommand::new);
         m.put("oci", Groups.Oci::new);

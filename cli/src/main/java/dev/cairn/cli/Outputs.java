@@ -11,7 +11,16 @@ public final class Outputs {
     }
 
     public static void write(Path file, byte[] bytes) {
-        try (AtomicOutput o = AtomicOutput.open(file)) {
+        write(file, bytes, false);
+    }
+
+    /** Writes a secret (a private key): owner-only permissions from the first byte. */
+    public static void writePrivate(Path file, byte[] bytes) {
+        write(file, bytes, true);
+    }
+
+    private static void write(Path file, byte[] bytes, boolean secret) {
+        try (AtomicOutput o = secret ? AtomicOutput.openPrivate(file) : AtomicOutput.open(file)) {
             ByteBuffer b = ByteBuffer.wrap(bytes);
             while (b.hasRemaining()) {
                 o.channel().write(b);

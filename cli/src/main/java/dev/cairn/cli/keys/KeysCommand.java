@@ -1,0 +1,174 @@
+package dev.cairn.cli.keys;
+
+import dev.cairn.cli.CommandGroup;
+import dev.cairn.cli.KeyOptions;
+import dev.cairn.cli.Main;
+import dev.cairn.cli.Outputs;
+import dev.cairn.cli.SourceDateEpochOption;
+import dev.cairn.signing.KeyLoader;
+import dev.cairn.signing.KeyMaterial;
+import dev.cairn.signing.secureboot.EfiVariables;
+import dev.cairn.signing.secureboot.SecureBootKeys;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.function.Supplier;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** {@code cairn keys}: key hierarchies. */
+@Command(name = "keys", mixinStandardHelpOptions = true, description = "Key hierarchies: Secure Boot PK/KEK/db, ESL and .auth files.")
+public final class KeysCommand extends CommandGroup implements Main.LazySubcommands {
+    @Override
+    public Map<String, Supplier<Object>> subcommands() {
+        Map<String, Supplier<Object>> m = new LinkedHashMap<>();
+        m.put("secureboot", SecureBoot::new);
+        return m;
+    }
+
+    /** {@code cairn keys secureboot …}. */
+    @Command(name = "secureboot", mixinStandardHelpOptions = true,
+            description = "UEFI Secure Boot keys: create PK/KEK/db (like sbctl create-keys), ESL and signed .auth updates (like efitools).")
+    public static final class SecureBoot extends CommandGroup implements Main.LazySubcommands {
+        @Override
+        public Map<String, Supplier<Object>> subcommands() {
+            Map<String, Supplier<Object>> m = new LinkedHashMap<>();
+            m.put("create", Create::new);
+            m.put("esl", Esl::new);
+            m.put("auth", Auth::new);
+            return m;
+        }
+    }
+
+    static Instant time(SourceDateEpochOption sde, CommandLine cmd) {
+        return sde.instant(cmd).orElseGet(() -> Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS));
+    }
+
+    @Command(name = "create", mixinStandardHelpOptions = true,
+            description = {"Create PK, KEK and db keys with self-signed certificates, their ESLs and the signed .auth",
+                    "updates that enroll them (PK by PK, KEK by PK, db by KEK) in DIR. Private keys are written 0600."})
+    static final class Create implements Callable<Integer> {
+        @Spec
+        CommandLine.Model.CommandSpec spec;
+        @Option(names = "--dir", required = true, paramLabel = "DIR", description = "Output directory (must not already hold keys).")
+        Path dir;
+        @Option(names = "--subject", defaultValue = "cairn", paramLabel = "NAME", description = "Common-name prefix (default cairn).")
+        String subject;
+        @Option(names = "--key-size", defaultValue = "4096", paramLabel = "BITS", description = "RSA size: 2048, 3072, 4096 (default, as sbctl).")
+        int keySize;
+        @Option(names = "--days", defaultValue = "1826", paramLabel = "N", description = "Certificate validity in days (default 5 years).")
+        int days;
+        @Option(names = "--owner-guid", paramLabel = "GUID", description = "Signature owner GUID (default: random, saved as DIR/GUID).")
+        UUID owner;
+        @Option(names = "--microsoft-kek", paramLabel = "CERT", description = "Vendor KEK certificate(s) to append (Microsoft KEK CA 2011/2023).")
+        List<Path> msKek = new ArrayList<>();
+        @Option(names = "--microsoft-db", paramLabel = "CERT", description = "Vendor db certificate(s) to append (Microsoft Windows PCA, UEFI CA).")
+        List<Path> msDb = new ArrayList<>();
+        @Mixin
+        SourceDateEpochOption sourceDateEpoch;
+
+        @Override
+        public Integer call() throws IOException {
+            for (String v : SecureBootKeys.VARIABLES) {
+                if (Files.exists(dir.resolve(v + ".key"))) {
+                    throw new IllegalArgumentException(dir.resolve(v + ".key") + " exists: cairn never overwrites private keys");
+                }
+            }
+            PrintWriter err = spec.commandLine().getErr();
+            if (msKek.isEmpty() && msDb.isEmpty()) {
+                err.println("cairn: WARNING: no Microsoft certificates given (--microsoft-kek/--microsoft-db). Enrolling these keys");
+                err.println("cairn: WARNING: on real hardware can brick machines whose GPU/NIC option ROMs are signed by Microsoft,");
+                err.println("cairn: WARNING: and stops shim and Windows from booting. Fine for VMs and test machines.");
+            }
+            UUID guid = owner != null ? owner : UUID.randomUUID();
+            Instant t = time(sourceDateEpoch, spec.commandLine());
+            Map<String, SecureBootKeys.Level> levels = new SecureBootKeys(keySize, Duration.ofDays(days), guid, subject)
+                    .create(t, load(msKek), load(msDb));
+            for (SecureBootKeys.Level l : levels.values()) {
+                Outputs.writePrivate(dir.resolve(l.variable() + ".key"), l.keyPem());
+                Outputs.write(dir.resolve(l.variable() + ".crt"), l.certPem());
+                Outputs.write(dir.resolve(l.variable() + ".esl"), l.esl());
+                Outputs.write(dir.resolve(l.variable() + ".auth"), l.auth());
+            }
+            Outputs.write(dir.resolve("GUID"), (guid + "\n").getBytes(StandardCharsets.US_ASCII));
+            spec.commandLine().getOut().println("Created PK, KEK and db in " + dir + " (owner " + guid + "); enroll db.auth, KEK.auth, "
+                    + "then PK.auth (PK last: it ends Setup Mode).");
+            return 0;
+        }
+
+        private static List<X509Certificate> load(List<Path> files) throws IOException {
+            List<X509Certificate> out = new ArrayList<>();
+            for (Path f : files) {
+                out.addAll(KeyLoader.loadCertificates(f));
+            }
+            return out;
+        }
+    }
+
+    @Command(name = "esl", mixinStandardHelpOptions = true,
+            description = "Write an EFI signature list of X.509 certificates (like efitools cert-to-efi-sig-list).")
+    static final class Esl implements Callable<Integer> {
+        @Option(names = "--cert", required = true, paramLabel = "FILE", description = "Certificate(s), PEM or DER (repeatable).")
+        List<Path> certs = new ArrayList<>();
+        @Option(names = {"--owner-guid", "-g"}, paramLabel = "GUID", description = "Signature owner (default all zero, as efitools).")
+        UUID owner = new UUID(0, 0);
+        @Option(names = "--out", required = true, paramLabel = "FILE")
+        Path out;
+
+        @Override
+        public Integer call() throws IOException {
+            ByteArrayOutputStream b = new ByteArrayOutputStream();
+            for (Path p : certs) {
+                for (X509Certificate c : KeyLoader.loadCertificates(p)) {
+                    b.writeBytes(EfiVariables.signatureList(owner, c));
+                }
+            }
+            Outputs.write(out, b.toByteArray());
+            return 0;
+        }
+    }
+
+    @Command(name = "auth", mixinStandardHelpOptions = true,
+            description = {"Sign an ESL as a time-based authenticated update of PK, KEK, db or dbx (like efitools",
+                    "sign-efi-sig-list; byte-identical for the same key, certificate and timestamp)."})
+    static final class Auth implements Callable<Integer> {
+        @Spec
+        CommandLine.Model.CommandSpec spec;
+        @Option(names = "--var", required = true, paramLabel = "NAME", description = "PK, KEK, db or dbx.")
+        String variable;
+        @Option(names = "--esl", required = true, paramLabel = "FILE", description = "The signature list to enroll.")
+        Path esl;
+        @Option(names = {"--append", "-a"}, description = "An APPEND_WRITE update (add to the variable).")
+        boolean append;
+        @Option(names = "--out", required = true, paramLabel = "FILE")
+        Path out;
+        @Mixin
+        SourceDateEpochOption sourceDateEpoch;
+        @Mixin
+        KeyOptions keys;
+
+        @Override
+        public Integer call() throws IOException {
+            UUID vendor = EfiVariables.vendorOf(variable);
+            KeyMaterial km = keys.load(spec.commandLine().getErr());
+            Outputs.write(out, EfiVariables.authenticatedUpdate(variable, vendor, append, time(sourceDateEpoch, spec.commandLine()),
+                    Files.readAllBytes(esl), km));
+            return 0;
+        }
+    }
+}
