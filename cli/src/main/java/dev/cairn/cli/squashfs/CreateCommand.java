@@ -113,8 +113,7 @@ final class CreateCommand implements Callable<Integer> {
                 d.apply(w, entryTime);
             }
             r = w.finish();
-            out.channel().force(false);
-            SquashfsImage.check(out.tempPath());
+            SquashfsImage.check(out.tempPath()); // re-read every table before the image may replace IMAGE
             out.commit();
         }
         print(r, options);
