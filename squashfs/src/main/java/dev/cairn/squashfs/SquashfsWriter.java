@@ -601,7 +601,7 @@ public final class SquashfsWriter implements AutoCloseable {
         while (sbuf.hasRemaining()) {
             at += out.write(sbuf, at);
         }
-        out.force(false);
+        // no fsync here: durability is the caller's choice (cairn's AtomicOutput syncs once before its rename)
         return new SquashfsResult(bytesUsed, padded, inodeCount, fragmentEntries.size(), ids.size(), xattrs.count(),
                 inputBytes, dataEnd - Superblock.SIZE, duplicateFiles, duplicateBytes, sparseBytes);
     }
