@@ -1,7 +1,6 @@
 package dev.cairn.signing;
 
 import java.io.IOException;
-import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -132,8 +131,6 @@ public record Pkcs11KeySource(Path module, String tokenLabel, Long slot, String 
             throw new SigningException("listing PKCS#11 tokens needs the JVM option --add-exports "
                     + "jdk.crypto.cryptoki/sun.security.pkcs11.wrapper=ALL-UNNAMED (the cairn launcher sets it); "
                     + "or choose the token by slot id");
-        } catch (InvocationTargetException e) {
-            throw new SigningException("cannot list the tokens of " + module + ": " + rootMessage(e), e);
         } catch (ReflectiveOperationException | RuntimeException e) {
             throw new SigningException("cannot list the tokens of " + module + ": " + rootMessage(e), e);
         }

@@ -71,12 +71,15 @@ public final class DirectorySource {
     }
 
     private void walk(Path dir, String rel) throws IOException {
-        List<Path> children = new ArrayList<>();
+        List<Map.Entry<byte[], Path>> sorted = new ArrayList<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
-            ds.forEach(children::add);
+            for (Path p : ds) {
+                sorted.add(Map.entry(p.getFileName().toString().getBytes(StandardCharsets.UTF_8), p));
+            }
         }
-        children.sort((a, b) -> Arrays.compareUnsigned(nameBytes(a), nameBytes(b)));
-        for (Path child : children) {
+        sorted.sort((a, b) -> Arrays.compareUnsigned(a.getKey(), b.getKey()));
+        for (Map.Entry<byte[], Path> e : sorted) {
+            Path child = e.getValue();
             String name = child.getFileName().toString();
             String path = rel.isEmpty() ? name : rel + "/" + name;
             if (excluded.excluded(path) || skip.contains(child.toAbsolutePath().normalize())) {
@@ -146,10 +149,6 @@ public final class DirectorySource {
             out.put("user." + n, Arrays.copyOf(b.array(), b.position()));
         }
         return out;
-    }
-
-    private static byte[] nameBytes(Path p) {
-        return p.getFileName().toString().getBytes(StandardCharsets.UTF_8);
     }
 
     /** Linux {@code major()} of a {@code dev_t}. */

@@ -43,6 +43,7 @@ public final class SquashfsImage implements AutoCloseable {
     private final long imageSize;
     private final XattrReader xattrs;
     private final long fragmentIndexEnd;
+    private final MetadataReader fragmentTable;
 
     private SquashfsImage(FileChannel channel, long imageSize) throws IOException {
         this.channel = channel;
@@ -57,6 +58,8 @@ public final class SquashfsImage implements AutoCloseable {
                 nextTable(sb.directoryTable()));
         this.ids = readIds();
         this.fragmentIndexEnd = sb.fragmentTable() == Superblock.ABSENT ? 0 : nextTable(sb.fragmentTable());
+        this.fragmentTable = sb.fragmentTable() == Superblock.ABSENT ? null
+                : new MetadataReader(image, decompressor, "fragment table", 0, sb.fragmentTable());
         this.xattrs = sb.xattrIdTable() == Superblock.ABSENT ? null
                 : new XattrReader(image, decompressor, sb.xattrIdTable(), sb.bytesUsed());
         if (sb.fragmentTable() != Superblock.ABSENT) {
@@ -470,29 +473,11 @@ public final class SquashfsImage implements AutoCloseable {
         }
         Inode.File f = (Inode.File) readInode(e.ref());
         long base = out.position();
-        long diskPos = f.startBlock();
-        int bs = sb.blockSize();
-        long pos = 0;
-        for (int i = 0; i < f.blockSizes().length; i++) {
-            long word = Integer.toUnsignedLong(f.blockSizes()[i]);
-            int expected = (int) Math.min(bs, f.fileSize() - pos);
-            if (word != 0) {
-                byte[] b = dataBlock(diskPos, word, bs, expected, "data block " + i);
-                diskPos += word & 0xFF_FFFF;
-                writeFully(out, b, base + pos);
+        FileContent chunks = new FileContent(f);
+        for (long at = base; chunks.fill(); at += chunks.takeChunk()) {
+            if (!chunks.hole) {
+                writeFully(out, chunks.buf, at);
             }
-            pos += expected;
-        }
-        if (pos < f.fileSize()) {
-            if (!f.hasFragment()) {
-                throw new FormatException("file", e.path(), "file size exceeds its blocks and it has no fragment");
-            }
-            byte[] frag = fragmentBytes(f.fragment());
-            long tail = f.fileSize() - pos;
-            if (f.fragmentOffset() > frag.length || tail > frag.length - f.fragmentOffset()) {
-                throw new FormatException("fragment offset", e.path(), "file tail outside its fragment block");
-            }
-            writeFully(out, Arrays.copyOfRange(frag, (int) f.fragmentOffset(), (int) (f.fragmentOffset() + tail)), base + pos);
         }
         if (f.fileSize() > 0 && out.size() < base + f.fileSize()) {
             // a trailing hole: one zero byte at the end extends the file without filling it
@@ -519,8 +504,7 @@ public final class SquashfsImage implements AutoCloseable {
         if (block < sb.directoryTable() || block >= sb.fragmentTable()) {
             throw new FormatException(sb.fragmentTable() + chunk * 8, "fragment index", block, "fragment block outside the metadata area");
         }
-        MetadataReader r = new MetadataReader(image, decompressor, "fragment table", 0, sb.fragmentTable());
-        MetadataReader.Cursor c = r.at(block, (int) (index % 512) * 16);
+        MetadataReader.Cursor c = fragmentTable.at(block, (int) (index % 512) * 16);
         long start = c.u64();
         long word = c.u32();
         return dataBlock(start, word, sb.blockSize(), -1, "fragment " + index);
@@ -559,6 +543,16 @@ public final class SquashfsImage implements AutoCloseable {
         return out;
     }
 
+    private byte[] zeroBlock;
+
+    /** One shared, never written, all-zero block for sparse reads. */
+    private byte[] zeroBlock() {
+        if (zeroBlock == null) {
+            zeroBlock = new byte[sb.blockSize()];
+        }
+        return zeroBlock;
+    }
+
     private byte[] cachedFragment;
     private long cachedFragmentIndex = -1;
 
@@ -578,6 +572,8 @@ public final class SquashfsImage implements AutoCloseable {
         private int block;
         private byte[] buf = new byte[0];
         private int bufPos;
+        /** The current chunk is a sparse block (all zeros, nothing stored). */
+        private boolean hole;
 
         FileContent(Inode.File f) {
             this.f = f;
@@ -593,8 +589,9 @@ public final class SquashfsImage implements AutoCloseable {
                 if (block < f.blockSizes().length) {
                     long word = Integer.toUnsignedLong(f.blockSizes()[block]);
                     int expected = (int) Math.min(bs, f.fileSize() - (long) block * bs);
-                    if (word == 0) {
-                        buf = new byte[expected];
+                    hole = word == 0;
+                    if (hole) {
+                        buf = expected == bs ? zeroBlock() : new byte[expected];
                     } else {
                         buf = dataBlock(diskPos, word, bs, expected, "data block " + block);
                         diskPos += word & 0xFF_FFFF;
@@ -610,10 +607,19 @@ public final class SquashfsImage implements AutoCloseable {
                         throw new FormatException("fragment offset", f.fragmentOffset(), "file tail outside its fragment block");
                     }
                     buf = Arrays.copyOfRange(frag, (int) f.fragmentOffset(), (int) (f.fragmentOffset() + tail));
+                    hole = false;
                 }
                 bufPos = 0;
             }
             return true;
+        }
+
+        /** Consumes the rest of the current chunk whole; returns its length. */
+        int takeChunk() {
+            int n = buf.length - bufPos;
+            pos += n;
+            bufPos = buf.length;
+            return n;
         }
 
         @Override

@@ -684,9 +684,10 @@ public final class SquashfsWriter implements AutoCloseable {
                 h.putInt(0).putInt(Checked.u32("inode start block", chunk)).putInt(Checked.u32("inode number", base));
                 listingBytes.writeBytes(h.array());
             }
+            // an entry's type is the basic inode type, which is what InodeData.kind holds (1..7)
             ByteBuffer b = ByteBuffer.allocate(entrySize).order(ByteOrder.LITTLE_ENDIAN);
             b.putShort((short) (e.inode.ref & 0xFFFF)).putShort((short) (e.inode.number - base))
-                    .putShort((short) inodeOf(e.inode).basicType()).putShort((short) (e.name.length - 1)).put(e.name);
+                    .putShort((short) e.inode.kind).putShort((short) (e.name.length - 1)).put(e.name);
             listingBytes.writeBytes(b.array());
             count++;
         }
