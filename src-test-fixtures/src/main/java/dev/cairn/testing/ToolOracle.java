@@ -49,6 +49,31 @@ public final class ToolOracle {
         return null; // unreachable
     }
 
+    /** A tool installed outside PATH (e.g. {@code /usr/lib/systemd/systemd-measure}); same skip/fail rule. */
+    public static ToolOracle requireAt(Path executable, String debianPackage) {
+        requireFile(executable, debianPackage);
+        if (!Files.isExecutable(executable)) {
+            missing(executable + " is not executable", debianPackage);
+        }
+        return new ToolOracle(executable);
+    }
+
+    /** A file a test needs from a Debian package (a stub, a firmware image, a Python module); same skip/fail rule. */
+    public static Path requireFile(Path file, String debianPackage) {
+        if (!Files.isRegularFile(file)) {
+            missing(file + " is missing", debianPackage);
+        }
+        return file;
+    }
+
+    private static void missing(String what, String debianPackage) {
+        String msg = "oracle input " + what + ": .ci/run must install Debian package " + debianPackage;
+        if (isCi()) {
+            throw new AssertionFailedError(msg + " (CI=true, so this is a failure, not a skip)");
+        }
+        Assumptions.abort(msg);
+    }
+
     public static boolean isCi() {
         return "true".equalsIgnoreCase(System.getenv("CI"));
     }

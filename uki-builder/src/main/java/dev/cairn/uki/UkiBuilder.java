@@ -1,0 +1,155 @@
+package dev.cairn.uki;
+
+import dev.cairn.io.FormatException;
+import dev.cairn.uki.pe.OptionalHeader;
+import dev.cairn.uki.pe.PeImage;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Assembles the sections of a UKI from its inputs, in ukify's file order
+ * ({@code .osrel .cmdline .dtb .uname .splash .pcrpkey .initrd <extra> .linux .sbat}; the caller
+ * appends {@code .pcrsig} once the PCR policy is signed), and reads the facts the build needs
+ * from the stub and kernel (stub version and measurement rule, kernel release, NX flag, SBAT).
+ */
+public final class UkiBuilder {
+    /** Stubs larger than this are refused (Debian's is 83 KB). */
+    public static final int MAX_STUB = 16 * 1024 * 1024;
+    private static final int KERNEL_HEAD = 64 * 1024;
+
+    private UkiBuilder() {
+    }
+
+    /**
+     * What goes into a UKI. Nullable fields are left out; {@code sbat} null means ukify's default
+     * UKI line, {@code uname} null means "read it from the kernel".
+     */
+    public record Inputs(Path stub, Path linux, List<Path> initrds, byte[] cmdline, byte[] osrel, String uname, Path splash,
+                         Path devicetree, List<String> sbat, byte[] pcrpkey, List<UkiLayout.NewSection> extra) {
+        public Inputs {
+            initrds = List.copyOf(initrds);
+            extra = List.copyOf(extra);
+            sbat = sbat == null ? null : List.copyOf(sbat);
+        }
+    }
+
+    /** The sections (file order, without .pcrsig) and the facts found on the way. */
+    public record Prepared(byte[] stubBytes, Optional<StubInfo> stub, List<UkiLayout.NewSection> sections, boolean kernelNxCompat,
+                           String uname, List<String> notes) {
+        public Prepared {
+            sections = List.copyOf(sections);
+            notes = List.copyOf(notes);
+        }
+
+        public MeasurementRule rule() {
+            return stub.map(StubInfo::rule).orElse(MeasurementRule.SYSTEMD_257);
+        }
+
+        /** The sections plus more at the end (e.g. .pcrsig). */
+        public List<UkiLayout.NewSection> with(List<UkiLayout.NewSection> more) {
+            List<UkiLayout.NewSection> all = new ArrayList<>(sections);
+            all.addAll(more);
+            return all;
+        }
+    }
+
+    public static Prepared prepare(Inputs in) throws IOException {
+        List<String> notes = new ArrayList<>();
+        if (Files.size(in.stub()) > MAX_STUB) {
+            throw new FormatException("stub", Files.size(in.stub()), "larger than 16 MiB; not a systemd stub");
+        }
+        byte[] stubBytes = Files.readAllBytes(in.stub());
+        PeImage stubImage = PeImage.read(new ByteArrayChannel(stubBytes));
+        byte[] stubSbat = section(stubBytes, stubImage, ".sbat");
+        Optional<StubInfo> stub = StubInfo.fromSections(section(stubBytes, stubImage, ".sdmagic"), stubSbat);
+
+        PeImage kernel;
+        byte[] head;
+        byte[] kernelSbat = null;
+        try (FileChannel ch = FileChannel.open(in.linux(), StandardOpenOption.READ)) {
+            kernel = PeImage.read(ch);
+            head = readHead(in.linux());
+            var s = kernel.section(".sbat");
+            if (s.isPresent() && s.get().virtualSize() <= 64 * 1024) {
+                kernelSbat = new UkiFileSection(in.linux(), s.get()).bytes();
+            }
+        } catch (FormatException e) {
+            throw new FormatException("--linux is not an EFI-stub kernel (PE image): " + e.getMessage(), e);
+        }
+        boolean nx = (kernel.optional().dllCharacteristics() & OptionalHeader.DLL_NX_COMPAT) != 0;
+        String uname = in.uname() != null ? in.uname() : KernelInfo.uname(head).orElse(null);
+        if (in.uname() == null && uname != null) {
+            notes.add("kernel release " + uname + " read from the kernel's setup header");
+        }
+
+        List<UkiLayout.NewSection> s = new ArrayList<>();
+        add(s, ".osrel", in.osrel());
+        add(s, ".cmdline", in.cmdline());
+        if (in.devicetree() != null) {
+            s.add(new UkiLayout.NewSection(".dtb", SectionData.file(in.devicetree())));
+        }
+        if (uname != null) {
+            add(s, ".uname", uname.getBytes(StandardCharsets.US_ASCII));
+        }
+        if (in.splash() != null) {
+            s.add(new UkiLayout.NewSection(".splash", SectionData.file(in.splash())));
+        }
+        add(s, ".pcrpkey", in.pcrpkey());
+        if (!in.initrds().isEmpty()) {
+            s.add(new UkiLayout.NewSection(".initrd", SectionData.initrds(in.initrds())));
+        }
+        s.addAll(in.extra());
+        s.add(new UkiLayout.NewSection(".linux", SectionData.file(in.linux())));
+        List<String> sbatTexts = new ArrayList<>();
+        if (stubSbat != null) {
+            sbatTexts.add(new String(stubSbat, StandardCharsets.UTF_8));
+        }
+        if (kernelSbat != null) {
+            sbatTexts.add(new String(kernelSbat, StandardCharsets.UTF_8));
+        }
+        sbatTexts.addAll(in.sbat() == null ? List.of(Sbat.UKI_LINE) : in.sbat());
+        try {
+            s.add(new UkiLayout.NewSection(".sbat", SectionData.of(Sbat.merge(sbatTexts))));
+        } catch (IllegalArgumentException e) {
+            throw new FormatException("--sbat", null, e.getMessage());
+        }
+        return new Prepared(stubBytes, stub, s, nx, uname, notes);
+    }
+
+    private static void add(List<UkiLayout.NewSection> s, String name, byte[] data) {
+        if (data != null) {
+            s.add(new UkiLayout.NewSection(name, SectionData.of(data)));
+        }
+    }
+
+    private static byte[] section(byte[] file, PeImage image, String name) {
+        return image.section(name).map(h -> {
+            int len = Math.toIntExact(Math.min(h.virtualSize(), h.sizeOfRawData()));
+            byte[] b = new byte[len];
+            System.arraycopy(file, Math.toIntExact(h.pointerToRawData()), b, 0, len);
+            return b;
+        }).orElse(null);
+    }
+
+    private static byte[] readHead(Path p) throws IOException {
+        try (InputStream in = Files.newInputStream(p)) {
+            return in.readNBytes(KERNEL_HEAD);
+        }
+    }
+
+    /** A small section of a file on disk. */
+    private record UkiFileSection(Path path, dev.cairn.uki.pe.SectionHeader header) {
+        byte[] bytes() throws IOException {
+            long len = Math.min(header.virtualSize(), header.sizeOfRawData());
+            return new SectionData(List.of(new SectionData.FileSlice(path, header.pointerToRawData(), len))).toBytes(64 * 1024);
+        }
+    }
+}

@@ -1,0 +1,107 @@
+package dev.cairn.uki;
+
+import dev.cairn.io.FormatException;
+import dev.cairn.uki.pe.AuthenticodeHash;
+import dev.cairn.uki.pe.PeImage;
+import dev.cairn.uki.pe.PeSignatures;
+import dev.cairn.uki.pe.SectionHeader;
+import dev.cairn.uki.pe.WinCertificate;
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * A PE image on disk (a UKI, a stub, a kernel) opened for inspection and measurement. Section
+ * content is what a loader maps: VirtualSize bytes, raw data then zeros.
+ */
+public final class UkiFile {
+    /** Sections shown as text by inspect. */
+    public static final Set<String> TEXT_SECTIONS = Set.of(".cmdline", ".osrel", ".uname", ".sbat", ".pcrsig", ".pcrpkey",
+            ".profile", ".sdmagic");
+    private static final int MAX_TEXT = 1 << 20;
+
+    private final Path path;
+    private final PeImage image;
+
+    private UkiFile(Path path, PeImage image) {
+        this.path = path;
+        this.image = image;
+    }
+
+    public static UkiFile open(Path path) throws IOException {
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            return new UkiFile(path, PeImage.read(ch));
+        }
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    public PeImage image() {
+        return image;
+    }
+
+    /** Content of a section as loaded: VirtualSize bytes (raw data, zero-filled past SizeOfRawData). */
+    public SectionData content(SectionHeader s) {
+        long raw = Math.min(s.virtualSize(), s.sizeOfRawData());
+        List<SectionData.Piece> p = new ArrayList<>();
+        if (raw > 0) {
+            p.add(new SectionData.FileSlice(path, s.pointerToRawData(), raw));
+        }
+        if (s.virtualSize() > raw) {
+            p.add(new SectionData.Zeros(s.virtualSize() - raw));
+        }
+        return new SectionData(p);
+    }
+
+    /** The first section of that name, as loaded. */
+    public Optional<SectionData> section(String name) {
+        return image.section(name).map(this::content);
+    }
+
+    /** A small section's bytes (text sections, keys), or empty when absent. */
+    public Optional<byte[]> sectionBytes(String name) throws IOException {
+        Optional<SectionHeader> s = image.section(name);
+        if (s.isEmpty()) {
+            return Optional.empty();
+        }
+        if (s.get().virtualSize() > MAX_TEXT) {
+            throw new FormatException("section " + name + " VirtualSize", s.get().virtualSize(), "larger than 1 MiB for a text section");
+        }
+        return Optional.of(content(s.get()).toBytes(MAX_TEXT));
+    }
+
+    public Optional<StubInfo> stub() throws IOException {
+        return StubInfo.fromSections(sectionBytes(".sdmagic").orElse(null), sectionBytes(".sbat").orElse(null));
+    }
+
+    public List<WinCertificate> signatures() throws IOException {
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            return PeSignatures.list(image, ch);
+        }
+    }
+
+    public byte[] authenticodeDigest(String algorithm) throws IOException {
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            return AuthenticodeHash.compute(image, ch, algorithm);
+        }
+    }
+
+    /** Digests of the sections a stub following {@code rule} measures, first of each name. */
+    public List<PcrPredictor.SectionDigests> measuredSections(MeasurementRule rule, List<PcrPredictor.Bank> banks) throws IOException {
+        List<PcrPredictor.SectionDigests> out = new ArrayList<>();
+        for (String name : rule.sections()) {
+            Optional<SectionHeader> s = image.section(name);
+            if (s.isPresent()) {
+                out.add(PcrPredictor.digest(name, content(s.get()), banks));
+            }
+        }
+        return out;
+    }
+}

@@ -1,0 +1,67 @@
+package dev.cairn.uki.pe;
+
+/**
+ * The optional header's CheckSum (the algorithm of Windows' {@code CheckSumMappedFile}, as sbsign
+ * computes it): the one's-complement sum of all 16-bit little-endian words of the file, the
+ * CheckSum field itself read as zero, folded to 16 bits, plus the file length.
+ *
+ * <p>Fed in file order, possibly in pieces of any length. Because the sum is associative, a field
+ * written as zero and patched later is accounted for with {@link #addWordsAt}.
+ */
+public final class PeChecksum {
+    private long sum;
+    private long length;
+
+    /** Adds bytes that lie at file offset {@link #length()} (the next ones in file order). */
+    public void update(byte[] b, int off, int len) {
+        for (int i = 0; i < len; i++) {
+            addByteAt(length + i, b[off + i]);
+        }
+        length += len;
+    }
+
+    /** Adds {@code n} zero bytes (padding): they change the length but not the sum. */
+    public void updateZeros(long n) {
+        length += n;
+    }
+
+    /** Accounts for bytes that replace zeros at an earlier offset of the file. */
+    public void addWordsAt(long fileOffset, byte[] b) {
+        for (int i = 0; i < b.length; i++) {
+            addByteAt(fileOffset + i, b[i]);
+        }
+    }
+
+    private void addByteAt(long offset, byte v) {
+        long x = v & 0xFFL;
+        sum += (offset & 1) == 0 ? x : x << 8;
+        if (sum > 0x7FFF_FFFF_0000_0000L) {
+            sum = fold(sum);
+        }
+    }
+
+    private static long fold(long s) {
+        while ((s >>> 16) != 0) {
+            s = (s & 0xFFFF) + (s >>> 16);
+        }
+        return s;
+    }
+
+    public long length() {
+        return length;
+    }
+
+    /** The CheckSum value for a file of {@link #length()} bytes. */
+    public long value() {
+        return (fold(sum) + length) & 0xFFFF_FFFFL;
+    }
+
+    /** Checksum of a whole in-memory image whose CheckSum field is at {@code checksumOffset}. */
+    public static long of(byte[] image, int checksumOffset) {
+        PeChecksum c = new PeChecksum();
+        c.update(image, 0, checksumOffset);
+        c.updateZeros(4);
+        c.update(image, checksumOffset + 4, image.length - checksumOffset - 4);
+        return c.value();
+    }
+}
