@@ -89,7 +89,13 @@ public record PcrSigningKey(PrivateKey privateKey, RSAPublicKey publicKey, Provi
             Signature v = Signature.getInstance("SHA256withRSA");
             v.initVerify(k.publicKey);
             v.update(challenge);
-            if (!v.verify(sig)) {
+            boolean ok;
+            try {
+                ok = v.verify(sig);
+            } catch (java.security.SignatureException e) {
+                ok = false; // e.g. a signature of another key size
+            }
+            if (!ok) {
                 throw new SigningException("the public key does not belong to the private key " + k.description);
             }
         } catch (GeneralSecurityException e) {
