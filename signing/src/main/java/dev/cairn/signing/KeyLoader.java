@@ -93,6 +93,35 @@ public final class KeyLoader {
         return pass.chars();
     }
 
+    /**
+     * A public key from a PEM file ({@code BEGIN PUBLIC KEY}, i.e. SubjectPublicKeyInfo, or
+     * {@code BEGIN RSA PUBLIC KEY}) or a DER SubjectPublicKeyInfo, as systemd-measure's
+     * {@code --public-key=} takes it.
+     */
+    public static PublicKey loadPublicKey(Path file) throws IOException {
+        byte[] bytes = Files.readAllBytes(file);
+        String text = new String(bytes, StandardCharsets.US_ASCII);
+        JcaPEMKeyConverter converter = new JcaPEMKeyConverter();
+        try {
+            if (!text.contains("-----BEGIN")) {
+                return converter.getPublicKey(org.bouncycastle.asn1.x509.SubjectPublicKeyInfo.getInstance(bytes));
+            }
+            try (Reader r = new StringReader(text); PEMParser parser = new PEMParser(r)) {
+                Object o;
+                while ((o = parser.readObject()) != null) {
+                    if (o instanceof org.bouncycastle.asn1.x509.SubjectPublicKeyInfo spki) {
+                        return converter.getPublicKey(spki);
+                    }
+                }
+            }
+            throw new SigningException(file + ": no public key found (expected PEM \"BEGIN PUBLIC KEY\" or DER SubjectPublicKeyInfo)");
+        } catch (SigningException e) {
+            throw e;
+        } catch (IllegalArgumentException | ClassCastException | IOException e) {
+            throw new SigningException(file + ": not a readable public key (" + e.getClass().getSimpleName() + ")");
+        }
+    }
+
     /** Every certificate in a PEM or DER file, in file order. */
     public static List<X509Certificate> loadCertificates(Path file) throws IOException {
         try (InputStream in = Files.newInputStream(file)) {
