@@ -10,11 +10,6 @@ final class Groups {
     private Groups() {
     }
 
-    @Command(name = "uki", mixinStandardHelpOptions = true,
-            description = {"Unified Kernel Images: build, inspect, measure (PCR 11).", "(Not implemented yet: coming with the UKI issue.)"})
-    static final class Uki extends CommandGroup {
-    }
-
     @Command(name = "oci", mixinStandardHelpOptions = true,
             description = {"OCI layouts, registries and signatures.", "(Not implemented yet: coming with the OCI issue.)"})
     static final class Oci extends CommandGroup {

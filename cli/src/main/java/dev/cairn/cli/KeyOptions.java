@@ -77,6 +77,27 @@ public final class KeyOptions {
         return passStdin ? Secret.ofStream(System.in) : null;
     }
 
+    /** Whether any key source option was given. */
+    public boolean present() {
+        return key != null || cert != null || pkcs12 != null || pkcs11Module != null;
+    }
+
+    /** Fills --key/--cert from a command's own aliases (ukify's --secureboot-private-key/--secureboot-certificate). */
+    public void useFiles(Path aliasKey, Path aliasCert, String keyOption, String certOption) {
+        if (aliasKey != null) {
+            if (key != null) {
+                throw new IllegalArgumentException("give the key once: " + keyOption + " or --key");
+            }
+            key = aliasKey;
+        }
+        if (aliasCert != null) {
+            if (cert != null) {
+                throw new IllegalArgumentException("give the certificate once: " + certOption + " or --cert");
+            }
+            cert = aliasCert;
+        }
+    }
+
     /** Loads the key; warns on stderr when the certificate is expired or not yet valid. */
     public KeyMaterial load(PrintWriter err) throws IOException {
         KeyMaterial km;

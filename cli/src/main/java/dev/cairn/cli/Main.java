@@ -33,7 +33,7 @@ public final class Main extends CommandGroup {
         Map<String, Supplier<Object>> m = new LinkedHashMap<>();
         m.put("verity", VerityCommand::new);
         m.put("squashfs", dev.cairn.cli.squashfs.SquashfsCommand::new);
-        m.put("uki", Groups.Uki::new);
+        m.put("uki", dev.cairn.cli.uki.UkiCommand::new);
         m.put("sign", dev.cairn.cli.sign.SignCommand::new);
         m.put("verify", dev.cairn.cli.sign.VerifyCommand::new);
         m.put("keys", dev.cairn.cli.keys.KeysCommand::new);

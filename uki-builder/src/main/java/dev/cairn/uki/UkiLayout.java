@@ -100,10 +100,10 @@ public final class UkiLayout {
                 throw new FormatException("stub PointerToSymbolTable", ptr, "the symbol table is not at the end of the stub; "
                         + "refusing to guess what the " + (stubBytes.length - end) + " bytes after it are");
             }
-            coff = coff.withoutSymbolTable();
-            fileEnd = ptr;
             notes.add("stripped the stub's COFF symbol table (" + coff.numberOfSymbols() + " symbols, " + (stubBytes.length - ptr)
                     + " bytes)");
+            coff = coff.withoutSymbolTable();
+            fileEnd = ptr;
         }
         for (long i = dataEnd; i < fileEnd; i++) {
             if (stubBytes[Math.toIntExact(i)] != 0) {

@@ -24,13 +24,14 @@ import picocli.CommandLine.Spec;
 
 /** {@code cairn sign}: signatures over files. */
 @Command(name = "sign", mixinStandardHelpOptions = true,
-        description = {"Signatures: CMS/PKCS#7 and kernel modules (PE/Authenticode comes with the UKI issue)."})
+        description = {"Signatures: CMS/PKCS#7, kernel modules, PE/EFI images (Authenticode, for Secure Boot)."})
 public final class SignCommand extends CommandGroup implements Main.LazySubcommands {
     @Override
     public Map<String, Supplier<Object>> subcommands() {
         Map<String, Supplier<Object>> m = new LinkedHashMap<>();
         m.put("cms", Cms::new);
         m.put("module", Module::new);
+        m.put("pe", dev.cairn.cli.uki.SignPeCommand::new);
         return m;
     }
 

@@ -28,12 +28,13 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code cairn verify}: check signatures. */
-@Command(name = "verify", mixinStandardHelpOptions = true, description = "Verify signatures (CMS/PKCS#7 now).")
+@Command(name = "verify", mixinStandardHelpOptions = true, description = "Verify signatures: CMS/PKCS#7, PE/EFI Authenticode.")
 public final class VerifyCommand extends CommandGroup implements Main.LazySubcommands {
     @Override
     public Map<String, Supplier<Object>> subcommands() {
         Map<String, Supplier<Object>> m = new LinkedHashMap<>();
         m.put("cms", Cms::new);
+        m.put("pe", dev.cairn.cli.uki.VerifyPeCommand::new);
         return m;
     }
 

@@ -14,9 +14,19 @@ public final class PeChecksum {
 
     /** Adds bytes that lie at file offset {@link #length()} (the next ones in file order). */
     public void update(byte[] b, int off, int len) {
-        for (int i = 0; i < len; i++) {
-            addByteAt(length + i, b[off + i]);
+        int i = off;
+        int end = off + len;
+        if ((length & 1) != 0 && i < end) {
+            sum += (b[i++] & 0xFFL) << 8;
         }
+        long s = 0;
+        for (; i + 1 < end; i += 2) {
+            s += (b[i] & 0xFF) | (b[i + 1] & 0xFF) << 8;
+        }
+        if (i < end) {
+            s += b[i] & 0xFFL;
+        }
+        sum += s; // < 2^16 per word: no overflow below 2^47 bytes
         length += len;
     }
 
@@ -35,9 +45,6 @@ public final class PeChecksum {
     private void addByteAt(long offset, byte v) {
         long x = v & 0xFFL;
         sum += (offset & 1) == 0 ? x : x << 8;
-        if (sum > 0x7FFF_FFFF_0000_0000L) {
-            sum = fold(sum);
-        }
     }
 
     private static long fold(long s) {

@@ -1,0 +1,32 @@
+package dev.cairn.cli.uki;
+
+import dev.cairn.cli.CairnException;
+import dev.cairn.cli.ExitCode;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+
+/** Where distributions install the systemd EFI stub. */
+final class Stubs {
+    private Stubs() {
+    }
+
+    static Path defaultStub() {
+        String arch = System.getProperty("os.arch").toLowerCase(Locale.ROOT);
+        String efiArch = switch (arch) {
+            case "amd64", "x86_64" -> "x64";
+            case "aarch64", "arm64" -> "aa64";
+            case "riscv64" -> "riscv64";
+            case "loongarch64" -> "loongarch64";
+            default -> throw new CairnException(ExitCode.BAD_INPUT, "no default systemd stub for architecture " + arch + "; use --stub");
+        };
+        for (String dir : new String[] {"/usr/lib/systemd/boot/efi", "/usr/local/lib/systemd/boot/efi"}) {
+            Path p = Path.of(dir, "linux" + efiArch + ".efi.stub");
+            if (Files.isRegularFile(p)) {
+                return p;
+            }
+        }
+        throw new CairnException(ExitCode.BAD_INPUT, "no systemd EFI stub at /usr/lib/systemd/boot/efi/linux" + efiArch
+                + ".efi.stub: install it (Debian/Ubuntu: apt-get install systemd-boot-efi; Fedora: systemd-boot-unsigned) or pass --stub");
+    }
+}

@@ -1,0 +1,103 @@
+package dev.cairn.cli.uki;
+
+import dev.cairn.cli.JsonOption;
+import dev.cairn.uki.PcrPredictor;
+import dev.cairn.uki.StubInfo;
+import dev.cairn.uki.UkiFile;
+import dev.cairn.uki.pe.PeImage;
+import dev.cairn.uki.pe.SectionHeader;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** {@code cairn uki inspect}: like {@code ukify inspect}, plus signatures and the stub's measurement rule. */
+@Command(name = "inspect", mixinStandardHelpOptions = true,
+        description = {"Show a UKI's (or any PE image's) sections with size and sha256, text sections' content, the",
+                "stub's systemd version and PCR 11 rule, and its Authenticode signatures with whether each covers the image."})
+public final class UkiInspectCommand implements Callable<Integer> {
+    @Spec
+    CommandLine.Model.CommandSpec spec;
+    @Parameters(index = "0", paramLabel = "FILE", description = "The UKI or PE image.")
+    Path file;
+    @Mixin
+    JsonOption json;
+
+    @Override
+    public Integer call() throws IOException {
+        UkiFile f = UkiFile.open(file);
+        PeImage img = f.image();
+        Optional<StubInfo> stub = f.stub();
+        List<Map<String, Object>> sections = new ArrayList<>();
+        for (SectionHeader s : img.sections()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("name", s.name());
+            m.put("size", s.virtualSize());
+            m.put("virtualAddress", s.virtualAddress());
+            m.put("fileOffset", s.pointerToRawData());
+            m.put("sizeOfRawData", s.sizeOfRawData());
+            m.put("sha256", HexFormat.of().formatHex(PcrPredictor.digest(s.name(), f.content(s), List.of(PcrPredictor.Bank.SHA256))
+                    .digests().get(PcrPredictor.Bank.SHA256)));
+            if (UkiFile.TEXT_SECTIONS.contains(s.name()) && s.virtualSize() <= 1 << 20) {
+                m.put("text", new String(f.content(s).toBytes(1 << 20), StandardCharsets.UTF_8).replace("\0", ""));
+            }
+            sections.add(m);
+        }
+        List<Map<String, Object>> sigs = new ArrayList<>();
+        for (PeSigning.Found found : PeSigning.signatures(f)) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("index", found.index());
+            m.put("digestAlgorithm", found.signature().digest().jcaName());
+            m.put("signer", found.signature().signer().subject() == null ? null : found.signature().signer().subject().getName());
+            m.put("issuer", found.signature().signer().issuer().getName());
+            m.put("serial", found.signature().signer().serialNumber().toString(16));
+            m.put("imageDigest", found.signature().imageDigestHex());
+            m.put("imageHashVerifies", found.digestMatches());
+            sigs.add(m);
+        }
+        PrintWriter out = spec.commandLine().getOut();
+        if (json.enabled()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("file", file.toString());
+            m.put("size", img.fileSize());
+            m.put("machine", img.coff().machineName());
+            m.put("subsystem", img.optional().subsystem());
+            m.put("stub", stub.map(StubInfo::version).orElse(null));
+            m.put("measurementRule", stub.map(s -> s.rule().label()).orElse(null));
+            m.put("sections", sections);
+            m.put("signatures", sigs);
+            JsonOption.print(out, m);
+            return 0;
+        }
+        out.println(file + ": PE " + (img.optional().isPe32Plus() ? "32+" : "32") + ", " + img.coff().machineName() + ", "
+                + img.fileSize() + " bytes" + stub.map(s -> ", systemd-stub " + s.version() + " (" + s.rule().label() + ")").orElse(""));
+        for (Map<String, Object> s : sections) {
+            out.printf("%s:%n  size: %d bytes%n  sha256: %s%n", s.get("name"), (Long) s.get("size"), s.get("sha256"));
+            if (s.containsKey("text")) {
+                String text = ((String) s.get("text")).stripTrailing();
+                out.println("  text:");
+                text.lines().forEach(l -> out.println("    " + l));
+            }
+        }
+        if (sigs.isEmpty()) {
+            out.println("signatures: none");
+        }
+        for (Map<String, Object> s : sigs) {
+            out.printf("signature %d: %s, signer %s (issuer %s), image hash %s%n", (Integer) s.get("index"), s.get("digestAlgorithm"),
+                    s.get("signer"), s.get("issuer"), Boolean.TRUE.equals(s.get("imageHashVerifies")) ? "verifies" : "DOES NOT MATCH");
+        }
+        return 0;
+    }
+}
