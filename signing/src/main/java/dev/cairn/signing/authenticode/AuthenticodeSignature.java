@@ -56,6 +56,23 @@ public record AuthenticodeSignature(AuthenticodeDigest digest, byte[] imageDiges
         return HexFormat.of().formatHex(imageDigest);
     }
 
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof AuthenticodeSignature s && s.digest == digest && java.util.Arrays.equals(s.imageDigest, imageDigest)
+                && s.signer.equals(signer) && s.certificates.equals(certificates);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(digest, java.util.Arrays.hashCode(imageDigest), signer, certificates);
+    }
+
+    @Override
+    public String toString() {
+        return "AuthenticodeSignature[" + digest.jcaName() + " " + imageDigestHex() + ", signer " + signer + ", "
+                + certificates.size() + " certificates]";
+    }
+
     /**
      * The signer, named by issuer and serial number as the SignerInfo names it.
      *

@@ -90,6 +90,7 @@ public record SpcIndirectDataContent(AuthenticodeDigest digest, byte[] imageDige
                     "not an Authenticode PE image signature (expected " + SPC_PE_IMAGE_DATA + ")");
         }
         if (data.size() == 2) {
+            // SpcPeImageData ::= SEQUENCE { flags BIT STRING DEFAULT, file [0] EXPLICIT SpcLink OPTIONAL }
             ASN1Sequence pe = sequence(data.getObjectAt(1), "SpcPeImageData", 0, 2);
             if (pe.size() > 0 && !(pe.getObjectAt(0) instanceof ASN1BitString)
                     && !(pe.getObjectAt(0) instanceof ASN1TaggedObject)) {

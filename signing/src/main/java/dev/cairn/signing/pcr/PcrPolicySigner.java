@@ -7,8 +7,11 @@ import java.util.List;
 /**
  * Signs predicted PCR 11 values into systemd's PCR signature JSON ({@code .pcrsig};
  * reference uki-pe-secureboot §3.4–3.5). Per value: {@code pol} = {@link PcrPolicy} digest,
- * {@code sig} = RSASSA-PKCS1-v1_5 SHA-256 over {@code pol} (for every bank, including sha1: the
- * TPM side verifies SHA-256; systemd ≤ 259 signed sha1 entries with SHA-1, which never verified),
+ * {@code sig} = RSASSA-PKCS1-v1_5 SHA-256 over {@code pol} for every bank: systemd's PolicyAuthorize
+ * has the TPM verify a SHA-256 digest of {@code pol}. (systemd-measure 252 signs each bank's entries
+ * with that bank's hash: sha1 with SHA-1, sha384 with SHA-384, … — observed in SystemdMeasureIT;
+ * upstream fixed it in systemd#41051 "always sign with SHA256". Its sha256 entries are byte-identical
+ * to ours.)
  * {@code pkfp} = SHA-256 of the PKCS#1 public key. Deterministic: same values and key, same bytes.
  */
 public final class PcrPolicySigner {

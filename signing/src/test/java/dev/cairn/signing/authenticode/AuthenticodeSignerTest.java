@@ -100,6 +100,16 @@ class AuthenticodeSignerTest {
     }
 
     @Test
+    void signsThroughTheKeysOwnProvider() throws Exception {
+        // a PKCS#11 key signs through km.provider(); any explicit provider takes the same path
+        KeyMaterial plain = leaf();
+        KeyMaterial viaProvider = new KeyMaterial(plain.key(), plain.certificate(), plain.chain(),
+                new org.bouncycastle.jce.provider.BouncyCastleProvider(), "via provider");
+        byte[] image = digest("provider", 32);
+        assertThat(AuthenticodeSigner.sign(image, viaProvider)).isEqualTo(AuthenticodeSigner.sign(image, plain));
+    }
+
+    @Test
     void satisfiesEdk2FixedOffsets() throws Exception {
         for (AuthenticodeDigest d : AuthenticodeDigest.values()) {
             for (KeyMaterial km : List.of(leaf(), db())) {
