@@ -22,7 +22,8 @@ import org.opentest4j.AssertionFailedError;
  * Runs never hang: a timeout kills the process tree and fails the test.
  */
 public final class ToolOracle {
-    static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(10);
+    /** The timeout {@link #runOk} uses. */
+    public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(10);
     private static final List<String> EXTRA_DIRS = List.of("/usr/sbin", "/sbin", "/usr/local/sbin");
 
     private final Path executable;
@@ -43,6 +44,22 @@ public final class ToolOracle {
         }
         String msg = "oracle tool " + tool + " is missing: .ci/run must install Debian package " + debianPackage;
         if ("true".equalsIgnoreCase(ciEnv)) {
+            throw new AssertionFailedError(msg + " (CI=true, so this is a failure, not a skip)");
+        }
+        Assumptions.abort(msg);
+        return null; // unreachable
+    }
+
+    /**
+     * A file a Debian package installs (firmware, a kernel, an EFI stub): the path, or a skip
+     * (locally) / failure (CI) naming the package, like {@link #require}.
+     */
+    public static Path requireFile(Path file, String debianPackage) {
+        if (Files.isRegularFile(file) && Files.isReadable(file)) {
+            return file;
+        }
+        String msg = "oracle file " + file + " is missing: .ci/run must install Debian package " + debianPackage;
+        if (isCi()) {
             throw new AssertionFailedError(msg + " (CI=true, so this is a failure, not a skip)");
         }
         Assumptions.abort(msg);
