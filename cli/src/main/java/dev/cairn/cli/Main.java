@@ -34,6 +34,7 @@ public final class Main extends CommandGroup {
         m.put("verity", VerityCommand::new);
         m.put("squashfs", dev.cairn.cli.squashfs.SquashfsCommand::new);
         m.put("uki", dev.cairn.cli.uki.UkiCommand::new);
+        m.put("initrd", dev.cairn.cli.initrd.InitrdCommand::new);
         m.put("sign", dev.cairn.cli.sign.SignCommand::new);
         m.put("verify", dev.cairn.cli.sign.VerifyCommand::new);
         m.put("keys", dev.cairn.cli.keys.KeysCommand::new);

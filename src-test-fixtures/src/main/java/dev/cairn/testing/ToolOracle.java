@@ -22,7 +22,8 @@ import org.opentest4j.AssertionFailedError;
  * Runs never hang: a timeout kills the process tree and fails the test.
  */
 public final class ToolOracle {
-    static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(10);
+    /** The timeout {@link #runOk} uses. */
+    public static final Duration DEFAULT_TIMEOUT = Duration.ofMinutes(10);
     private static final List<String> EXTRA_DIRS = List.of("/usr/sbin", "/sbin", "/usr/local/sbin");
 
     private final Path executable;

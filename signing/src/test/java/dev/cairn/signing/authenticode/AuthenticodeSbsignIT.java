@@ -33,18 +33,6 @@ class AuthenticodeSbsignIT {
     @TempDir
     Path dir;
 
-    static Path requireFile(Path file, String debianPackage) {
-        if (Files.isRegularFile(file)) {
-            return file;
-        }
-        String msg = "oracle input " + file + " is missing: .ci/run must install Debian package " + debianPackage;
-        if (ToolOracle.isCi()) {
-            throw new AssertionFailedError(msg + " (CI=true, so this is a failure, not a skip)");
-        }
-        Assumptions.abort(msg);
-        return null;
-    }
-
     static KeyMaterial km(TestPki.KeyAndCert k) {
         return new KeyMaterial(k.key(), k.cert(), k.chain(), null, "test key");
     }
@@ -54,7 +42,7 @@ class AuthenticodeSbsignIT {
         ToolOracle sbsign = ToolOracle.require("sbsign", "sbsigntool");
         ToolOracle sbverify = ToolOracle.require("sbverify", "sbsigntool");
         ToolOracle osslsigncode = ToolOracle.require("osslsigncode", "osslsigncode");
-        Path stub = Files.copy(requireFile(STUB, "systemd-boot-efi"), dir.resolve("stub.efi"));
+        Path stub = Files.copy(ToolOracle.requireFile(STUB, "systemd-boot-efi"), dir.resolve("stub.efi"));
         TestPki.KeyAndCert sb = TestPki.get().secureBoot();
         Path key = sb.writeKeyPem(dir.resolve("db.key"));
         Path crt = sb.writeCertPem(dir.resolve("db.crt"));
@@ -105,7 +93,7 @@ class AuthenticodeSbsignIT {
     void aChainThroughAnEmbeddedLeafVerifiesForEveryDigest() throws Exception {
         ToolOracle sbverify = ToolOracle.require("sbverify", "sbsigntool");
         ToolOracle osslsigncode = ToolOracle.require("osslsigncode", "osslsigncode");
-        Path stub = requireFile(STUB, "systemd-boot-efi");
+        Path stub = ToolOracle.requireFile(STUB, "systemd-boot-efi");
         TestPeImage unsigned = new TestPeImage(Files.readAllBytes(stub));
         Path caCrt = TestPki.get().ca().writeCertPem(dir.resolve("ca.crt"));
         for (AuthenticodeDigest d : AuthenticodeDigest.values()) {

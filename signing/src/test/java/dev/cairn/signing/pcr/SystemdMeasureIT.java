@@ -42,24 +42,12 @@ class SystemdMeasureIT {
     @TempDir
     Path dir;
 
-    static Path requireFile(Path file, String debianPackage) {
-        if (Files.isRegularFile(file)) {
-            return file;
-        }
-        String msg = "oracle tool " + file + " is missing: .ci/run must install Debian package " + debianPackage;
-        if (ToolOracle.isCi()) {
-            throw new AssertionFailedError(msg + " (CI=true, so this is a failure, not a skip)");
-        }
-        Assumptions.abort(msg);
-        return null;
-    }
-
     @Test
     void cairnPrintsWhatSystemdMeasureSignsWithATpm() throws Exception {
-        requireFile(MEASURE, "systemd");
+        ToolOracle.requireFile(MEASURE, "systemd");
         ToolOracle swtpm = ToolOracle.require("swtpm", "swtpm");
         ToolOracle env = ToolOracle.require("env", "coreutils"); // runs systemd-measure (not on PATH) with a timeout
-        requireFile(Path.of("/usr/lib/x86_64-linux-gnu/libtss2-tcti-swtpm.so.0"), "libtss2-tcti-swtpm0");
+        ToolOracle.requireFile(Path.of("/usr/lib/x86_64-linux-gnu/libtss2-tcti-swtpm.so.0"), "libtss2-tcti-swtpm0");
 
         Path linux = Files.writeString(dir.resolve("linux"), "fake-kernel-bytes");
         Path osrel = Files.writeString(dir.resolve("osrel"), "ID=debian\n");

@@ -1,0 +1,180 @@
+package dev.cairn.uki.boot;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.cairn.testing.ToolOracle;
+import dev.cairn.testing.boot.BootResult;
+import dev.cairn.testing.boot.BusyboxInitramfs;
+import dev.cairn.testing.boot.ObjcopyUki;
+import dev.cairn.testing.boot.Sbsign;
+import dev.cairn.testing.boot.SecureBootVm;
+import dev.cairn.uki.initrd.InitrdCompression;
+import dev.cairn.uki.initrd.InitrdOptions;
+import dev.cairn.uki.initrd.InitrdTree;
+import dev.cairn.uki.initrd.InitrdWriter;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Proves the Secure Boot harness before cairn's UKI builder exists: a UKI made the traditional
+ * way (objcopy on Debian 12's systemd 252 stub, signed with sbsign) around a busybox initramfs
+ * written by cairn's {@link InitrdWriter} boots in OVMF with the snakeoil db, and OVMF refuses the
+ * same UKI unsigned or signed by a key outside db.
+ *
+ * <p>To test cairn's own UKI builder and signer, replace {@link #assembleUki} and
+ * {@link #sign}: everything else (initramfs, kernel, keys, VM, assertions) stays.
+ *
+ * <p>Debian 12's stub hands the kernel to the firmware's {@code LoadImage()}, so under Secure Boot
+ * the embedded kernel must itself be signed by a db key: its Debian signature is stripped
+ * (sbsign would <i>add</i> a second one) and replaced by a snakeoil signature.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class BootHarnessIT {
+    static final String CMDLINE = "console=ttyS0 cairn.boot-test=1 panic=-1";
+    static final String OS_RELEASE = "ID=cairn-test\nNAME=\"cairn boot test\"\nVERSION_ID=1\n";
+
+    Path dir;
+
+    Sbsign.Key snakeoil;
+    Map<String, byte[]> sections;
+    Path unsignedUki;
+
+    @BeforeAll
+    void buildUkis(@TempDir Path tmp) throws IOException {
+        dir = tmp;
+        SecureBootVm.requireInstalled();
+        Path stub = ToolOracle.requireFile(ObjcopyUki.DEBIAN_STUB, "systemd-boot-efi");
+        Path vmlinuz = newestKernel();
+        ToolOracle.require("sbsign", "sbsigntool");
+
+        Path initrd = dir.resolve("initrd.zst");
+        String release = vmlinuz.getFileName().toString().replaceFirst("^vmlinuz-", "");
+        Path tree = BusyboxInitramfs.writeTree(dir.resolve("initramfs"), Path.of("/lib/modules", release));
+        try (OutputStream out = Files.newOutputStream(initrd); InitrdWriter w = new InitrdWriter(out, InitrdOptions.defaults(InitrdCompression.ZSTD))) {
+            InitrdTree.add(tree, w, false, Set.of());
+            w.finish();
+        }
+
+        snakeoil = Sbsign.snakeoil(dir);
+        Path kernel = Sbsign.sign(snakeoil, Sbsign.unsigned(vmlinuz, dir.resolve("vmlinuz.unsigned")), dir.resolve("vmlinuz.efi"));
+        assertThat(Sbsign.signers(kernel)).as("the kernel carries only the snakeoil signature").hasSize(1)
+                .allMatch(s -> s.contains("SnakeOil"));
+
+        Path osrel = Files.writeString(dir.resolve("os-release"), OS_RELEASE);
+        Path cmdline = Files.writeString(dir.resolve("cmdline"), CMDLINE);
+        sections = new LinkedHashMap<>();
+        sections.put(".osrel", Files.readAllBytes(osrel));
+        sections.put(".cmdline", Files.readAllBytes(cmdline));
+        sections.put(".linux", Files.readAllBytes(kernel));
+        sections.put(".initrd", Files.readAllBytes(initrd));
+        unsignedUki = assembleUki(stub, osrel, cmdline, kernel, initrd, dir.resolve("uki.unsigned.efi"));
+    }
+
+    /** Stand-in for {@code cairn uki build}. */
+    Path assembleUki(Path stub, Path osrel, Path cmdline, Path kernel, Path initrd, Path out) {
+        ObjcopyUki.build(stub, List.of(new ObjcopyUki.Section(".osrel", osrel), new ObjcopyUki.Section(".cmdline", cmdline),
+                new ObjcopyUki.Section(".linux", kernel), new ObjcopyUki.Section(".initrd", initrd)), out);
+        return out;
+    }
+
+    /** Stand-in for cairn's Authenticode signer. */
+    Path sign(Sbsign.Key key, Path image, Path out) {
+        return Sbsign.sign(key, image, out);
+    }
+
+    @Test
+    void snakeoilSignedUkiBootsWithTpmMeasurements() throws IOException, InterruptedException {
+        Path uki = sign(snakeoil, unsignedUki, dir.resolve("uki.signed.efi"));
+        BootResult r = SecureBootVm.of(uki).boot();
+        System.out.println("[BootHarnessIT] signed UKI: " + r.describe());
+        assertThat(r.booted()).as(r.describe()).isTrue();
+        assertThat(r.console()).as("the firmware reports Secure Boot to the kernel").contains("secureboot: Secure boot enabled");
+        assertThat(r.valueAfter(BusyboxInitramfs.SECURE_BOOT_PREFIX)).as(r.describe()).contains("01");
+        assertThat(r.valueAfter(BusyboxInitramfs.STUB_PCR_PREFIX)).as("the stub reports measuring into PCR 11\n" + r.describe())
+                .contains("310031000000"); // "11" in UTF-16LE, NUL-terminated
+        assertThat(r.valueAfter(BusyboxInitramfs.CMDLINE_PREFIX)).as(r.describe()).contains(CMDLINE);
+        assertThat(r.valueAfter(BusyboxInitramfs.PCR11_PREFIX)).as("PCR 11 as the systemd 252 stub measured the UKI\n" + r.describe())
+                .contains(expectedPcr11(sections));
+        assertThat(r.console()).contains(BusyboxInitramfs.DONE);
+    }
+
+    @Test
+    void unsignedUkiIsRefused() throws IOException, InterruptedException {
+        BootResult r = SecureBootVm.of(unsignedUki).withoutTpm().boot();
+        System.out.println("[BootHarnessIT] unsigned UKI: " + r.describe());
+        assertThat(r.refused()).as(r.describe()).isTrue();
+        assertThat(r.console()).doesNotContain(BusyboxInitramfs.MARKER).doesNotContain("Linux version");
+    }
+
+    @Test
+    void ukiSignedByKeyOutsideDbIsRefused() throws IOException, InterruptedException {
+        Sbsign.Key other = Sbsign.throwAway(dir, "cairn-not-in-db");
+        Path uki = sign(other, unsignedUki, dir.resolve("uki.other.efi"));
+        assertThat(Sbsign.signers(uki)).hasSize(1).allMatch(s -> s.contains("cairn-not-in-db"));
+        BootResult r = SecureBootVm.of(uki).withoutTpm().boot();
+        System.out.println("[BootHarnessIT] UKI signed by a key outside db: " + r.describe());
+        assertThat(r.refused()).as(r.describe()).isTrue();
+        assertThat(r.console()).doesNotContain(BusyboxInitramfs.MARKER).doesNotContain("Linux version");
+    }
+
+    /**
+     * PCR 11 after the Debian 12 (systemd 252) stub measured the UKI, from zero: for each section
+     * present, in the stub's order (.linux .osrel .cmdline .initrd .splash .dtb .pcrpkey), extend
+     * with SHA-256(name + NUL), then with SHA-256(content). A test-local oracle; cairn's predictor
+     * is its own code.
+     */
+    static String expectedPcr11(Map<String, byte[]> sections) {
+        byte[] pcr = new byte[32];
+        for (String name : List.of(".linux", ".osrel", ".cmdline", ".initrd", ".splash", ".dtb", ".pcrpkey")) {
+            byte[] data = sections.get(name);
+            if (data == null) {
+                continue;
+            }
+            byte[] n = (name + "\0").getBytes(StandardCharsets.US_ASCII);
+            pcr = sha256(pcr, sha256(n));
+            pcr = sha256(pcr, sha256(data));
+        }
+        return HexFormat.of().withUpperCase().formatHex(pcr);
+    }
+
+    private static byte[] sha256(byte[]... parts) {
+        try {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            for (byte[] p : parts) {
+                md.update(p);
+            }
+            return md.digest();
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The newest {@code /boot/vmlinuz-*} (Debian package linux-image-amd64). */
+    static Path newestKernel() throws IOException {
+        Path boot = Path.of("/boot");
+        if (Files.isDirectory(boot)) {
+            try (Stream<Path> s = Files.list(boot)) {
+                List<Path> kernels = s.filter(p -> p.getFileName().toString().startsWith("vmlinuz-")).sorted().toList();
+                if (!kernels.isEmpty()) {
+                    return ToolOracle.requireFile(kernels.get(kernels.size() - 1), "linux-image-amd64");
+                }
+            }
+        }
+        return ToolOracle.requireFile(boot.resolve("vmlinuz"), "linux-image-amd64");
+    }
+}
