@@ -99,6 +99,8 @@ public final class Main extends CommandGroup {
         cl.setParameterExceptionHandler(mapper);
         cl.setCaseInsensitiveEnumValuesAllowed(true);
         cl.setUsageHelpAutoWidth(false);
+        // "@FILE" is a value (ukify's --cmdline @file), never a picocli argument file.
+        cl.setExpandAtFiles(false);
         return cl;
     }
 

@@ -57,6 +57,20 @@ class UkiCommandTest {
     }
 
     @Test
+    void atFileValuesAreReadVerbatimNotExpandedAsArgumentFiles() throws Exception {
+        Path stub = Files.write(dir.resolve("stub.efi"), TinyPe.stub(SBAT, "257"));
+        Path kernel = Files.write(dir.resolve("vmlinuz"), TinyPe.kernel(100));
+        Path cmdline = Files.writeString(dir.resolve("cmdline"), "root=/dev/vda  ro\n--looks-like-an-option\n");
+        Path out = dir.resolve("at.efi");
+        MainTest.Run r = run("uki", "build", "--stub", stub.toString(), "--linux", kernel.toString(), "--cmdline", "@" + cmdline,
+                "--os-release", "ID=a\n", "--output", out.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        MainTest.Run i = run("uki", "inspect", "--json", out.toString());
+        assertThat(new com.fasterxml.jackson.databind.ObjectMapper().readTree(i.out()).at("/sections").findValuesAsText("text"))
+                .contains("root=/dev/vda  ro\n--looks-like-an-option\n");
+    }
+
+    @Test
     void usageAndInputErrorsAreCleanAndLeaveNoOutput() throws Exception {
         Path kernel = Files.write(dir.resolve("vmlinuz"), TinyPe.kernel(100));
         Path stub = Files.write(dir.resolve("stub.efi"), TinyPe.stub(SBAT, "257"));
