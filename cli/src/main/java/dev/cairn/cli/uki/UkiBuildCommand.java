@@ -71,8 +71,8 @@ public final class UkiBuildCommand implements Callable<Integer> {
     Path sbKey;
     @Option(names = "--secureboot-certificate", paramLabel = "FILE", description = "Secure Boot certificate (PEM); same as --cert.")
     Path sbCert;
-    @Option(names = "--sign-kernel", description = "Sign the embedded kernel with the same key first (needed when the stub loads it "
-            + "through firmware LoadImage, as systemd 252's does, and db holds your key).")
+    @Option(names = "--sign-kernel", description = "Sign the embedded kernel with the same key first (its own signatures are kept), "
+            + "for stubs and firmware that verify the inner kernel against db.")
     boolean signKernel;
     @Option(names = "--pcr-private-key", paramLabel = "FILE", description = "RSA key (PEM) that signs the PCR 11 policy into .pcrsig.")
     Path pcrPrivateKey;
@@ -127,14 +127,18 @@ public final class UkiBuildCommand implements Callable<Integer> {
                     cmdline == null ? null : TextOrFile.cmdline(cmdline), osrel, uname, splash, devicetree, sbat == null ? null
                     : readAll(sbat), pcrpkeyBytes, extra));
             MeasurementRule rule = prepared.rule();
-            List<PcrPredictor.SectionDigests> digests = new ArrayList<>();
-            for (UkiLayout.NewSection s : prepared.sections()) {
-                if (rule.sections().contains(s.name())) {
-                    digests.add(PcrPredictor.digest(s.name(), s.data(), predictorBanks));
+            List<PcrPredictor.Prediction> predictions = List.of();
+            if (measure || pcrKey != null || json.enabled()) {
+                // one extra read of the inputs, only when the prediction is asked for
+                List<PcrPredictor.SectionDigests> digests = new ArrayList<>();
+                for (UkiLayout.NewSection s : prepared.sections()) {
+                    if (rule.sections().contains(s.name())) {
+                        digests.add(PcrPredictor.digest(s.name(), s.data(), predictorBanks));
+                    }
                 }
+                List<String> sortedPhases = phasePaths.stream().distinct().sorted().toList();
+                predictions = PcrPredictor.predict(rule, digests, predictorBanks, sortedPhases);
             }
-            List<String> sortedPhases = phasePaths.stream().distinct().sorted().toList();
-            List<PcrPredictor.Prediction> predictions = PcrPredictor.predict(rule, digests, predictorBanks, sortedPhases);
             List<UkiLayout.NewSection> more = new ArrayList<>();
             if (pcrKey != null) {
                 List<PcrValue> values = new ArrayList<>();
@@ -149,10 +153,6 @@ public final class UkiBuildCommand implements Callable<Integer> {
                         SectionData.of(PcrPolicySigner.sign(values, pcrKey).toJson().getBytes(StandardCharsets.US_ASCII))));
             }
             UkiLayout.Plan plan = UkiLayout.plan(prepared.stubBytes(), prepared.with(more), prepared.kernelNxCompat());
-            if (km != null && !signKernel && prepared.stub().map(s -> s.major() < 254).orElse(false)) {
-                err.println("cairn: note: this stub (systemd " + prepared.stub().get().version() + ") starts the kernel through firmware "
-                        + "LoadImage: under Secure Boot the kernel itself must be trusted by db too (--sign-kernel signs it with your key)");
-            }
             UkiWriter.Result result;
             List<ImageSigner> signers = km == null ? List.of() : List.of(PeSigning.signer(km));
             try (AtomicOutput o = AtomicOutput.open(output)) {
