@@ -173,6 +173,24 @@ class UkiCommandIT {
     }
 
     @Test
+    void packagedLauncherGivesTheSameBytesWhateverUmaskLocaleAndInputTimes() throws Exception {
+        Path launcher = LauncherIT.locate();
+        Path initrdCopy = dir.resolve("initrd-copy");
+        Files.copy(dir.resolve("initrd"), initrdCopy);
+        Files.setLastModifiedTime(initrdCopy, java.nio.file.attribute.FileTime.fromMillis(42_000));
+        String cmd = SquashfsLauncherIT.q(launcher) + " uki build --linux " + SquashfsLauncherIT.q(kernel) + " --initrd %s"
+                + " --cmdline 'console=ttyS0 quiet' --os-release 'ID=cairn' --key " + SquashfsLauncherIT.q(sbKey) + " --cert "
+                + SquashfsLauncherIT.q(sbCert) + " --pcr-private-key " + SquashfsLauncherIT.q(pcrKey) + " --output %s";
+        SquashfsLauncherIT.sh(dir, "umask 077; export LC_ALL=C LANG=C SOURCE_DATE_EPOCH=1; " + String.format(cmd,
+                SquashfsLauncherIT.q(dir.resolve("initrd")), SquashfsLauncherIT.q(dir.resolve("l1.efi")))).assertExit(0);
+        SquashfsLauncherIT.sh(dir, "umask 022; export LC_ALL=de_DE.UTF-8 LANG=de_DE.UTF-8 SOURCE_DATE_EPOCH=1700000000; "
+                + String.format(cmd, SquashfsLauncherIT.q(initrdCopy), SquashfsLauncherIT.q(dir.resolve("l2.efi")))).assertExit(0);
+        assertThat(Files.readAllBytes(dir.resolve("l1.efi"))).isEqualTo(Files.readAllBytes(dir.resolve("l2.efi")));
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(dir.resolve("l1.efi"))))
+                .isEqualTo("rw-r--r--");
+    }
+
+    @Test
     void refusesSignedStubAndMissingKernelCleanly() throws Exception {
         Path signedStub = dir.resolve("signed-stub.efi");
         assertThat(run("sign", "pe", "--key", sbKey.toString(), "--cert", sbCert.toString(), "--output", signedStub.toString(),

@@ -70,6 +70,25 @@ class UkiCommandTest {
                 .contains("root=/dev/vda  ro\n--looks-like-an-option\n");
     }
 
+    /**
+     * The same inputs give the same UKI on every machine: the SHA-256 of an unsigned UKI from the
+     * synthetic stub and kernel is pinned. Update it only with a commit that explains the layout change.
+     */
+    @Test
+    void unsignedUkiBytesArePinned() throws Exception {
+        Path stub = Files.write(dir.resolve("stub.efi"), TinyPe.stub(SBAT, "257.1"));
+        Path kernel = Files.write(dir.resolve("vmlinuz"), TinyPe.kernel(5000));
+        Path initrd = Files.write(dir.resolve("initrd"), SeededData.bytes(9, 3001));
+        Path out = dir.resolve("pinned.efi");
+        MainTest.Run r = run("uki", "build", "--stub", stub.toString(), "--linux", kernel.toString(), "--initrd", initrd.toString(),
+                "--cmdline", "quiet", "--os-release", "ID=test\n", "--uname", "6.1.0-test", "--output", out.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        String sha = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(out)));
+        assertThat(sha).isEqualTo(PINNED_UNSIGNED_SHA256);
+    }
+
+    static final String PINNED_UNSIGNED_SHA256 = "d0de7cabe066bba1dae42291c40b1334e35b1959d1d48c990437fcd1bb34713f";
+
     @Test
     void usageAndInputErrorsAreCleanAndLeaveNoOutput() throws Exception {
         Path kernel = Files.write(dir.resolve("vmlinuz"), TinyPe.kernel(100));
