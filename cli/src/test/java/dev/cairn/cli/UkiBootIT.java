@@ -84,6 +84,34 @@ class UkiBootIT {
         assertThat(r.console()).contains(BusyboxInitramfs.DONE);
     }
 
+    /**
+     * Issue "signing": OVMF with a variable store cairn wrote ({@code keys secureboot ovmf-vars})
+     * holding cairn-made PK/KEK/db starts a UKI signed by that db key and refuses one signed by
+     * another key (the snakeoil key, trusted by the stock store).
+     */
+    @Test
+    void cairnVarStoreWithCairnKeysBootsItsOwnUkiAndRefusesOthers() throws Exception {
+        Path keys = dir.resolve("sb-keys");
+        MainTest.Run c = run("keys", "secureboot", "create", "--dir", keys.toString(), "--key-size", "2048", "--subject", "cairn boot test");
+        assertThat(c.code()).as(c.err()).isZero();
+        Path vars = dir.resolve("cairn-vars.fd");
+        MainTest.Run v = run("keys", "secureboot", "ovmf-vars", "--dir", keys.toString(), "--out", vars.toString(),
+                "--template", ToolOracle.requireFile(Path.of("/usr/share/OVMF/OVMF_VARS_4M.fd"), "ovmf").toString());
+        assertThat(v.code()).as(v.err()).isZero();
+        Path ours = dir.resolve("ours.efi");
+        MainTest.Run b = run("uki", "build", "--linux", kernel.toString(), "--initrd", initrd.toString(), "--cmdline", CMDLINE,
+                "--os-release", "ID=cairn-test\n", "--key", keys.resolve("db.key").toString(), "--cert", keys.resolve("db.crt").toString(),
+                "--output", ours.toString());
+        assertThat(b.code()).as(b.err()).isZero();
+        BootResult r = SecureBootVm.of(ours).vars(vars).withoutTpm().boot();
+        System.out.println("[UkiBootIT] cairn keys, cairn var store, cairn-signed UKI: " + r.describe());
+        assertThat(r.booted()).as(r.describe()).isTrue();
+        assertThat(r.console()).contains("secureboot: Secure boot enabled");
+        BootResult refused = SecureBootVm.of(signed).vars(vars).withoutTpm().boot();
+        System.out.println("[UkiBootIT] cairn var store, snakeoil-signed UKI: " + refused.describe());
+        assertThat(refused.refused()).as(refused.describe()).isTrue();
+    }
+
     @Test
     void unsignedUkiIsRefused() throws Exception {
         BootResult r = SecureBootVm.of(ukiSignedBy(null, null, null, "unsigned.efi")).withoutTpm().boot();

@@ -51,12 +51,53 @@ public final class KeysCommand extends CommandGroup implements Main.LazySubcomma
             m.put("create", Create::new);
             m.put("esl", Esl::new);
             m.put("auth", Auth::new);
+            m.put("ovmf-vars", OvmfVars::new);
             return m;
         }
     }
 
     static Instant time(SourceDateEpochOption sde, CommandLine cmd) {
         return sde.instant(cmd).orElseGet(() -> Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS));
+    }
+
+    @Command(name = "ovmf-vars", mixinStandardHelpOptions = true,
+            description = {"Write an OVMF/edk2 variable store with the PK/KEK/db of DIR (from 'keys secureboot create', or",
+                    "any DIR holding PK.esl, KEK.esl, db.esl) enrolled and Secure Boot on, to boot-test with your own keys:",
+                    "qemu ... -drive if=pflash,format=raw,unit=1,file=VARS.fd with OVMF_CODE_4M.secboot.fd."})
+    static final class OvmfVars implements Callable<Integer> {
+        static final Path DEBIAN_TEMPLATE = Path.of("/usr/share/OVMF/OVMF_VARS_4M.fd");
+        @Spec
+        CommandLine.Model.CommandSpec spec;
+        @Option(names = "--dir", required = true, paramLabel = "DIR", description = "Directory with PK.esl, KEK.esl and db.esl.")
+        Path dir;
+        @Option(names = "--out", required = true, paramLabel = "FILE", description = "The variable store to write.")
+        Path out;
+        @Option(names = "--template", paramLabel = "FILE", description = "Empty variable store to start from (default: Debian's /usr/share/OVMF/OVMF_VARS_4M.fd).")
+        Path template;
+        @Option(names = "--dbx", paramLabel = "ESL", description = "Signature list for dbx (default: none).")
+        Path dbx;
+        @Mixin
+        SourceDateEpochOption sourceDateEpoch;
+
+        @Override
+        public Integer call() throws IOException {
+            Path t = template != null ? template : DEBIAN_TEMPLATE;
+            if (template == null && !Files.isRegularFile(t)) {
+                throw new IllegalArgumentException(t + " is missing: install the ovmf package or give --template");
+            }
+            if (Files.size(t) > 64L * 1024 * 1024) {
+                throw new dev.cairn.io.FormatException("--template", t, "larger than 64 MiB: not an OVMF variable store");
+            }
+            Instant time = sourceDateEpoch.instant(spec.commandLine()).orElse(Instant.parse("2010-01-01T00:00:00Z"));
+            byte[] fd = dev.cairn.signing.secureboot.OvmfVarStore.enroll(Files.readAllBytes(t),
+                    dev.cairn.signing.secureboot.OvmfVarStore.secureBoot(Files.readAllBytes(dir.resolve("PK.esl")),
+                            Files.readAllBytes(dir.resolve("KEK.esl")), Files.readAllBytes(dir.resolve("db.esl")),
+                            dbx == null ? null : Files.readAllBytes(dbx), time));
+            Outputs.write(out, fd);
+            spec.commandLine().getOut().println("Wrote " + out + ": PK, KEK, db" + (dbx != null ? ", dbx" : "")
+                    + " enrolled, Secure Boot on (use with OVMF_CODE_4M.secboot.fd)");
+            return 0;
+        }
     }
 
     @Command(name = "create", mixinStandardHelpOptions = true,
