@@ -37,13 +37,18 @@ public final class CmsSigner {
             String keyAlg = km.certificate().getPublicKey().getAlgorithm();
             String digest = options.digest().replace("-", "");
             String sigAlg = switch (keyAlg) {
-                case "RSA" -> digest + "withRSA";
+                case "RSA" -> digest + (options.pss() ? "withRSAandMGF1" : "withRSA");
                 case "EC" -> digest + "withECDSA";
                 default -> throw new SigningException("unsupported key type " + keyAlg + " (use RSA or EC)");
             };
+            if (options.pss() && !keyAlg.equals("RSA")) {
+                throw new SigningException("RSA-PSS needs an RSA key, not " + keyAlg);
+            }
             JcaContentSignerBuilder csb = new JcaContentSignerBuilder(sigAlg);
             if (km.provider() != null) {
                 csb.setProvider(km.provider());
+            } else if (options.pss()) {
+                csb.setProvider(KeyLoader.bouncyCastle()); // the JDK names PSS differently (RSASSA-PSS + parameters)
             }
             ContentSigner signer = csb.build(km.key());
             JcaSignerInfoGeneratorBuilder sib = new JcaSignerInfoGeneratorBuilder(new JcaDigestCalculatorProviderBuilder().build());

@@ -65,7 +65,7 @@ public final class CmsVerifier {
             X509Certificate signerCert = null;
             for (SignerInformation si : signers) {
                 X509Certificate cert = findSigner(si, pool, conv);
-                if (!si.verify(new JcaSimpleSignerInfoVerifierBuilder().build(cert))) {
+                if (!si.verify(new JcaSimpleSignerInfoVerifierBuilder().setProvider(KeyLoader.bouncyCastle()).build(cert))) {
                     throw new SigningException("signature by " + cert.getSubjectX500Principal() + " does not verify");
                 }
                 requireTrusted(cert, trusted, pool, at);

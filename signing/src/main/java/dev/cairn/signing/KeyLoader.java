@@ -43,6 +43,11 @@ public final class KeyLoader {
     /** Bouncy Castle as a provider instance (not installed globally): PBES2 key decryption needs it. */
     private static final java.security.Provider BC = new org.bouncycastle.jce.provider.BouncyCastleProvider();
 
+    /** The Bouncy Castle provider instance cairn uses (not registered globally). */
+    static java.security.Provider bouncyCastle() {
+        return BC;
+    }
+
     private KeyLoader() {
     }
 

@@ -61,6 +61,26 @@ class OpensslCmsIT {
     }
 
     @Test
+    void opensslVerifiesRsaPssSignatures() throws Exception {
+        Path ca = TestPki.get().ca().writeCertPem(dir.resolve("ca.pem"));
+        Path content = Files.write(dir.resolve("content"), "pss content".getBytes(StandardCharsets.US_ASCII));
+        for (String digest : List.of("SHA-256", "SHA-384")) {
+            for (boolean attrs : new boolean[] {true, false}) {
+                byte[] sig = CmsSigner.sign(Files.readAllBytes(content), CmsSignerTest.rsa(), new CmsOptions(true, true, attrs, digest, true));
+                Path sigFile = Files.write(dir.resolve("pss.der"), sig);
+                openssl.runOk("cms", "-verify", "-binary", "-inform", "DER", "-in", sigFile.toString(), "-content", content.toString(),
+                        "-CAfile", ca.toString(), "-purpose", "any", "-out", "/dev/null");
+                String print = openssl.runOk("cms", "-cmsout", "-print", "-inform", "DER", "-in", sigFile.toString()).stdout();
+                assertThat(print).contains("rsassaPss").contains(digest.equals("SHA-256") ? "sha256" : "sha384").contains("mgf1");
+                assertThat(CmsVerifier.verify(sig, Files.readAllBytes(content), List.of(TestPki.get().ca().cert()), List.of(),
+                        java.time.Instant.now()).signer()).isEqualTo(CmsSignerTest.rsa().certificate());
+            }
+        }
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> CmsSigner.sign(new byte[1], CmsSignerTest.ec(),
+                new CmsOptions(true, true, true, "SHA-256", true))).hasMessageContaining("RSA-PSS needs an RSA key");
+    }
+
+    @Test
     void rootHashSignatureHasTheKernelsStructure() throws Exception {
         String root = "e88d6d926f3a9320a88a89bb32a0b227975dd24a9cb22145b5572b26e8da039d";
         Path sig = dir.resolve("root.p7s");

@@ -93,19 +93,26 @@ public final class SignCommand extends CommandGroup implements Main.LazySubcomma
         String outform;
         @Option(names = {"--md", "-md"}, paramLabel = "ALG", defaultValue = "sha256", description = "Digest: sha256, sha384, sha512.")
         String md;
+        @Option(names = {"--rsa-pss", "--keyopt"}, paramLabel = "rsa_padding_mode:pss", arity = "0..1", fallbackValue = "rsa_padding_mode:pss",
+                description = "RSASSA-PSS instead of PKCS#1 v1.5 (openssl -keyopt rsa_padding_mode:pss); RSA keys only.")
+        String keyopt;
         @Mixin
         KeyOptions keys;
 
         @Override
         public Integer call() throws IOException {
             String digest = digest(md);
+            boolean pss = keyopt != null;
+            if (pss && !keyopt.equals("rsa_padding_mode:pss")) {
+                throw new IllegalArgumentException("only --keyopt rsa_padding_mode:pss is supported, not " + keyopt);
+            }
             boolean pem = switch (outform.toUpperCase(Locale.ROOT)) {
                 case "DER" -> false;
                 case "PEM" -> true;
                 default -> throw new IllegalArgumentException("--outform must be DER or PEM, not " + outform);
             };
             KeyMaterial km = keys.load(spec.commandLine().getErr());
-            byte[] sig = CmsSigner.sign(Files.readAllBytes(in), km, new CmsOptions(!nodetach, !nocerts, !noattr, digest));
+            byte[] sig = CmsSigner.sign(Files.readAllBytes(in), km, new CmsOptions(!nodetach, !nocerts, !noattr, digest, pss));
             Outputs.write(out, pem ? CmsSigner.toPem(sig).getBytes(StandardCharsets.US_ASCII) : sig);
             return 0;
         }
