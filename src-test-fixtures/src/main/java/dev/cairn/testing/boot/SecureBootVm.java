@@ -214,7 +214,7 @@ public final class SecureBootVm {
             console.join(5000);
             String text = console.text();
             String err = Files.exists(stderr) ? Files.readString(stderr, StandardCharsets.UTF_8) : "";
-            BootResult.Outcome outcome = outcome(text, console, timedOut);
+            BootResult.Outcome outcome = outcome(text, console.markerSeen(), console.panicked, timedOut);
             if (keepIn != null) {
                 Files.createDirectories(keepIn);
                 Files.writeString(keepIn.resolve("console.log"), text);
@@ -237,8 +237,9 @@ public final class SecureBootVm {
         }
     }
 
-    private BootResult.Outcome outcome(String text, Console console, boolean timedOut) {
-        if (console.markerSeen()) {
+    /** How a run ended, from its console text and what the reader saw. */
+    static BootResult.Outcome outcome(String text, boolean markerSeen, boolean panicked, boolean timedOut) {
+        if (markerSeen) {
             return BootResult.Outcome.BOOTED;
         }
         boolean refused = text.lines().map(REFUSAL::matcher).anyMatch(m -> m.matches() && !m.group(3).equals("EFI Internal Shell"));
@@ -248,7 +249,7 @@ public final class SecureBootVm {
         if (text.contains(NO_BOOTABLE)) {
             return BootResult.Outcome.NO_BOOTABLE_DEVICE;
         }
-        if (console.panicked) {
+        if (panicked) {
             return BootResult.Outcome.KERNEL_PANIC;
         }
         return timedOut ? BootResult.Outcome.TIMED_OUT : BootResult.Outcome.EXITED;
