@@ -152,6 +152,18 @@ class BootHarnessIT {
         assertThat(r.valueAfter(BusyboxInitramfs.SECURE_BOOT_PREFIX)).as(r.describe()).contains("01");
     }
 
+    @Test
+    void timeoutKillsQemuAndSwtpmAndCleansUp() throws IOException, InterruptedException {
+        BootResult r = SecureBootVm.of(unsignedUki).timeout(java.time.Duration.ofSeconds(2)).boot();
+        assertThat(r.outcome()).as(r.describe()).isEqualTo(BootResult.Outcome.TIMED_OUT);
+        assertThat(r.elapsed()).isLessThan(java.time.Duration.ofSeconds(20));
+        String work = r.command().stream().filter(a -> a.startsWith("if=pflash,format=raw,unit=1,file=")).findFirst().orElseThrow()
+                .replaceFirst(".*file=", "").replaceFirst("/vars\\.fd$", "");
+        assertThat(Path.of(work)).as("work directory deleted").doesNotExist();
+        assertThat(ProcessHandle.allProcesses().map(p -> p.info().commandLine().orElse("")).filter(c -> c.contains(work)).toList())
+                .as("no qemu or swtpm left running").isEmpty();
+    }
+
     /**
      * PCR 11 after the Debian 12 (systemd 252) stub measured the UKI, from zero: for each section
      * present, in the stub's order (.linux .osrel .cmdline .initrd .splash .dtb .pcrpkey), extend
