@@ -68,7 +68,7 @@ final class CreateCommand implements Callable<Integer> {
         try (AtomicOutput out = AtomicOutput.open(output)) {
             OutputStream os = new BufferedOutputStream(new OutputErrors(Channels.newOutputStream(out.channel())), 1 << 16);
             try (InitrdWriter w = new InitrdWriter(os, options)) {
-                InitrdTree.add(dir, w, keepOwner, Set.of(output.toAbsolutePath().normalize(), out.tempPath()));
+                InitrdTree.add(dir, w, keepOwner, Set.of(output.toAbsolutePath().normalize(), out.tempPath().toAbsolutePath().normalize()));
                 r = w.finish();
             }
             os.flush();

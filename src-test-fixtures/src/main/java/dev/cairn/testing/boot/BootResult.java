@@ -65,7 +65,8 @@ public record BootResult(Outcome outcome, String console, List<String> command, 
     /** A summary for assertion messages: outcome, timing and the last console lines. */
     public String describe() {
         List<String> l = lines();
-        return "outcome " + outcome + " after " + elapsed.toMillis() + " ms (" + accelerator + ")\n$ " + commandLine()
+        return "outcome " + outcome + " after " + elapsed.toMillis() + " ms (" + accelerator + ")"
+                + untilMarker.map(d -> ", marker after " + d.toMillis() + " ms").orElse("") + "\n$ " + commandLine()
                 + "\n--- last console lines ---\n" + String.join("\n", l.subList(Math.max(0, l.size() - 40), l.size()))
                 + (qemuStderr.isBlank() ? "" : "\n--- qemu stderr ---\n" + qemuStderr);
     }

@@ -82,7 +82,7 @@ public final class BusyboxInitramfs {
                 "  echo " + STUB_PCR_PREFIX + "unknown",
                 "fi",
                 "i=0",
-                "while [ ! -r " + pcr + " ] && [ $i -lt 5 ]; do sleep 1; i=$((i+1)); done",
+                "while [ ! -r " + pcr + " ] && [ -e /sys/class/tpm/tpm0 ] && [ $i -lt 5 ]; do sleep 1; i=$((i+1)); done",
                 "if [ -r " + pcr + " ]; then",
                 "  echo \"" + PCR11_PREFIX + "$(cat " + pcr + ")\"",
                 "else",

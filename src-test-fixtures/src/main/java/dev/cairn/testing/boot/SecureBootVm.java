@@ -153,9 +153,9 @@ public final class SecureBootVm {
 
     private BootResult attempt(String accel) throws IOException, InterruptedException {
         Path work = Files.createTempDirectory("cairn-vm");
-        Process swtpm = null;
-        Process qemu = null;
-        Thread hook = null;
+        Process[] processes = new Process[2]; // qemu, swtpm
+        Thread hook = new Thread(() -> kill(processes), "cairn-vm-cleanup");
+        Runtime.getRuntime().addShutdownHook(hook);
         try {
             Path esp = work.resolve("esp");
             Files.createDirectories(esp.resolve("EFI/BOOT"));
@@ -179,21 +179,19 @@ public final class SecureBootVm {
             if (tpm) {
                 Path state = Files.createDirectory(work.resolve("tpm"));
                 Path sock = state.resolve("swtpm.sock");
-                swtpm = new ProcessBuilder("swtpm", "socket", "--tpm2", "--tpmstate", "dir=" + state,
+                Process swtpm = new ProcessBuilder("swtpm", "socket", "--tpm2", "--tpmstate", "dir=" + state,
                         "--ctrl", "type=unixio,path=" + sock, "--log", "file=" + work.resolve("swtpm.log"), "--terminate")
                         .redirectErrorStream(true).redirectOutput(work.resolve("swtpm.out").toFile()).start();
+                processes[1] = swtpm;
                 waitForSocket(swtpm, sock, work);
                 cmd.addAll(List.of("-chardev", "socket,id=chrtpm,path=" + sock,
                         "-tpmdev", "emulator,id=tpm0,chardev=chrtpm", "-device", "tpm-tis,tpmdev=tpm0"));
             }
-            Process[] both = {null, swtpm};
-            hook = new Thread(() -> kill(both), "cairn-vm-cleanup");
-            Runtime.getRuntime().addShutdownHook(hook);
 
             Path stderr = work.resolve("qemu.err");
             long start = System.nanoTime();
-            qemu = new ProcessBuilder(cmd).redirectError(stderr.toFile()).start();
-            both[0] = qemu;
+            Process qemu = new ProcessBuilder(cmd).redirectError(stderr.toFile()).start();
+            processes[0] = qemu;
             Console console = new Console(qemu, marker, start);
             console.start();
             long deadline = start + timeout.toNanos();
@@ -208,13 +206,12 @@ public final class SecureBootVm {
             if (!timedOut && console.panicked) {
                 Thread.sleep(1000); // let the panic message finish
             }
-            kill(both);
-            qemu.waitFor(10, TimeUnit.SECONDS);
+            kill(processes);
             Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
             console.join(5000);
             String text = console.text();
             String err = Files.exists(stderr) ? Files.readString(stderr, StandardCharsets.UTF_8) : "";
-            BootResult.Outcome outcome = outcome(text, console, timedOut);
+            BootResult.Outcome outcome = outcome(text, console.markerSeen(), console.panicked, timedOut);
             if (keepIn != null) {
                 Files.createDirectories(keepIn);
                 Files.writeString(keepIn.resolve("console.log"), text);
@@ -225,20 +222,19 @@ public final class SecureBootVm {
             }
             return new BootResult(outcome, text, List.copyOf(cmd), accel, elapsed, console.untilMarker(), err);
         } finally {
-            kill(new Process[] {qemu, swtpm});
-            if (hook != null) {
-                try {
-                    Runtime.getRuntime().removeShutdownHook(hook);
-                } catch (IllegalStateException shuttingDown) {
-                    // the hook runs anyway
-                }
+            kill(processes);
+            try {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            } catch (IllegalStateException shuttingDown) {
+                // the hook runs anyway
             }
             deleteTree(work);
         }
     }
 
-    private BootResult.Outcome outcome(String text, Console console, boolean timedOut) {
-        if (console.markerSeen()) {
+    /** How a run ended, from its console text and what the reader saw. */
+    static BootResult.Outcome outcome(String text, boolean markerSeen, boolean panicked, boolean timedOut) {
+        if (markerSeen) {
             return BootResult.Outcome.BOOTED;
         }
         boolean refused = text.lines().map(REFUSAL::matcher).anyMatch(m -> m.matches() && !m.group(3).equals("EFI Internal Shell"));
@@ -248,7 +244,7 @@ public final class SecureBootVm {
         if (text.contains(NO_BOOTABLE)) {
             return BootResult.Outcome.NO_BOOTABLE_DEVICE;
         }
-        if (console.panicked) {
+        if (panicked) {
             return BootResult.Outcome.KERNEL_PANIC;
         }
         return timedOut ? BootResult.Outcome.TIMED_OUT : BootResult.Outcome.EXITED;

@@ -36,7 +36,8 @@ import org.tukaani.xz.XZOutputStream;
  * <p>Entries are collected by the {@code add…} methods and written by {@link #finish()}, sorted by
  * the unsigned UTF-8 bytes of their paths, so a parent always precedes its children and the order
  * of the calls never shows. Every entry gets the options' mtime, device 0:0 and an inode number
- * counting up from 1 in archive order; hard links share one inode number, and their data follows
+ * counting up from 1 in archive order, and the link count a file system would give it (a
+ * directory 2 plus its subdirectories); hard links share one inode number, and their data follows
  * the last of their names (as GNU cpio writes them; the kernel and both cpio tools accept this).
  * The archive ends with the {@code TRAILER!!!} entry and is padded to a 512-byte multiple.
  * Paths are relative ({@code bin/sh}), without {@code .} or {@code ..} components; the root
@@ -155,12 +156,17 @@ public final class InitrdWriter implements AutoCloseable {
         checkParents(sorted);
 
         // Hard-link groups: how many names, and which one (the last in archive order) carries the data.
+        // A directory has 2 + (subdirectories) links, as on a file system.
         Map<Entry, Integer> nlink = new IdentityHashMap<>();
         Map<Entry, Entry> dataCarrier = new IdentityHashMap<>();
         for (Entry e : sorted) {
             Entry group = e.linkOf() != null ? e.linkOf() : e;
-            nlink.merge(group, 1, Integer::sum);
+            nlink.merge(group, e.type() == S_IFDIR ? 2 : 1, Integer::sum);
             dataCarrier.put(group, e);
+            int slash = e.path().lastIndexOf('/');
+            if (e.type() == S_IFDIR && slash > 0) {
+                nlink.merge(entries.get(e.path().substring(0, slash)), 1, Integer::sum);
+            }
         }
 
         MessageDigest sha256;
@@ -191,7 +197,7 @@ public final class InitrdWriter implements AutoCloseable {
                 c.setMode(e.type() | e.attributes().permissions());
                 c.setUID(e.attributes().uid());
                 c.setGID(e.attributes().gid());
-                c.setNumberOfLinks(e.type() == S_IFREG ? nlink.get(group) : e.type() == S_IFDIR ? 2 : 1);
+                c.setNumberOfLinks(nlink.get(group));
                 c.setTime(options.mtime());
                 c.setDeviceMaj(0);
                 c.setDeviceMin(0);
