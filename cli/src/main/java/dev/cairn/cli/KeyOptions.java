@@ -47,6 +47,8 @@ public final class KeyOptions {
     @Option(names = "--pkcs11-key", paramLabel = "LABEL", description = "Label of the key (and its certificate) on the token (default: the only one).")
     String pkcs11Key;
 
+    @Option(names = "--pkcs11-key-id", paramLabel = "HEX", description = "CKA_ID of the key (as pkcs11-tool --id) instead of --pkcs11-key.")
+    String pkcs11KeyId;
     @Option(names = "--pkcs11-pin-env", paramLabel = "VAR", description = "Read the token PIN from environment variable VAR.")
     String pinEnv;
 
@@ -77,6 +79,17 @@ public final class KeyOptions {
         return passStdin ? Secret.ofStream(System.in) : null;
     }
 
+    private byte[] keyId() {
+        if (pkcs11KeyId == null) {
+            return null;
+        }
+        try {
+            return java.util.HexFormat.of().parseHex(pkcs11KeyId.replace(":", ""));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--pkcs11-key-id wants hex bytes (e.g. 01 or a1:b2), not " + pkcs11KeyId);
+        }
+    }
+
     /** Whether any key source option was given. */
     public boolean present() {
         return key != null || cert != null || pkcs12 != null || pkcs11Module != null;
@@ -105,9 +118,9 @@ public final class KeyOptions {
             if (key != null || pkcs12 != null) {
                 throw new IllegalArgumentException("--pkcs11-module replaces --key and --pkcs12 (--cert may name the signer certificate)");
             }
-            km = new dev.cairn.signing.Pkcs11KeySource(pkcs11Module, pkcs11Token, pkcs11Slot, pkcs11Key).load(pin(), cert);
-        } else if (pkcs11Token != null || pkcs11Slot != null || pkcs11Key != null) {
-            throw new IllegalArgumentException("--pkcs11-token, --pkcs11-slot and --pkcs11-key need --pkcs11-module");
+            km = new dev.cairn.signing.Pkcs11KeySource(pkcs11Module, pkcs11Token, pkcs11Slot, pkcs11Key, keyId()).load(pin(), cert);
+        } else if (pkcs11Token != null || pkcs11Slot != null || pkcs11Key != null || pkcs11KeyId != null) {
+            throw new IllegalArgumentException("--pkcs11-token, --pkcs11-slot, --pkcs11-key and --pkcs11-key-id need --pkcs11-module");
         } else if (pkcs12 != null) {
             if (key != null || cert != null) {
                 throw new IllegalArgumentException("--pkcs12 replaces --key and --cert");

@@ -109,6 +109,30 @@ class SoftHsmIT {
     }
 
     @Test
+    void keysAreFoundByCkaIdToo() throws Exception {
+        ToolOracle openssl = ToolOracle.require("openssl", "openssl");
+        Path ca = TestPki.get().ca().writeCertPem(dir.resolve("ca.pem"));
+        Path content = Files.writeString(dir.resolve("by-id.txt"), "signed by id\n");
+        for (String[] k : new String[][] {{"01", "rsa"}, {"02", "ec"}}) {
+            Path cms = dir.resolve("by-id-" + k[1] + ".p7s");
+            Out r = sh(List.of(launcher.toString(), "sign", "cms", "--in", content.toString(), "--out", cms.toString(), "--pkcs11-module",
+                    module.toString(), "--pkcs11-token", "cairn-it", "--pkcs11-key-id", k[0], "--pkcs11-pin-env", "TOKEN_PIN"));
+            assertThat(r.code()).as(r.err()).isZero();
+            String signer = openssl.runOk("cms", "-verify", "-binary", "-inform", "DER", "-in", cms.toString(), "-content",
+                    content.toString(), "-CAfile", ca.toString(), "-purpose", "any", "-out", "/dev/null", "-signer",
+                    dir.resolve("signer-" + k[1] + ".pem").toString()).stderr();
+            assertThat(signer).contains("Verification successful");
+            assertThat(Files.readString(dir.resolve("signer-" + k[1] + ".pem"))).isNotEmpty();
+            assertThat(openssl.runOk("x509", "-noout", "-subject", "-in", dir.resolve("signer-" + k[1] + ".pem").toString()).stdout())
+                    .contains("cairn hsm " + k[1]);
+        }
+        Out missing = sh(List.of(launcher.toString(), "sign", "cms", "--in", content.toString(), "--out", dir.resolve("x.p7s").toString(),
+                "--pkcs11-module", module.toString(), "--pkcs11-token", "cairn-it", "--pkcs11-key-id", "7f", "--pkcs11-pin-env", "TOKEN_PIN"));
+        assertThat(missing.code()).isEqualTo(4);
+        assertThat(missing.err()).contains("CKA_ID 7f").doesNotContain(PIN);
+    }
+
+    @Test
     void tokenKeysSignCmsRootHashIpePolicyAndModules() throws Exception {
         ToolOracle openssl = ToolOracle.require("openssl", "openssl");
         Path ca = TestPki.get().ca().writeCertPem(dir.resolve("ca.pem"));

@@ -32,12 +32,32 @@ import java.util.Map;
  * @param tokenLabel token label, or null to use {@code slot}
  * @param slot       slot id, or null to use {@code tokenLabel}
  * @param keyLabel   the key's (and its certificate's) label, or null for the only key on the token
+ * @param keyId      the key's CKA_ID (as {@code pkcs11-tool --id}), instead of {@code keyLabel}; or null
  */
-public record Pkcs11KeySource(Path module, String tokenLabel, Long slot, String keyLabel) {
+public record Pkcs11KeySource(Path module, String tokenLabel, Long slot, String keyLabel, byte[] keyId) {
+    private static final long CKA_CLASS = 0x0;
+    private static final long CKA_LABEL = 0x3;
+    private static final long CKA_ID = 0x102;
+    private static final long CKO_CERTIFICATE = 0x1;
+    private static final long CKF_SERIAL_SESSION = 0x4;
+
     public Pkcs11KeySource {
         if ((tokenLabel == null) == (slot == null)) {
             throw new IllegalArgumentException("choose the PKCS#11 token by label or by slot id (one of them)");
         }
+        if (keyLabel != null && keyId != null) {
+            throw new IllegalArgumentException("choose the PKCS#11 key by label or by id, not both");
+        }
+        keyId = keyId == null ? null : keyId.clone();
+    }
+
+    @Override
+    public byte[] keyId() {
+        return keyId == null ? null : keyId.clone();
+    }
+
+    public Pkcs11KeySource(Path module, String tokenLabel, Long slot, String keyLabel) {
+        this(module, tokenLabel, slot, keyLabel, null);
     }
 
     /** Logs in with {@code pin} and returns the key, with {@code certFile}'s certificate when given. */
@@ -77,13 +97,14 @@ public record Pkcs11KeySource(Path module, String tokenLabel, Long slot, String 
                 }
             }
             String alias;
-            if (keyLabel != null) {
-                if (!keys.contains(keyLabel)) {
-                    throw new SigningException("no private key labelled '" + keyLabel + "' on " + what + " (keys with a certificate: "
+            String wanted = keyId != null ? labelOfId(slotId, what) : keyLabel;
+            if (wanted != null) {
+                if (!keys.contains(wanted)) {
+                    throw new SigningException("no private key labelled '" + wanted + "' on " + what + " (keys with a certificate: "
                             + (keys.isEmpty() ? "none" : String.join(", ", keys))
                             + "; SunPKCS11 needs a certificate object with the key's CKA_ID)");
                 }
-                alias = keyLabel;
+                alias = wanted;
             } else if (keys.size() == 1) {
                 alias = keys.get(0);
             } else {
@@ -107,6 +128,63 @@ public record Pkcs11KeySource(Path module, String tokenLabel, Long slot, String 
             return km;
         } catch (GeneralSecurityException e) {
             throw new SigningException("reading the key from " + what + " failed: " + rootMessage(e), e);
+        }
+    }
+
+    /**
+     * The label SunPKCS11 shows for the key with CKA_ID {@code keyId}: the label of the certificate
+     * object with that id (certificates are public objects: no login needed to find them).
+     */
+    private String labelOfId(long slotId, String what) throws SigningException {
+        String hex = java.util.HexFormat.of().formatHex(keyId);
+        try {
+            Class<?> c = Class.forName("sun.security.pkcs11.wrapper.PKCS11");
+            Class<?> initArgs = Class.forName("sun.security.pkcs11.wrapper.CK_C_INITIALIZE_ARGS");
+            Class<?> attr = Class.forName("sun.security.pkcs11.wrapper.CK_ATTRIBUTE");
+            Class<?> notify = Class.forName("sun.security.pkcs11.wrapper.CK_NOTIFY");
+            Object p11 = c.getMethod("getInstance", String.class, String.class, initArgs, boolean.class)
+                    .invoke(null, module.toAbsolutePath().toString(), "C_GetFunctionList", null, false);
+            long session = (long) c.getMethod("C_OpenSession", long.class, long.class, Object.class, notify)
+                    .invoke(p11, slotId, CKF_SERIAL_SESSION, null, null);
+            try {
+                Object template = java.lang.reflect.Array.newInstance(attr, 2);
+                java.lang.reflect.Array.set(template, 0, attr.getConstructor(long.class, long.class).newInstance(CKA_CLASS, CKO_CERTIFICATE));
+                java.lang.reflect.Array.set(template, 1, attr.getConstructor(long.class, Object.class).newInstance(CKA_ID, (Object) keyId.clone()));
+                c.getMethod("C_FindObjectsInit", long.class, template.getClass()).invoke(p11, session, template);
+                long[] found;
+                try {
+                    found = (long[]) c.getMethod("C_FindObjects", long.class, long.class).invoke(p11, session, 16L);
+                } finally {
+                    c.getMethod("C_FindObjectsFinal", long.class).invoke(p11, session);
+                }
+                if (found.length != 1) {
+                    throw new SigningException((found.length == 0 ? "no certificate object with CKA_ID " : "several certificates with CKA_ID ")
+                            + hex + " on " + what + " (SunPKCS11 needs exactly one certificate object with the key's CKA_ID)");
+                }
+                Object labelTemplate = java.lang.reflect.Array.newInstance(attr, 1);
+                Object label = attr.getConstructor(long.class).newInstance(CKA_LABEL);
+                java.lang.reflect.Array.set(labelTemplate, 0, label);
+                c.getMethod("C_GetAttributeValue", long.class, long.class, labelTemplate.getClass()).invoke(p11, session, found[0], labelTemplate);
+                Object value = attr.getField("pValue").get(java.lang.reflect.Array.get(labelTemplate, 0)); // the wrapper replaces the element
+                String text = value instanceof char[] chars ? new String(chars)
+                        : value instanceof byte[] bytes ? new String(bytes, java.nio.charset.StandardCharsets.UTF_8) : null;
+                if (text == null || text.isEmpty()) {
+                    throw new SigningException("the certificate with CKA_ID " + hex + " on " + what + " has no label; SunPKCS11 cannot name it");
+                }
+                return text;
+            } finally {
+                c.getMethod("C_CloseSession", long.class).invoke(p11, session);
+            }
+        } catch (IllegalAccessException e) {
+            throw new SigningException("finding a PKCS#11 key by id needs the JVM option --add-exports "
+                    + "jdk.crypto.cryptoki/sun.security.pkcs11.wrapper=ALL-UNNAMED (the cairn launcher sets it); or use --pkcs11-key LABEL");
+        } catch (java.lang.reflect.InvocationTargetException e) {
+            if (e.getCause() instanceof SigningException se) {
+                throw se;
+            }
+            throw new SigningException("cannot look up CKA_ID " + hex + " on " + what + ": " + rootMessage(e), e);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            throw new SigningException("cannot look up CKA_ID " + hex + " on " + what + ": " + rootMessage(e), e);
         }
     }
 
