@@ -90,6 +90,17 @@ public final class KeyOptions {
         }
     }
 
+    /**
+     * Another key on the same PKCS#11 token (same module, token and PIN), by label: e.g. the PCR
+     * policy key next to the Secure Boot key.
+     */
+    public KeyMaterial loadOtherPkcs11Key(String label, String option) throws IOException {
+        if (pkcs11Module == null) {
+            throw new IllegalArgumentException(option + " needs --pkcs11-module (and --pkcs11-token or --pkcs11-slot)");
+        }
+        return new dev.cairn.signing.Pkcs11KeySource(pkcs11Module, pkcs11Token, pkcs11Slot, label, null).load(pin(), null);
+    }
+
     /** Whether any key source option was given. */
     public boolean present() {
         return key != null || cert != null || pkcs12 != null || pkcs11Module != null;

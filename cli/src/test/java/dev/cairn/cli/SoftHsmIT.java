@@ -109,6 +109,28 @@ class SoftHsmIT {
     }
 
     @Test
+    void ukiSignedAndPcrPolicySignedWithTokenKeys() throws Exception {
+        String sbat = "sbat,1,SBAT Version,sbat,1,https://github.com/rhboot/shim/blob/main/SBAT.md\n";
+        Path stub = Files.write(dir.resolve("stub.efi"), dev.cairn.testing.TinyPe.stub(sbat, "257"));
+        Path kernel = Files.write(dir.resolve("vmlinuz"), dev.cairn.testing.TinyPe.kernel(4000));
+        Path uki = dir.resolve("hsm-uki.efi");
+        // Secure Boot key and PCR key both on the token: "rsa" signs the image, "rsa" also the policy (RSA required)
+        Out r = sh(List.of(launcher.toString(), "uki", "build", "--stub", stub.toString(), "--linux", kernel.toString(), "--cmdline", "quiet",
+                "--os-release", "ID=hsm", "--output", uki.toString(), "--pkcs11-module", module.toString(), "--pkcs11-token", "cairn-it",
+                "--pkcs11-key", "rsa", "--pcr-pkcs11-key", "rsa", "--pkcs11-pin-env", "TOKEN_PIN"));
+        assertThat(r.code()).as(r.err()).isZero();
+        Path rsaCert = Files.write(dir.resolve("rsa-token.crt"), Files.readAllBytes(dir.resolve("rsa.crt.der")));
+        ToolOracle.require("sbverify", "sbsigntool").runOk("--cert", TestPki.get().ca().writeCertPem(dir.resolve("ca-sb.pem")).toString(),
+                uki.toString());
+        Path pcrsig = dir.resolve("hsm.pcrsig");
+        ToolOracle.require("objcopy", "binutils").runOk("--dump-section", ".pcrsig=" + pcrsig, uki.toString(), dir.resolve("o.efi").toString());
+        java.security.cert.X509Certificate c = (java.security.cert.X509Certificate) java.security.cert.CertificateFactory.getInstance("X.509")
+                .generateCertificate(Files.newInputStream(rsaCert));
+        assertThat(dev.cairn.signing.pcr.PcrSignatures.parse(Files.readString(pcrsig))
+                .verifiesWith((java.security.interfaces.RSAPublicKey) c.getPublicKey())).isTrue();
+    }
+
+    @Test
     void keysAreFoundByCkaIdToo() throws Exception {
         ToolOracle openssl = ToolOracle.require("openssl", "openssl");
         Path ca = TestPki.get().ca().writeCertPem(dir.resolve("ca.pem"));

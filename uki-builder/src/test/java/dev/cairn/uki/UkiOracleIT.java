@@ -117,6 +117,42 @@ class UkiOracleIT {
     }
 
     @Test
+    void systemdMeasureAgreesWithSplashDevicetreePcrpkeyAndEveryPhase() throws IOException {
+        Path splash = Files.write(dir.resolve("splash.bmp"), SeededData.bytes(21, 5000));
+        Path dtb = Files.write(dir.resolve("board.dtb"), SeededData.bytes(22, 777));
+        byte[] pcrpkey = "-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE\n-----END PUBLIC KEY-----\n".getBytes(StandardCharsets.US_ASCII);
+        UkiBuilder.Prepared p = UkiBuilder.prepare(new UkiBuilder.Inputs(UkiFixtures.stub(), UkiFixtures.kernel(), List.of(initrd),
+                "quiet".getBytes(StandardCharsets.US_ASCII), "ID=cairn\n".getBytes(StandardCharsets.UTF_8), null, splash, dtb, null, pcrpkey,
+                List.of()));
+        Path uki2 = dir.resolve("uki2.efi");
+        try (FileChannel ch = FileChannel.open(uki2, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, StandardOpenOption.READ)) {
+            UkiWriter.write(UkiLayout.plan(p.stubBytes(), p.sections(), p.kernelNxCompat()), ch, "SHA-256", List.of());
+        }
+        ToolOracle measure = ToolOracle.requireAt(Path.of("/usr/lib/systemd/systemd-measure"), "systemd");
+        UkiFile f = UkiFile.open(uki2);
+        List<String> args = new ArrayList<>(List.of("calculate"));
+        for (String name : List.of(".linux", ".osrel", ".cmdline", ".initrd", ".splash", ".dtb", ".pcrpkey")) {
+            Path out = dir.resolve("m2" + name);
+            Files.write(out, f.section(name).orElseThrow().toBytes(Integer.MAX_VALUE - 8));
+            args.add("--" + name.substring(1) + "=" + out);
+        }
+        // .uname and .sbat are in this UKI but the 252 stub does not measure them (and systemd-measure 252 has no option for them)
+        assertThat(f.section(".uname")).isPresent();
+        List<String> phases = new ArrayList<>(PcrPredictor.DEFAULT_PHASES);
+        phases.add(":");
+        phases.add("enter-initrd:leave-initrd:sysinit:ready:shutdown:final");
+        phases.forEach(ph -> args.add("--phase=" + ph));
+        String expected = measure.run(java.time.Duration.ofMinutes(2), dir, args, null).assertExit(0).stdout();
+        List<PcrPredictor.Bank> banks = List.of(PcrPredictor.Bank.values());
+        StringBuilder sb = new StringBuilder();
+        for (PcrPredictor.Prediction x : PcrPredictor.predict(MeasurementRule.SYSTEMD_252, f.measuredSections(MeasurementRule.SYSTEMD_252,
+                banks), banks, phases.stream().sorted().toList())) {
+            sb.append("11:").append(x.bank().id()).append('=').append(x.hex()).append('\n');
+        }
+        assertThat(sb.toString()).isEqualTo(expected).hasLineCount(4 * 6);
+    }
+
+    @Test
     void systemdMeasureAgreesOnPcr11ForThe252Stub() throws IOException {
         ToolOracle measure = ToolOracle.requireAt(Path.of("/usr/lib/systemd/systemd-measure"), "systemd");
         assertThat(prepared.rule()).isEqualTo(MeasurementRule.SYSTEMD_252);

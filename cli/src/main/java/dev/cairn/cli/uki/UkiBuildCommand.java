@@ -78,6 +78,8 @@ public final class UkiBuildCommand implements Callable<Integer> {
     Path pcrPrivateKey;
     @Option(names = "--pcr-public-key", paramLabel = "FILE", description = "Its public key (PEM; default: derived from the private key).")
     Path pcrPublicKey;
+    @Option(names = "--pcr-pkcs11-key", paramLabel = "LABEL", description = "PCR policy key on the PKCS#11 token of --pkcs11-module (by label).")
+    String pcrPkcs11Key;
     @Option(names = "--pcr-banks", paramLabel = "BANK[,BANK…]", split = ",", description = "Banks for .pcrsig and --measure (default: sha256).")
     List<String> banks = new ArrayList<>(List.of("sha256"));
     @Option(names = "--phases", paramLabel = "PATH", split = "[ ,]+", description = "Boot phase paths to sign for (default: systemd-measure's four).")
@@ -101,7 +103,11 @@ public final class UkiBuildCommand implements Callable<Integer> {
         List<PcrPredictor.Bank> predictorBanks = banks.stream().map(PcrPredictor.Bank::parse).toList();
         List<String> phasePaths = phases == null || phases.isEmpty() ? PcrPredictor.DEFAULT_PHASES : phases;
         phasePaths.forEach(PcrPredictor::phaseWords);
-        PcrSigningKey pcrKey = pcrPrivateKey == null ? null : PcrSigningKey.fromPem(pcrPrivateKey, pcrPublicKey, null);
+        if (pcrPrivateKey != null && pcrPkcs11Key != null) {
+            throw new IllegalArgumentException("give the PCR key once: --pcr-private-key or --pcr-pkcs11-key");
+        }
+        PcrSigningKey pcrKey = pcrPrivateKey != null ? PcrSigningKey.fromPem(pcrPrivateKey, pcrPublicKey, null)
+                : pcrPkcs11Key != null ? PcrSigningKey.of(keys.loadOtherPkcs11Key(pcrPkcs11Key, "--pcr-pkcs11-key")) : null;
         byte[] pcrpkeyBytes = pcrpkey != null ? Files.readAllBytes(pcrpkey)
                 : pcrKey != null ? pcrKey.pcrpkeyPem().getBytes(StandardCharsets.US_ASCII)
                 : pcrPublicKey != null ? Files.readAllBytes(pcrPublicKey) : null;
