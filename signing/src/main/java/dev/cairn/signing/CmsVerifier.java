@@ -65,7 +65,11 @@ public final class CmsVerifier {
             X509Certificate signerCert = null;
             for (SignerInformation si : signers) {
                 X509Certificate cert = findSigner(si, pool, conv);
-                if (!si.verify(new JcaSimpleSignerInfoVerifierBuilder().setProvider(KeyLoader.bouncyCastle()).build(cert))) {
+                JcaSimpleSignerInfoVerifierBuilder vb = new JcaSimpleSignerInfoVerifierBuilder();
+                if (org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers.id_RSASSA_PSS.getId().equals(si.getEncryptionAlgOID())) {
+                    vb.setProvider(KeyLoader.bouncyCastle()); // the JDK names PSS differently (RSASSA-PSS + parameters)
+                }
+                if (!si.verify(vb.build(cert))) {
                     throw new SigningException("signature by " + cert.getSubjectX500Principal() + " does not verify");
                 }
                 requireTrusted(cert, trusted, pool, at);

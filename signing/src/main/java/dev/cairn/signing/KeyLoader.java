@@ -41,11 +41,14 @@ import org.bouncycastle.pkcs.PKCSException;
  */
 public final class KeyLoader {
     /** Bouncy Castle as a provider instance (not installed globally): PBES2 key decryption needs it. */
-    private static final java.security.Provider BC = new org.bouncycastle.jce.provider.BouncyCastleProvider();
+    /** Created on first use only: registering Bouncy Castle's algorithms costs a noticeable part of a short run. */
+    private static final class Bc {
+        static final java.security.Provider PROVIDER = new org.bouncycastle.jce.provider.BouncyCastleProvider();
+    }
 
     /** The Bouncy Castle provider instance cairn uses (not registered globally). */
     static java.security.Provider bouncyCastle() {
-        return BC;
+        return Bc.PROVIDER;
     }
 
     private KeyLoader() {
@@ -71,12 +74,12 @@ public final class KeyLoader {
                     }
                     if (o instanceof PEMEncryptedKeyPair ekp) {
                         char[] p = requirePass(pass, file);
-                        return converter.getKeyPair(ekp.decryptKeyPair(new JcePEMDecryptorProviderBuilder().setProvider(BC).build(p))).getPrivate();
+                        return converter.getKeyPair(ekp.decryptKeyPair(new JcePEMDecryptorProviderBuilder().setProvider(Bc.PROVIDER).build(p))).getPrivate();
                     }
                     if (o instanceof PKCS8EncryptedPrivateKeyInfo epki) {
                         char[] p = requirePass(pass, file);
                         return converter.getPrivateKey(epki.decryptPrivateKeyInfo(
-                                new JceOpenSSLPKCS8DecryptorProviderBuilder().setProvider(BC).build(p)));
+                                new JceOpenSSLPKCS8DecryptorProviderBuilder().setProvider(Bc.PROVIDER).build(p)));
                     }
                 }
             }

@@ -62,7 +62,6 @@ public final class PeSigning {
             }
             try (AtomicOutput o = AtomicOutput.open(out)) {
                 PeSignatures.rewrite(image, ch, o.channel(), table);
-                o.channel().force(false);
                 if (km != null) {
                     verifyOutput(o.tempPath(), digest, digestAlgorithm, km.certificate());
                 }

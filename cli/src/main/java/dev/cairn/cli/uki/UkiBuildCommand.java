@@ -163,7 +163,6 @@ public final class UkiBuildCommand implements Callable<Integer> {
             List<ImageSigner> signers = km == null ? List.of() : List.of(PeSigning.signer(km));
             try (AtomicOutput o = AtomicOutput.open(output)) {
                 result = UkiWriter.write(plan, o.channel(), "SHA-256", signers);
-                o.channel().force(false);
                 if (km != null) {
                     PeSigning.verifyOutput(o.tempPath(), result.authenticodeDigest(), "SHA-256", km.certificate());
                 } else {
