@@ -7,13 +7,13 @@ import dev.cairn.testing.TestPki;
 import dev.cairn.testing.ToolOracle;
 import dev.cairn.testing.boot.BootResult;
 import dev.cairn.testing.boot.BusyboxInitramfs;
+import dev.cairn.testing.boot.DebianBootFiles;
 import dev.cairn.testing.boot.SecureBootVm;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -39,12 +39,9 @@ class UkiBootIT {
     void build(@TempDir Path tmp) throws Exception {
         dir = tmp;
         SecureBootVm.requireInstalled();
-        ToolOracle.requireFile(Path.of("/usr/lib/systemd/boot/efi/linuxx64.efi.stub"), "systemd-boot-efi");
-        try (Stream<Path> s = Files.list(Path.of("/boot"))) {
-            kernel = s.filter(p -> p.getFileName().toString().startsWith("vmlinuz-")).sorted().reduce((a, b) -> b)
-                    .orElseGet(() -> ToolOracle.requireFile(Path.of("/boot/vmlinuz"), "linux-image-amd64"));
-        }
-        String release = kernel.getFileName().toString().replaceFirst("^vmlinuz-", "");
+        DebianBootFiles.stub();
+        kernel = DebianBootFiles.kernel();
+        String release = DebianBootFiles.release(kernel);
         Path tree = BusyboxInitramfs.writeTree(dir.resolve("initramfs"), Path.of("/lib/modules", release));
         initrd = dir.resolve("initrd.zst");
         MainTest.Run i = run("initrd", "create", tree.toString(), initrd.toString(), "--compress", "zstd");

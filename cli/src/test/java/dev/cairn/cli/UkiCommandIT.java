@@ -13,6 +13,7 @@ import dev.cairn.signing.pcr.PcrValue;
 import dev.cairn.testing.SeededData;
 import dev.cairn.testing.TestPki;
 import dev.cairn.testing.ToolOracle;
+import dev.cairn.testing.boot.DebianBootFiles;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -21,7 +22,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,7 +31,7 @@ import org.junit.jupiter.api.io.TempDir;
  * kernel, checked by sbverify, osslsigncode and pesign.
  */
 class UkiCommandIT {
-    static final Path STUB = Path.of("/usr/lib/systemd/boot/efi/linuxx64.efi.stub");
+    static final Path STUB = DebianBootFiles.STUB;
     @TempDir
     static Path dir;
     static Path kernel;
@@ -42,11 +42,8 @@ class UkiCommandIT {
 
     @BeforeAll
     static void build() throws Exception {
-        ToolOracle.requireFile(STUB, "systemd-boot-efi");
-        try (Stream<Path> s = Files.list(Path.of("/boot"))) {
-            kernel = s.filter(p -> p.getFileName().toString().startsWith("vmlinuz-")).sorted().reduce((a, b) -> b)
-                    .orElseGet(() -> ToolOracle.requireFile(Path.of("/boot/vmlinuz"), "linux-image-amd64"));
-        }
+        DebianBootFiles.stub();
+        kernel = DebianBootFiles.kernel();
         sbKey = TestPki.get().secureBoot().writeKeyPem(dir.resolve("db.key"));
         sbCert = TestPki.get().secureBoot().writeCertPem(dir.resolve("db.crt"));
         pcrKey = TestPki.get().rsaLeaf().writeKeyPem(dir.resolve("pcr.key"));

@@ -24,7 +24,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
@@ -197,16 +196,7 @@ class BootHarnessIT {
     }
 
     /** The newest {@code /boot/vmlinuz-*} (Debian package linux-image-amd64). */
-    static Path newestKernel() throws IOException {
-        Path boot = Path.of("/boot");
-        if (Files.isDirectory(boot)) {
-            try (Stream<Path> s = Files.list(boot)) {
-                List<Path> kernels = s.filter(p -> p.getFileName().toString().startsWith("vmlinuz-")).sorted().toList();
-                if (!kernels.isEmpty()) {
-                    return ToolOracle.requireFile(kernels.get(kernels.size() - 1), "linux-image-amd64");
-                }
-            }
-        }
-        return ToolOracle.requireFile(boot.resolve("vmlinuz"), "linux-image-amd64");
+    static Path newestKernel() {
+        return dev.cairn.testing.boot.DebianBootFiles.kernel();
     }
 }
