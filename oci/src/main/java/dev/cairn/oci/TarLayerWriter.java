@@ -69,7 +69,7 @@ public final class TarLayerWriter {
 
     /**
      * Re-writes a tar archive (plain, gzip or zstd, detected by magic) as a layer, in its own entry
-     * order, with times and owners normalised as for directories.
+     * order, every mtime set to {@code mtime}, numeric owners kept, owner names dropped.
      */
     public static TarLayer fromTar(OciLayout layout, Path tarFile, Compression c, long mtime) throws IOException {
         return write(layout, c, tar -> {
@@ -87,6 +87,8 @@ public final class TarLayerWriter {
                         o.setDevMinor(e.getDevMinor());
                     }
                     normalise(o, mtime);
+                    o.setUserId(e.getLongUserId()); // owners of a tar are meaningful (a rootfs); names are not kept
+                    o.setGroupId(e.getLongGroupId());
                     if (e.isFile()) {
                         o.setSize(e.getSize());
                     }
