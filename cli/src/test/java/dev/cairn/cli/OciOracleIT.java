@@ -1,0 +1,130 @@
+package dev.cairn.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.cairn.testing.SeededData;
+import dev.cairn.testing.ToolOracle;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Layouts written by cairn, judged by tools no one here wrote: skopeo (inspect, copy), umoci
+ * (unpack: digests, gzip CRC, diff_ids), veritysetup (the appended tree matches the annotation)
+ * and unsquashfs (the data part is the tree).
+ */
+class OciOracleIT {
+    @TempDir
+    Path dir;
+
+    Path tree(String name) throws IOException {
+        Path t = dir.resolve(name);
+        Files.createDirectories(t.resolve("etc"));
+        Files.createDirectories(t.resolve("usr/lib/deep"));
+        Files.writeString(t.resolve("etc/hostname"), "cairn\n");
+        Files.write(t.resolve("usr/lib/deep/blob"), SeededData.bytes(3, 1_000_000));
+        Files.writeString(t.resolve("usr/lib/ä-utf8"), "name\n");
+        Files.createSymbolicLink(t.resolve("link"), Path.of("etc/hostname"));
+        Files.setPosixFilePermissions(t.resolve("etc/hostname"), java.nio.file.attribute.PosixFilePermissions.fromString("rw-r-----"));
+        return t;
+    }
+
+    static MainTest.Run ok(String... args) {
+        MainTest.Run r = MainTest.run(args);
+        assertThat(r.code()).as(String.join(" ", args) + "\n" + r.err()).isZero();
+        return r;
+    }
+
+    static String field(String json, String key) {
+        Matcher m = Pattern.compile("\"" + Pattern.quote(key) + "\" : \"([^\"]+)\"").matcher(json);
+        assertThat(m.find()).as(key).isTrue();
+        return m.group(1);
+    }
+
+    @Test
+    void skopeoInspectsAndCopiesOurLayoutsWithEveryDigestKept() throws IOException {
+        ToolOracle skopeo = ToolOracle.require("skopeo", "skopeo");
+        Path lay = dir.resolve("lay");
+        String img = field(ok("oci", "layer", "add", lay + ":img", tree("t").toString(), "--type", "tar+gzip", "--json").out(), "manifest");
+        String sq = field(ok("oci", "layer", "add", lay + ":sq", tree("t2").toString(), "--type", "squashfs", "--json").out(), "manifest");
+        Files.writeString(dir.resolve("linux.efi"), "MZ");
+        String art = field(ok("oci", "artifact", "add", lay + ":uki", "--artifact-type", "application/vnd.cairn.uki.v1",
+                dir.resolve("linux.efi").toString(), "--subject", "sq", "--json").out(), "manifest");
+        ToolOracle.Result inspect = skopeo.runOk("inspect", "oci:" + lay + ":img");
+        assertThat(inspect.stdout()).contains("\"Digest\": \"" + img + "\"", "\"Os\": \"linux\"");
+        assertThat(skopeo.runOk("inspect", "oci:" + lay + ":sq").stdout()).contains("\"Digest\": \"" + sq + "\"");
+        String raw = skopeo.runOk("inspect", "--raw", "oci:" + lay + ":uki").stdout();
+        assertThat(raw).isEqualTo(Files.readString(lay.resolve("blobs/sha256/" + art.substring(7))));
+        Path copy = dir.resolve("copy");
+        for (String[] t : new String[][] {{"img", img}, {"sq", sq}, {"uki", art}}) {
+            skopeo.runOk("copy", "--quiet", "oci:" + lay + ":" + t[0], "oci:" + copy + ":" + t[0]);
+        }
+        // skopeo's layout (index.json without mediaType) read back by cairn: same digests, every blob verified
+        String ls = ok("oci", "ls", copy.toString()).out();
+        assertThat(ls).contains("img\t" + img, "sq\t" + sq, "uki\t" + art);
+        MainTest.Run whole = ok("oci", "inspect", copy.toString(), "--json");
+        assertThat(whole.out()).contains("\"missingBlobs\" : [ ]", "\"unknownMediaTypes\" : [ ]");
+        assertThat(ok("oci", "inspect", copy + ":sq").out()).contains("referrer: " + art);
+        // and cairn can build on the copy: umoci accepts the result
+        ToolOracle umoci = ToolOracle.require("umoci", "umoci");
+        ok("oci", "layer", "add", copy + ":img", tree("t3").toString(), "--type", "tar");
+        umoci.runOk("unpack", "--rootless", "--image", copy + ":img", dir.resolve("bundle").toString());
+    }
+
+    @Test
+    void umociUnpacksOurTarLayersWithTheRightContent() throws IOException {
+        ToolOracle umoci = ToolOracle.require("umoci", "umoci");
+        Path lay = dir.resolve("lay");
+        Path t = tree("t");
+        ok("oci", "layer", "add", lay + ":img", t.toString(), "--type", "tar+gzip");
+        Path upper = dir.resolve("upper");
+        Files.createDirectories(upper.resolve("etc"));
+        Files.writeString(upper.resolve("etc/hostname"), "second layer\n");
+        ok("oci", "layer", "add", lay + ":img", upper.toString(), "--type", "tar");
+        Path bundle = dir.resolve("bundle");
+        umoci.runOk("unpack", "--rootless", "--image", lay + ":img", bundle.toString());
+        Path root = bundle.resolve("rootfs");
+        assertThat(Files.readString(root.resolve("etc/hostname"))).isEqualTo("second layer\n");
+        assertThat(Files.readAllBytes(root.resolve("usr/lib/deep/blob"))).isEqualTo(Files.readAllBytes(t.resolve("usr/lib/deep/blob")));
+        assertThat(Files.readString(root.resolve("usr/lib/ä-utf8"))).isEqualTo("name\n");
+        assertThat(Files.readSymbolicLink(root.resolve("link"))).isEqualTo(Path.of("etc/hostname"));
+    }
+
+    @Test
+    void veritysetupComputesTheAnnotatedRootHashAndUnsquashfsTheTree() throws IOException {
+        ToolOracle veritysetup = ToolOracle.require("veritysetup", "cryptsetup-bin");
+        ToolOracle unsquashfs = ToolOracle.require("unsquashfs", "squashfs-tools");
+        Path lay = dir.resolve("lay");
+        Path t = tree("t");
+        MainTest.Run add = ok("oci", "layer", "add", lay + ":sq", t.toString(), "--type", "squashfs", "--json");
+        String rootHash = field(add.out(), "verityRootHash");
+        Path blob = lay.resolve("blobs/sha256/" + field(add.out(), "layer").substring(7));
+        byte[] b = Files.readAllBytes(blob);
+        long bytesUsed = ByteBuffer.wrap(b, 40, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        long offset = (bytesUsed + 4095) / 4096 * 4096; // where atomfs looks for the verity superblock
+        String dump = veritysetup.runOk("dump", "--hash-offset=" + offset, blob.toString()).stdout();
+        assertThat(dump).contains("Hash type:       \t1", "Data blocks:     \t" + offset / 4096, "Data block size: \t4096",
+                "Hash block size: \t4096", "Hash algorithm:  \tsha256");
+        assertThat(dump).containsPattern("Salt:\\s+[0-9a-f]{64}\\n");
+        veritysetup.runOk("verify", "--hash-offset=" + offset, blob.toString(), blob.toString(), rootHash);
+        // a flipped data byte makes veritysetup reject the annotated hash
+        Path bad = dir.resolve("bad");
+        b[100] ^= 1;
+        Files.write(bad, b);
+        assertThat(veritysetup.run(java.time.Duration.ofMinutes(1), "verify", "--hash-offset=" + offset, bad.toString(), bad.toString(),
+                rootHash).exitCode()).isNotZero();
+        b[100] ^= 1;
+        Path data = dir.resolve("data.sqfs");
+        Files.write(data, java.util.Arrays.copyOf(b, (int) offset));
+        Path out = dir.resolve("out");
+        unsquashfs.runOk("-no-xattrs", "-d", out.toString(), data.toString());
+        assertThat(Files.readAllBytes(out.resolve("usr/lib/deep/blob"))).isEqualTo(Files.readAllBytes(t.resolve("usr/lib/deep/blob")));
+        assertThat(Files.readSymbolicLink(out.resolve("link"))).isEqualTo(Path.of("etc/hostname"));
+    }
+}
