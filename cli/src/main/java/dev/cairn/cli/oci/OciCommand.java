@@ -20,7 +20,8 @@ public final class OciCommand extends CommandGroup implements Main.LazySubcomman
         m.put("inspect", InspectCommand::new);
         m.put("ls", LsCommand::new);
         m.put("gc", GcCommand::new);
-        // push/pull: registry client
+        m.put("push", PushCommand::new);
+        m.put("pull", PullCommand::new);
 
         return m;
     }

@@ -1,0 +1,191 @@
+package dev.cairn.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.cairn.testing.SeededData;
+import dev.cairn.testing.ToolOracle;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Base64;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * cairn's registry client against Debian's docker-registry 2.8 (anonymous and htpasswd basic
+ * auth), with skopeo as the independent reader and writer.
+ */
+class OciRegistryIT {
+    @TempDir
+    static Path shared;
+    static RegistryFixture anon;
+    static RegistryFixture basic;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void start() throws Exception {
+        anon = RegistryFixture.start(shared.resolve("anon"), null, null);
+        basic = RegistryFixture.start(shared.resolve("basic"), "alice", "s3cret");
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        if (anon != null) {
+            anon.close();
+        }
+        if (basic != null) {
+            basic.close();
+        }
+    }
+
+    static MainTest.Run ok(String... args) {
+        MainTest.Run r = MainTest.run(args);
+        assertThat(r.code()).as(String.join(" ", args) + "\n" + r.err()).isZero();
+        return r;
+    }
+
+    static String field(String json, String key) {
+        Matcher m = Pattern.compile("\"" + Pattern.quote(key) + "\" : \"([^\"]+)\"").matcher(json);
+        assertThat(m.find()).as(key).isTrue();
+        return m.group(1);
+    }
+
+    Path tree(String name, int size) throws IOException {
+        Path t = dir.resolve(name);
+        Files.createDirectories(t.resolve("etc"));
+        Files.writeString(t.resolve("etc/os-release"), "ID=cairn\n");
+        Files.write(t.resolve("payload"), SeededData.bytes(name.hashCode(), size));
+        return t;
+    }
+
+    /** Every blob file of a layout, by name, with its bytes. */
+    static java.util.Map<String, byte[]> blobs(Path layout) throws IOException {
+        java.util.Map<String, byte[]> m = new java.util.TreeMap<>();
+        try (Stream<Path> s = Files.list(layout.resolve("blobs/sha256"))) {
+            for (Path p : s.toList()) {
+                m.put(p.getFileName().toString(), Files.readAllBytes(p));
+            }
+        }
+        return m;
+    }
+
+    @Test
+    void pushReadBySkopeoCopiedBackAndPulledWithEveryDigestKept() throws IOException {
+        ToolOracle skopeo = ToolOracle.require("skopeo", "skopeo");
+        Path lay = dir.resolve("lay");
+        String img = field(ok("oci", "layer", "add", lay + ":img", tree("t1", 300_000).toString(), "--type", "tar+gzip", "--json").out(), "manifest");
+        String sq = field(ok("oci", "layer", "add", lay + ":sq", tree("t2", 300_000).toString(), "--type", "squashfs", "--json").out(), "manifest");
+        Files.writeString(dir.resolve("policy.txt"), "op=EVALUATE action=DENY\n");
+        String art = field(ok("oci", "artifact", "add", lay + ":policy", "--artifact-type", "application/vnd.cairn.ipe.policy.v1",
+                dir.resolve("policy.txt").toString(), "--subject", "sq", "--json").out(), "manifest");
+        String repo = anon.host() + "/cairn/os";
+        for (String tag : new String[] {"img", "sq", "policy"}) {
+            MainTest.Run push = ok("oci", "push", lay + ":" + tag, repo + ":" + tag, "--json");
+            assertThat(push.out()).contains("\"retries\" : 0");
+        }
+        // a second push sends nothing but the manifest
+        assertThat(ok("oci", "push", lay + ":img", repo + ":again", "--json").out()).contains("\"blobsTransferred\" : 0", "\"blobsSkipped\" : 2");
+        assertThat(skopeo.runOk("inspect", "--tls-verify=false", "docker://" + repo + ":img").stdout()).contains("\"Digest\": \"" + img + "\"");
+        assertThat(skopeo.runOk("inspect", "--tls-verify=false", "--raw", "docker://" + repo + ":sq").stdout())
+                .isEqualTo(Files.readString(lay.resolve("blobs/sha256/" + sq.substring(7))));
+        // docker-registry 2.8 has no referrers API: the fallback tag lists the artifact
+        String fallback = skopeo.runOk("inspect", "--tls-verify=false", "--raw", "docker://" + repo + ":sha256-" + sq.substring(7)).stdout();
+        assertThat(fallback).contains("\"artifactType\":\"application/vnd.cairn.ipe.policy.v1\"", art);
+        Path sk = dir.resolve("skopeo-copy");
+        for (String tag : new String[] {"img", "sq", "policy"}) {
+            skopeo.runOk("copy", "--quiet", "--src-tls-verify=false", "docker://" + repo + ":" + tag, "oci:" + sk + ":" + tag);
+        }
+        assertThat(ok("oci", "ls", sk.toString()).out()).contains("img\t" + img, "sq\t" + sq, "policy\t" + art);
+        Path pulled = dir.resolve("pulled");
+        for (String tag : new String[] {"img", "sq", "policy"}) {
+            ok("oci", "pull", repo + ":" + tag, pulled + ":" + tag);
+        }
+        assertThat(ok("oci", "ls", pulled.toString()).out()).contains("img\t" + img, "sq\t" + sq, "policy\t" + art);
+        ok("oci", "gc", lay.toString());
+        assertThat(blobs(pulled)).containsOnlyKeys(blobs(lay).keySet());
+        ok("oci", "pull", repo + "@" + sq, pulled + ":by-digest");
+    }
+
+    @Test
+    void largeBlobsGoInCheckedChunks() throws IOException {
+        ToolOracle skopeo = ToolOracle.require("skopeo", "skopeo");
+        Path lay = dir.resolve("lay");
+        String m = field(ok("oci", "layer", "add", lay + ":big", tree("big", 3_000_000).toString(), "--type", "tar+gzip", "--json").out(), "manifest");
+        String repo = anon.host() + "/cairn/chunked";
+        ok("oci", "push", "--chunk-size", "262144", lay + ":big", repo + ":big");
+        Path sk = dir.resolve("sk");
+        skopeo.runOk("copy", "--quiet", "--src-tls-verify=false", "docker://" + repo + ":big", "oci:" + sk + ":big");
+        assertThat(ok("oci", "ls", sk.toString()).out()).contains("big\t" + m);
+        assertThat(blobs(sk)).containsOnlyKeys(blobs(lay).keySet());
+    }
+
+    @Test
+    void basicAuthFromConfigJsonAndPasswordStdin() throws IOException {
+        ToolOracle skopeo = ToolOracle.require("skopeo", "skopeo");
+        Path lay = dir.resolve("lay");
+        String img = field(ok("oci", "layer", "add", lay + ":img", tree("t", 10_000).toString(), "--type", "tar+gzip", "--json").out(), "manifest");
+        String repo = basic.host() + "/private/os";
+        Path empty = dir.resolve("empty.json");
+        Files.writeString(empty, "{}");
+        MainTest.Run anonymous = MainTest.run("oci", "push", lay + ":img", repo + ":img", "--authfile", empty.toString());
+        assertThat(anonymous.code()).isEqualTo(5);
+        assertThat(anonymous.err()).contains("requires a login");
+        Path config = dir.resolve("config.json");
+        String auth = Base64.getEncoder().encodeToString("alice:s3cret".getBytes(StandardCharsets.UTF_8));
+        Files.writeString(config, "{\"auths\":{\"http://" + basic.host() + "\":{\"auth\":\"" + auth + "\"}}}");
+        ok("oci", "push", lay + ":img", repo + ":img", "--authfile", config.toString());
+        assertThat(skopeo.runOk("inspect", "--tls-verify=false", "--creds", "alice:s3cret", "docker://" + repo + ":img").stdout())
+                .contains("\"Digest\": \"" + img + "\"");
+        InputStream stdin = System.in;
+        try {
+            System.setIn(new ByteArrayInputStream("wrong\n".getBytes(StandardCharsets.UTF_8)));
+            MainTest.Run wrong = MainTest.run("oci", "pull", repo + ":img", dir.resolve("p") + ":img", "--username", "alice", "--password-stdin");
+            assertThat(wrong.code()).isEqualTo(5);
+            assertThat(dir.resolve("p")).doesNotExist();
+            System.setIn(new ByteArrayInputStream("s3cret\n".getBytes(StandardCharsets.UTF_8)));
+            ok("oci", "pull", repo + ":img", dir.resolve("p") + ":img", "--username", "alice", "--password-stdin");
+        } finally {
+            System.setIn(stdin);
+        }
+        assertThat(ok("oci", "ls", dir.resolve("p").toString()).out()).contains("img\t" + img);
+    }
+
+    @Test
+    void tamperedRegistryBlobIsRejectedOnPullAndNothingIsStored() throws IOException {
+        Path lay = dir.resolve("lay");
+        String layer = field(ok("oci", "layer", "add", lay + ":img", tree("t", 50_000).toString(), "--type", "tar+gzip", "--json").out(), "layer");
+        String repo = anon.host() + "/cairn/tamper";
+        ok("oci", "push", lay + ":img", repo + ":img");
+        String hex = layer.substring(7);
+        Path stored = anon.dir.resolve("data/docker/registry/v2/blobs/sha256/" + hex.substring(0, 2) + "/" + hex + "/data");
+        byte[] b = Files.readAllBytes(stored);
+        b[b.length / 2] ^= 1;
+        Files.write(stored, b);
+        Path out = dir.resolve("out");
+        MainTest.Run pull = MainTest.run("oci", "pull", repo + ":img", out + ":img");
+        assertThat(pull.code()).as(pull.err()).isEqualTo(3);
+        assertThat(pull.err()).contains("does not match its digest");
+        assertThat(Files.exists(out.resolve("blobs/sha256/" + hex))).isFalse();
+        assertThat(Files.readString(out.resolve("index.json"))).doesNotContain("img");
+    }
+
+    @Test
+    void badReferencesAreUsageErrorsWithClearMessages() {
+        for (String bad : new String[] {"repo:tag", "https://127.0.0.1:5000/a:b", "127.0.0.1:5000/UPPER:tag", "127.0.0.1:5000/a",
+                "127.0.0.1:5000/a:-tag", "127.0.0.1:5000/a@sha256:abc"}) {
+            MainTest.Run r = MainTest.run("oci", "pull", bad, dir.resolve("x") + ":t");
+            assertThat(r.code()).as(bad).isEqualTo(3);
+            assertThat(r.err()).as(bad).contains(bad.contains("@") ? "digest" : "'");
+        }
+    }
+}
