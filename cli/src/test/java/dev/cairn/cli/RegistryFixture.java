@@ -26,6 +26,11 @@ final class RegistryFixture implements AutoCloseable {
     }
 
     static RegistryFixture start(Path dir, String user, String password) throws IOException, InterruptedException {
+        return start(dir, user, password, null);
+    }
+
+    /** With {@code authYaml} (e.g. a token section), that is the registry's {@code auth:} value. */
+    static RegistryFixture start(Path dir, String user, String password, String authYaml) throws IOException, InterruptedException {
         ToolOracle registry = ToolOracle.require("docker-registry", "docker-registry");
         Files.createDirectories(dir.resolve("data"));
         int port;
@@ -40,6 +45,9 @@ final class RegistryFixture implements AutoCloseable {
             String line = htpasswd.runOk("-Bbn", user, password).stdout().strip();
             Files.writeString(dir.resolve("htpasswd"), line + "\n");
             cfg.append("auth: {htpasswd: {realm: cairn-test, path: ").append(dir.resolve("htpasswd")).append("}}\n");
+        }
+        if (authYaml != null) {
+            cfg.append("auth: ").append(authYaml).append("\n");
         }
         Files.writeString(dir.resolve("config.yml"), cfg.toString());
         Process p = new ProcessBuilder(registry.executable().toString(), "serve", dir.resolve("config.yml").toString())

@@ -187,6 +187,8 @@ public final class ImageTransfer {
                         if (attempt >= 4) {
                             throw e instanceof RegistryException ? e : new RegistryException("download of " + b.digest() + " failed: " + e.getMessage(), e);
                         }
+                        client.countRetry();
+                        client.sleep(attempt, null);
                     }
                 }
                 c.sent++;

@@ -188,7 +188,7 @@ public final class RegistryClient {
                 }
                 countRetry();
                 sleep(failures, null);
-                offset = uploadedBytes(r, loc);
+                offset = resumeOffset(r, loc, start);
                 continue;
             }
             if (resp.statusCode() >= 500 || resp.statusCode() == 429) {
@@ -197,7 +197,7 @@ public final class RegistryClient {
                 }
                 countRetry();
                 sleep(failures, resp);
-                offset = uploadedBytes(r, loc);
+                offset = resumeOffset(r, loc, start);
                 continue;
             }
             if (resp.statusCode() != 202) {
@@ -220,12 +220,31 @@ public final class RegistryClient {
         }
     }
 
+    /**
+     * Where to continue after a failed chunk: the registry must report exactly the bytes confirmed
+     * before it ({@code Range: 0-0} also stands for none). Anything else — part of the chunk was
+     * appended, or the session is gone — restarts the upload (docker-registry 2.8 cannot truncate).
+     */
+    private long resumeOffset(RegistryReference r, URI loc, long confirmed) throws IOException {
+        long reported = uploadedBytes(r, loc);
+        if (reported == confirmed || (confirmed == 0 && reported == 1)) {
+            return confirmed;
+        }
+        throw new RegistryException(416, "BLOB_UPLOAD_INVALID", "registry holds " + reported + " bytes of the upload, "
+                + confirmed + " were confirmed; restarting the upload");
+    }
+
     private long uploadedBytes(RegistryReference r, URI loc) throws IOException {
         HttpResponse<InputStream> resp = send(r, "pull,push", () -> request(loc).GET());
-        drain(resp);
+        if (resp.statusCode() == 404) {
+            drain(resp);
+            // docker-registry 2.8 invalidates the session's _state once a request reached it: start over
+            throw new RegistryException(404, "BLOB_UPLOAD_UNKNOWN", "upload session is gone; restarting the upload");
+        }
         if (resp.statusCode() != 204) {
             throw error(resp, "upload status");
         }
+        drain(resp);
         return rangeEnd(resp) + 1;
     }
 
@@ -552,11 +571,11 @@ public final class RegistryClient {
                 + (code == null ? "" : " " + code) + (message.isEmpty() ? "" : ": " + message));
     }
 
-    private synchronized void countRetry() {
+    synchronized void countRetry() {
         retries++;
     }
 
-    private void sleep(int attempt, HttpResponse<?> resp) throws IOException {
+    void sleep(int attempt, HttpResponse<?> resp) throws IOException {
         long ms = options.initialBackoff().toMillis() << Math.min(attempt - 1, 10);
         if (resp != null) {
             Optional<String> ra = resp.headers().firstValue("Retry-After");
