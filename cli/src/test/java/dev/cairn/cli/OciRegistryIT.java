@@ -180,6 +180,26 @@ class OciRegistryIT {
     }
 
     @Test
+    void copyBetweenLayoutsAndRegistriesKeepsDigests() throws IOException {
+        Path lay = dir.resolve("lay");
+        String img = field(ok("oci", "layer", "add", lay + ":img", tree("t", 20_000).toString(), "--type", "tar+zstd", "--json").out(), "manifest");
+        Path second = dir.resolve("second");
+        assertThat(ok("oci", "copy", "oci:" + lay + ":img", "oci:" + second + ":copied", "--json").out()).contains(img);
+        String a = "docker://" + anon.host() + "/copy/a:one";
+        String b = "docker://" + anon.host() + "/copy/b:two";
+        ok("oci", "copy", "oci:" + second + ":copied", a);
+        MainTest.Run regToReg = ok("oci", "copy", a, b, "--json");
+        assertThat(regToReg.out()).contains(img);
+        Path back = dir.resolve("back");
+        ok("oci", "copy", b, "oci:" + back + ":img");
+        assertThat(ok("oci", "ls", back.toString()).out()).contains("img\t" + img);
+        assertThat(blobs(back)).containsOnlyKeys(blobs(lay).keySet());
+        MainTest.Run noTransport = MainTest.run("oci", "copy", lay + ":img", b);
+        assertThat(noTransport.code()).isEqualTo(3);
+        assertThat(noTransport.err()).contains("oci:DIR:TAG");
+    }
+
+    @Test
     void badReferencesAreUsageErrorsWithClearMessages() {
         for (String bad : new String[] {"repo:tag", "https://127.0.0.1:5000/a:b", "127.0.0.1:5000/UPPER:tag", "127.0.0.1:5000/a",
                 "127.0.0.1:5000/a:-tag", "127.0.0.1:5000/a@sha256:abc"}) {

@@ -69,7 +69,17 @@ public final class ImageTransfer {
                     throw new FormatException("digest", b.digest(), "blob is missing from the layout; cannot push " + d.digest());
                 }
                 Path p = layout.blobPath(b.digest());
-                boolean sent = client.pushBlob(dest, b, offset -> open(p, b, offset));
+                boolean sent = client.pushBlob(dest, b, new RegistryClient.BlobSource() {
+                    @Override
+                    public InputStream open(long offset) throws IOException {
+                        return ImageTransfer.open(p, b, offset);
+                    }
+
+                    @Override
+                    public Path file() {
+                        return p;
+                    }
+                });
                 if (sent) {
                     c.sent++;
                     c.bytes += b.size();
@@ -178,8 +188,8 @@ public final class ImageTransfer {
                     continue;
                 }
                 for (int attempt = 1; ; attempt++) {
-                    try (InputStream in = client.getBlob(src, b)) {
-                        layout.putBlob(in, b.mediaType(), b.digest(), b.size());
+                    try {
+                        client.downloadBlob(src, b, layout);
                         break;
                     } catch (FormatException e) {
                         throw e; // wrong content is never retried into the layout
@@ -196,6 +206,51 @@ public final class ImageTransfer {
             }
         }
         layout.putBlob(new java.io.ByteArrayInputStream(fm.bytes()), d.mediaType(), d.digest(), fm.bytes().length);
+        c.manifests++;
+    }
+
+    /**
+     * Copies the image or index {@code tagOrDigest} of {@code src} (with every blob it references,
+     * each verified while copied) into {@code dst} under {@code tag}.
+     */
+    public static TransferResult copy(OciLayout src, String tagOrDigest, OciLayout dst, String tag) throws IOException {
+        Descriptor root = src.resolve(tagOrDigest);
+        Counter c = new Counter();
+        copyNode(src, root, dst, c, 1);
+        dst.tag(tag, root.withAnnotation(MediaTypes.REF_NAME, null));
+        return new TransferResult(root, c.sent, c.skipped, c.bytes, c.manifests);
+    }
+
+    private static void copyNode(OciLayout src, Descriptor d, OciLayout dst, Counter c, int depth) throws IOException {
+        if (depth > OciLayout.MAX_DEPTH) {
+            throw new FormatException("depth", depth, "indexes nested deeper than " + OciLayout.MAX_DEPTH);
+        }
+        List<Descriptor> blobs = new ArrayList<>();
+        if (MediaTypes.isIndex(d.mediaType())) {
+            for (Descriptor child : src.readIndex(d).manifests()) {
+                copyNode(src, child, dst, c, depth + 1);
+            }
+        } else if (MediaTypes.isManifest(d.mediaType())) {
+            Manifest m = src.readManifest(d).manifest();
+            blobs.add(m.config());
+            blobs.addAll(m.layers());
+        } else {
+            throw new FormatException("mediaType", d.mediaType(), d.digest() + " is neither a manifest nor an index");
+        }
+        for (Descriptor b : blobs) {
+            if (dst.hasBlob(b.digest())) {
+                c.skipped++;
+                continue;
+            }
+            try (InputStream in = src.openBlob(b)) {
+                dst.putBlob(in, b.mediaType(), b.digest(), b.size());
+            }
+            c.sent++;
+            c.bytes += b.size();
+        }
+        try (InputStream in = src.openBlob(d)) {
+            dst.putBlob(in, d.mediaType(), d.digest(), d.size());
+        }
         c.manifests++;
     }
 }

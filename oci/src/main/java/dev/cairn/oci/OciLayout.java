@@ -212,13 +212,22 @@ public final class OciLayout {
             long size;
             try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE);
                  OutputStream os = new DigestOutputStream(Channels.newOutputStream(ch), md)) {
-                size = in.transferTo(os);
+                byte[] buf = new byte[1 << 20];
+                long limit = expectedSize >= 0 ? expectedSize : Long.MAX_VALUE;
+                size = 0;
+                for (int n; (n = in.read(buf)) > 0; ) {
+                    size += n;
+                    if (size > limit) {
+                        throw new FormatException("size", expectedSize, "blob has more bytes than expected; not stored");
+                    }
+                    os.write(buf, 0, n);
+                }
                 os.flush();
                 ch.force(true);
             }
             Digest actual = new Digest(alg, java.util.HexFormat.of().formatHex(md.digest()));
             if (expected != null && !expected.equals(actual)) {
-                throw new FormatException("digest", expected, "blob content hashes to " + actual + "; not stored");
+                throw new FormatException("digest", expected, "blob content does not match its digest (it hashes to " + actual + "); not stored");
             }
             if (expectedSize >= 0 && size != expectedSize) {
                 throw new FormatException("size", expectedSize, "blob " + actual + " has " + size + " bytes; not stored");

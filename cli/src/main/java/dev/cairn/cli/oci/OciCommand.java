@@ -22,6 +22,7 @@ public final class OciCommand extends CommandGroup implements Main.LazySubcomman
         m.put("gc", GcCommand::new);
         m.put("push", PushCommand::new);
         m.put("pull", PullCommand::new);
+        m.put("copy", CopyCommand::new);
 
         return m;
     }
