@@ -68,15 +68,17 @@ class OciRegistryIT {
         return t;
     }
 
-    /** Every blob file of a layout, by name, with its bytes. */
-    static java.util.Map<String, byte[]> blobs(Path layout) throws IOException {
-        java.util.Map<String, byte[]> m = new java.util.TreeMap<>();
+    /** The blob names of a layout, each checked to be the sha256 of its content. */
+    static java.util.Set<String> blobs(Path layout) throws IOException {
+        java.util.Set<String> names = new java.util.TreeSet<>();
         try (Stream<Path> s = Files.list(layout.resolve("blobs/sha256"))) {
             for (Path p : s.toList()) {
-                m.put(p.getFileName().toString(), Files.readAllBytes(p));
+                String name = p.getFileName().toString();
+                assertThat(dev.cairn.oci.Digest.ofBytes(Files.readAllBytes(p)).hex()).as(name).isEqualTo(name);
+                names.add(name);
             }
         }
-        return m;
+        return names;
     }
 
     @Test
@@ -88,8 +90,11 @@ class OciRegistryIT {
         Files.writeString(dir.resolve("policy.txt"), "op=EVALUATE action=DENY\n");
         String art = field(ok("oci", "artifact", "add", lay + ":policy", "--artifact-type", "application/vnd.cairn.ipe.policy.v1",
                 dir.resolve("policy.txt").toString(), "--subject", "sq", "--json").out(), "manifest");
+        Files.writeString(dir.resolve("policy.p7s"), "not really a signature");
+        String sig = field(ok("oci", "artifact", "add", lay + ":policy-sig", "--artifact-type", "application/pkcs7-signature",
+                dir.resolve("policy.p7s").toString(), "--subject", "policy", "--json").out(), "manifest");
         String repo = anon.host() + "/cairn/os";
-        for (String tag : new String[] {"img", "sq", "policy"}) {
+        for (String tag : new String[] {"img", "sq", "policy", "policy-sig"}) {
             MainTest.Run push = ok("oci", "push", lay + ":" + tag, repo + ":" + tag, "--json");
             assertThat(push.out()).contains("\"retries\" : 0");
         }
@@ -101,18 +106,25 @@ class OciRegistryIT {
         // docker-registry 2.8 has no referrers API: the fallback tag lists the artifact
         String fallback = skopeo.runOk("inspect", "--tls-verify=false", "--raw", "docker://" + repo + ":sha256-" + sq.substring(7)).stdout();
         assertThat(fallback).contains("\"artifactType\":\"application/vnd.cairn.ipe.policy.v1\"", art);
+        // discovery through the fallback tags (the registry's referrers endpoint answers 404), two levels deep
+        MainTest.Run tree = ok("oci", "tree", "docker://" + repo + ":sq");
+        assertThat(tree.out().lines().toList()).containsExactly(
+                "docker://" + repo + ":sq  " + sq + "  application/vnd.oci.image.manifest.v1+json",
+                "└── " + art + "  application/vnd.cairn.ipe.policy.v1",
+                "    └── " + sig + "  application/pkcs7-signature");
+        assertThat(ok("oci", "tree", lay + ":sq").out()).isEqualTo(tree.out().replace("docker://" + repo, lay.toString()));
         Path sk = dir.resolve("skopeo-copy");
         for (String tag : new String[] {"img", "sq", "policy"}) {
             skopeo.runOk("copy", "--quiet", "--src-tls-verify=false", "docker://" + repo + ":" + tag, "oci:" + sk + ":" + tag);
         }
         assertThat(ok("oci", "ls", sk.toString()).out()).contains("img\t" + img, "sq\t" + sq, "policy\t" + art);
         Path pulled = dir.resolve("pulled");
-        for (String tag : new String[] {"img", "sq", "policy"}) {
+        for (String tag : new String[] {"img", "sq", "policy", "policy-sig"}) {
             ok("oci", "pull", repo + ":" + tag, pulled + ":" + tag);
         }
         assertThat(ok("oci", "ls", pulled.toString()).out()).contains("img\t" + img, "sq\t" + sq, "policy\t" + art);
         ok("oci", "gc", lay.toString());
-        assertThat(blobs(pulled)).containsOnlyKeys(blobs(lay).keySet());
+        assertThat(blobs(pulled)).isEqualTo(blobs(lay));
         ok("oci", "pull", repo + "@" + sq, pulled + ":by-digest");
     }
 
@@ -126,7 +138,7 @@ class OciRegistryIT {
         Path sk = dir.resolve("sk");
         skopeo.runOk("copy", "--quiet", "--src-tls-verify=false", "docker://" + repo + ":big", "oci:" + sk + ":big");
         assertThat(ok("oci", "ls", sk.toString()).out()).contains("big\t" + m);
-        assertThat(blobs(sk)).containsOnlyKeys(blobs(lay).keySet());
+        assertThat(blobs(sk)).isEqualTo(blobs(lay));
     }
 
     @Test
@@ -193,7 +205,7 @@ class OciRegistryIT {
         Path back = dir.resolve("back");
         ok("oci", "copy", b, "oci:" + back + ":img");
         assertThat(ok("oci", "ls", back.toString()).out()).contains("img\t" + img);
-        assertThat(blobs(back)).containsOnlyKeys(blobs(lay).keySet());
+        assertThat(blobs(back)).isEqualTo(blobs(lay));
         MainTest.Run noTransport = MainTest.run("oci", "copy", lay + ":img", b);
         assertThat(noTransport.code()).isEqualTo(3);
         assertThat(noTransport.err()).contains("oci:DIR:TAG");

@@ -345,6 +345,20 @@ public final class OciLayout {
         return OciJson.decode(b, ImageIndex.class, "index " + d.digest());
     }
 
+    /** The manifests listed in {@code index.json} whose {@code subject} is {@code subject} (with their artifactType). */
+    public List<Descriptor> referrers(Digest subject) throws IOException {
+        List<Descriptor> out = new ArrayList<>();
+        for (Descriptor e : index().manifests()) {
+            if (MediaTypes.isManifest(e.mediaType()) && hasBlob(e.digest())) {
+                Manifest m = readManifest(e).manifest();
+                if (m.subject() != null && m.subject().digest().equals(subject)) {
+                    out.add(e.withArtifactType(m.effectiveArtifactType()));
+                }
+            }
+        }
+        return out;
+    }
+
     // ---------------------------------------------------------------- walk and gc
 
     /**

@@ -364,6 +364,64 @@ public final class RegistryClient {
         }
     }
 
+    /**
+     * The manifests whose {@code subject} is {@code subject}: the referrers API
+     * ({@code GET /v2/<name>/referrers/<digest>}, following {@code Link: rel="next"} pages), or —
+     * when it answers 404, as docker-registry 2.8 does — the fallback index at tag
+     * {@code <alg>-<hex>}. A missing or invalid fallback index means no referrers.
+     */
+    public List<Descriptor> referrers(RegistryReference r, Digest subject) throws IOException {
+        List<Descriptor> out = new ArrayList<>();
+        URI next = url(r, "/referrers/" + subject);
+        for (int page = 0; next != null; page++) {
+            if (page >= 100) {
+                throw new dev.cairn.io.FormatException("pages", page, "referrers of " + subject + " span more than 100 pages");
+            }
+            URI target = next;
+            HttpResponse<InputStream> resp = send(r, "pull", () -> request(target).header("Accept", MediaTypes.INDEX).GET());
+            if (resp.statusCode() == 404 && page == 0) {
+                drain(resp);
+                var fallback = findManifest(r, subject.fallbackTag());
+                if (fallback.isEmpty()) {
+                    return out;
+                }
+                try {
+                    out.addAll(OciJson.decode(fallback.get().bytes(), ImageIndex.class, "referrers index " + subject.fallbackTag()).manifests());
+                } catch (dev.cairn.io.FormatException invalid) {
+                    // distribution-spec: an invalid fallback index is treated as no referrers
+                }
+                return out;
+            }
+            if (resp.statusCode() != 200) {
+                throw error(resp, "GET referrers of " + subject);
+            }
+            byte[] b;
+            try (InputStream in = resp.body()) {
+                b = in.readNBytes(OciJson.MAX_MANIFEST_BYTES + 1);
+            }
+            if (b.length > OciJson.MAX_MANIFEST_BYTES) {
+                throw new dev.cairn.io.FormatException("size", "> " + OciJson.MAX_MANIFEST_BYTES, "referrers response is larger than the limit");
+            }
+            out.addAll(OciJson.decode(b, ImageIndex.class, "referrers of " + subject).manifests());
+            next = nextLink(target, resp.headers().firstValue("Link").orElse(null));
+        }
+        return out;
+    }
+
+    static URI nextLink(URI base, String link) {
+        if (link == null) {
+            return null;
+        }
+        for (String part : link.split(",")) {
+            int lt = part.indexOf('<');
+            int gt = part.indexOf('>');
+            if (lt >= 0 && gt > lt && part.substring(gt).replace(" ", "").contains("rel=\"next\"")) {
+                return base.resolve(part.substring(lt + 1, gt));
+            }
+        }
+        return null;
+    }
+
     // ------------------------------------------------------------------ transport
 
     private interface RequestFactory {

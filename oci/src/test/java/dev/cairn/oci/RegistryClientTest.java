@@ -59,6 +59,15 @@ class RegistryClientTest {
     }
 
     @Test
+    void referrersPagesFollowTheNextLink() {
+        URI base = URI.create("http://127.0.0.1:5000/v2/a/referrers/sha256:x");
+        assertThat(RegistryClient.nextLink(base, "</v2/a/referrers/sha256:x?last=b>; rel=\"next\"").toString())
+                .isEqualTo("http://127.0.0.1:5000/v2/a/referrers/sha256:x?last=b");
+        assertThat(RegistryClient.nextLink(base, "<http://other/p>; rel=\"prev\"")).isNull();
+        assertThat(RegistryClient.nextLink(base, null)).isNull();
+    }
+
+    @Test
     void plainHttpOnlyForLoopbackOrListedHosts() throws IOException {
         RegistryClient c = new RegistryClient(RegistryClient.Options.defaults(h -> Optional.empty())
                 .withInsecureHosts(Set.of("lab.example:5000")));

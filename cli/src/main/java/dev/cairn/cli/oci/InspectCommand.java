@@ -85,15 +85,8 @@ final class InspectCommand implements Callable<Integer> {
             }
         }
         List<Object> referrers = new ArrayList<>();
-        for (Descriptor e : layout.index().manifests()) {
-            if (MediaTypes.isManifest(e.mediaType()) && layout.hasBlob(e.digest())) {
-                Manifest other = layout.readManifest(e).manifest();
-                if (other.subject() != null && other.subject().digest().equals(d.digest())) {
-                    Map<String, Object> r = describe(e);
-                    r.put("artifactType", other.effectiveArtifactType());
-                    referrers.add(r);
-                }
-            }
+        for (Descriptor e : layout.referrers(d.digest())) {
+            referrers.add(describe(e));
         }
         m.put("referrers", referrers);
         if (json.enabled()) {

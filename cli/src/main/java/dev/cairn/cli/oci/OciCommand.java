@@ -23,6 +23,7 @@ public final class OciCommand extends CommandGroup implements Main.LazySubcomman
         m.put("push", PushCommand::new);
         m.put("pull", PullCommand::new);
         m.put("copy", CopyCommand::new);
+        m.put("tree", TreeCommand::new);
 
         return m;
     }
