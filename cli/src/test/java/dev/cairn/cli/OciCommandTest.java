@@ -71,6 +71,12 @@ class OciCommandTest {
         MainTest.Run insp = run("oci", "inspect", lay + ":img", "--json");
         assertThat(insp.code()).as(insp.err()).isZero();
         assertThat(insp.out()).contains("\"verityRootHash\"", "\"referrers\"", field(art.out(), "manifest"), "\"diffIds\"");
+        String img = two.out().replaceAll("(?s).*\"manifest\" : \"(sha256:[0-9a-f]{64})\".*", "$1");
+        MainTest.Run byDigest = run("oci", "inspect", lay + ":" + img, "--json");
+        assertThat(byDigest.code()).as(byDigest.err()).isZero();
+        assertThat(byDigest.out()).contains("\"digest\" : \"" + img + "\"");
+        MainTest.Run tree = run("oci", "tree", lay + ":img");
+        assertThat(tree.out()).contains("└── " + field(art.out(), "manifest") + "  application/vnd.cairn.uki.v1");
         MainTest.Run inspArt = run("oci", "inspect", lay + ":uki");
         assertThat(inspArt.out()).contains("artifactType: application/vnd.cairn.uki.v1", "subject: ");
         MainTest.Run ls = run("oci", "ls", lay.toString());

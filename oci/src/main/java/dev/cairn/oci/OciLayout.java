@@ -143,6 +143,9 @@ public final class OciLayout {
                 throw new FormatException("reference", tagOrDigest, dir + ": no such manifest");
             }
             byte[] b = readCapped(blobPath(d), OciJson.MAX_MANIFEST_BYTES, d.toString());
+            if (!d.matches(d.newHasher().digest(b))) {
+                throw new FormatException("digest", d, "blob content does not match its digest");
+            }
             var n = OciJson.tree(b, d.toString());
             String mt = n.path("mediaType").asText(MediaTypes.MANIFEST);
             return Descriptor.of(mt.isEmpty() ? MediaTypes.MANIFEST : mt, d, b.length);

@@ -12,6 +12,10 @@ record LayoutRef(Path layout, String tag) {
         if (s == null || s.isEmpty()) {
             throw new IllegalArgumentException("empty layout reference (expected DIR:TAG)");
         }
+        java.util.regex.Matcher byDigest = java.util.regex.Pattern.compile("(.+):(sha256:[0-9a-f]{64})").matcher(s);
+        if (byDigest.matches()) {
+            return new LayoutRef(Path.of(byDigest.group(1)), byDigest.group(2));
+        }
         int colon = s.lastIndexOf(':');
         String dir = s;
         String tag = null;
@@ -21,7 +25,7 @@ record LayoutRef(Path layout, String tag) {
             if (dir.isEmpty()) {
                 throw new IllegalArgumentException("'" + s + "': no layout directory before ':'");
             }
-            if (!OciLayout.isValidTag(tag) && !tag.startsWith("sha256:")) {
+            if (!OciLayout.isValidTag(tag)) {
                 throw new IllegalArgumentException("'" + s + "': invalid tag '" + tag
                         + "' (letters, digits, '_', '.', '-', at most 128, not starting with '.' or '-')");
             }
