@@ -127,4 +127,58 @@ class OciOracleIT {
         assertThat(Files.readAllBytes(out.resolve("usr/lib/deep/blob"))).isEqualTo(Files.readAllBytes(t.resolve("usr/lib/deep/blob")));
         assertThat(Files.readSymbolicLink(out.resolve("link"))).isEqualTo(Path.of("etc/hostname"));
     }
+
+    /** A tar in stacker's overlay form: a 0:0 character device for a deleted path, user.overlay.opaque=y on a directory. */
+    Path whiteoutTar() throws IOException {
+        Path tar = dir.resolve("whiteouts.tar");
+        try (var out = new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(Files.newOutputStream(tar))) {
+            out.setLongFileMode(org.apache.commons.compress.archivers.tar.TarArchiveOutputStream.LONGFILE_POSIX);
+            var etc = new org.apache.commons.compress.archivers.tar.TarArchiveEntry("etc/");
+            etc.setMode(040755);
+            out.putArchiveEntry(etc);
+            out.closeArchiveEntry();
+            var wh = new org.apache.commons.compress.archivers.tar.TarArchiveEntry("etc/deleted",
+                    org.apache.commons.compress.archivers.tar.TarConstants.LF_CHR);
+            wh.setMode(020000);
+            wh.setDevMajor(0);
+            wh.setDevMinor(0);
+            out.putArchiveEntry(wh);
+            out.closeArchiveEntry();
+            var opaque = new org.apache.commons.compress.archivers.tar.TarArchiveEntry("opaque/");
+            opaque.setMode(040755);
+            opaque.addPaxHeader("SCHILY.xattr.user.overlay.opaque", "y");
+            out.putArchiveEntry(opaque);
+            out.closeArchiveEntry();
+            var keep = new org.apache.commons.compress.archivers.tar.TarArchiveEntry("opaque/keep");
+            keep.setMode(0100644);
+            keep.setSize(5);
+            out.putArchiveEntry(keep);
+            out.write("kept\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            out.closeArchiveEntry();
+        }
+        return tar;
+    }
+
+    @Test
+    void overlayWhiteoutsSurviveInSquashfsAndTarLayers() throws IOException {
+        ToolOracle rdsquashfs = ToolOracle.require("rdsquashfs", "squashfs-tools-ng");
+        ToolOracle tar2sqfs = ToolOracle.require("tar2sqfs", "squashfs-tools-ng");
+        ToolOracle unsquashfs = ToolOracle.require("unsquashfs", "squashfs-tools");
+        Path tar = whiteoutTar();
+        Path lay = dir.resolve("lay");
+        MainTest.Run sq = ok("oci", "layer", "add", lay + ":sq", tar.toString(), "--type", "squashfs", "--json");
+        Path blob = lay.resolve("blobs/sha256/" + field(sq.out(), "layer").substring(7));
+        byte[] b = Files.readAllBytes(blob);
+        long bytesUsed = ByteBuffer.wrap(b, 40, 8).order(ByteOrder.LITTLE_ENDIAN).getLong();
+        Path data = dir.resolve("data.sqfs");
+        Files.write(data, java.util.Arrays.copyOf(b, (int) ((bytesUsed + 4095) / 4096 * 4096)));
+        assertThat(unsquashfs.runOk("-lln", "-UTC", data.toString()).stdout()).containsPattern("c--------- 0/0 +0, +0 .* squashfs-root/etc/deleted");
+        assertThat(rdsquashfs.runOk("-x", "/opaque", data.toString()).stdout()).contains("user.overlay.opaque=y");
+        MainTest.Run t = ok("oci", "layer", "add", lay + ":tar", tar.toString(), "--type", "tar", "--json");
+        Path tarBlob = lay.resolve("blobs/sha256/" + field(t.out(), "layer").substring(7));
+        Path fromTar = dir.resolve("from-tar.sqfs");
+        tar2sqfs.run(java.time.Duration.ofMinutes(1), null, java.util.List.of("-q", fromTar.toString()), Files.readAllBytes(tarBlob)).assertExit(0);
+        assertThat(unsquashfs.runOk("-lln", "-UTC", fromTar.toString()).stdout()).containsPattern("c--------- 0/0 +0, +0 .* squashfs-root/etc/deleted");
+        assertThat(rdsquashfs.runOk("-x", "/opaque", fromTar.toString()).stdout()).contains("user.overlay.opaque=y");
+    }
 }

@@ -69,7 +69,9 @@ public final class TarLayerWriter {
 
     /**
      * Re-writes a tar archive (plain, gzip or zstd, detected by magic) as a layer, in its own entry
-     * order, every mtime set to {@code mtime}, numeric owners kept, owner names dropped.
+     * order, every mtime set to {@code mtime}, numeric owners kept, owner names dropped, devices
+     * (overlay whiteouts are 0:0 character devices) and xattr records ({@code SCHILY.xattr.*},
+     * {@code LIBARCHIVE.xattr.*}, e.g. {@code user.overlay.opaque}) kept.
      */
     public static TarLayer fromTar(OciLayout layout, Path tarFile, Compression c, long mtime) throws IOException {
         return write(layout, c, tar -> {
@@ -85,6 +87,11 @@ public final class TarLayerWriter {
                     if (e.isCharacterDevice() || e.isBlockDevice()) {
                         o.setDevMajor(e.getDevMajor());
                         o.setDevMinor(e.getDevMinor());
+                    }
+                    for (var h : new java.util.TreeMap<>(e.getExtraPaxHeaders()).entrySet()) {
+                        if (h.getKey().startsWith("SCHILY.xattr.") || h.getKey().startsWith("LIBARCHIVE.xattr.")) {
+                            o.addPaxHeader(h.getKey(), h.getValue()); // overlay whiteouts (user.overlay.opaque) and other xattrs
+                        }
                     }
                     normalise(o, mtime);
                     o.setUserId(e.getLongUserId()); // owners of a tar are meaningful (a rootfs); names are not kept
