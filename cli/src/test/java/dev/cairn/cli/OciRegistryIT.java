@@ -201,9 +201,16 @@ class OciRegistryIT {
         String b = "docker://" + anon.host() + "/copy/b:two";
         ok("oci", "copy", "oci:" + second + ":copied", a);
         MainTest.Run regToReg = ok("oci", "copy", a, b, "--json");
-        assertThat(regToReg.out()).contains(img);
+        assertThat(regToReg.out()).contains(img, "\"blobsMounted\" : 2", "\"blobsTransferred\" : 0");
+        // between two registries (the second with basic auth): downloaded, verified, uploaded
+        Path config = dir.resolve("config.json");
+        String auth = Base64.getEncoder().encodeToString("alice:s3cret".getBytes(StandardCharsets.UTF_8));
+        Files.writeString(config, "{\"auths\":{\"" + basic.host() + "\":{\"auth\":\"" + auth + "\"}}}");
+        String c = "docker://" + basic.host() + "/copy/c:three";
+        assertThat(ok("oci", "copy", b, c, "--authfile", config.toString(), "--json").out())
+                .contains(img, "\"blobsTransferred\" : 2", "\"blobsMounted\" : 0");
         Path back = dir.resolve("back");
-        ok("oci", "copy", b, "oci:" + back + ":img");
+        ok("oci", "copy", c, "oci:" + back + ":img", "--authfile", config.toString());
         assertThat(ok("oci", "ls", back.toString()).out()).contains("img\t" + img);
         assertThat(blobs(back)).isEqualTo(blobs(lay));
         MainTest.Run noTransport = MainTest.run("oci", "copy", lay + ":img", b);

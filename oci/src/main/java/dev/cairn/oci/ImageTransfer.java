@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -25,12 +26,13 @@ public final class ImageTransfer {
     }
 
     /** What a transfer did. */
-    public record TransferResult(Descriptor root, int blobsSent, int blobsSkipped, long bytesSent, int manifests) {
+    public record TransferResult(Descriptor root, int blobsSent, int blobsSkipped, int blobsMounted, long bytesSent, int manifests) {
     }
 
     private static final class Counter {
         int sent;
         int skipped;
+        int mounted;
         long bytes;
         int manifests;
     }
@@ -40,7 +42,7 @@ public final class ImageTransfer {
         Descriptor root = layout.resolve(tagOrDigest);
         Counter c = new Counter();
         pushNode(layout, root, client, dest, dest.reference(), c);
-        return new TransferResult(root, c.sent, c.skipped, c.bytes, c.manifests);
+        return new TransferResult(root, c.sent, c.skipped, c.mounted, c.bytes, c.manifests);
     }
 
     private static void pushNode(OciLayout layout, Descriptor d, RegistryClient client, RegistryReference dest, String ref,
@@ -148,7 +150,7 @@ public final class ImageTransfer {
         Object parsed = parse(rootDesc, root.bytes());
         String artifactType = parsed instanceof Manifest m ? m.artifactType() : ((ImageIndex) parsed).artifactType();
         layout.tag(tag, artifactType == null ? rootDesc : rootDesc.withArtifactType(artifactType));
-        return new TransferResult(rootDesc, c.sent, c.skipped, c.bytes, c.manifests);
+        return new TransferResult(rootDesc, c.sent, c.skipped, c.mounted, c.bytes, c.manifests);
     }
 
     private static Object parse(Descriptor d, byte[] bytes) throws FormatException {
@@ -218,7 +220,7 @@ public final class ImageTransfer {
         Counter c = new Counter();
         copyNode(src, root, dst, c, 1);
         dst.tag(tag, root.withAnnotation(MediaTypes.REF_NAME, null));
-        return new TransferResult(root, c.sent, c.skipped, c.bytes, c.manifests);
+        return new TransferResult(root, c.sent, c.skipped, c.mounted, c.bytes, c.manifests);
     }
 
     private static void copyNode(OciLayout src, Descriptor d, OciLayout dst, Counter c, int depth) throws IOException {
@@ -252,5 +254,79 @@ public final class ImageTransfer {
             dst.putBlob(in, d.mediaType(), d.digest(), d.size());
         }
         c.manifests++;
+    }
+
+    /**
+     * Registry to registry without a full local copy: blobs the destination has are skipped, blobs
+     * of the same registry are mounted across repositories, the rest are downloaded (verified) into
+     * {@code scratch}, a temporary layout, and uploaded; then manifests children-first.
+     */
+    public static TransferResult copy(RegistryClient client, RegistryReference src, RegistryReference dest, Path scratch)
+            throws IOException {
+        RegistryClient.FetchedManifest root = client.getManifest(src, src.reference());
+        Counter c = new Counter();
+        copyRemote(client, src, dest, root, dest.reference(), scratch, c, 1);
+        return new TransferResult(root.descriptor(), c.sent, c.skipped, c.mounted, c.bytes, c.manifests);
+    }
+
+    private static void copyRemote(RegistryClient client, RegistryReference src, RegistryReference dest,
+                                   RegistryClient.FetchedManifest fm, String ref, Path scratch, Counter c, int depth) throws IOException {
+        if (depth > OciLayout.MAX_DEPTH) {
+            throw new FormatException("depth", depth, "indexes nested deeper than " + OciLayout.MAX_DEPTH);
+        }
+        Descriptor d = fm.descriptor();
+        Object parsed = parse(d, fm.bytes());
+        Descriptor subject;
+        Manifest manifest = null;
+        if (parsed instanceof ImageIndex idx) {
+            for (Descriptor child : idx.manifests()) {
+                RegistryClient.FetchedManifest cm = client.getManifest(src, child.digest().toString());
+                if (cm.bytes().length != child.size()) {
+                    throw new FormatException("size", child.size(), "manifest " + child.digest() + " has " + cm.bytes().length + " bytes");
+                }
+                copyRemote(client, src, dest, new RegistryClient.FetchedManifest(Descriptor.of(child.mediaType(), child.digest(), child.size()),
+                        cm.bytes()), child.digest().toString(), scratch, c, depth + 1);
+            }
+            subject = idx.subject();
+        } else {
+            manifest = (Manifest) parsed;
+            List<Descriptor> blobs = new ArrayList<>();
+            blobs.add(manifest.config());
+            blobs.addAll(manifest.layers());
+            boolean sameRegistry = src.registry().equals(dest.registry());
+            for (Descriptor b : blobs) {
+                if (client.blobExists(dest, b.digest())) {
+                    c.skipped++;
+                } else if (sameRegistry && client.mountBlob(dest, b.digest(), src.repository())) {
+                    c.mounted++;
+                } else {
+                    OciLayout tmp = OciLayout.openOrCreate(scratch);
+                    if (!tmp.hasBlob(b.digest())) {
+                        client.downloadBlob(src, b, tmp);
+                    }
+                    Path p = tmp.blobPath(b.digest());
+                    client.pushBlob(dest, b, new RegistryClient.BlobSource() {
+                        @Override
+                        public InputStream open(long offset) throws IOException {
+                            return ImageTransfer.open(p, b, offset);
+                        }
+
+                        @Override
+                        public Path file() {
+                            return p;
+                        }
+                    });
+                    Files.deleteIfExists(p);
+                    c.sent++;
+                    c.bytes += b.size();
+                }
+            }
+            subject = manifest.subject();
+        }
+        boolean tracked = client.putManifest(dest, ref, fm.bytes(), d.mediaType());
+        c.manifests++;
+        if (subject != null && !tracked) {
+            addFallbackReferrer(client, dest, subject.digest(), d, manifest);
+        }
     }
 }

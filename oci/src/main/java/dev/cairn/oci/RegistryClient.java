@@ -134,6 +134,24 @@ public final class RegistryClient {
         }
     }
 
+    /**
+     * Cross-repository mount: asks the registry to link blob {@code d} of {@code fromRepository}
+     * (same registry) into {@code r}'s repository. True when mounted (201); false when the registry
+     * opened an upload session instead (202: it does not have the blob there, or refuses to mount).
+     */
+    public boolean mountBlob(RegistryReference r, Digest d, String fromRepository) throws IOException {
+        URI u = withQuery(url(r, "/blobs/uploads/"), "mount=" + enc(d.toString()) + "&from=" + enc(fromRepository));
+        HttpResponse<InputStream> resp = send(r, "pull,push", () -> request(u).POST(HttpRequest.BodyPublishers.noBody()));
+        drain(resp);
+        if (resp.statusCode() == 201) {
+            return true;
+        }
+        if (resp.statusCode() == 202) {
+            return false; // the session it opened expires on its own
+        }
+        throw error(resp, "mount " + d + " from " + fromRepository);
+    }
+
     private URI startUpload(RegistryReference r) throws IOException {
         HttpResponse<InputStream> resp = send(r, "pull,push", () -> request(url(r, "/blobs/uploads/"))
 .POST(HttpRequest.BodyPublishers.noBody()));

@@ -24,7 +24,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "copy", mixinStandardHelpOptions = true,
         description = {"Copy an image, index or artifact between layouts and registries, digests unchanged.",
                 "SRC and DEST are oci:DIR:TAG or docker://HOST/REPOSITORY:TAG (as skopeo writes them).",
-                "Registry to registry goes through a temporary layout (every blob verified on the way)."})
+                "Registry to registry: blobs of the same registry are mounted across repositories, others pass",
+                "through a temporary directory (each verified on the way)."})
 final class CopyCommand implements Callable<Integer> {
     @Spec
     CommandLine.Model.CommandSpec spec;
@@ -62,8 +63,7 @@ final class CopyCommand implements Callable<Integer> {
                 RegistryReference d = RegistryReference.parse(destination.substring(DOCKER.length()));
                 Path temp = Files.createTempDirectory("cairn-oci-copy-");
                 try {
-                    ImageTransfer.pull(client, s, temp, "copy");
-                    r = ImageTransfer.push(OciLayout.open(temp), "copy", client, d);
+                    r = ImageTransfer.copy(client, s, d, temp.resolve("scratch"));
                 } finally {
                     deleteTree(temp);
                 }

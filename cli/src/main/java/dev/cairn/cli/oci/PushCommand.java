@@ -59,13 +59,15 @@ final class PushCommand implements Callable<Integer> {
             m.put("mediaType", r.root().mediaType());
             m.put("blobsTransferred", r.blobsSent());
             m.put("blobsSkipped", r.blobsSkipped());
+            m.put("blobsMounted", r.blobsMounted());
             m.put("bytesTransferred", r.bytesSent());
             m.put("manifests", r.manifests());
             m.put("retries", retries);
             JsonOption.print(spec.commandLine().getOut(), m);
         } else {
             spec.commandLine().getOut().println(verb + " " + where + "@" + r.root().digest() + ": " + r.blobsSent() + " blobs ("
-                    + r.bytesSent() + " bytes) transferred, " + r.blobsSkipped() + " already present, " + r.manifests()
+                    + r.bytesSent() + " bytes) transferred, " + r.blobsSkipped() + " already present, "
+                    + (r.blobsMounted() > 0 ? r.blobsMounted() + " mounted, " : "") + r.manifests()
                     + (r.manifests() == 1 ? " manifest" : " manifests") + (retries > 0 ? ", " + retries + " retries" : ""));
         }
     }
