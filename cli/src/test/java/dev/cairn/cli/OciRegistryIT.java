@@ -113,6 +113,11 @@ class OciRegistryIT {
                 "└── " + art + "  application/vnd.cairn.ipe.policy.v1",
                 "    └── " + sig + "  application/pkcs7-signature");
         assertThat(ok("oci", "tree", lay + ":sq").out()).isEqualTo(tree.out().replace("docker://" + repo, lay.toString()));
+        String remote = ok("oci", "inspect", "docker://" + repo + ":sq", "--json").out();
+        String local = ok("oci", "inspect", lay + ":sq", "--json").out();
+        // the same report from the registry as from the layout (the layout also knows the referrer's tag)
+        assertThat(remote).contains("\"verityRootHash\"", art).isEqualTo(local.replace(lay + ":sq", "docker://" + repo + ":sq")
+                .replaceAll("\n\\s*\"tag\" : \"[^\"]+\",", ""));
         Path sk = dir.resolve("skopeo-copy");
         for (String tag : new String[] {"img", "sq", "policy"}) {
             skopeo.runOk("copy", "--quiet", "--src-tls-verify=false", "docker://" + repo + ":" + tag, "oci:" + sk + ":" + tag);

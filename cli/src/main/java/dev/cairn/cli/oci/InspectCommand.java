@@ -9,6 +9,12 @@ import dev.cairn.oci.ManifestBlob;
 import dev.cairn.oci.MediaTypes;
 import dev.cairn.oci.OciJson;
 import dev.cairn.oci.OciLayout;
+import dev.cairn.oci.RegistryClient;
+import dev.cairn.oci.RegistryException;
+import dev.cairn.oci.RegistryReference;
+import dev.cairn.cli.CairnException;
+import dev.cairn.cli.ExitCode;
+import java.io.InputStream;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.util.ArrayList;
@@ -26,35 +32,119 @@ import picocli.CommandLine.Spec;
 @Command(name = "inspect", mixinStandardHelpOptions = true,
         description = {"Show the manifest at LAYOUT:TAG (or LAYOUT:sha256:…): config, layers with sizes and verity root",
                 "hashes, artifactType, subject and the layout's manifests that refer to it. Without a tag: every entry",
-                "of index.json, checked by walking all manifests (digests verified, missing blobs and unknown types reported)."})
+                "of index.json, checked by walking all manifests (digests verified, missing blobs and unknown types reported).",
+                "docker://HOST/REPOSITORY:TAG inspects a registry's manifest (referrers API, else the sha256-<hex> tag)."})
 final class InspectCommand implements Callable<Integer> {
     @Spec
     CommandLine.Model.CommandSpec spec;
-    @Parameters(index = "0", paramLabel = "LAYOUT[:TAG]")
+    @Parameters(index = "0", paramLabel = "LAYOUT[:TAG]|docker://HOST/REPO:TAG")
     String target;
     @Mixin
     JsonOption json;
 
+    @Mixin
+    RegistryOptions registry;
+
+    /** Where manifests, configs and referrers come from: a layout or a registry. */
+    private interface Source {
+        ImageIndex index(Descriptor d) throws IOException;
+
+        Manifest manifest(Descriptor d) throws IOException;
+
+        byte[] config(Descriptor d) throws IOException;
+
+        List<Descriptor> referrers(Descriptor d) throws IOException;
+    }
+
     @Override
     public Integer call() throws IOException {
-        LayoutRef ref = LayoutRef.parse(target, false);
-        OciLayout layout = OciLayout.open(ref.layout());
         PrintWriter out = spec.commandLine().getOut();
-        if (ref.tag() == null) {
+        Descriptor d;
+        Source src;
+        String ref;
+        if (target.startsWith("docker://")) {
+            RegistryReference r = RegistryReference.parse(target.substring("docker://".length()));
+            RegistryClient client = registry.client(System.in);
+            ref = target;
+            try {
+                RegistryClient.FetchedManifest root = client.getManifest(r, r.reference());
+                d = root.descriptor();
+                src = new Source() {
+                    byte[] bytes(Descriptor x) throws IOException {
+                        return x.digest().equals(root.descriptor().digest()) ? root.bytes() : client.getManifest(r, x.digest().toString()).bytes();
+                    }
+
+                    @Override
+                    public ImageIndex index(Descriptor x) throws IOException {
+                        return OciJson.decode(bytes(x), ImageIndex.class, "index " + x.digest());
+                    }
+
+                    @Override
+                    public Manifest manifest(Descriptor x) throws IOException {
+                        return OciJson.decode(bytes(x), Manifest.class, "manifest " + x.digest());
+                    }
+
+                    @Override
+                    public byte[] config(Descriptor x) throws IOException {
+                        if (x.size() > OciJson.MAX_CONFIG_BYTES) {
+                            throw new dev.cairn.io.FormatException("size", x.size(), "config is larger than the limit");
+                        }
+                        try (InputStream in = client.getBlob(r, x)) {
+                            return in.readAllBytes();
+                        }
+                    }
+
+                    @Override
+                    public List<Descriptor> referrers(Descriptor x) throws IOException {
+                        return client.referrers(r, x.digest());
+                    }
+                };
+                return render(out, ref, d, src);
+            } catch (RegistryException e) {
+                throw new CairnException(ExitCode.REGISTRY, "inspect of " + target + " failed: " + e.getMessage(), e);
+            }
+        }
+        LayoutRef lref = LayoutRef.parse(target.startsWith("oci:") ? target.substring(4) : target, false);
+        OciLayout layout = OciLayout.open(lref.layout());
+        if (lref.tag() == null) {
             return layoutSummary(layout, out);
         }
-        Descriptor d = layout.resolve(ref.tag());
+        d = layout.resolve(lref.tag());
+        src = new Source() {
+            @Override
+            public ImageIndex index(Descriptor x) throws IOException {
+                return layout.readIndex(x);
+            }
+
+            @Override
+            public Manifest manifest(Descriptor x) throws IOException {
+                return layout.readManifest(x).manifest();
+            }
+
+            @Override
+            public byte[] config(Descriptor x) throws IOException {
+                return layout.readBlob(x, OciJson.MAX_CONFIG_BYTES);
+            }
+
+            @Override
+            public List<Descriptor> referrers(Descriptor x) throws IOException {
+                return layout.referrers(x.digest());
+            }
+        };
+        return render(out, lref.toString(), d, src);
+    }
+
+    private int render(PrintWriter out, String ref, Descriptor d, Source source) throws IOException {
         Map<String, Object> m = new LinkedHashMap<>();
-        m.put("reference", ref.toString());
+        m.put("reference", ref);
         m.put("digest", d.digest().toString());
         m.put("mediaType", d.mediaType());
         m.put("size", d.size());
         if (MediaTypes.isIndex(d.mediaType())) {
-            ImageIndex idx = layout.readIndex(d);
+            ImageIndex idx = source.index(d);
             m.put("manifests", idx.manifests().stream().map(InspectCommand::describe).toList());
         } else {
-            ManifestBlob mb = layout.readManifest(d);
-            Manifest man = mb.manifest();
+            Manifest man = source.manifest(d);
             if (man.artifactType() != null) {
                 m.put("artifactType", man.artifactType());
             }
@@ -76,7 +166,7 @@ final class InspectCommand implements Callable<Integer> {
                 m.put("annotations", man.annotations());
             }
             if (MediaTypes.CONFIG.equals(man.config().mediaType())) {
-                var cfg = OciJson.tree(layout.readBlob(man.config(), OciJson.MAX_CONFIG_BYTES), "config");
+                var cfg = OciJson.tree(source.config(man.config()), "config");
                 m.put("os", cfg.path("os").asText(null));
                 m.put("architecture", cfg.path("architecture").asText(null));
                 List<String> ids = new ArrayList<>();
@@ -85,7 +175,7 @@ final class InspectCommand implements Callable<Integer> {
             }
         }
         List<Object> referrers = new ArrayList<>();
-        for (Descriptor e : layout.referrers(d.digest())) {
+        for (Descriptor e : source.referrers(d)) {
             referrers.add(describe(e));
         }
         m.put("referrers", referrers);
