@@ -178,6 +178,32 @@ class OciRegistryIT {
     }
 
     @Test
+    void credentialStoreFromDockerConfigEnvironment() throws IOException {
+        Path lay = dir.resolve("lay");
+        String img = field(ok("oci", "layer", "add", lay + ":img", tree("t", 5_000).toString(), "--type", "tar", "--json").out(), "manifest");
+        Path bin = dir.resolve("bin");
+        Files.createDirectories(bin);
+        Path helper = bin.resolve("docker-credential-cairntest");
+        Files.writeString(helper, "#!/bin/sh\nread host\necho '{\"ServerURL\":\"'$host'\",\"Username\":\"alice\",\"Secret\":\"s3cret\"}'\n");
+        Files.setPosixFilePermissions(helper, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path dockerConfig = dir.resolve("docker");
+        Files.createDirectories(dockerConfig);
+        Files.writeString(dockerConfig.resolve("config.json"), "{\"credsStore\":\"cairntest\"}");
+        java.util.Map<String, String> env = new java.util.HashMap<>(System.getenv());
+        env.put("DOCKER_CONFIG", dockerConfig.toString());
+        env.put("PATH", bin + ":/usr/bin:/bin");
+        env.remove("REGISTRY_AUTH_FILE");
+        java.util.Map<String, String> old = Environment.swap(env);
+        try {
+            ok("oci", "push", lay + ":img", basic.host() + "/helper/os:img");
+        } finally {
+            Environment.swap(old);
+        }
+        assertThat(ToolOracle.require("skopeo", "skopeo").runOk("inspect", "--tls-verify=false", "--creds", "alice:s3cret",
+                "docker://" + basic.host() + "/helper/os:img").stdout()).contains("\"Digest\": \"" + img + "\"");
+    }
+
+    @Test
     void tamperedRegistryBlobIsRejectedOnPullAndNothingIsStored() throws IOException {
         Path lay = dir.resolve("lay");
         String layer = field(ok("oci", "layer", "add", lay + ":img", tree("t", 50_000).toString(), "--type", "tar+gzip", "--json").out(), "layer");

@@ -51,6 +51,24 @@ class RegistryClientTest {
     }
 
     @Test
+    void credentialHelpersAnswerBeforeAuths() throws IOException {
+        Path helper = dir.resolve("docker-credential-fake");
+        Files.writeString(helper, "#!/bin/sh\nread host\n[ \"$1\" = get ] || exit 2\n"
+                + "if [ \"$host\" = r.example ]; then echo '{\"ServerURL\":\"r.example\",\"Username\":\"carol\",\"Secret\":\"from-helper\"}'; "
+                + "else echo 'credentials not found in native keychain'; exit 1; fi\n");
+        Files.setPosixFilePermissions(helper, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        Path cfg = dir.resolve("config.json");
+        Files.writeString(cfg, "{\"credHelpers\":{\"r.example\":\"fake\"},\"credsStore\":\"fake\","
+                + "\"auths\":{\"r.example\":{\"auth\":\"YTpi\"},\"other.example\":{\"auth\":\"YTpi\"}}}");
+        java.util.function.Function<String, Path> helpers = n -> n.equals("docker-credential-fake") ? helper : null;
+        assertThat(Credentials.fromDockerConfig(cfg, "r.example", helpers)).contains(new Credentials("carol", "from-helper"));
+        // the store does not know other.example: auths answers
+        assertThat(Credentials.fromDockerConfig(cfg, "other.example", helpers)).contains(new Credentials("a", "b"));
+        assertThatThrownBy(() -> Credentials.fromDockerConfig(cfg, "r.example", n -> null))
+                .isInstanceOf(dev.cairn.io.FormatException.class).hasMessageContaining("not installed");
+    }
+
+    @Test
     void bearerChallengesParseWithQuotedCommasAndSeveralScopes() {
         var p = RegistryClient.challengeParams("realm=\"https://auth.example/token\",service=\"registry.example\","
                 + "scope=\"repository:a:pull,push repository:b:pull\",error=\"insufficient_scope\"");

@@ -20,7 +20,7 @@ final class RegistryOptions {
     @Option(names = "--password-stdin", description = "Read the password (or token) from standard input.")
     boolean passwordStdin;
     @Option(names = "--authfile", paramLabel = "FILE",
-            description = "Docker-format config.json with 'auths' (default: $REGISTRY_AUTH_FILE, $DOCKER_CONFIG/config.json, ~/.docker/config.json).")
+            description = "Docker-format config.json: credHelpers/credsStore (docker-credential-* on $PATH), else auths (default: $REGISTRY_AUTH_FILE, $DOCKER_CONFIG/config.json, ~/.docker/config.json).")
     Path authfile;
     @Option(names = "--insecure-registry", paramLabel = "HOST[:PORT]",
             description = "Allow plain HTTP to this registry (repeatable; loopback addresses always may).")
@@ -50,7 +50,7 @@ final class RegistryOptions {
                 return Optional.of(fixed);
             }
             try {
-                return config == null ? Optional.empty() : Credentials.fromDockerConfig(config, host);
+                return config == null ? Optional.empty() : Credentials.fromDockerConfig(config, host, RegistryOptions::onPath);
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException(e);
             }
@@ -62,6 +62,23 @@ final class RegistryOptions {
             o = o.withChunking(chunkSize, chunkSize);
         }
         return new RegistryClient(o);
+    }
+
+    /** An executable named {@code name} on $PATH, or null. */
+    static Path onPath(String name) {
+        String path = Environment.get("PATH");
+        if (path == null) {
+            return null;
+        }
+        for (String d : path.split(java.io.File.pathSeparator)) {
+            if (!d.isEmpty()) {
+                Path p = Path.of(d, name);
+                if (java.nio.file.Files.isRegularFile(p) && java.nio.file.Files.isExecutable(p)) {
+                    return p;
+                }
+            }
+        }
+        return null;
     }
 
     private static Path defaultAuthFile() {
