@@ -9,6 +9,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
@@ -180,5 +181,61 @@ class OciOracleIT {
         tar2sqfs.run(java.time.Duration.ofMinutes(1), null, java.util.List.of("-q", fromTar.toString()), Files.readAllBytes(tarBlob)).assertExit(0);
         assertThat(unsquashfs.runOk("-lln", "-UTC", fromTar.toString()).stdout()).containsPattern("c--------- 0/0 +0, +0 .* squashfs-root/etc/deleted");
         assertThat(rdsquashfs.runOk("-x", "/opaque", fromTar.toString()).stdout()).contains("user.overlay.opaque=y");
+    }
+
+    static Path ociTar(Path file, String... entries) throws IOException {
+        try (var out = new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(Files.newOutputStream(file))) {
+            for (String name : entries) {
+                boolean dir = name.endsWith("/");
+                var e = new org.apache.commons.compress.archivers.tar.TarArchiveEntry(name);
+                e.setMode(dir ? 040755 : 0100644);
+                byte[] body = dir ? new byte[0] : (name + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+                e.setSize(body.length);
+                out.putArchiveEntry(e);
+                out.write(body);
+                out.closeArchiveEntry();
+            }
+        }
+        return file;
+    }
+
+    @Test
+    void convertTurnsTarLayersIntoVeritySquashfsWithOverlayWhiteouts() throws IOException {
+        ToolOracle veritysetup = ToolOracle.require("veritysetup", "cryptsetup-bin");
+        ToolOracle rdsquashfs = ToolOracle.require("rdsquashfs", "squashfs-tools-ng");
+        ToolOracle unsquashfs = ToolOracle.require("unsquashfs", "squashfs-tools");
+        ToolOracle skopeo = ToolOracle.require("skopeo", "skopeo");
+        Path lay = dir.resolve("lay");
+        ok("oci", "layer", "add", lay + ":img", ociTar(dir.resolve("l1.tar"), "etc/", "etc/old", "etc/keep", "cache/", "cache/a").toString(),
+                "--type", "tar+gzip");
+        ok("oci", "layer", "add", lay + ":img", ociTar(dir.resolve("l2.tar"), "etc/", "etc/.wh.old", "cache/", "cache/.wh..wh..opq",
+                "cache/b").toString(), "--type", "tar+zstd");
+        MainTest.Run conv = ok("oci", "convert", lay + ":img", "--json");
+        assertThat(conv.out()).contains("\"tag\" : \"img-squashfs\"");
+        MainTest.Run insp = ok("oci", "inspect", lay + ":img-squashfs", "--json");
+        assertThat(skopeo.runOk("inspect", "oci:" + lay + ":img-squashfs").stdout()).contains(field(conv.out(), "manifest"));
+        Matcher layers = Pattern.compile("\"digest\" : \"sha256:([0-9a-f]{64})\",\\s+\"size\" : \\d+,\\s+\"annotations\" : \\{\\s+"
+                + "\"io.stackeroci.stacker.atomfs_verity_root_hash\" : \"([0-9a-f]{64})\"").matcher(insp.out());
+        List<Path> datas = new java.util.ArrayList<>();
+        List<String> digests = new java.util.ArrayList<>();
+        while (layers.find()) {
+            digests.add("\"sha256:" + layers.group(1) + "\"");
+            Path blob = lay.resolve("blobs/sha256/" + layers.group(1));
+            byte[] b = Files.readAllBytes(blob);
+            long offset = (ByteBuffer.wrap(b, 40, 8).order(ByteOrder.LITTLE_ENDIAN).getLong() + 4095) / 4096 * 4096;
+            veritysetup.runOk("verify", "--hash-offset=" + offset, blob.toString(), blob.toString(), layers.group(2));
+            Path data = dir.resolve("layer" + datas.size() + ".sqfs");
+            Files.write(data, java.util.Arrays.copyOf(b, (int) offset));
+            datas.add(data);
+        }
+        assertThat(datas).hasSize(2);
+        assertThat(insp.out()).contains("\"diffIds\" : [ " + String.join(", ", digests) + " ]"); // stacker: diff_id = layer digest
+        assertThat(unsquashfs.runOk("-lln", "-UTC", datas.get(0).toString()).stdout()).contains("squashfs-root/etc/old", "squashfs-root/cache/a");
+        String upper = unsquashfs.runOk("-lln", "-UTC", datas.get(1).toString()).stdout();
+        assertThat(upper).containsPattern("c--------- 0/0 +0, +0 .* squashfs-root/etc/old").contains("squashfs-root/cache/b")
+                .doesNotContain(".wh.");
+        assertThat(rdsquashfs.runOk("-x", "/cache", datas.get(1).toString()).stdout()).contains("user.overlay.opaque=y");
+        assertThat(rdsquashfs.runOk("-x", "/etc", datas.get(1).toString()).stdout()).doesNotContain("opaque");
+        assertThat(insp.out()).contains("\"os\" : \"linux\"");
     }
 }

@@ -138,4 +138,36 @@ public final class ImageBuilder {
         }
         return md;
     }
+
+    /**
+     * Stores a new image made from {@code source}'s manifest and config with its layers replaced by
+     * {@code layers} (one for one, e.g. converted layers) and {@code rootfs.diff_ids} by
+     * {@code diffIds}; every other config field, the history and the manifest annotations are
+     * kept. Tags it {@code tag}.
+     */
+    public static Descriptor replaceLayers(OciLayout layout, Descriptor source, String tag, List<Descriptor> layers,
+                                           List<Digest> diffIds) throws IOException {
+        Manifest old = layout.readManifest(source).manifest();
+        if (!MediaTypes.CONFIG.equals(old.config().mediaType())) {
+            throw new FormatException("config.mediaType", old.config().mediaType(), "not a container image");
+        }
+        if (layers.size() != old.layers().size() || diffIds.size() != layers.size()) {
+            throw new IllegalArgumentException("replaceLayers needs one new layer and diff_id per old layer");
+        }
+        JsonNode c = OciJson.tree(layout.readBlob(old.config(), OciJson.MAX_CONFIG_BYTES), "config " + old.config().digest());
+        if (!(c instanceof ObjectNode config)) {
+            throw new FormatException("config", old.config().digest(), "image config is not a JSON object");
+        }
+        JsonNode rootfs = config.get("rootfs");
+        ObjectNode r = rootfs instanceof ObjectNode o ? o : config.putObject("rootfs").put("type", "layers");
+        ArrayNode ids = r.putArray("diff_ids");
+        for (Digest d : diffIds) {
+            ids.add(d.toString());
+        }
+        Descriptor cfg = layout.putBlob(OciJson.encode(config), MediaTypes.CONFIG);
+        Manifest m = new Manifest(2, MediaTypes.MANIFEST, old.artifactType(), cfg, layers, old.subject(), old.annotations());
+        Descriptor md = layout.putBlob(OciJson.encode(m), MediaTypes.MANIFEST);
+        layout.tag(tag, md);
+        return md;
+    }
 }

@@ -16,6 +16,7 @@ public final class OciCommand extends CommandGroup implements Main.LazySubcomman
     public Map<String, Supplier<Object>> subcommands() {
         Map<String, Supplier<Object>> m = new LinkedHashMap<>();
         m.put("layer", LayerCommand::new);
+        m.put("convert", ConvertCommand::new);
         m.put("artifact", ArtifactCommand::new);
         m.put("inspect", InspectCommand::new);
         m.put("ls", LsCommand::new);
