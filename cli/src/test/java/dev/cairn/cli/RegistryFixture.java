@@ -31,6 +31,12 @@ final class RegistryFixture implements AutoCloseable {
 
     /** With {@code authYaml} (e.g. a token section), that is the registry's {@code auth:} value. */
     static RegistryFixture start(Path dir, String user, String password, String authYaml) throws IOException, InterruptedException {
+        return start(dir, user, password, authYaml, null);
+    }
+
+    /** With {@code tlsYaml} ({@code tls: {certificate: …, key: …}}) inside the {@code http:} section. */
+    static RegistryFixture start(Path dir, String user, String password, String authYaml, String tlsYaml)
+            throws IOException, InterruptedException {
         ToolOracle registry = ToolOracle.require("docker-registry", "docker-registry");
         Files.createDirectories(dir.resolve("data"));
         int port;
@@ -39,7 +45,8 @@ final class RegistryFixture implements AutoCloseable {
         }
         StringBuilder cfg = new StringBuilder("version: 0.1\nlog: {level: warn}\n")
                 .append("storage: {filesystem: {rootdirectory: ").append(dir.resolve("data")).append("}, delete: {enabled: true}}\n")
-                .append("http: {addr: 127.0.0.1:").append(port).append(", secret: not-secret-test-only}\n");
+                .append("http: {addr: 127.0.0.1:").append(port).append(", secret: not-secret-test-only")
+                .append(tlsYaml == null ? "" : ", " + tlsYaml).append("}\n");
         if (user != null) {
             ToolOracle htpasswd = ToolOracle.require("htpasswd", "apache2-utils");
             String line = htpasswd.runOk("-Bbn", user, password).stdout().strip();
@@ -59,7 +66,7 @@ final class RegistryFixture implements AutoCloseable {
                 HttpURLConnection c = (HttpURLConnection) URI.create("http://127.0.0.1:" + port + "/v2/").toURL().openConnection();
                 int code = c.getResponseCode();
                 c.disconnect();
-                if (code == 200 || code == 401) {
+                if (code == 200 || code == 401 || (tlsYaml != null && code == 400)) { // 400: plain HTTP to the TLS port
                     return f;
                 }
             } catch (IOException notYet) {

@@ -31,7 +31,8 @@ import java.util.function.Function;
 public final class RegistryClient {
     /** Client settings. */
     public record Options(Function<String, Optional<Credentials>> credentials, Set<String> insecureHosts, int maxAttempts,
-                          Duration initialBackoff, long chunkThreshold, int chunkSize, Duration timeout) {
+                          Duration initialBackoff, long chunkThreshold, int chunkSize, Duration timeout,
+                          javax.net.ssl.SSLContext sslContext) {
         public Options {
             insecureHosts = Set.copyOf(insecureHosts);
             if (maxAttempts < 1 || chunkSize < 1024 || chunkThreshold < 0) {
@@ -40,19 +41,24 @@ public final class RegistryClient {
         }
 
         public static Options defaults(Function<String, Optional<Credentials>> credentials) {
-            return new Options(credentials, Set.of(), 6, Duration.ofMillis(200), 64L << 20, 16 << 20, Duration.ofMinutes(5));
+            return new Options(credentials, Set.of(), 6, Duration.ofMillis(200), 64L << 20, 16 << 20, Duration.ofMinutes(5), null);
         }
 
         public Options withInsecureHosts(Set<String> hosts) {
-            return new Options(credentials, hosts, maxAttempts, initialBackoff, chunkThreshold, chunkSize, timeout);
+            return new Options(credentials, hosts, maxAttempts, initialBackoff, chunkThreshold, chunkSize, timeout, sslContext);
         }
 
         public Options withChunking(long threshold, int size) {
-            return new Options(credentials, insecureHosts, maxAttempts, initialBackoff, threshold, size, timeout);
+            return new Options(credentials, insecureHosts, maxAttempts, initialBackoff, threshold, size, timeout, sslContext);
         }
 
         public Options withRetries(int attempts, Duration backoff) {
-            return new Options(credentials, insecureHosts, attempts, backoff, chunkThreshold, chunkSize, timeout);
+            return new Options(credentials, insecureHosts, attempts, backoff, chunkThreshold, chunkSize, timeout, sslContext);
+        }
+
+        /** TLS trust (e.g. the system CAs plus {@code --ca-file}); null for the JDK default. */
+        public Options withSslContext(javax.net.ssl.SSLContext ctx) {
+            return new Options(credentials, insecureHosts, maxAttempts, initialBackoff, chunkThreshold, chunkSize, timeout, ctx);
         }
     }
 
@@ -86,8 +92,12 @@ public final class RegistryClient {
 
     public RegistryClient(Options options) {
         this.options = options;
-        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).followRedirects(HttpClient.Redirect.NORMAL)
-                .connectTimeout(Duration.ofSeconds(30)).build();
+        HttpClient.Builder b = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).followRedirects(HttpClient.Redirect.NORMAL)
+                .connectTimeout(Duration.ofSeconds(30));
+        if (options.sslContext() != null) {
+            b.sslContext(options.sslContext());
+        }
+        this.http = b.build();
     }
 
     /** How many requests were retried (after a 5xx, 429 or broken connection) so far. */
@@ -494,6 +504,10 @@ public final class RegistryClient {
                     if (c instanceof dev.cairn.io.FormatException fe) {
                         throw fe; // our own blob failed verification while being sent: not a network problem
                     }
+                    if (c instanceof javax.net.ssl.SSLHandshakeException h) {
+                        throw new RegistryException(-2, "TLS", "TLS handshake with " + r.registry() + " failed: " + h.getMessage()
+                                + " (trust its CA with --ca-file)");
+                    }
                 }
                 throw new RegistryException(r.registry() + ": " + (e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage()), e);
             } catch (InterruptedException e) {
@@ -607,10 +621,14 @@ public final class RegistryClient {
         return m;
     }
 
+    /**
+     * https, except plain HTTP for hosts listed as insecure and for loopback addresses — unless a
+     * custom trust ({@code --ca-file}) is configured, which means the loopback registry speaks TLS.
+     */
     URI url(RegistryReference r, String path) throws RegistryException {
         String host = r.registry();
-        String scheme = isLoopback(host) || options.insecureHosts().contains(host) ? "http" : "https";
-        return URI.create(scheme + "://" + host + "/v2/" + r.repository() + path);
+        boolean plain = options.insecureHosts().contains(host) || (isLoopback(host) && options.sslContext() == null);
+        return URI.create((plain ? "http" : "https") + "://" + host + "/v2/" + r.repository() + path);
     }
 
     private void checkScheme(String host, String scheme) throws RegistryException {

@@ -25,6 +25,9 @@ final class RegistryOptions {
     @Option(names = "--insecure-registry", paramLabel = "HOST[:PORT]",
             description = "Allow plain HTTP to this registry (repeatable; loopback addresses always may).")
     List<String> insecure = new ArrayList<>();
+    @Option(names = "--ca-file", paramLabel = "PEM",
+            description = "Also trust the CA certificates in this PEM file for registry TLS (besides the JDK's).")
+    Path caFile;
     @Option(names = "--chunk-size", paramLabel = "BYTES", description = "Upload blobs larger than this in PATCH chunks of this size (default 64 MiB threshold, 16 MiB chunks).")
     Integer chunkSize;
 
@@ -55,6 +58,9 @@ final class RegistryOptions {
                 throw new java.io.UncheckedIOException(e);
             }
         }).withInsecureHosts(new HashSet<>(insecure));
+        if (caFile != null) {
+            o = o.withSslContext(sslContext(caFile));
+        }
         if (chunkSize != null) {
             if (chunkSize < 1024) {
                 throw new IllegalArgumentException("--chunk-size must be at least 1024, not " + chunkSize);
@@ -62,6 +68,43 @@ final class RegistryOptions {
             o = o.withChunking(chunkSize, chunkSize);
         }
         return new RegistryClient(o);
+    }
+
+    /** The JDK's trusted CAs plus the certificates of {@code pem}. */
+    static javax.net.ssl.SSLContext sslContext(Path pem) throws IOException {
+        try {
+            java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+            ks.load(null, null);
+            javax.net.ssl.TrustManagerFactory sys = javax.net.ssl.TrustManagerFactory.getInstance(
+                    javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+            sys.init((java.security.KeyStore) null);
+            int n = 0;
+            for (javax.net.ssl.TrustManager tm : sys.getTrustManagers()) {
+                if (tm instanceof javax.net.ssl.X509TrustManager x) {
+                    for (java.security.cert.X509Certificate c : x.getAcceptedIssuers()) {
+                        ks.setCertificateEntry("system-" + n++, c);
+                    }
+                }
+            }
+            java.util.Collection<? extends java.security.cert.Certificate> certs;
+            try (InputStream in = java.nio.file.Files.newInputStream(pem)) {
+                certs = java.security.cert.CertificateFactory.getInstance("X.509").generateCertificates(in);
+            }
+            if (certs.isEmpty()) {
+                throw new dev.cairn.io.FormatException("--ca-file", pem, "no PEM certificates in the file");
+            }
+            for (java.security.cert.Certificate c : certs) {
+                ks.setCertificateEntry("ca-file-" + n++, c);
+            }
+            javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(
+                    javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+            tmf.init(ks);
+            javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+            ctx.init(null, tmf.getTrustManagers(), null);
+            return ctx;
+        } catch (java.security.GeneralSecurityException e) {
+            throw new dev.cairn.io.FormatException("--ca-file: " + pem + ": " + e.getMessage(), e);
+        }
     }
 
     /** An executable named {@code name} on $PATH, or null. */
