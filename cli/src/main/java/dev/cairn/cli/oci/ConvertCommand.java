@@ -42,8 +42,8 @@ import picocli.CommandLine.Spec;
  * them (a 0:0 character device; {@code user.overlay.opaque=y} on the directory).
  */
 @Command(name = "convert", mixinStandardHelpOptions = true,
-        description = {"Convert the tar-layer image LAYOUT:TAG into SquashFS+dm-verity layers (one per tar layer), stored as",
-                "LAYOUT:TAG-squashfs (or --tag). OCI whiteouts become overlay whiteouts (0:0 char device,",
+        description = {"Convert a tar-layer image into SquashFS+dm-verity layers.",
+                "Each tar layer of LAYOUT:TAG becomes one, stored as LAYOUT:TAG-squashfs (or --tag). OCI whiteouts become overlay whiteouts (0:0 char device,",
                 "user.overlay.opaque=y); config diff_ids become the new layer digests; other config fields are kept."})
 final class ConvertCommand implements Callable<Integer> {
     @Spec

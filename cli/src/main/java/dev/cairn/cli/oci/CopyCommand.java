@@ -22,7 +22,8 @@ import picocli.CommandLine.Spec;
 
 /** {@code cairn oci copy}: layout↔layout, layout↔registry, registry↔registry. */
 @Command(name = "copy", mixinStandardHelpOptions = true,
-        description = {"Copy an image, index or artifact between layouts and registries, digests unchanged.",
+        description = {"Copy an image, index or artifact between layouts and registries.",
+                "Digests are unchanged.",
                 "SRC and DEST are oci:DIR:TAG or docker://HOST/REPOSITORY:TAG (as skopeo writes them).",
                 "Registry to registry: blobs of the same registry are mounted across repositories, others pass",
                 "through a temporary directory (each verified on the way)."})

@@ -16,8 +16,8 @@ import picocli.CommandLine.Spec;
 
 /** {@code cairn oci gc}: delete unreferenced blobs. */
 @Command(name = "gc", mixinStandardHelpOptions = true,
-        description = {"Delete blobs that nothing reachable from index.json references. The layout is read (and every",
-                "manifest verified) first; a layout that cannot be read completely is left untouched."})
+        description = {"Delete blobs that nothing reachable from index.json references.",
+                "The layout is read (and every manifest verified) first; a layout that cannot be read completely is left untouched."})
 final class GcCommand implements Callable<Integer> {
     @Spec
     CommandLine.Model.CommandSpec spec;

@@ -30,8 +30,8 @@ import picocli.CommandLine.Spec;
 
 /** {@code cairn oci inspect}: one image or artifact, or the whole layout. */
 @Command(name = "inspect", mixinStandardHelpOptions = true,
-        description = {"Show the manifest at LAYOUT:TAG (or LAYOUT:sha256:…): config, layers with sizes and verity root",
-                "hashes, artifactType, subject and the layout's manifests that refer to it. Without a tag: every entry",
+        description = {"Show an image, artifact or index, or a whole layout.",
+                "For LAYOUT:TAG (or LAYOUT:sha256:…): config, layers with sizes and verity root hashes, artifactType, subject and the layout's manifests that refer to it. Without a tag: every entry",
                 "of index.json, checked by walking all manifests (digests verified, missing blobs and unknown types reported).",
                 "docker://HOST/REPOSITORY:TAG inspects a registry's manifest (referrers API, else the sha256-<hex> tag)."})
 final class InspectCommand implements Callable<Integer> {

@@ -9,8 +9,9 @@ import picocli.CommandLine.Command;
 
 /** {@code cairn oci}: OCI image layouts and registries. */
 @Command(name = "oci", mixinStandardHelpOptions = true,
-        description = {"OCI image layouts and registries: stacker-compatible SquashFS+verity layers, tar layers,",
-                "OCI 1.1 artifacts, inspect/ls/gc, push and pull."})
+        description = {"OCI image layouts and registries.",
+                "Stacker-compatible SquashFS+verity layers, deterministic tar layers, OCI 1.1 artifacts, inspect/ls/gc/tree,",
+                "push, pull and copy."})
 public final class OciCommand extends CommandGroup implements Main.LazySubcommands {
     @Override
     public Map<String, Supplier<Object>> subcommands() {

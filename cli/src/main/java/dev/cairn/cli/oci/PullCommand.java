@@ -16,9 +16,10 @@ import picocli.CommandLine.Spec;
 
 /** {@code cairn oci pull}. */
 @Command(name = "pull", mixinStandardHelpOptions = true,
-        description = {"Pull REGISTRY/REPOSITORY:TAG (or @sha256:…) into LAYOUT:TAG. Every manifest and blob is checked against",
-                "its digest and size before it is stored; the layout is created only once the root manifest verified,",
-                "and the tag is set last. Exit 5 on registry or network errors, 3 on content that fails verification."})
+        description = {"Pull an image or artifact from a registry into a layout.",
+                "REGISTRY/REPOSITORY:TAG (or @sha256:…) into LAYOUT:TAG. Every manifest and blob is checked against its",
+                "digest and size before it is stored; the layout is created only once the root manifest verified, and",
+                "the tag is set last. Exit 5 on registry or network errors, 3 on content that fails verification."})
 final class PullCommand implements Callable<Integer> {
     @Spec
     CommandLine.Model.CommandSpec spec;

@@ -19,8 +19,8 @@ import picocli.CommandLine.Spec;
 
 /** {@code cairn oci push}. */
 @Command(name = "push", mixinStandardHelpOptions = true,
-        description = {"Push the image or artifact LAYOUT:TAG to REGISTRY/REPOSITORY:TAG. Blobs the registry has are skipped;",
-                "manifests go byte-exact; an artifact's subject is recorded in the referrers fallback tag (sha256-<hex>)",
+        description = {"Push an image or artifact from a layout to a registry.",
+                "Blobs the registry has are skipped; manifests go byte-exact; an artifact's subject is recorded in the referrers fallback tag (sha256-<hex>)",
                 "when the registry has no referrers API. Exit 5 on registry or network errors."})
 final class PushCommand implements Callable<Integer> {
     @Spec

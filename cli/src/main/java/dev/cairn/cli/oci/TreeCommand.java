@@ -26,7 +26,8 @@ import picocli.CommandLine.Spec;
 
 /** {@code cairn oci tree}: a manifest and what refers to it (signatures, SBOMs, UKIs), recursively. */
 @Command(name = "tree", mixinStandardHelpOptions = true,
-        description = {"Show REF and its referrers, recursively (artifacts whose subject it is, their own referrers, …).",
+        description = {"Show a manifest and its referrers, recursively.",
+                "Referrers are artifacts whose subject it is, their own referrers, and so on.",
                 "REF is LAYOUT:TAG (or oci:LAYOUT:TAG) or docker://HOST/REPOSITORY:TAG; registries are asked through the",
                 "referrers API, falling back to the sha256-<hex> tag schema when it is missing (docker-registry 2.8)."})
 final class TreeCommand implements Callable<Integer> {
