@@ -134,6 +134,35 @@ class OciRegistryIT {
     }
 
     @Test
+    void indexesGoChildrenFirstAndComeBackByteExact() throws IOException {
+        ToolOracle skopeo = ToolOracle.require("skopeo", "skopeo");
+        Path lay = dir.resolve("lay");
+        ok("oci", "layer", "add", lay + ":amd", tree("a", 10_000).toString(), "--type", "tar+gzip", "--architecture", "amd64");
+        ok("oci", "layer", "add", lay + ":arm", tree("b", 10_000).toString(), "--type", "tar+gzip", "--architecture", "arm64");
+        dev.cairn.oci.OciLayout l = dev.cairn.oci.OciLayout.open(lay);
+        java.util.List<dev.cairn.oci.Descriptor> children = new java.util.ArrayList<>();
+        for (String[] t : new String[][] {{"amd", "amd64"}, {"arm", "arm64"}}) {
+            dev.cairn.oci.Descriptor d = l.resolve(t[0]);
+            children.add(new dev.cairn.oci.Descriptor(d.mediaType(), null, d.digest(), d.size(), null, null,
+                    new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode().put("architecture", t[1]).put("os", "linux"), null));
+        }
+        dev.cairn.oci.Descriptor index = l.putBlob(dev.cairn.oci.OciJson.encode(dev.cairn.oci.ImageIndex.of(children)),
+                dev.cairn.oci.MediaTypes.INDEX);
+        l.tag("multi", index);
+        String repo = anon.host() + "/cairn/multi";
+        assertThat(ok("oci", "push", lay + ":multi", repo + ":multi", "--json").out()).contains("\"manifests\" : 3");
+        assertThat(skopeo.runOk("inspect", "--tls-verify=false", "--raw", "docker://" + repo + ":multi").stdout())
+                .isEqualTo(Files.readString(l.blobPath(index.digest())));
+        assertThat(skopeo.runOk("inspect", "--tls-verify=false", "--override-arch", "arm64", "docker://" + repo + ":multi").stdout())
+                .contains("\"Digest\": \"" + index.digest() + "\"", "\"Architecture\": \"arm64\""); // skopeo picks arm64 from our index
+        Path back = dir.resolve("back");
+        assertThat(ok("oci", "pull", repo + ":multi", back + ":multi", "--json").out()).contains(index.digest().toString(), "\"manifests\" : 3");
+        assertThat(ok("oci", "inspect", back + ":multi").out()).contains(children.get(0).digest().toString(), children.get(1).digest().toString());
+        ok("oci", "gc", lay.toString());
+        assertThat(blobs(back)).isEqualTo(blobs(lay));
+    }
+
+    @Test
     void largeBlobsGoInCheckedChunks() throws IOException {
         ToolOracle skopeo = ToolOracle.require("skopeo", "skopeo");
         Path lay = dir.resolve("lay");
