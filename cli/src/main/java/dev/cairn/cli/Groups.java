@@ -10,11 +10,6 @@ final class Groups {
     private Groups() {
     }
 
-    @Command(name = "oci", mixinStandardHelpOptions = true,
-            description = {"OCI layouts, registries and signatures.", "(Not implemented yet: coming with the OCI issue.)"})
-    static final class Oci extends CommandGroup {
-    }
-
     @Command(name = "build", mixinStandardHelpOptions = true,
             description = {"Build a complete signed image set from a spec.", "(Not implemented yet: coming with the build issue.)"})
     static final class Build extends CommandGroup {

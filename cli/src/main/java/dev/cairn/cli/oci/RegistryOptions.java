@@ -1,0 +1,139 @@
+package dev.cairn.cli.oci;
+
+import dev.cairn.cli.Environment;
+import dev.cairn.oci.Credentials;
+import dev.cairn.oci.RegistryClient;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Optional;
+import picocli.CommandLine.Option;
+
+/** Registry flags shared by push and pull: credentials, insecure hosts, chunking. */
+final class RegistryOptions {
+    @Option(names = "--username", paramLabel = "USER", description = "Registry user (password from --password-stdin).")
+    String username;
+    @Option(names = "--password-stdin", description = "Read the password (or token) from standard input.")
+    boolean passwordStdin;
+    @Option(names = "--authfile", paramLabel = "FILE",
+            description = "Docker-format config.json: credHelpers/credsStore (docker-credential-* on $PATH), else auths (default: $REGISTRY_AUTH_FILE, $DOCKER_CONFIG/config.json, ~/.docker/config.json).")
+    Path authfile;
+    @Option(names = "--insecure-registry", paramLabel = "HOST[:PORT]",
+            description = "Allow plain HTTP to this registry (repeatable; loopback addresses always may).")
+    List<String> insecure = new ArrayList<>();
+    @Option(names = "--ca-file", paramLabel = "PEM",
+            description = "Also trust the CA certificates in this PEM file for registry TLS (besides the JDK's).")
+    Path caFile;
+    @Option(names = "--chunk-size", paramLabel = "BYTES", description = "Upload blobs larger than this in PATCH chunks of this size (default 64 MiB threshold, 16 MiB chunks).")
+    Integer chunkSize;
+
+    RegistryClient client(InputStream stdin) throws IOException {
+        if (passwordStdin && username == null) {
+            throw new IllegalArgumentException("--password-stdin needs --username");
+        }
+        if (username != null && !passwordStdin) {
+            throw new IllegalArgumentException("--username needs --password-stdin (passwords are never taken on the command line)");
+        }
+        Credentials given = null;
+        if (username != null) {
+            String pw = new String(stdin.readNBytes(64 * 1024), StandardCharsets.UTF_8).strip();
+            if (pw.isEmpty()) {
+                throw new IllegalArgumentException("--password-stdin: standard input is empty");
+            }
+            given = new Credentials(username, pw);
+        }
+        Path config = authfile != null ? authfile : defaultAuthFile();
+        Credentials fixed = given;
+        RegistryClient.Options o = RegistryClient.Options.defaults(host -> {
+            if (fixed != null) {
+                return Optional.of(fixed);
+            }
+            try {
+                return config == null ? Optional.empty() : Credentials.fromDockerConfig(config, host, RegistryOptions::onPath);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }).withInsecureHosts(new HashSet<>(insecure));
+        if (caFile != null) {
+            o = o.withSslContext(sslContext(caFile));
+        }
+        if (chunkSize != null) {
+            if (chunkSize < 1024) {
+                throw new IllegalArgumentException("--chunk-size must be at least 1024, not " + chunkSize);
+            }
+            o = o.withChunking(chunkSize, chunkSize);
+        }
+        return new RegistryClient(o);
+    }
+
+    /** The JDK's trusted CAs plus the certificates of {@code pem}. */
+    static javax.net.ssl.SSLContext sslContext(Path pem) throws IOException {
+        try {
+            java.security.KeyStore ks = java.security.KeyStore.getInstance("PKCS12");
+            ks.load(null, null);
+            javax.net.ssl.TrustManagerFactory sys = javax.net.ssl.TrustManagerFactory.getInstance(
+                    javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+            sys.init((java.security.KeyStore) null);
+            int n = 0;
+            for (javax.net.ssl.TrustManager tm : sys.getTrustManagers()) {
+                if (tm instanceof javax.net.ssl.X509TrustManager x) {
+                    for (java.security.cert.X509Certificate c : x.getAcceptedIssuers()) {
+                        ks.setCertificateEntry("system-" + n++, c);
+                    }
+                }
+            }
+            java.util.Collection<? extends java.security.cert.Certificate> certs;
+            try (InputStream in = java.nio.file.Files.newInputStream(pem)) {
+                certs = java.security.cert.CertificateFactory.getInstance("X.509").generateCertificates(in);
+            }
+            if (certs.isEmpty()) {
+                throw new dev.cairn.io.FormatException("--ca-file", pem, "no PEM certificates in the file");
+            }
+            for (java.security.cert.Certificate c : certs) {
+                ks.setCertificateEntry("ca-file-" + n++, c);
+            }
+            javax.net.ssl.TrustManagerFactory tmf = javax.net.ssl.TrustManagerFactory.getInstance(
+                    javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+            tmf.init(ks);
+            javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+            ctx.init(null, tmf.getTrustManagers(), null);
+            return ctx;
+        } catch (java.security.GeneralSecurityException e) {
+            throw new dev.cairn.io.FormatException("--ca-file: " + pem + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** An executable named {@code name} on $PATH, or null. */
+    static Path onPath(String name) {
+        String path = Environment.get("PATH");
+        if (path == null) {
+            return null;
+        }
+        for (String d : path.split(java.io.File.pathSeparator)) {
+            if (!d.isEmpty()) {
+                Path p = Path.of(d, name);
+                if (java.nio.file.Files.isRegularFile(p) && java.nio.file.Files.isExecutable(p)) {
+                    return p;
+                }
+            }
+        }
+        return null;
+    }
+
+    private static Path defaultAuthFile() {
+        String raf = Environment.get("REGISTRY_AUTH_FILE");
+        if (raf != null && !raf.isEmpty()) {
+            return Path.of(raf);
+        }
+        String dc = Environment.get("DOCKER_CONFIG");
+        if (dc != null && !dc.isEmpty()) {
+            return Path.of(dc, "config.json");
+        }
+        String home = System.getProperty("user.home");
+        return home == null ? null : Path.of(home, ".docker", "config.json");
+    }
+}
