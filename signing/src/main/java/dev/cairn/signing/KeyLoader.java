@@ -72,13 +72,21 @@ public final class KeyLoader {
                     if (o instanceof PrivateKeyInfo pki) {
                         return converter.getPrivateKey(pki);
                     }
+                    // Decrypted with the JDK's own ciphers first: Bouncy Castle is only a fallback for schemes
+                    // the JDK lacks (cairn ships BC unsigned, which JDKs that vet cipher providers refuse).
                     if (o instanceof PEMEncryptedKeyPair ekp) {
                         char[] p = requirePass(pass, file);
-                        return converter.getKeyPair(ekp.decryptKeyPair(new JcePEMDecryptorProviderBuilder().setProvider(Bc.PROVIDER).build(p))).getPrivate();
+                        try {
+                            return converter.getKeyPair(ekp.decryptKeyPair(new JcePEMDecryptorProviderBuilder().build(p))).getPrivate();
+                        } catch (org.bouncycastle.openssl.PEMException | RuntimeException e) {
+                            return converter.getKeyPair(ekp.decryptKeyPair(new JcePEMDecryptorProviderBuilder()
+                                    .setProvider(Bc.PROVIDER).build(p))).getPrivate();
+                        }
                     }
                     if (o instanceof PKCS8EncryptedPrivateKeyInfo epki) {
                         char[] p = requirePass(pass, file);
-                        return converter.getPrivateKey(epki.decryptPrivateKeyInfo(
+                        PrivateKeyInfo jdk = decryptWithJdk(epki, p);
+                        return converter.getPrivateKey(jdk != null ? jdk : epki.decryptPrivateKeyInfo(
                                 new JceOpenSSLPKCS8DecryptorProviderBuilder().setProvider(Bc.PROVIDER).build(p)));
                     }
                 }
@@ -90,6 +98,21 @@ public final class KeyLoader {
             throw new SigningException(file + ": cannot decrypt the private key (wrong passphrase?)");
         } catch (OperatorCreationException | IllegalArgumentException | ClassCastException | IOException e) {
             throw new SigningException(file + ": not a readable private key (" + e.getClass().getSimpleName() + ")");
+        }
+    }
+
+    /** PKCS#8 decryption with the JDK's PBE/PBES2 support, or null when the JDK cannot do this scheme. */
+    private static PrivateKeyInfo decryptWithJdk(PKCS8EncryptedPrivateKeyInfo epki, char[] pass) throws IOException {
+        try {
+            javax.crypto.EncryptedPrivateKeyInfo info = new javax.crypto.EncryptedPrivateKeyInfo(epki.getEncoded());
+            javax.crypto.SecretKeyFactory f = javax.crypto.SecretKeyFactory.getInstance(info.getAlgName());
+            javax.crypto.Cipher c = javax.crypto.Cipher.getInstance(info.getAlgName());
+            c.init(javax.crypto.Cipher.DECRYPT_MODE, f.generateSecret(new javax.crypto.spec.PBEKeySpec(pass)), info.getAlgParameters());
+            return PrivateKeyInfo.getInstance(info.getKeySpec(c).getEncoded());
+        } catch (java.security.InvalidKeyException | java.security.spec.InvalidKeySpecException e) {
+            throw new org.bouncycastle.openssl.EncryptionException("wrong passphrase", e);
+        } catch (java.security.GeneralSecurityException | RuntimeException e) {
+            return null;
         }
     }
 
