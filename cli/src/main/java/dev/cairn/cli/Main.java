@@ -118,6 +118,9 @@ public final class Main extends CommandGroup {
         PrintWriter out = new PrintWriter(new java.io.OutputStreamWriter(System.out, StandardCharsets.UTF_8), true);
         PrintWriter err = new PrintWriter(new java.io.OutputStreamWriter(System.err, StandardCharsets.UTF_8), true);
         int code = run(out, err, args);
+        if (Boolean.getBoolean("cairn.cds.training")) {
+            CdsTraining.run();
+        }
         System.exit(code);
     }
 }
