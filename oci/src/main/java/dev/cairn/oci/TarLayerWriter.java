@@ -123,9 +123,9 @@ public final class TarLayerWriter {
             long[] sizes = new long[2];
             long entries;
             try (OutputStream file = Files.newOutputStream(temp);
-                 CountingOut blobCount = new CountingOut(new DigestOutputStream(file, blobMd));
+                 dev.cairn.io.CountingOutputStream blobCount = new dev.cairn.io.CountingOutputStream(new DigestOutputStream(file, blobMd));
                  OutputStream compressed = compressor(c, blobCount);
-                 CountingOut tarCount = new CountingOut(new DigestOutputStream(compressed, tarMd));
+                 dev.cairn.io.CountingOutputStream tarCount = new dev.cairn.io.CountingOutputStream(new DigestOutputStream(compressed, tarMd));
                  TarArchiveOutputStream tar = new TarArchiveOutputStream(tarCount, StandardCharsets.UTF_8.name())) {
                 tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
                 tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
@@ -134,8 +134,8 @@ public final class TarLayerWriter {
                 tar.finish();
                 tar.flush();
                 tarCount.close();
-                sizes[0] = blobCount.count;
-                sizes[1] = tarCount.count;
+                sizes[0] = blobCount.count();
+                sizes[1] = tarCount.count();
             }
             Digest blob = Digest.sha256(blobMd.digest());
             Descriptor d = layout.adopt(temp, c.mediaType(), blob, sizes[0]);
@@ -147,9 +147,9 @@ public final class TarLayerWriter {
 
     private static OutputStream compressor(Compression c, OutputStream out) throws IOException {
         return switch (c) {
-            case NONE -> new NonClosing(out);
-            case GZIP -> new GZIPOutputStream(new NonClosing(out), 1 << 16);
-            case ZSTD -> new com.github.luben.zstd.ZstdOutputStream(new NonClosing(out), 3);
+            case NONE -> new dev.cairn.io.NonClosingOutputStream(out);
+            case GZIP -> new GZIPOutputStream(new dev.cairn.io.NonClosingOutputStream(out), 1 << 16);
+            case ZSTD -> new com.github.luben.zstd.ZstdOutputStream(new dev.cairn.io.NonClosingOutputStream(out), 3);
         };
     }
 
@@ -242,40 +242,4 @@ public final class TarLayerWriter {
         return m;
     }
 
-    private static final class CountingOut extends java.io.FilterOutputStream {
-        long count;
-
-        CountingOut(OutputStream out) {
-            super(out);
-        }
-
-        @Override
-        public void write(int b) throws IOException {
-            out.write(b);
-            count++;
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) throws IOException {
-            out.write(b, off, len);
-            count += len;
-        }
-    }
-
-    /** Lets a compressor finish its frame without closing the file below it twice. */
-    private static final class NonClosing extends java.io.FilterOutputStream {
-        NonClosing(OutputStream out) {
-            super(out);
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) throws IOException {
-            out.write(b, off, len);
-        }
-
-        @Override
-        public void close() throws IOException {
-            out.flush();
-        }
-    }
 }

@@ -147,22 +147,10 @@ public record SectionData(List<Piece> pieces) {
     }
 
     private static void copyFile(FilePiece f, byte[] buf, Sink sink) throws IOException {
-        try (FileChannel ch = FileChannel.open(f.path(), StandardOpenOption.READ)) {
-            ByteBuffer bb = ByteBuffer.wrap(buf);
-            long left = f.size();
-            while (left > 0) {
-                bb.clear();
-                bb.limit(Math.toIntExact(Math.min(buf.length, left)));
-                int n = ch.read(bb);
-                if (n < 0) {
-                    break;
-                }
-                sink.accept(buf, 0, n);
-                left -= n;
-            }
-            if (left != 0 || ch.size() != f.size()) {
-                throw new IOException(f.path() + " changed size while cairn was reading it (" + f.size() + " → " + ch.size() + " bytes)");
-            }
+        copySlice(new FileSlice(f.path(), 0, f.size()), buf, sink);
+        long now = Files.size(f.path());
+        if (now != f.size()) {
+            throw new IOException(f.path() + " changed size while cairn was reading it (" + f.size() + " → " + now + " bytes)");
         }
     }
 

@@ -175,7 +175,7 @@ public final class InitrdWriter implements AutoCloseable {
         } catch (NoSuchAlgorithmException ex) {
             throw new IllegalStateException(ex);
         }
-        CountingOutputStream written = new CountingOutputStream(new DigestOutputStream(new KeepOpen(out), sha256));
+        CountingOutputStream written = new CountingOutputStream(new DigestOutputStream(new dev.cairn.io.NonClosingOutputStream(out), sha256));
         OutputStream compressed = compressor(written);
         CountingOutputStream cpioCount = new CountingOutputStream(compressed);
         Map<Entry, Long> inodes = new IdentityHashMap<>();
@@ -233,7 +233,7 @@ public final class InitrdWriter implements AutoCloseable {
         } else if (e.file() != null) {
             long n;
             try (InputStream in = Files.newInputStream(e.file())) {
-                n = in.transferTo(new KeepOpen(cpio) {
+                n = in.transferTo(new dev.cairn.io.NonClosingOutputStream(cpio) {
                     private long left = e.size();
 
                     @Override
@@ -254,7 +254,7 @@ public final class InitrdWriter implements AutoCloseable {
 
     private OutputStream compressor(OutputStream sink) throws IOException {
         return switch (options.compression()) {
-            case NONE -> new KeepOpen(sink);
+            case NONE -> new dev.cairn.io.NonClosingOutputStream(sink);
             case GZIP -> {
                 GzipParameters p = new GzipParameters();
                 p.setCompressionLevel(options.level());
@@ -329,20 +329,4 @@ public final class InitrdWriter implements AutoCloseable {
         closed = true;
     }
 
-    /** Passes writes through but never closes the stream below (the caller's, or the cpio stream). */
-    private static class KeepOpen extends FilterOutputStream {
-        KeepOpen(OutputStream out) {
-            super(out);
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) throws IOException {
-            out.write(b, off, len);
-        }
-
-        @Override
-        public void close() throws IOException {
-            out.flush();
-        }
-    }
 }
