@@ -111,8 +111,8 @@ public final class KeyLoader {
             return PrivateKeyInfo.getInstance(info.getKeySpec(c).getEncoded());
         } catch (java.security.InvalidKeyException | java.security.spec.InvalidKeySpecException e) {
             throw new org.bouncycastle.openssl.EncryptionException("wrong passphrase", e);
-        } catch (java.security.GeneralSecurityException | RuntimeException e) {
-            return null;
+        } catch (java.security.GeneralSecurityException | IOException | RuntimeException e) {
+            return null; // a scheme or encoding the JDK does not take: Bouncy Castle's turn
         }
     }
 

@@ -121,6 +121,18 @@ class OpensslCmsIT {
         assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> KeyLoader.fromFiles(encPk8, rsaCert, Secret.ofFile(wrong))))
                 .isInstanceOf(SigningException.class).hasMessageContaining("passphrase").hasMessageNotContaining("wrong\n");
 
+        // PBES2 schemes the JDK cannot parse itself (des-ede3-cbc, as Debian's OVMF snakeoil key) and legacy PBES1
+        for (List<String> scheme : List.of(List.of("-v2", "des3"), List.of("-v1", "PBE-SHA1-3DES"))) {
+            Path legacy = dir.resolve("enc-" + scheme.get(1) + ".pk8");
+            List<String> cmd = new ArrayList<>(List.of("pkcs8", "-topk8"));
+            cmd.addAll(scheme);
+            cmd.addAll(List.of("-in", rsaKey.toString(), "-out", legacy.toString(), "-passout", passArg));
+            openssl.runOk(cmd.toArray(String[]::new));
+            assertThat(KeyLoader.fromFiles(legacy, rsaCert, secret).certificate()).as(String.join(" ", scheme)).isEqualTo(rsa.cert());
+            assertThat(org.assertj.core.api.Assertions.catchThrowable(() -> KeyLoader.fromFiles(legacy, rsaCert, Secret.ofFile(wrong))))
+                    .isInstanceOf(SigningException.class).hasMessageContaining("passphrase");
+        }
+
         Path tradRsa = dir.resolve("trad-rsa.pem");
         openssl.runOk("rsa", "-in", rsaKey.toString(), "-out", tradRsa.toString(), "-traditional");
         assertThat(Files.readString(tradRsa)).startsWith("-----BEGIN RSA PRIVATE KEY-----");
