@@ -3,7 +3,6 @@ package dev.cairn.uki;
 import dev.cairn.io.Checked;
 import dev.cairn.io.FormatException;
 import dev.cairn.io.LittleEndian;
-import dev.cairn.uki.pe.AuthenticodeHash;
 import dev.cairn.uki.pe.DataDirectory;
 import dev.cairn.uki.pe.OptionalHeader;
 import dev.cairn.uki.pe.PeImage;
@@ -81,7 +80,6 @@ public final class UkiLayout {
         if (stub.optional().subsystem() != OptionalHeader.SUBSYSTEM_EFI_APPLICATION) {
             throw new FormatException("stub Subsystem", stub.optional().subsystem(), "the stub is not an EFI application (10)");
         }
-        AuthenticodeHash.digest("SHA-256"); // availability
         if (stub.optional().numberOfRvaAndSizes() <= DataDirectory.SECURITY) {
             throw new FormatException("stub NumberOfRvaAndSizes", stub.optional().numberOfRvaAndSizes(),
                     "the stub has no certificate table entry, so the UKI could not be signed");
