@@ -26,6 +26,8 @@ public final class OciCommand extends CommandGroup implements Main.LazySubcomman
         m.put("pull", PullCommand::new);
         m.put("copy", CopyCommand::new);
         m.put("tree", TreeCommand::new);
+        m.put("sign", SignCommand::new);
+        m.put("verify", VerifyCommand::new);
 
         return m;
     }
