@@ -31,6 +31,37 @@ class OciCosignIT {
     @TempDir
     Path dir;
 
+    /** The image and its .sig tag pushed to docker-registry 2.8 arrive intact: pulled back, the signature still verifies. */
+    @Test
+    void signatureTagTravelsThroughARegistry() throws Exception {
+        ToolOracle skopeo = ToolOracle.require("skopeo", "skopeo");
+        Path tree = Files.createDirectories(dir.resolve("tree"));
+        Files.writeString(tree.resolve("hello"), "pushed and signed\n");
+        Path img = dir.resolve("img");
+        assertThat(run("oci", "layer", "add", img + ":app", tree.toString(), "--type", "tar+gzip").code()).isZero();
+        Path key = TestPki.get().ecLeaf().writeKeyPem(dir.resolve("ec.key"));
+        Path cert = TestPki.get().ecLeaf().writeCertPem(dir.resolve("ec.crt"));
+        try (RegistryFixture reg = RegistryFixture.start(dir.resolve("registry"), null, null)) {
+            String repo = reg.host() + "/cairn/app";
+            MainTest.Run s = run("oci", "sign", img + ":app", "--reference", repo, "--key", key.toString(), "--cert", cert.toString(), "--json");
+            assertThat(s.code()).as(s.err()).isZero();
+            String sigTag = new ObjectMapper().readTree(s.out()).get("tag").asText();
+            for (String tag : List.of("app", sigTag)) {
+                MainTest.Run p = run("oci", "push", img + ":" + tag, repo + ":" + tag);
+                assertThat(p.code()).as(p.err()).isZero();
+            }
+            String sigManifest = skopeo.runOk("inspect", "--raw", "--tls-verify=false", "docker://" + repo + ":" + sigTag).stdout();
+            assertThat(sigManifest).contains(CosignSignatures.PAYLOAD_MEDIA_TYPE).contains(CosignSignatures.SIGNATURE);
+            Path back = dir.resolve("back");
+            for (String tag : List.of("app", sigTag)) {
+                MainTest.Run p = run("oci", "pull", repo + ":" + tag, back + ":" + tag);
+                assertThat(p.code()).as(p.err()).isZero();
+            }
+            MainTest.Run v = run("oci", "verify", back + ":app", "--cert", cert.toString());
+            assertThat(v.code()).as(v.err()).isZero();
+        }
+    }
+
     @Test
     void cosignSignaturesVerifyWithOpensslAndNameTheManifestDigest() throws Exception {
         ToolOracle openssl = ToolOracle.require("openssl", "openssl");
