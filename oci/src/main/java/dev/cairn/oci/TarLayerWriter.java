@@ -68,6 +68,29 @@ public final class TarLayerWriter {
     }
 
     /**
+     * A new entry with {@code e}'s name, type, link target, mode, device numbers and xattrs (PAX
+     * {@code SCHILY.xattr.*}/{@code LIBARCHIVE.xattr.*}, in sorted order: overlay whiteouts such as
+     * {@code user.overlay.opaque} travel this way); owners, times and size are the caller's choice.
+     */
+    public static TarArchiveEntry copyHeader(TarArchiveEntry e) {
+        TarArchiveEntry o = new TarArchiveEntry(e.getName(), e.getLinkFlag());
+        if (e.isSymbolicLink() || e.isLink()) {
+            o.setLinkName(e.getLinkName());
+        }
+        o.setMode(e.getMode());
+        if (e.isCharacterDevice() || e.isBlockDevice()) {
+            o.setDevMajor(e.getDevMajor());
+            o.setDevMinor(e.getDevMinor());
+        }
+        for (var h : new java.util.TreeMap<>(e.getExtraPaxHeaders()).entrySet()) {
+            if (h.getKey().startsWith("SCHILY.xattr.") || h.getKey().startsWith("LIBARCHIVE.xattr.")) {
+                o.addPaxHeader(h.getKey(), h.getValue());
+            }
+        }
+        return o;
+    }
+
+    /**
      * Re-writes a tar archive (plain, gzip or zstd, detected by magic) as a layer, in its own entry
      * order, every mtime set to {@code mtime}, numeric owners kept, owner names dropped, devices
      * (overlay whiteouts are 0:0 character devices) and xattr records ({@code SCHILY.xattr.*},
@@ -79,20 +102,7 @@ public final class TarLayerWriter {
             try (InputStream raw = new BufferedInputStream(Files.newInputStream(tarFile));
                  TarArchiveInputStream in = new TarArchiveInputStream(decompress(raw))) {
                 for (TarArchiveEntry e; (e = in.getNextEntry()) != null; ) {
-                    TarArchiveEntry o = new TarArchiveEntry(e.getName(), e.getLinkFlag());
-                    if (e.isSymbolicLink() || e.isLink()) {
-                        o.setLinkName(e.getLinkName());
-                    }
-                    o.setMode(e.getMode());
-                    if (e.isCharacterDevice() || e.isBlockDevice()) {
-                        o.setDevMajor(e.getDevMajor());
-                        o.setDevMinor(e.getDevMinor());
-                    }
-                    for (var h : new java.util.TreeMap<>(e.getExtraPaxHeaders()).entrySet()) {
-                        if (h.getKey().startsWith("SCHILY.xattr.") || h.getKey().startsWith("LIBARCHIVE.xattr.")) {
-                            o.addPaxHeader(h.getKey(), h.getValue()); // overlay whiteouts (user.overlay.opaque) and other xattrs
-                        }
-                    }
+                    TarArchiveEntry o = copyHeader(e);
                     normalise(o, mtime);
                     o.setUserId(e.getLongUserId()); // owners of a tar are meaningful (a rootfs); names are not kept
                     o.setGroupId(e.getLongGroupId());

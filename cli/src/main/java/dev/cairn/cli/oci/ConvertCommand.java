@@ -186,23 +186,10 @@ final class ConvertCommand implements Callable<Integer> {
                     tar.closeArchiveEntry();
                     continue;
                 }
-                TarArchiveEntry o = new TarArchiveEntry(e.getName(), e.getLinkFlag());
-                o.setMode(e.getMode());
+                TarArchiveEntry o = dev.cairn.oci.TarLayerWriter.copyHeader(e);
                 o.setUserId(e.getLongUserId());
                 o.setGroupId(e.getLongGroupId());
                 o.setModTime(e.getModTime());
-                if (e.isSymbolicLink() || e.isLink()) {
-                    o.setLinkName(e.getLinkName());
-                }
-                if (e.isCharacterDevice() || e.isBlockDevice()) {
-                    o.setDevMajor(e.getDevMajor());
-                    o.setDevMinor(e.getDevMinor());
-                }
-                for (var h : new java.util.TreeMap<>(e.getExtraPaxHeaders()).entrySet()) {
-                    if (h.getKey().startsWith("SCHILY.xattr.") || h.getKey().startsWith("LIBARCHIVE.xattr.")) {
-                        o.addPaxHeader(h.getKey(), h.getValue());
-                    }
-                }
                 if (e.isDirectory()) {
                     dirsSeen.add(n);
                     if (opaque.contains(n)) {
