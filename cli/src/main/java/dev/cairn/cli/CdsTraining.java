@@ -5,6 +5,7 @@ import dev.cairn.signing.CmsSigner;
 import dev.cairn.signing.CmsVerifier;
 import dev.cairn.signing.KeyLoader;
 import dev.cairn.signing.KeyMaterial;
+import dev.cairn.signing.Pem;
 import dev.cairn.signing.authenticode.AuthenticodeSigner;
 import dev.cairn.signing.authenticode.AuthenticodeVerifier;
 import java.io.IOException;
@@ -17,7 +18,6 @@ import java.security.KeyPairGenerator;
 import java.security.MessageDigest;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
-import java.util.Base64;
 import java.util.Comparator;
 import java.util.Date;
 import java.util.List;
@@ -51,8 +51,8 @@ final class CdsTraining {
                     new X500Name("CN=cairn cds training"), kp.getPublic()).build(new JcaContentSignerBuilder("SHA256withRSA").build(kp.getPrivate())));
             Path key = dir.resolve("k.pem");
             Path crt = dir.resolve("c.pem");
-            Files.writeString(key, pem("PRIVATE KEY", kp.getPrivate().getEncoded()));
-            Files.writeString(crt, pem("CERTIFICATE", cert.getEncoded()));
+            Files.writeString(key, Pem.encode("PRIVATE KEY", kp.getPrivate().getEncoded()));
+            Files.writeString(crt, Pem.encode("CERTIFICATE", cert.getEncoded()));
             KeyMaterial km = KeyLoader.fromFiles(key, crt, null);
             byte[] data = "cairn".getBytes(StandardCharsets.US_ASCII);
             byte[] cms = CmsSigner.sign(data, km, new CmsOptions(true, true, true, "SHA-256"));
@@ -64,11 +64,6 @@ final class CdsTraining {
         } finally {
             delete(dir);
         }
-    }
-
-    private static String pem(String type, byte[] der) {
-        return "-----BEGIN " + type + "-----\n" + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(der) + "\n-----END " + type
-                + "-----\n";
     }
 
     private static void delete(Path dir) {

@@ -83,8 +83,7 @@ public final class CmsSigner {
 
     /** PEM armour as openssl cms writes it. */
     public static String toPem(byte[] der) {
-        String b64 = java.util.Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(der);
-        return "-----BEGIN CMS-----\n" + b64 + "\n-----END CMS-----\n";
+        return Pem.encode("CMS", der);
     }
 
     /** SHA-256 of the certificate's DER encoding, lower-case hex (systemd's certificateFingerprint). */

@@ -52,8 +52,7 @@ final class SignCommand implements Callable<Integer> {
         String pem = null;
         if (!noCertificate) {
             try {
-                pem = "-----BEGIN CERTIFICATE-----\n" + Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(km.certificate().getEncoded())
-                        + "\n-----END CERTIFICATE-----\n";
+                pem = dev.cairn.signing.Pem.encode("CERTIFICATE", km.certificate().getEncoded());
             } catch (CertificateEncodingException e) {
                 throw new IllegalArgumentException("cannot encode the signer certificate", e);
             }

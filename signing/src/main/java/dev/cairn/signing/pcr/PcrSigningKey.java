@@ -18,7 +18,6 @@ import java.security.Signature;
 import java.security.interfaces.RSAPrivateCrtKey;
 import java.security.interfaces.RSAPublicKey;
 import java.security.spec.RSAPublicKeySpec;
-import java.util.Base64;
 import java.util.HexFormat;
 import java.util.Objects;
 import org.bouncycastle.asn1.ASN1Encoding;
@@ -157,8 +156,7 @@ public record PcrSigningKey(PrivateKey privateKey, RSAPublicKey publicKey, Provi
      * {@code openssl rsa -pubout} writes it.
      */
     public String pcrpkeyPem() {
-        String b64 = Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(publicKey.getEncoded());
-        return "-----BEGIN PUBLIC KEY-----\n" + b64 + "\n-----END PUBLIC KEY-----\n";
+        return dev.cairn.signing.Pem.encode("PUBLIC KEY", publicKey.getEncoded());
     }
 
     @Override
