@@ -79,7 +79,7 @@ public final class UkiBuilder {
             head = readHead(in.linux());
             var s = kernel.section(".sbat");
             if (s.isPresent() && s.get().virtualSize() <= 64 * 1024) {
-                kernelSbat = new UkiFileSection(in.linux(), s.get()).bytes();
+                kernelSbat = new UkiFile(in.linux(), kernel).sectionBytes(".sbat").orElseThrow();
             }
         } catch (FormatException e) {
             throw new FormatException("--linux is not an EFI-stub kernel (PE image): " + e.getMessage(), e);
@@ -142,14 +142,6 @@ public final class UkiBuilder {
     private static byte[] readHead(Path p) throws IOException {
         try (InputStream in = Files.newInputStream(p)) {
             return in.readNBytes(KERNEL_HEAD);
-        }
-    }
-
-    /** A small section of a file on disk. */
-    private record UkiFileSection(Path path, dev.cairn.uki.pe.SectionHeader header) {
-        byte[] bytes() throws IOException {
-            long len = Math.min(header.virtualSize(), header.sizeOfRawData());
-            return new SectionData(List.of(new SectionData.FileSlice(path, header.pointerToRawData(), len))).toBytes(64 * 1024);
         }
     }
 }

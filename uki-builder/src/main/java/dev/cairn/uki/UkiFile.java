@@ -28,7 +28,8 @@ public final class UkiFile {
     private final Path path;
     private final PeImage image;
 
-    private UkiFile(Path path, PeImage image) {
+    /** An image whose headers were already read from {@code path}. */
+    UkiFile(Path path, PeImage image) {
         this.path = path;
         this.image = image;
     }

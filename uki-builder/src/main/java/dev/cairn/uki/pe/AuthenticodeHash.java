@@ -53,7 +53,7 @@ public final class AuthenticodeHash {
         }
         if (sec.size() == 0) {
             long pad = WinCertificate.pad8(image.fileSize()) - image.fileSize();
-            md.update(new byte[(int) pad]); // 0..7
+            md.update(new byte[Math.toIntExact(pad)]); // 0..7
         }
         return md.digest();
     }
@@ -77,12 +77,12 @@ public final class AuthenticodeHash {
         if (len <= 0) {
             return;
         }
-        ByteBuffer buf = ByteBuffer.allocate((int) Math.min(CHUNK, len));
+        ByteBuffer buf = ByteBuffer.allocate(Math.toIntExact(Math.min(CHUNK, len)));
         ch.position(pos);
         long left = len;
         while (left > 0) {
             buf.clear();
-            buf.limit((int) Math.min(buf.capacity(), left));
+            buf.limit(Math.toIntExact(Math.min(buf.capacity(), left)));
             int n = ch.read(buf);
             if (n < 0) {
                 throw new FormatException(pos + len - left, "image", null, "file ends inside a hashed range");

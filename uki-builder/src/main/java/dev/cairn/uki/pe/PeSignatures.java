@@ -78,7 +78,7 @@ public final class PeSignatures {
         long left = body - header.length;
         while (left > 0) {
             buf.clear();
-            buf.limit((int) Math.min(CHUNK, left));
+            buf.limit(Math.toIntExact(Math.min(CHUNK, left)));
             int n = in.read(buf);
             if (n < 0) {
                 throw new FormatException(body - left, "image", null, "file shrank while being read");
