@@ -15,7 +15,7 @@ import picocli.CommandLine;
  * {@code --stacktrace}. Input problems (missing, unreadable, malformed files) are exit 3; failures
  * while writing outputs (reported as {@link OutputFailure}) are exit 6.
  */
-final class ExceptionMapper implements CommandLine.IExecutionExceptionHandler, CommandLine.IParameterExceptionHandler {
+public final class ExceptionMapper implements CommandLine.IExecutionExceptionHandler, CommandLine.IParameterExceptionHandler {
     private final boolean[] stacktrace;
 
     ExceptionMapper(boolean[] stacktrace) {
@@ -75,7 +75,7 @@ final class ExceptionMapper implements CommandLine.IExecutionExceptionHandler, C
     }
 
     /** One line for an I/O problem, naming the file. */
-    static String describe(IOException e) {
+    public static String describe(IOException e) {
         if (e instanceof NoSuchFileException n) {
             return n.getFile() + ": no such file";
         }

@@ -41,7 +41,7 @@ public final class Main extends CommandGroup {
         m.put("ipe", dev.cairn.cli.ipe.IpeCommand::new);
         m.put("ima", dev.cairn.cli.ima.ImaCommand::new);
         m.put("oci", dev.cairn.cli.oci.OciCommand::new);
-        m.put("build", Groups.Build::new);
+        m.put("build", dev.cairn.cli.build.BuildCommand::new);
         m.put("help", CommandLine.HelpCommand::new);
         return m;
     }

@@ -28,8 +28,39 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code cairn verify}: check signatures. */
-@Command(name = "verify", mixinStandardHelpOptions = true, description = "Verify signatures: CMS/PKCS#7, PE/EFI Authenticode.")
+@Command(name = "verify", mixinStandardHelpOptions = true,
+        description = {"Verify a whole image set from 'cairn build' (OUT directory or its manifest.json) offline, link by link:",
+                "exit 0 when every link holds, 1 naming each broken one. Or verify single signatures: CMS/PKCS#7, PE/EFI",
+                "Authenticode (subcommands)."})
 public final class VerifyCommand extends CommandGroup implements Main.LazySubcommands {
+    @Spec
+    CommandLine.Model.CommandSpec self;
+    @picocli.CommandLine.Parameters(index = "0", arity = "0..1", paramLabel = "OUT|MANIFEST",
+            description = "Build output directory, or its manifest.json.")
+    Path target;
+    @Option(names = "--ca", paramLabel = "CERT", description = "CA certificate the build manifest's signer must chain to.")
+    Path ca;
+    @Option(names = "--db-cert", paramLabel = "CERT",
+            description = "Secure Boot db certificate the UKI, root-hash and policy signatures must chain to (default: the certificates the signed manifest pins).")
+    Path dbCert;
+    @picocli.CommandLine.Mixin
+    dev.cairn.cli.JsonOption json;
+
+    @Override
+    public Integer call() {
+        if (target == null) {
+            return super.call();
+        }
+        if (ca == null) {
+            throw new CommandLine.ParameterException(self.commandLine(), "verifying an image set needs --ca CERT");
+        }
+        try {
+            return dev.cairn.cli.build.ImageSetCommand.verify(target, ca, dbCert, json.enabled(), self.commandLine().getOut());
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     @Override
     public Map<String, Supplier<Object>> subcommands() {
         Map<String, Supplier<Object>> m = new LinkedHashMap<>();

@@ -99,13 +99,10 @@ public final class UkiBuildCommand implements Callable<Integer> {
         if (signKernel && km == null) {
             throw new IllegalArgumentException("--sign-kernel needs a Secure Boot key (--secureboot-private-key/--key, --pkcs12 or --pkcs11-module)");
         }
-        List<PcrBank> pcrBanks = banks.stream().map(PcrBank::of).toList();
-        List<PcrPredictor.Bank> predictorBanks = banks.stream().map(PcrPredictor.Bank::parse).toList();
-        List<String> phasePaths = phases == null || phases.isEmpty() ? PcrPredictor.DEFAULT_PHASES : phases;
-        phasePaths.forEach(PcrPredictor::phaseWords);
         if (pcrPrivateKey != null && pcrPkcs11Key != null) {
             throw new IllegalArgumentException("give the PCR key once: --pcr-private-key or --pcr-pkcs11-key");
         }
+        banks.forEach(PcrBank::of);
         PcrSigningKey pcrKey = pcrPrivateKey != null ? PcrSigningKey.fromPem(pcrPrivateKey, pcrPublicKey, null)
                 : pcrPkcs11Key != null ? PcrSigningKey.of(keys.loadOtherPkcs11Key(pcrPkcs11Key, "--pcr-pkcs11-key")) : null;
         byte[] pcrpkeyBytes = pcrpkey != null ? Files.readAllBytes(pcrpkey)
@@ -113,70 +110,21 @@ public final class UkiBuildCommand implements Callable<Integer> {
                 : pcrPublicKey != null ? Files.readAllBytes(pcrPublicKey) : null;
 
         Path stubPath = stub != null ? stub : Stubs.defaultStub();
-        Path kernel = linux;
-        Path signedKernel = null;
-        try {
-            if (signKernel) {
-                signedKernel = PeSigning.signedCopy(linux, output, km, "SHA-256");
-                kernel = signedKernel;
+        byte[] osrel = noOsRelease ? null : osRelease != null ? TextOrFile.read(osRelease, "--os-release") : defaultOsRelease();
+        List<UkiLayout.NewSection> extra = new ArrayList<>();
+        for (String s : sections) {
+            int colon = s.indexOf(':');
+            if (colon <= 0) {
+                throw new IllegalArgumentException("--section wants NAME:TEXT or NAME:@FILE, not " + s);
             }
-            byte[] osrel = noOsRelease ? null : osRelease != null ? TextOrFile.read(osRelease, "--os-release") : defaultOsRelease();
-            List<UkiLayout.NewSection> extra = new ArrayList<>();
-            for (String s : sections) {
-                int colon = s.indexOf(':');
-                if (colon <= 0) {
-                    throw new IllegalArgumentException("--section wants NAME:TEXT or NAME:@FILE, not " + s);
-                }
-                extra.add(new UkiLayout.NewSection(s.substring(0, colon), SectionData.of(TextOrFile.read(s.substring(colon + 1), "--section"))));
-            }
-            UkiBuilder.Prepared prepared = UkiBuilder.prepare(new UkiBuilder.Inputs(stubPath, kernel, initrds,
-                    cmdline == null ? null : TextOrFile.cmdline(cmdline), osrel, uname, splash, devicetree, sbat == null ? null
-                    : readAll(sbat), pcrpkeyBytes, extra));
-            MeasurementRule rule = prepared.rule();
-            List<PcrPredictor.Prediction> predictions = List.of();
-            if (measure || pcrKey != null || json.enabled()) {
-                // one extra read of the inputs, only when the prediction is asked for
-                List<PcrPredictor.SectionDigests> digests = new ArrayList<>();
-                for (UkiLayout.NewSection s : prepared.sections()) {
-                    if (rule.sections().contains(s.name())) {
-                        digests.add(PcrPredictor.digest(s.name(), s.data(), predictorBanks));
-                    }
-                }
-                List<String> sortedPhases = phasePaths.stream().distinct().sorted().toList();
-                predictions = PcrPredictor.predict(rule, digests, predictorBanks, sortedPhases);
-            }
-            List<UkiLayout.NewSection> more = new ArrayList<>();
-            if (pcrKey != null) {
-                List<PcrValue> values = new ArrayList<>();
-                for (PcrBank b : pcrBanks) {
-                    for (PcrPredictor.Prediction p : predictions) {
-                        if (p.bank().id().equals(b.jsonName())) {
-                            values.add(new PcrValue(b, p.phase(), p.value()));
-                        }
-                    }
-                }
-                more.add(new UkiLayout.NewSection(".pcrsig",
-                        SectionData.of(PcrPolicySigner.sign(values, pcrKey).toJson().getBytes(StandardCharsets.US_ASCII))));
-            }
-            UkiLayout.Plan plan = UkiLayout.plan(prepared.stubBytes(), prepared.with(more), prepared.kernelNxCompat());
-            UkiWriter.Result result;
-            List<ImageSigner> signers = km == null ? List.of() : List.of(PeSigning.signer(km));
-            try (AtomicOutput o = AtomicOutput.open(output)) {
-                result = UkiWriter.write(plan, o.channel(), "SHA-256", signers);
-                if (km != null) {
-                    PeSigning.verifyOutput(o.tempPath(), result.authenticodeDigest(), "SHA-256", km.certificate());
-                } else {
-                    dev.cairn.uki.UkiFile.open(o.tempPath());
-                }
-                o.commit();
-            }
-            report(prepared, plan, result, predictions, km, pcrKey != null);
-            return 0;
-        } finally {
-            if (signedKernel != null) {
-                Files.deleteIfExists(signedKernel);
-            }
+            extra.add(new UkiLayout.NewSection(s.substring(0, colon), SectionData.of(TextOrFile.read(s.substring(colon + 1), "--section"))));
         }
+        UkiBuilder.Inputs inputs = new UkiBuilder.Inputs(stubPath, linux, initrds, cmdline == null ? null : TextOrFile.cmdline(cmdline),
+                osrel, uname, splash, devicetree, sbat == null ? null : readAll(sbat), pcrpkeyBytes, extra);
+        UkiAssembly.Result r = UkiAssembly.build(new UkiAssembly.Request(inputs, km, signKernel, pcrKey, banks, phases,
+                measure || json.enabled(), output));
+        report(r.prepared(), r.plan(), r.written(), r.predictions(), km, pcrKey != null);
+        return 0;
     }
 
     private static List<String> readAll(List<String> values) throws IOException {

@@ -136,6 +136,11 @@ public final class InitrdWriter implements AutoCloseable {
         put(new Entry(checkPath(path), name(path), S_IFREG, first.attributes(), null, null, first.size(), 0, 0, first));
     }
 
+    /** Whether an entry was already added at {@code path} (relative, as given to the add methods). */
+    public boolean contains(String path) {
+        return entries.containsKey(path);
+    }
+
     private void put(Entry e) {
         if (finished || closed) {
             throw new IllegalStateException("the initrd is already finished");

@@ -1,0 +1,126 @@
+package dev.cairn.cli.build;
+
+import dev.cairn.cli.ExceptionMapper;
+import dev.cairn.cli.ExitCode;
+import dev.cairn.signing.KeyLoader;
+import dev.cairn.signing.KeyMaterial;
+import dev.cairn.signing.Pkcs11KeySource;
+import dev.cairn.signing.Secret;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.security.cert.CertificateEncodingException;
+import java.security.interfaces.RSAPublicKey;
+import java.time.Instant;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.Map;
+
+/**
+ * Every key a build signs with, loaded before any work starts: a missing file, a wrong
+ * passphrase or an absent token fails the build at once (exit 4, naming the spec line), not after
+ * the SquashFS is written. Roles without their own source use their fallback's key.
+ */
+final class BuildKeys {
+    private final Map<KeyRole, KeyMaterial> keys = new EnumMap<>(KeyRole.class);
+    private final Map<KeyRole, Boolean> development = new EnumMap<>(KeyRole.class);
+    private final DevKeys devKeys;
+
+    private BuildKeys(DevKeys dev) {
+        this.devKeys = dev;
+    }
+
+    static BuildKeys load(BuildSpec spec, Path devKeysDir, PrintWriter err) throws IOException {
+        boolean anyDev = spec.keys().values().stream().anyMatch(k -> k.kind() == KeySpec.Kind.DEV);
+        DevKeys dev = anyDev ? DevKeys.openOrCreate(devKeysDir, spec.image().name()) : null;
+        BuildKeys b = new BuildKeys(dev);
+        Map<KeySpec, KeyMaterial> loaded = new HashMap<>();
+        for (KeyRole role : KeyRole.values()) {
+            KeySpec ks = spec.keys().get(role);
+            KeyRole from = role;
+            while (ks == null && from.fallback() != null) {
+                from = from.fallback();
+                ks = spec.keys().get(from);
+            }
+            if (ks == null) {
+                continue;
+            }
+            KeyMaterial km = loaded.get(ks);
+            if (km == null) {
+                km = ks.kind() == KeySpec.Kind.DEV ? dev.load(role) : load(ks);
+                if (ks.kind() != KeySpec.Kind.DEV) {
+                    loaded.put(ks, km);
+                }
+            }
+            if (role == KeyRole.PCR && !(km.certificate().getPublicKey() instanceof RSAPublicKey)) {
+                throw new SpecException(ExitCode.SIGNING, ks.specFile(), ks.line(), ks.path(),
+                        "the PCR policy key must be RSA (systemd's .pcrsig), this one is " + km.certificate().getPublicKey().getAlgorithm());
+            }
+            if ((role == KeyRole.SECUREBOOT || role == KeyRole.VERITY || role == KeyRole.IPE)
+                    && !(km.certificate().getPublicKey() instanceof RSAPublicKey)) {
+                throw new SpecException(ExitCode.SIGNING, ks.specFile(), ks.line(), ks.path(),
+                        "the " + role.specName() + " key must be RSA (UEFI db and the kernel's platform keyring), this one is "
+                                + km.certificate().getPublicKey().getAlgorithm());
+            }
+            for (String w : KeyLoader.validityWarnings(km.certificate(), Instant.now())) {
+                err.println("cairn: warning: keys." + role.specName() + ": " + w);
+            }
+            b.keys.put(role, km);
+            b.development.put(role, ks.kind() == KeySpec.Kind.DEV);
+        }
+        return b;
+    }
+
+    private static KeyMaterial load(KeySpec ks) throws SpecException {
+        try {
+            return switch (ks.kind()) {
+                case FILES -> KeyLoader.fromFiles(ks.key(), ks.cert(), pass(ks.passEnv(), ks.passFile()));
+                case PKCS12 -> KeyLoader.fromPkcs12(ks.pkcs12(), pass(ks.passEnv(), ks.passFile()), ks.alias());
+                case PKCS11 -> {
+                    KeySpec.Pkcs11 p = ks.pkcs11();
+                    byte[] id = p.id() == null ? null : HexFormat.of().parseHex(p.id().replace(":", ""));
+                    yield new Pkcs11KeySource(p.module(), p.token(), p.slot(), p.label(), id).load(pass(p.pinEnv(), p.pinFile()), ks.cert());
+                }
+                case DEV -> throw new IllegalStateException("dev keys are loaded by DevKeys");
+            };
+        } catch (SpecException e) {
+            throw e;
+        } catch (IOException | RuntimeException e) {
+            String m = e instanceof IOException io ? ExceptionMapper.describe(io) : e.getMessage();
+            throw new SpecException(ExitCode.SIGNING, ks.specFile(), ks.line(), ks.path(), "key source unavailable: " + m);
+        }
+    }
+
+    private static Secret pass(String env, Path file) throws IOException {
+        if (env != null) {
+            return Secret.ofEnvironment(env, System.getenv());
+        }
+        return file == null ? null : Secret.ofFile(file);
+    }
+
+    KeyMaterial get(KeyRole role) {
+        return keys.get(role);
+    }
+
+    boolean has(KeyRole role) {
+        return keys.containsKey(role);
+    }
+
+    boolean isDevelopment(KeyRole role) {
+        return Boolean.TRUE.equals(development.get(role));
+    }
+
+    DevKeys dev() {
+        return devKeys;
+    }
+
+    /** SHA-256 of the certificate's DER, lower-case hex (what the manifest records). */
+    static String fingerprint(KeyMaterial km) {
+        try {
+            return HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(km.certificate().getEncoded()));
+        } catch (CertificateEncodingException | java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

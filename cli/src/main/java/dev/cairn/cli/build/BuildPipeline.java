@@ -1,0 +1,583 @@
+package dev.cairn.cli.build;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.cairn.cli.uki.UkiAssembly;
+import dev.cairn.oci.CosignSignatures;
+import dev.cairn.oci.Descriptor;
+import dev.cairn.oci.ImageBuilder;
+import dev.cairn.oci.MediaTypes;
+import dev.cairn.oci.OciLayout;
+import dev.cairn.signing.CmsOptions;
+import dev.cairn.signing.CmsSigner;
+import dev.cairn.signing.KeyMaterial;
+import dev.cairn.signing.Pem;
+import dev.cairn.signing.RawSignature;
+import dev.cairn.signing.RootHashSignature;
+import dev.cairn.signing.ipe.IpePolicy;
+import dev.cairn.signing.pcr.PcrSigningKey;
+import dev.cairn.squashfs.DirectorySource;
+import dev.cairn.squashfs.PseudoDefinition;
+import dev.cairn.squashfs.SourceFilter;
+import dev.cairn.squashfs.SquashfsImage;
+import dev.cairn.squashfs.SquashfsOptions;
+import dev.cairn.squashfs.SquashfsResult;
+import dev.cairn.squashfs.SquashfsWriter;
+import dev.cairn.squashfs.TarSource;
+import dev.cairn.uki.PcrPredictor;
+import dev.cairn.uki.UkiBuilder;
+import dev.cairn.uki.initrd.InitrdAttributes;
+import dev.cairn.uki.initrd.InitrdCompression;
+import dev.cairn.uki.initrd.InitrdOptions;
+import dev.cairn.uki.initrd.InitrdTree;
+import dev.cairn.uki.initrd.InitrdWriter;
+import dev.cairn.verity.VerityFormatter;
+import dev.cairn.verity.VerityParams;
+import dev.cairn.verity.VerityProgress;
+import dev.cairn.verity.VerityResult;
+import java.io.BufferedOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.cert.CertificateEncodingException;
+import java.security.cert.X509Certificate;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.UUID;
+
+/**
+ * {@code cairn build}: the steps from a spec to a signed, verified image set. Everything is built
+ * in {@code OUT/.cairn-staging}, checked as a whole by {@link ImageSetVerifier} (the same checks
+ * {@code cairn verify} runs), and only then moved into {@code OUT}; the manifest comes last. A
+ * failure or Ctrl-C leaves the previous outputs as they were, and the next run starts afresh.
+ * Expensive steps are cached by input digest ({@link StepCache}).
+ */
+final class BuildPipeline {
+    static final String ROOTFS = "rootfs.img";
+    static final String ROOTHASH = "rootfs.roothash";
+    static final String ROOTHASH_SIG = "rootfs.roothash.p7s";
+    static final String POLICY = "ipe-policy.txt";
+    static final String POLICY_SIG = "ipe-policy.p7s";
+    static final String INITRAMFS = "initramfs.cpio.zst";
+    static final String MANIFEST = "manifest.json";
+    static final String MANIFEST_SIG = "manifest.json.p7s";
+    static final String UKI_ARTIFACT_TYPE = "application/vnd.cairn.uki.v1+efi";
+    static final String POLICY_ARTIFACT_TYPE = "application/vnd.cairn.ipe-policy.v1";
+    /** Where the initramfs carries the signed artifacts its /init needs. */
+    static final String INITRD_ROOTHASH = "etc/cairn/roothash";
+    static final String INITRD_ROOTHASH_SIG = "etc/cairn/roothash.p7s";
+    static final String INITRD_POLICY = "etc/ipe/policy.p7s";
+
+    record Options(Path out, boolean force, int threads, long sourceDateEpoch, PrintWriter err, boolean quiet) {
+    }
+
+    /** What a build produced: the manifest (as written) and which steps came from the cache. */
+    record Outcome(ObjectNode manifest, byte[] manifestBytes, List<String> cachedSteps, Path uki) {
+    }
+
+    private final BuildSpec spec;
+    private final BuildKeys keys;
+    private final Options o;
+    private final Path staging;
+    private final StepCache cache;
+    private final List<String> cached = new ArrayList<>();
+    private int stepNo;
+    private static final int STEPS = 8;
+
+    private BuildPipeline(BuildSpec spec, BuildKeys keys, Options o) {
+        this.spec = spec;
+        this.keys = keys;
+        this.o = o;
+        this.staging = o.out().resolve(".cairn-staging");
+        this.cache = new StepCache(o.out().resolve(".cairn-cache"), o.force());
+    }
+
+    static Outcome run(BuildSpec spec, BuildKeys keys, Options o) throws IOException {
+        return new BuildPipeline(spec, keys, o).run();
+    }
+
+    private Outcome run() throws IOException {
+        Files.createDirectories(o.out());
+        StepCache.deleteTree(staging); // an interrupted earlier build
+        Files.createDirectories(staging);
+        Thread cleanup = new Thread(() -> {
+            try {
+                StepCache.deleteTree(staging);
+            } catch (IOException ignored) {
+                // best effort on Ctrl-C; the next build removes it
+            }
+        }, "cairn-build-cleanup");
+        Runtime.getRuntime().addShutdownHook(cleanup);
+        boolean done = false;
+        try {
+            ObjectNode rootfs = step("rootfs", "root filesystem -> SquashFS + dm-verity tree", this::rootfs);
+            String rootHash = rootfs.path("verity").path("rootHash").asText();
+            step("roothash", "dm-verity root-hash signature", () -> rootHashSignature(rootHash));
+            ObjectNode ipe = step("ipe", "IPE policy", () -> ipePolicy(rootHash));
+            ObjectNode initrd = step("initramfs", "initramfs", this::initramfs);
+            String cmdline = spec.kernel().cmdline().render(cmdlineValues(rootfs));
+            ObjectNode uki = step("uki", "UKI (signed, PCR 11 predicted)", () -> uki(cmdline));
+            ObjectNode oci = step("oci", "OCI layout (layer, artifacts, cosign signature)", () -> oci(rootHash, ipe.size() > 0));
+            ObjectNode manifest = manifest(rootfs, ipe, initrd, uki, oci);
+            byte[] bytes = ManifestJson.encode(manifest);
+            step("manifest", "build manifest (signed)", () -> {
+                Files.write(staging.resolve(MANIFEST), bytes);
+                KeyMaterial km = keys.get(KeyRole.MANIFEST);
+                Files.write(staging.resolve(MANIFEST_SIG), CmsSigner.sign(bytes, km, new CmsOptions(true, true, false, "SHA-256")));
+                return ManifestJson.object();
+            });
+            step("check", "verify the whole set", () -> {
+                ImageSetVerifier.Report r = ImageSetVerifier.verify(staging, anchor(keys.get(KeyRole.MANIFEST)),
+                        keys.get(KeyRole.SECUREBOOT).certificate(), Instant.now());
+                if (!r.ok()) {
+                    throw new IllegalStateException("the new image set fails its own verification: " + r.firstFailure());
+                }
+                return ManifestJson.object();
+            });
+            publish();
+            done = true;
+            return new Outcome(manifest, bytes, List.copyOf(cached), o.out().resolve(uki.path("path").asText()));
+        } finally {
+            if (!done) {
+                StepCache.deleteTree(staging);
+            }
+            try {
+                Runtime.getRuntime().removeShutdownHook(cleanup);
+            } catch (IllegalStateException ignored) {
+                // shutting down
+            }
+        }
+    }
+
+    interface Step {
+        ObjectNode run() throws IOException;
+    }
+
+    private ObjectNode step(String name, String label, Step s) throws IOException {
+        stepNo++;
+        long t0 = System.nanoTime();
+        if (!o.quiet()) {
+            o.err().printf(Locale.ROOT, "[%d/%d] %s ...%n", stepNo, STEPS, label);
+            o.err().flush();
+        }
+        ObjectNode r = s.run();
+        if (!o.quiet()) {
+            o.err().printf(Locale.ROOT, "      %s%s (%.1f s)%n", name, cached.contains(name) ? " cached" : " done",
+                    (System.nanoTime() - t0) / 1e9);
+            o.err().flush();
+        }
+        return r;
+    }
+
+    // ---- steps ----
+
+    private ObjectNode rootfs() throws IOException {
+        BuildSpec.Rootfs r = spec.rootfs();
+        StepCache.Key key = new StepCache.Key().add("step", "rootfs v1").add("name", spec.image().name())
+                .add("version", spec.image().version()).add("comp", r.compression().name()).add("pseudo", String.join("\n", r.pseudo()))
+                .add("exclude", String.join("\n", r.exclude())).add("sde", Long.toString(o.sourceDateEpoch()))
+                .add("salt", spec.verity().salt() == null ? "derived" : HexFormat.of().formatHex(spec.verity().salt()));
+        if (r.dir() != null) {
+            key.addTree("dir", r.dir());
+        } else {
+            key.addFile("tar", r.tar());
+        }
+        String k = key.hex();
+        Optional<ObjectNode> hit = cache.restore("rootfs", k, staging, List.of(ROOTFS));
+        if (hit.isPresent()) {
+            cached.add("rootfs");
+            return hit.get();
+        }
+        Path img = staging.resolve(ROOTFS);
+        long sde = o.sourceDateEpoch();
+        SquashfsOptions so = SquashfsOptions.defaults(r.compression()).withSourceDateEpoch(sde).withProcessors(o.threads());
+        SquashfsResult sq;
+        try (FileChannel ch = FileChannel.open(img, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
+             SquashfsWriter w = new SquashfsWriter(ch, so)) {
+            SourceFilter filter = new SourceFilter(r.exclude(), 0L, 0L);
+            if (r.dir() != null) {
+                DirectorySource.add(r.dir(), w, filter, Set.of(o.out().toAbsolutePath().normalize()));
+            } else {
+                try (InputStream in = Files.newInputStream(r.tar())) {
+                    TarSource.add(in, w, filter);
+                }
+            }
+            for (int i = 0; i < r.pseudo().size(); i++) {
+                PseudoDefinition.parse(r.pseudo().get(i), "rootfs.pseudo[" + i + "]").apply(w, sde);
+            }
+            sq = w.finish();
+        }
+        SquashfsImage.check(img);
+        byte[] sqDigest = HexFormat.of().parseHex(StepCache.digest(img));
+        byte[] salt = spec.verity().salt() != null ? spec.verity().salt() : derive("cairn build verity salt", sqDigest);
+        byte[] u = derive("cairn build verity uuid", sqDigest);
+        u[6] = (byte) ((u[6] & 0x0f) | 0x40);
+        u[8] = (byte) ((u[8] & 0x3f) | 0x80);
+        ByteBuffer ub = ByteBuffer.wrap(u);
+        VerityParams p = VerityParams.defaults(salt, new UUID(ub.getLong(), ub.getLong())).withHashOffset(sq.imageSize());
+        VerityResult v = VerityFormatter.format(img, img, p, o.threads(), VerityProgress.NONE);
+        ObjectNode res = ManifestJson.object();
+        ObjectNode s = res.putObject("squashfs");
+        s.put("compression", spec.compressionName());
+        s.put("size", sq.imageSize());
+        s.put("sha256", HexFormat.of().formatHex(sqDigest));
+        s.put("inodes", sq.inodes());
+        ObjectNode vn = res.putObject("verity");
+        vn.put("rootHash", v.rootHashHex());
+        vn.put("algorithm", v.hash().veritysetupName());
+        vn.put("hashType", v.hashType());
+        vn.put("dataBlockSize", v.dataBlockSize());
+        vn.put("hashBlockSize", v.hashBlockSize());
+        vn.put("dataBlocks", v.dataBlocks());
+        vn.put("hashOffset", v.hashOffset());
+        vn.put("salt", v.saltHex());
+        vn.put("uuid", v.uuid().toString());
+        cache.store("rootfs", k, staging, List.of(ROOTFS), res);
+        return res;
+    }
+
+    private byte[] derive(String label, byte[] content) {
+        MessageDigest md = sha256();
+        md.update((label + "\0" + spec.image().name() + "\0" + spec.image().version() + "\0").getBytes(StandardCharsets.UTF_8));
+        return md.digest(content);
+    }
+
+    private ObjectNode rootHashSignature(String rootHash) throws IOException {
+        Files.write(staging.resolve(ROOTHASH), (rootHash + "\n").getBytes(StandardCharsets.US_ASCII));
+        Files.write(staging.resolve(ROOTHASH_SIG), RootHashSignature.sign(rootHash, keys.get(KeyRole.VERITY), true));
+        return ManifestJson.object();
+    }
+
+    private ObjectNode ipePolicy(String rootHash) throws IOException {
+        BuildSpec.Ipe ipe = spec.ipe();
+        if (!ipe.enabled()) {
+            return ManifestJson.object();
+        }
+        Map<IpePolicy.Op, IpePolicy.Action> defaults = new EnumMap<>(IpePolicy.Op.class);
+        defaults.put(IpePolicy.Op.EXECUTE, IpePolicy.Action.DENY);
+        List<IpePolicy.Rule> rules = List.of(
+                new IpePolicy.Rule(IpePolicy.Op.EXECUTE, List.of(IpePolicy.property("boot_verified=TRUE")), IpePolicy.Action.ALLOW),
+                new IpePolicy.Rule(IpePolicy.Op.EXECUTE, List.of(IpePolicy.property("dmverity_roothash=sha256:" + rootHash)),
+                        IpePolicy.Action.ALLOW));
+        StringBuilder text = new StringBuilder(new IpePolicy(ipe.name(), IpePolicy.Version.parse(ipe.version()), defaults,
+                IpePolicy.Action.ALLOW, rules).render());
+        for (String r : ipe.rules()) {
+            text.append(r.strip()).append('\n');
+        }
+        byte[] bytes = text.toString().getBytes(StandardCharsets.UTF_8);
+        IpePolicy.parse(bytes);
+        Files.write(staging.resolve(POLICY), bytes);
+        Files.write(staging.resolve(POLICY_SIG), CmsSigner.sign(bytes, keys.get(KeyRole.IPE), new CmsOptions(false, true, false, "SHA-256")));
+        ObjectNode r = ManifestJson.object();
+        r.put("name", ipe.name());
+        r.put("version", ipe.version());
+        r.putArray("trustedRootHashes").add("sha256:" + rootHash);
+        return r;
+    }
+
+    private ObjectNode initramfs() throws IOException {
+        BuildSpec.Initramfs in = spec.kernel().initramfs();
+        Path target = staging.resolve(INITRAMFS);
+        ObjectNode r = ManifestJson.object();
+        if (in.file() != null) {
+            Files.copy(in.file(), target);
+            r.put("source", "file");
+            return r;
+        }
+        InitrdOptions opts = InitrdOptions.defaults(InitrdCompression.ZSTD).withMtime(o.sourceDateEpoch());
+        try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(target, StandardOpenOption.CREATE_NEW), 1 << 16);
+             InitrdWriter w = new InitrdWriter(os, opts)) {
+            InitrdTree.add(in.dir(), w, false, Set.of(o.out().toAbsolutePath().normalize()));
+            InitrdContent.addHostFiles(w, in, spec.kernel().linux());
+            addFile(w, INITRD_ROOTHASH, Files.readAllBytes(staging.resolve(ROOTHASH)));
+            addFile(w, INITRD_ROOTHASH_SIG, Files.readAllBytes(staging.resolve(ROOTHASH_SIG)));
+            if (spec.ipe().enabled()) {
+                addFile(w, INITRD_POLICY, Files.readAllBytes(staging.resolve(POLICY_SIG)));
+            }
+            r.put("entries", w.finish().entries());
+        }
+        r.put("source", "dir");
+        return r;
+    }
+
+    private static void addFile(InitrdWriter w, String path, byte[] content) throws IOException {
+        String[] parts = path.split("/");
+        StringBuilder dir = new StringBuilder();
+        for (int i = 0; i < parts.length - 1; i++) {
+            dir.append(i == 0 ? "" : "/").append(parts[i]);
+            if (!w.contains(dir.toString())) {
+                w.addDirectory(dir.toString(), InitrdAttributes.root(0755));
+            }
+        }
+        w.addFile(path, InitrdAttributes.root(0644), content);
+    }
+
+    private Map<String, String> cmdlineValues(ObjectNode rootfs) {
+        Map<String, String> v = new TreeMap<>();
+        JsonNodeView vn = new JsonNodeView(rootfs.path("verity"));
+        v.put("verity.roothash", vn.text("rootHash"));
+        v.put("verity.salt", vn.text("salt"));
+        v.put("verity.hashoffset", vn.text("hashOffset"));
+        v.put("verity.datablocks", vn.text("dataBlocks"));
+        v.put("image.name", spec.image().name());
+        v.put("image.version", spec.image().version());
+        return v;
+    }
+
+    private record JsonNodeView(com.fasterxml.jackson.databind.JsonNode n) {
+        String text(String k) {
+            return n.path(k).asText();
+        }
+    }
+
+    private ObjectNode uki(String cmdline) throws IOException {
+        BuildSpec.Kernel k = spec.kernel();
+        String file = spec.image().name() + ".efi";
+        KeyMaterial pcr = keys.get(KeyRole.PCR);
+        PcrSigningKey pcrKey = PcrSigningKey.of(pcr);
+        byte[] osrel = (k.osRelease() != null ? k.osRelease().strip() + "\n" : osRelease()).getBytes(StandardCharsets.UTF_8);
+        UkiBuilder.Inputs in = new UkiBuilder.Inputs(k.stub(), k.linux(), List.of(staging.resolve(INITRAMFS)),
+                cmdline.getBytes(StandardCharsets.US_ASCII), osrel, null, null, null, null,
+                pcrKey.pcrpkeyPem().getBytes(StandardCharsets.US_ASCII), List.of());
+        UkiAssembly.Result r = UkiAssembly.build(new UkiAssembly.Request(in, keys.get(KeyRole.SECUREBOOT), false, pcrKey, k.pcrBanks(),
+                null, true, staging.resolve(file)));
+        ObjectNode n = ManifestJson.object();
+        n.put("path", file);
+        n.put("authenticodeSha256", HexFormat.of().formatHex(r.written().authenticodeDigest()));
+        n.put("cmdline", cmdline);
+        n.put("stub", r.prepared().stub().map(s -> s.version()).orElse("unknown"));
+        n.put("uname", r.prepared().uname());
+        n.put("measurementRule", r.prepared().rule().label());
+        ObjectNode kernel = n.putObject("kernel");
+        kernel.put("file", k.linux().toString());
+        kernel.put("sha256", StepCache.digest(k.linux()));
+        ObjectNode stub = n.putObject("stubFile");
+        stub.put("file", k.stub().toString());
+        stub.put("sha256", StepCache.digest(k.stub()));
+        ArrayNode pcrs = n.putArray("pcr11");
+        for (PcrPredictor.Prediction p : r.predictions()) {
+            ObjectNode e = pcrs.addObject();
+            e.put("phase", p.phase());
+            e.put("bank", p.bank().id());
+            e.put("value", p.hex());
+        }
+        return n;
+    }
+
+    private String osRelease() {
+        String n = spec.image().name();
+        String v = spec.image().version();
+        return "NAME=\"" + n + "\"\nID=" + n + "\nVERSION_ID=" + v + "\nIMAGE_ID=" + n + "\nIMAGE_VERSION=" + v
+                + "\nPRETTY_NAME=\"" + n + " " + v + "\"\n";
+    }
+
+    private ObjectNode oci(String rootHash, boolean withPolicy) throws IOException {
+        BuildSpec.Outputs out = spec.outputs();
+        OciLayout layout = OciLayout.openOrCreate(staging.resolve(out.ociLayout()));
+        String type = switch (spec.rootfs().compression()) {
+            case ZSTD -> MediaTypes.STACKER_SQUASHFS_ZSTD;
+            case GZIP -> MediaTypes.STACKER_SQUASHFS_GZIP;
+            default -> throw new IllegalArgumentException("rootfs.compression " + spec.compressionName()
+                    + ": stacker's SquashFS layer media types exist for zstd and gzip only");
+        };
+        Descriptor layer;
+        try (InputStream in = Files.newInputStream(staging.resolve(ROOTFS))) {
+            layer = layout.putBlob(in, type, null, -1).withAnnotation(MediaTypes.ATOMFS_VERITY_ROOT_HASH, rootHash);
+        }
+        ImageBuilder.LayerResult image = ImageBuilder.appendLayer(layout, out.tag(), layer, layer.digest(), "cairn build "
+                + spec.image().name() + " " + spec.image().version(), new ImageBuilder.ImageDefaults("linux", "amd64",
+                Instant.ofEpochSecond(o.sourceDateEpoch())));
+        Descriptor manifest = image.manifest();
+        Descriptor ukiBlob;
+        String ukiFile = spec.image().name() + ".efi";
+        try (InputStream in = Files.newInputStream(staging.resolve(ukiFile))) {
+            ukiBlob = layout.putBlob(in, UKI_ARTIFACT_TYPE, null, -1).withAnnotation(MediaTypes.TITLE, ukiFile);
+        }
+        Map<String, String> ann = new TreeMap<>();
+        ann.put("org.opencontainers.image.created", ImageBuilderTime.rfc3339(o.sourceDateEpoch()));
+        Descriptor ukiArtifact = ImageBuilder.addArtifact(layout, out.tag() + "-uki", UKI_ARTIFACT_TYPE, List.of(ukiBlob), manifest, ann);
+        Descriptor policyArtifact = null;
+        if (withPolicy) {
+            List<Descriptor> files = new ArrayList<>();
+            for (String f : List.of(POLICY, POLICY_SIG)) {
+                try (InputStream in = Files.newInputStream(staging.resolve(f))) {
+                    files.add(layout.putBlob(in, f.endsWith(".p7s") ? "application/pkcs7-signature" : "text/plain", null, -1)
+                            .withAnnotation(MediaTypes.TITLE, f));
+                }
+            }
+            policyArtifact = ImageBuilder.addArtifact(layout, out.tag() + "-ipe-policy", POLICY_ARTIFACT_TYPE, files, manifest, ann);
+        }
+        KeyMaterial km = keys.get(KeyRole.OCI);
+        byte[] payload = CosignSignatures.payload(out.reference(), manifest.digest());
+        String sig = java.util.Base64.getEncoder().encodeToString(RawSignature.sign(payload, km));
+        Descriptor sigManifest = CosignSignatures.attach(layout, manifest.digest(),
+                new CosignSignatures.Signature(payload, sig, pem(km.certificate())));
+        ObjectNode n = ManifestJson.object();
+        n.put("layout", out.ociLayout());
+        n.put("tag", out.tag());
+        n.put("reference", out.reference());
+        n.put("manifest", manifest.digest().toString());
+        n.put("config", image.config().digest().toString());
+        n.put("layer", layer.digest().toString());
+        n.put("layerMediaType", type);
+        n.put("ukiArtifact", ukiArtifact.digest().toString());
+        if (policyArtifact != null) {
+            n.put("policyArtifact", policyArtifact.digest().toString());
+        }
+        n.put("cosignSignature", sigManifest.digest().toString());
+        return n;
+    }
+
+    private static String pem(X509Certificate c) {
+        try {
+            return Pem.encode("CERTIFICATE", c.getEncoded());
+        } catch (CertificateEncodingException e) {
+            throw new IllegalArgumentException("cannot encode the signer certificate", e);
+        }
+    }
+
+    // ---- manifest ----
+
+    private ObjectNode manifest(ObjectNode rootfs, ObjectNode ipe, ObjectNode initrd, ObjectNode uki, ObjectNode oci) throws IOException {
+        ObjectNode m = ManifestJson.object();
+        m.put("schemaVersion", 1);
+        m.put("mediaType", ManifestJson.MEDIA_TYPE);
+        ObjectNode image = m.putObject("image");
+        image.put("name", spec.image().name());
+        image.put("version", spec.image().version());
+        ObjectNode sp = m.putObject("spec");
+        sp.put("file", spec.file().getFileName().toString());
+        sp.put("sha256", spec.sha256());
+        m.put("sourceDateEpoch", o.sourceDateEpoch());
+        ArrayNode artifacts = m.putArray("artifacts");
+        Map<String, String> files = new LinkedHashMap<>();
+        files.put("rootfs", ROOTFS);
+        files.put("roothash", ROOTHASH);
+        files.put("roothash-signature", ROOTHASH_SIG);
+        if (ipe.size() > 0) {
+            files.put("ipe-policy", POLICY);
+            files.put("ipe-policy-signed", POLICY_SIG);
+        }
+        files.put("initramfs", INITRAMFS);
+        files.put("uki", uki.path("path").asText());
+        for (Map.Entry<String, String> e : files.entrySet()) {
+            Path p = staging.resolve(e.getValue());
+            ObjectNode a = artifacts.addObject();
+            a.put("name", e.getKey());
+            a.put("path", e.getValue());
+            a.put("size", Files.size(p));
+            a.put("sha256", StepCache.digest(p));
+        }
+        m.set("squashfs", rootfs.get("squashfs"));
+        ObjectNode v = rootfs.get("verity").deepCopy();
+        v.put("layout", "appended");
+        v.put("signature", ROOTHASH_SIG);
+        m.set("verity", v);
+        if (ipe.size() > 0) {
+            m.set("ipe", ipe);
+        }
+        ObjectNode ir = m.putObject("initramfs");
+        ir.setAll(initrd);
+        ir.put("carries", String.join(",", ipe.size() > 0 ? List.of(INITRD_ROOTHASH, INITRD_ROOTHASH_SIG, INITRD_POLICY)
+                : List.of(INITRD_ROOTHASH, INITRD_ROOTHASH_SIG)));
+        m.set("uki", uki);
+        m.set("oci", oci);
+        ObjectNode k = m.putObject("keys");
+        for (KeyRole role : KeyRole.values()) {
+            if (!keys.has(role)) {
+                continue;
+            }
+            KeyMaterial km = keys.get(role);
+            ObjectNode e = k.putObject(role.specName());
+            e.put("subject", km.certificate().getSubjectX500Principal().getName());
+            e.put("certificateSha256", BuildKeys.fingerprint(km));
+            try {
+                e.put("certificate", java.util.Base64.getEncoder().encodeToString(km.certificate().getEncoded()));
+            } catch (CertificateEncodingException x) {
+                throw new IllegalArgumentException("cannot encode the " + role.specName() + " certificate", x);
+            }
+            e.put("development", keys.isDevelopment(role));
+        }
+        return m;
+    }
+
+    /** The trust anchor of a key's chain: its last certificate (the CA, or the certificate itself). */
+    static X509Certificate anchor(KeyMaterial km) {
+        List<X509Certificate> chain = km.chain().isEmpty() ? List.of(km.certificate()) : km.chain();
+        return chain.get(chain.size() - 1);
+    }
+
+    // ---- publishing ----
+
+    private void publish() throws IOException {
+        List<Path> entries;
+        try (var s = Files.list(staging)) {
+            entries = s.sorted().toList();
+        }
+        for (Path p : entries) {
+            String name = p.getFileName().toString();
+            if (name.equals(MANIFEST) || name.equals(MANIFEST_SIG)) {
+                continue;
+            }
+            replace(p, o.out().resolve(name));
+        }
+        // the manifest and its signature last: whoever reads them finds every artifact in place
+        Files.deleteIfExists(o.out().resolve(MANIFEST_SIG));
+        replace(staging.resolve(MANIFEST), o.out().resolve(MANIFEST));
+        replace(staging.resolve(MANIFEST_SIG), o.out().resolve(MANIFEST_SIG));
+        Files.delete(staging);
+    }
+
+    private void replace(Path from, Path to) throws IOException {
+        if (Files.isDirectory(to, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            Path old = o.out().resolve(".cairn-old-" + to.getFileName());
+            StepCache.deleteTree(old);
+            Files.move(to, old, StandardCopyOption.ATOMIC_MOVE);
+            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
+            StepCache.deleteTree(old);
+            return;
+        }
+        try {
+            Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** RFC 3339 UTC time of an epoch second, as OCI annotations carry it. */
+    static final class ImageBuilderTime {
+        private ImageBuilderTime() {
+        }
+
+        static String rfc3339(long epoch) {
+            return java.time.format.DateTimeFormatter.ISO_INSTANT.format(Instant.ofEpochSecond(epoch));
+        }
+    }
+}

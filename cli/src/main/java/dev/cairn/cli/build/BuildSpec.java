@@ -1,0 +1,305 @@
+package dev.cairn.cli.build;
+
+import dev.cairn.cli.build.SpecTree.Node;
+import dev.cairn.squashfs.Compression;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * The build spec ({@code cairn build SPEC.yaml}): one document naming the image, its root
+ * filesystem, kernel, stub, initramfs, command line, keys and outputs. Everything is checked when
+ * it is read — unknown keys, missing files, bad values, the command-line template — so a bad spec
+ * fails with its line named before any work is done. Relative paths are relative to the spec's
+ * directory. The full reference is docs/build-spec.md.
+ */
+public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEpoch, Rootfs rootfs, Verity verity, Kernel kernel,
+                        Ipe ipe, Map<KeyRole, KeySpec> keys, Outputs outputs) {
+
+    public static final String API_VERSION = "cairn.dev/v1";
+    private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
+    private static final Pattern VERSION = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._+-]{0,62}");
+
+    public record Image(String name, String version) {
+    }
+
+    /** Exactly one of dir and tar. */
+    public record Rootfs(Path dir, Path tar, Compression compression, List<String> pseudo, List<String> exclude) {
+    }
+
+    /** {@code salt} null: derived from the image name, version and SquashFS digest (deterministic). */
+    public record Verity(byte[] salt) {
+    }
+
+    public record Initramfs(Path dir, Path file, List<Path> binaries, List<String> modules, Path modulesDir) {
+    }
+
+    public record Kernel(Path linux, Path stub, CmdlineTemplate cmdline, String osRelease, Initramfs initramfs, List<String> pcrBanks) {
+    }
+
+    /** {@code enabled} false: no IPE policy (and nothing of it in the initramfs). */
+    public record Ipe(boolean enabled, String name, String version, List<String> rules) {
+    }
+
+    public record Outputs(String ociLayout, String tag, String reference, String push) {
+    }
+
+    public static BuildSpec load(Path file) throws IOException {
+        byte[] bytes;
+        try {
+            if (Files.size(file) > SpecTree.MAX_BYTES) {
+                throw new SpecException(file, 0, "", "larger than " + SpecTree.MAX_BYTES + " bytes: not a build spec");
+            }
+            bytes = Files.readAllBytes(file);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new SpecException(file, 0, "", "no such file");
+        }
+        SpecTree t = SpecTree.parse(file, bytes);
+        Node root = t.root();
+        t.onlyKeys(root, "apiVersion", "image", "sourceDateEpoch", "rootfs", "verity", "kernel", "ipe", "keys", "outputs");
+        String api = t.string(root, "apiVersion", true);
+        if (!API_VERSION.equals(api)) {
+            throw t.error(t.node(root, "apiVersion"), "must be " + API_VERSION + " (this cairn's spec version), not '" + api + "'");
+        }
+        Node img = t.map(root, "image", true);
+        t.onlyKeys(img, "name", "version");
+        String name = t.string(img, "name", true);
+        if (!NAME.matcher(name).matches()) {
+            throw t.error(t.node(img, "name"), "must be lower-case letters, digits, '.', '_' or '-' (at most 63), not '" + name + "'");
+        }
+        String version = t.string(img, "version", true);
+        if (!VERSION.matcher(version).matches()) {
+            throw t.error(t.node(img, "version"), "must be letters, digits, '.', '_', '+' or '-' (at most 63), not '" + version + "'");
+        }
+        Long sde = t.number(root, "sourceDateEpoch", 0, 253402300799L);
+
+        Rootfs rootfs = rootfs(t, t.map(root, "rootfs", true));
+        Verity verity = verity(t, t.map(root, "verity", false));
+        Kernel kernel = kernel(t, t.map(root, "kernel", true));
+        Ipe ipe = ipe(t, t.map(root, "ipe", false), name, version);
+        Map<KeyRole, KeySpec> keys = keys(t, t.map(root, "keys", true));
+        Outputs outputs = outputs(t, t.map(root, "outputs", false), name, version);
+        return new BuildSpec(file, sha256(bytes), new Image(name, version), sde, rootfs, verity, kernel, ipe, keys, outputs);
+    }
+
+    private static Rootfs rootfs(SpecTree t, Node n) throws SpecException {
+        t.onlyKeys(n, "dir", "tar", "compression", "pseudo", "exclude");
+        Path dir = t.path(n, "dir", false);
+        Path tar = t.path(n, "tar", false);
+        if ((dir == null) == (tar == null)) {
+            throw t.error(n, "give exactly one of 'dir' (a directory) or 'tar' (a tarball, plain/gz/zst/xz)");
+        }
+        if (dir != null && !Files.isDirectory(dir)) {
+            throw t.error(t.node(n, "dir"), dir + ": no such directory");
+        }
+        if (tar != null && !Files.isRegularFile(tar)) {
+            throw t.error(t.node(n, "tar"), tar + ": no such file");
+        }
+        String c = t.string(n, "compression", false);
+        Compression comp;
+        try {
+            comp = c == null ? Compression.ZSTD : Compression.parse(c);
+        } catch (IllegalArgumentException | dev.cairn.io.UnsupportedFeatureException e) {
+            throw t.error(t.node(n, "compression"), e.getMessage());
+        }
+        List<String> pseudo = t.strings(n, "pseudo");
+        for (int i = 0; i < pseudo.size(); i++) {
+            try {
+                dev.cairn.squashfs.PseudoDefinition.parse(pseudo.get(i), "rootfs.pseudo[" + i + "]");
+            } catch (RuntimeException e) {
+                throw t.error(t.node(n, "pseudo").list().get(i), e.getMessage());
+            }
+        }
+        return new Rootfs(dir, tar, comp, pseudo, t.strings(n, "exclude"));
+    }
+
+    private static Verity verity(SpecTree t, Node n) throws SpecException {
+        if (n == null) {
+            return new Verity(null);
+        }
+        t.onlyKeys(n, "salt");
+        String s = t.string(n, "salt", false);
+        if (s == null) {
+            return new Verity(null);
+        }
+        try {
+            byte[] salt = HexFormat.of().parseHex(s);
+            if (salt.length == 0 || salt.length > 256) {
+                throw t.error(t.node(n, "salt"), "must be 1 to 256 bytes of hex");
+            }
+            return new Verity(salt);
+        } catch (IllegalArgumentException e) {
+            throw t.error(t.node(n, "salt"), "must be hex digits, not '" + s + "'");
+        }
+    }
+
+    private static Kernel kernel(SpecTree t, Node n) throws SpecException {
+        t.onlyKeys(n, "linux", "stub", "cmdline", "osRelease", "initramfs", "pcrBanks");
+        Path linux = KernelFiles.resolve(t, n, "linux", null);
+        Path stub = KernelFiles.resolve(t, n, "stub", KernelFiles.DEFAULT_STUB);
+        String template = t.string(n, "cmdline", true);
+        CmdlineTemplate cmdline;
+        try {
+            cmdline = CmdlineTemplate.parse(template);
+        } catch (IllegalArgumentException e) {
+            throw t.error(t.node(n, "cmdline"), e.getMessage());
+        }
+        Node i = t.map(n, "initramfs", true);
+        t.onlyKeys(i, "dir", "file", "binaries", "modules", "modulesDir");
+        Path dir = t.path(i, "dir", false);
+        Path file = t.path(i, "file", false);
+        if ((dir == null) == (file == null)) {
+            throw t.error(i, "give exactly one of 'dir' (a directory to pack, with an /init) or 'file' (a ready initramfs)");
+        }
+        if (dir != null && !Files.isRegularFile(dir.resolve("init"))) {
+            throw t.error(t.node(i, "dir"), dir + " has no 'init' file: the kernel runs /init from the initramfs");
+        }
+        if (file != null && !Files.isRegularFile(file)) {
+            throw t.error(t.node(i, "file"), file + ": no such file");
+        }
+        List<Path> binaries = new ArrayList<>();
+        List<String> bins = t.strings(i, "binaries");
+        for (int k = 0; k < bins.size(); k++) {
+            Path b = Path.of(bins.get(k));
+            Node at = t.node(i, "binaries").list().get(k);
+            if (!b.isAbsolute()) {
+                throw t.error(at, "binaries are host paths and must be absolute, not '" + b + "'");
+            }
+            if (!Files.isRegularFile(b)) {
+                throw t.error(at, b + ": no such file" + KernelFiles.packageHint(b));
+            }
+            binaries.add(b);
+        }
+        List<String> modules = t.strings(i, "modules");
+        Path modulesDir = t.path(i, "modulesDir", false);
+        if (file != null && (!binaries.isEmpty() || !modules.isEmpty())) {
+            throw t.error(i, "'binaries' and 'modules' are added to a packed directory ('dir'), not to a ready 'file'");
+        }
+        if (modulesDir != null && !Files.isRegularFile(modulesDir.resolve("modules.dep"))) {
+            throw t.error(t.node(i, "modulesDir"), modulesDir + " has no modules.dep");
+        }
+        List<String> banks = t.strings(n, "pcrBanks");
+        for (int k = 0; k < banks.size(); k++) {
+            try {
+                dev.cairn.uki.PcrPredictor.Bank.parse(banks.get(k));
+            } catch (IllegalArgumentException e) {
+                throw t.error(t.node(n, "pcrBanks").list().get(k), e.getMessage());
+            }
+        }
+        return new Kernel(linux, stub, cmdline, t.string(n, "osRelease", false),
+                new Initramfs(dir, file, List.copyOf(binaries), modules, modulesDir), banks.isEmpty() ? List.of("sha256") : banks);
+    }
+
+    private static Ipe ipe(SpecTree t, Node n, String name, String version) throws SpecException {
+        if (n == null) {
+            return new Ipe(true, name.replaceAll("[^A-Za-z0-9_]", "_"), ipeVersion(version), List.of());
+        }
+        t.onlyKeys(n, "enabled", "name", "version", "rules");
+        boolean enabled = t.bool(n, "enabled", true);
+        String pn = t.string(n, "name", false);
+        if (pn != null && !pn.matches("[A-Za-z0-9_]{1,64}")) {
+            throw t.error(t.node(n, "name"), "an IPE policy name is letters, digits and '_', not '" + pn + "'");
+        }
+        String pv = t.string(n, "version", false);
+        if (pv != null) {
+            try {
+                dev.cairn.signing.ipe.IpePolicy.Version.parse(pv);
+            } catch (RuntimeException e) {
+                throw t.error(t.node(n, "version"), e.getMessage());
+            }
+        }
+        List<String> rules = t.strings(n, "rules");
+        for (int k = 0; k < rules.size(); k++) {
+            String probe = "policy_name=probe policy_version=0.0.1\nDEFAULT action=ALLOW\n" + rules.get(k) + "\n";
+            try {
+                dev.cairn.signing.ipe.IpePolicy.parse(probe.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            } catch (IOException | RuntimeException e) {
+                throw t.error(t.node(n, "rules").list().get(k), "not an IPE rule: " + e.getMessage());
+            }
+        }
+        return new Ipe(enabled, pn != null ? pn : name.replaceAll("[^A-Za-z0-9_]", "_"), pv != null ? pv : ipeVersion(version), rules);
+    }
+
+    /** The first three numeric parts of the image version ("1.2" → 1.2.0); IPE versions are X.Y.Z with 16-bit parts. */
+    static String ipeVersion(String version) {
+        String[] parts = version.split("[^0-9]+");
+        int[] v = new int[3];
+        int k = 0;
+        for (String p : parts) {
+            if (!p.isEmpty() && k < 3) {
+                v[k++] = (int) Math.min(65535, Long.parseLong(p.length() > 5 ? "65535" : p));
+            }
+        }
+        return v[0] + "." + v[1] + "." + v[2];
+    }
+
+    private static Map<KeyRole, KeySpec> keys(SpecTree t, Node n) throws SpecException {
+        List<String> names = new ArrayList<>();
+        for (KeyRole r : KeyRole.values()) {
+            names.add(r.specName());
+        }
+        t.onlyKeys(n, names.toArray(String[]::new));
+        Map<KeyRole, KeySpec> out = new EnumMap<>(KeyRole.class);
+        for (KeyRole r : KeyRole.values()) {
+            Node k = t.node(n, r.specName());
+            if (k != null && k.value() != null) {
+                out.put(r, KeySpec.parse(t, k));
+            }
+        }
+        for (KeyRole r : List.of(KeyRole.SECUREBOOT, KeyRole.MANIFEST)) {
+            if (!out.containsKey(r)) {
+                throw t.error(n, "missing '" + r.specName() + "' (" + r.purpose() + "); 'dev' generates a development key");
+            }
+        }
+        return out;
+    }
+
+    private static Outputs outputs(SpecTree t, Node n, String name, String version) throws SpecException {
+        if (n == null) {
+            return new Outputs("oci", version, "localhost/" + name, null);
+        }
+        t.onlyKeys(n, "ociLayout", "tag", "reference", "push");
+        String layout = t.string(n, "ociLayout", false);
+        if (layout != null && (layout.isBlank() || layout.contains("/") || layout.startsWith("."))) {
+            throw t.error(t.node(n, "ociLayout"), "a directory name inside the output directory, not '" + layout + "'");
+        }
+        String tag = t.string(n, "tag", false);
+        if (tag != null && !dev.cairn.oci.OciLayout.isValidTag(tag)) {
+            throw t.error(t.node(n, "tag"), "not a valid OCI tag: '" + tag + "'");
+        }
+        String ref = t.string(n, "reference", false);
+        String push = t.string(n, "push", false);
+        if (push != null) {
+            try {
+                dev.cairn.oci.RegistryReference.parse(push);
+            } catch (IllegalArgumentException e) {
+                throw t.error(t.node(n, "push"), e.getMessage());
+            }
+        }
+        String tg = tag != null ? tag : version.replace('+', '_');
+        String r = ref != null ? ref : push != null ? push.replaceFirst("[:@][^/]*$", "") : "localhost/" + name;
+        return new Outputs(layout != null ? layout : "oci", tg, r, push);
+    }
+
+    private static String sha256(byte[] b) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(b));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The rootfs compression's lower-case name. */
+    public String compressionName() {
+        return rootfs.compression().name().toLowerCase(Locale.ROOT);
+    }
+}

@@ -1,0 +1,491 @@
+package dev.cairn.cli.build;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.cairn.cli.uki.PeSigning;
+import dev.cairn.oci.CosignSignatures;
+import dev.cairn.oci.Descriptor;
+import dev.cairn.oci.Digest;
+import dev.cairn.oci.Manifest;
+import dev.cairn.oci.MediaTypes;
+import dev.cairn.oci.OciLayout;
+import dev.cairn.signing.CmsVerifier;
+import dev.cairn.signing.RawSignature;
+import dev.cairn.signing.SigningException;
+import dev.cairn.signing.ipe.IpePolicy;
+import dev.cairn.signing.pcr.PcrBank;
+import dev.cairn.signing.pcr.PcrPolicy;
+import dev.cairn.signing.pcr.PcrPolicySignature;
+import dev.cairn.signing.pcr.PcrSignatures;
+import dev.cairn.signing.pcr.PcrValue;
+import dev.cairn.uki.MeasurementRule;
+import dev.cairn.uki.PcrPredictor;
+import dev.cairn.uki.StubInfo;
+import dev.cairn.uki.UkiFile;
+import dev.cairn.verity.HashAlgorithm;
+import dev.cairn.verity.VerifyResult;
+import dev.cairn.verity.VerityParams;
+import dev.cairn.verity.VerityVerifier;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.security.KeyFactory;
+import java.security.MessageDigest;
+import java.security.cert.X509Certificate;
+import java.security.interfaces.RSAPublicKey;
+import java.security.spec.X509EncodedKeySpec;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.commons.compress.archivers.cpio.CpioArchiveEntry;
+import org.apache.commons.compress.archivers.cpio.CpioArchiveInputStream;
+
+/**
+ * Checks a whole image set offline, link by link, as {@code cairn verify OUT --ca CERT} does:
+ * the manifest's CMS signature chains to the CA; every artifact has the size and digest the
+ * manifest lists; the dm-verity tree matches the SquashFS and gives the manifest's root hash; the
+ * root-hash signature, the IPE policy signature and the UKI's Authenticode signature are by the
+ * certificates the manifest pins (and chain to {@code --db-cert} when given); the UKI command line
+ * carries exactly that root hash; the policy trusts exactly that root hash; the initramfs inside
+ * the UKI carries exactly the signed policy and root-hash signature; PCR 11 recomputed from the
+ * UKI's sections equals the manifest and is what {@code .pcrsig} signs; the OCI layout holds the
+ * same layer, UKI and policy, with a valid cosign signature. Every link is reported; the first
+ * failure names the broken one.
+ */
+public final class ImageSetVerifier {
+    private static final Pattern ROOT_HASH_PARAM = Pattern.compile("(?i)(?:^|\\s)([A-Za-z0-9_.-]*root_?hash)=([0-9a-fA-F]+)");
+    private static final int MAX_SMALL_FILE = 4 * 1024 * 1024;
+
+    /** One checked link: its name, whether it holds, and what was found. */
+    public record Check(String link, boolean ok, String detail) {
+    }
+
+    public record Report(List<Check> checks, ObjectNode manifest) {
+        public boolean ok() {
+            return checks.stream().allMatch(Check::ok) && !checks.isEmpty();
+        }
+
+        public String firstFailure() {
+            return checks.stream().filter(c -> !c.ok()).findFirst().map(c -> c.link() + ": " + c.detail()).orElse(null);
+        }
+    }
+
+    private final Path dir;
+    private final List<Check> checks = new ArrayList<>();
+    private ObjectNode m;
+
+    private ImageSetVerifier(Path dir) {
+        this.dir = dir;
+    }
+
+    /**
+     * @param dir    the build output directory (holding manifest.json and manifest.json.p7s)
+     * @param ca     the certificate the manifest signer must chain to
+     * @param dbCert the Secure Boot db certificate the UKI, root hash and policy must chain to, or null
+     */
+    public static Report verify(Path dir, X509Certificate ca, X509Certificate dbCert, Instant now) throws IOException {
+        ImageSetVerifier v = new ImageSetVerifier(dir);
+        v.run(ca, dbCert, now);
+        return new Report(List.copyOf(v.checks), v.m);
+    }
+
+    private interface Link {
+        String check() throws Exception;
+    }
+
+    /** Runs one link; a thrown exception or a returned failure marks it broken. */
+    private boolean link(String name, Link l) {
+        try {
+            checks.add(new Check(name, true, l.check()));
+            return true;
+        } catch (Failure f) {
+            checks.add(new Check(name, false, f.getMessage()));
+        } catch (Exception e) {
+            String msg = e instanceof IOException io ? dev.cairn.cli.ExceptionMapper.describe(io) : e.getMessage();
+            checks.add(new Check(name, false, msg == null ? e.getClass().getSimpleName() : msg));
+        }
+        return false;
+    }
+
+    private static final class Failure extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        Failure(String m) {
+            super(m);
+        }
+    }
+
+    private static void require(boolean condition, String message) throws Failure {
+        if (!condition) {
+            throw new Failure(message);
+        }
+    }
+
+    private void run(X509Certificate ca, X509Certificate dbCert, Instant now) throws IOException {
+        Path manifestFile = dir.resolve(BuildPipeline.MANIFEST);
+        byte[][] bytes = new byte[1][];
+        boolean signed = link("manifest signature", () -> {
+            bytes[0] = readSmall(manifestFile);
+            byte[] sig = readSmall(dir.resolve(BuildPipeline.MANIFEST_SIG));
+            X509Certificate signer = CmsVerifier.verify(sig, bytes[0], List.of(ca), List.of(), now).signer();
+            return "signed by " + signer.getSubjectX500Principal().getName() + ", trusted by " + ca.getSubjectX500Principal().getName();
+        });
+        if (!signed) {
+            return; // nothing below can be trusted without it
+        }
+        if (!link("manifest content", () -> {
+            m = ManifestJson.decode(bytes[0], manifestFile);
+            return m.path("image").path("name").asText() + " " + m.path("image").path("version").asText();
+        })) {
+            return;
+        }
+        link("manifest signer pinned", () -> {
+            X509Certificate signer = signerOf(dir.resolve(BuildPipeline.MANIFEST_SIG), bytes[0]);
+            requirePinned("manifest", signer);
+            return "keys.manifest matches the signer";
+        });
+        Map<String, Path> artifacts = new HashMap<>();
+        for (JsonNode a : m.path("artifacts")) {
+            String name = a.path("name").asText();
+            Path p = safe(a.path("path").asText());
+            artifacts.put(name, p);
+            link("artifact " + name, () -> {
+                require(p != null && Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS), a.path("path").asText() + " is missing");
+                long size = Files.size(p);
+                require(size == a.path("size").asLong(), a.path("path").asText() + " has " + size + " bytes, the manifest says "
+                        + a.path("size").asLong());
+                String d = StepCache.digest(p);
+                require(d.equals(a.path("sha256").asText()), a.path("path").asText() + " has sha256 " + d + ", the manifest says "
+                        + a.path("sha256").asText());
+                return "sha256 " + d;
+            });
+        }
+        JsonNode vm = m.path("verity");
+        String rootHash = vm.path("rootHash").asText();
+        link("dm-verity tree", () -> {
+            Path img = need(artifacts, "rootfs");
+            VerityParams p = VerityParams.defaults(HexFormat.of().parseHex(vm.path("salt").asText()), UUID.fromString(vm.path("uuid").asText()))
+                    .withHash(hashAlgorithm(vm.path("algorithm").asText()))
+                    .withBlockSizes(vm.path("dataBlockSize").asInt(), vm.path("hashBlockSize").asInt())
+                    .withHashOffset(vm.path("hashOffset").asLong()).withDataBlocks(vm.path("dataBlocks").asLong());
+            VerifyResult r = VerityVerifier.verify(img, img, p, HexFormat.of().parseHex(rootHash), Math.max(1,
+                    Math.min(4, Runtime.getRuntime().availableProcessors())), dev.cairn.verity.VerityProgress.NONE);
+            if (r instanceof VerifyResult.Corrupted c) {
+                throw new Failure("the SquashFS or its hash tree is corrupted: " + c.describe());
+            }
+            require(vm.path("hashOffset").asLong() == m.path("squashfs").path("size").asLong(),
+                    "the hash tree does not start right after the SquashFS");
+            return "root hash " + rootHash + " over " + vm.path("dataBlocks").asLong() + " blocks";
+        });
+        link("root hash file", () -> {
+            String text = new String(readSmall(need(artifacts, "roothash")), StandardCharsets.US_ASCII).strip();
+            require(text.equals(rootHash), "rootfs.roothash holds " + text + ", the tree's root hash is " + rootHash);
+            return rootHash;
+        });
+        link("root-hash signature", () -> {
+            X509Certificate s = verifyCms("verity", readSmall(need(artifacts, "roothash-signature")),
+                    rootHash.getBytes(StandardCharsets.US_ASCII), dbCert, now);
+            return "signed by " + s.getSubjectX500Principal().getName();
+        });
+        boolean hasIpe = m.has("ipe");
+        if (hasIpe) {
+            link("IPE policy", () -> {
+                byte[] text = readSmall(need(artifacts, "ipe-policy"));
+                IpePolicy p = IpePolicy.parse(text);
+                Set<String> trusted = new HashSet<>();
+                for (IpePolicy.Rule r : p.rules()) {
+                    for (IpePolicy.Property prop : r.properties()) {
+                        if (prop.key().equals("dmverity_roothash") && r.action() == IpePolicy.Action.ALLOW) {
+                            trusted.add(prop.value().toLowerCase(Locale.ROOT));
+                        }
+                    }
+                }
+                require(trusted.equals(Set.of("sha256:" + rootHash)), "the policy trusts " + (trusted.isEmpty() ? "no root hash"
+                        : String.join(", ", trusted)) + ", not exactly the image's sha256:" + rootHash);
+                return p.name() + " " + p.version() + " trusts sha256:" + rootHash;
+            });
+            link("IPE policy signature", () -> {
+                byte[] text = readSmall(need(artifacts, "ipe-policy"));
+                byte[] signedPolicy = readSmall(need(artifacts, "ipe-policy-signed"));
+                byte[] content = CmsVerifier.verify(signedPolicy, null, List.of(certOf(signedPolicy, null)), List.of(), now).content();
+                require(java.util.Arrays.equals(content, text), "the signed policy's content differs from ipe-policy.txt");
+                X509Certificate s = verifyCms("ipe", signedPolicy, null, dbCert, now);
+                return "signed by " + s.getSubjectX500Principal().getName();
+            });
+        }
+        JsonNode um = m.path("uki");
+        UkiFile[] uki = new UkiFile[1];
+        link("UKI signature", () -> {
+            uki[0] = UkiFile.open(need(artifacts, "uki"));
+            String digest = HexFormat.of().formatHex(uki[0].authenticodeDigest("SHA-256"));
+            require(digest.equals(um.path("authenticodeSha256").asText()), "the UKI's Authenticode digest " + digest
+                    + " differs from the manifest's");
+            var v = PeSigning.verify(uki[0], List.of(dbCert != null ? dbCert : pinnedCertificate("secureboot")));
+            requirePinned("secureboot", v.signer());
+            return "signed by " + v.signer().getSubjectX500Principal().getName();
+        });
+        link("UKI command line", () -> {
+            UkiFile u = uki[0] != null ? uki[0] : UkiFile.open(need(artifacts, "uki"));
+            String cmdline = new String(u.sectionBytes(".cmdline").orElseThrow(() -> new Failure("the UKI has no .cmdline")),
+                    StandardCharsets.US_ASCII).replace("\0", "").strip();
+            require(cmdline.equals(um.path("cmdline").asText()), "the UKI's .cmdline differs from the manifest's");
+            Matcher mm = ROOT_HASH_PARAM.matcher(cmdline);
+            int found = 0;
+            while (mm.find()) {
+                found++;
+                require(mm.group(2).equalsIgnoreCase(rootHash), mm.group(1) + "=" + mm.group(2) + " on the command line is not the "
+                        + "image's root hash " + rootHash);
+            }
+            require(found > 0, "the command line carries no root hash (…roothash=HEX)");
+            return "root hash " + rootHash;
+        });
+        link("UKI initramfs", () -> {
+            UkiFile u = uki[0] != null ? uki[0] : UkiFile.open(need(artifacts, "uki"));
+            byte[] initrd = readSmall(need(artifacts, "initramfs"), 512L * 1024 * 1024);
+            byte[] section = u.sectionBytes(".initrd").orElseThrow(() -> new Failure("the UKI has no .initrd"));
+            require(section.length >= initrd.length && java.util.Arrays.equals(section, 0, initrd.length, initrd, 0, initrd.length),
+                    "the UKI's .initrd is not the initramfs artifact");
+            if (!"dir".equals(m.path("initramfs").path("source").asText())) {
+                return "initramfs from a file";
+            }
+            Map<String, byte[]> carried = cpioEntries(initrd, Set.of(BuildPipeline.INITRD_ROOTHASH_SIG, BuildPipeline.INITRD_POLICY));
+            require(java.util.Arrays.equals(carried.get(BuildPipeline.INITRD_ROOTHASH_SIG), readSmall(need(artifacts, "roothash-signature"))),
+                    "the initramfs's " + BuildPipeline.INITRD_ROOTHASH_SIG + " is not this build's root-hash signature");
+            if (hasIpe) {
+                require(java.util.Arrays.equals(carried.get(BuildPipeline.INITRD_POLICY), readSmall(need(artifacts, "ipe-policy-signed"))),
+                        "the initramfs's " + BuildPipeline.INITRD_POLICY + " is not this build's signed IPE policy");
+            }
+            return "carries the signed policy and root-hash signature";
+        });
+        link("PCR 11 prediction", () -> {
+            UkiFile u = uki[0] != null ? uki[0] : UkiFile.open(need(artifacts, "uki"));
+            MeasurementRule rule = u.stub().map(StubInfo::rule).orElse(MeasurementRule.SYSTEMD_257);
+            Map<String, List<JsonNode>> byBank = new java.util.TreeMap<>();
+            for (JsonNode p : um.path("pcr11")) {
+                byBank.computeIfAbsent(p.path("bank").asText(), k -> new ArrayList<>()).add(p);
+            }
+            require(!byBank.isEmpty(), "the manifest has no PCR 11 prediction");
+            List<PcrPredictor.Bank> banks = byBank.keySet().stream().map(PcrPredictor.Bank::parse).toList();
+            List<String> phases = new ArrayList<>();
+            for (JsonNode p : byBank.values().iterator().next()) {
+                phases.add(p.path("phase").asText());
+            }
+            List<PcrPredictor.Prediction> now11 = PcrPredictor.predict(rule, u.measuredSections(rule, banks), banks,
+                    phases.stream().distinct().sorted().toList());
+            Set<String> expected = new HashSet<>();
+            for (JsonNode p : um.path("pcr11")) {
+                expected.add(p.path("bank").asText() + "/" + p.path("phase").asText() + "/" + p.path("value").asText());
+            }
+            Set<String> actual = new HashSet<>();
+            for (PcrPredictor.Prediction p : now11) {
+                actual.add(p.bank().id() + "/" + p.phase() + "/" + p.hex());
+            }
+            require(actual.equals(expected), "PCR 11 computed from the UKI's sections differs from the manifest's prediction");
+            String sigJson = new String(u.sectionBytes(".pcrsig").orElseThrow(() -> new Failure("the UKI has no .pcrsig")),
+                    StandardCharsets.US_ASCII).replace("\0", "").strip();
+            PcrSignatures sigs = PcrSignatures.parse(sigJson);
+            RSAPublicKey key = rsaPublicKey(new String(u.sectionBytes(".pcrpkey").orElseThrow(() -> new Failure("the UKI has no .pcrpkey")),
+                    StandardCharsets.US_ASCII));
+            require(sigs.verifiesWith(key), ".pcrsig does not verify with .pcrpkey");
+            for (PcrSignatures.Bank b : sigs.banks()) {
+                Set<String> signedPolicies = new HashSet<>();
+                for (PcrPolicySignature e : b.entries()) {
+                    signedPolicies.add(e.policyHex());
+                }
+                Set<String> predicted = new HashSet<>();
+                for (PcrPredictor.Prediction p : now11) {
+                    if (p.bank().id().equals(b.bank().jsonName())) {
+                        predicted.add(HexFormat.of().formatHex(PcrPolicy.policyPcrDigest(new PcrValue(PcrBank.of(p.bank().id()), p.phase(),
+                                p.value()))));
+                    }
+                }
+                require(signedPolicies.equals(predicted), ".pcrsig (" + b.bank().jsonName() + ") signs other PCR 11 values than predicted");
+            }
+            return now11.size() + " values in " + banks.size() + (banks.size() == 1 ? " bank" : " banks") + ", .pcrsig signs them";
+        });
+        JsonNode om = m.path("oci");
+        link("OCI image", () -> {
+            OciLayout layout = OciLayout.open(safe(om.path("layout").asText()));
+            Descriptor d = layout.resolve(om.path("tag").asText());
+            require(d.digest().toString().equals(om.path("manifest").asText()), "tag " + om.path("tag").asText() + " points at "
+                    + d.digest() + ", the manifest says " + om.path("manifest").asText());
+            Manifest img = layout.readManifest(d).manifest();
+            require(img.layers().size() == 1, "the image has " + img.layers().size() + " layers, not 1");
+            Descriptor layer = img.layers().get(0);
+            String rootfsSha = artifactSha(m, "rootfs");
+            require(layer.digest().toString().equals("sha256:" + rootfsSha), "the OCI layer is not the rootfs artifact");
+            require(rootHash.equals(layer.annotations().get(MediaTypes.ATOMFS_VERITY_ROOT_HASH)),
+                    "the layer's " + MediaTypes.ATOMFS_VERITY_ROOT_HASH + " annotation is not the root hash");
+            require(layout.hasBlob(layer.digest()) && StepCache.digest(layout.blobPath(layer.digest())).equals(rootfsSha),
+                    "the layer blob is damaged");
+            Manifest ukiArt = layout.readManifest(layout.resolve(om.path("ukiArtifact").asText())).manifest();
+            require(ukiArt.subject() != null && ukiArt.subject().digest().equals(d.digest()), "the UKI artifact does not refer to the image");
+            require(ukiArt.layers().size() == 1 && ukiArt.layers().get(0).digest().toString().equals("sha256:" + artifactSha(m, "uki")),
+                    "the UKI artifact does not hold this UKI");
+            if (om.has("policyArtifact")) {
+                Manifest pol = layout.readManifest(layout.resolve(om.path("policyArtifact").asText())).manifest();
+                require(pol.subject() != null && pol.subject().digest().equals(d.digest()), "the policy artifact does not refer to the image");
+                Set<String> held = new HashSet<>();
+                pol.layers().forEach(x -> held.add(x.digest().toString()));
+                require(held.equals(Set.of("sha256:" + artifactSha(m, "ipe-policy"), "sha256:" + artifactSha(m, "ipe-policy-signed"))),
+                        "the policy artifact does not hold this policy and its signature");
+            }
+            return "manifest " + d.digest() + ": layer, UKI and policy in place";
+        });
+        link("OCI cosign signature", () -> {
+            OciLayout layout = OciLayout.open(safe(om.path("layout").asText()));
+            Digest d = Digest.parse("oci.manifest", om.path("manifest").asText());
+            List<CosignSignatures.Signature> sigs = CosignSignatures.read(layout, d);
+            require(!sigs.isEmpty(), "no cosign signature for " + d);
+            for (CosignSignatures.Signature s : sigs) {
+                require(CosignSignatures.signedDigest(s.payload()).equals(d), "the cosign payload names another image");
+                require(s.certificatePem() != null, "the cosign signature carries no certificate");
+                X509Certificate c = certificate(s.certificatePem().getBytes(StandardCharsets.US_ASCII));
+                requirePinned("oci", c);
+                require(RawSignature.verify(s.payload(), Base64.getDecoder().decode(s.base64Signature()), c.getPublicKey()),
+                        "the cosign signature does not verify");
+            }
+            return sigs.size() + (sigs.size() == 1 ? " signature" : " signatures") + " by keys.oci";
+        });
+    }
+
+    // ---- helpers ----
+
+    private Path need(Map<String, Path> artifacts, String name) throws Failure {
+        Path p = artifacts.get(name);
+        require(p != null, "the manifest lists no " + name + " artifact");
+        return p;
+    }
+
+    private static String artifactSha(ObjectNode m, String name) throws Failure {
+        for (JsonNode a : m.path("artifacts")) {
+            if (a.path("name").asText().equals(name)) {
+                return a.path("sha256").asText();
+            }
+        }
+        throw new Failure("the manifest lists no " + name + " artifact");
+    }
+
+    /** A manifest path inside the output directory; null for anything that would leave it. */
+    private Path safe(String rel) {
+        if (rel.isEmpty() || rel.startsWith("/") || rel.contains("\\") || rel.contains("\0")) {
+            return null;
+        }
+        Path p = dir.resolve(rel).normalize();
+        return p.startsWith(dir.normalize()) ? p : null;
+    }
+
+    private void requirePinned(String role, X509Certificate c) throws Exception {
+        String pinned = m.path("keys").path(role).path("certificateSha256").asText();
+        String actual = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(c.getEncoded()));
+        require(pinned.equals(actual), "signed by " + c.getSubjectX500Principal().getName() + ", not by the keys." + role
+                + " certificate the manifest pins");
+    }
+
+    /** The certificate the (signed) manifest records for a role. */
+    private X509Certificate pinnedCertificate(String role) throws Exception {
+        String b64 = m.path("keys").path(role).path("certificate").asText();
+        require(!b64.isEmpty(), "the manifest records no keys." + role + " certificate");
+        X509Certificate c = certificate(Base64.getDecoder().decode(b64));
+        requirePinned(role, c);
+        return c;
+    }
+
+    private static X509Certificate certificate(byte[] derOrPem) throws java.security.cert.CertificateException {
+        return (X509Certificate) java.security.cert.CertificateFactory.getInstance("X.509")
+                .generateCertificate(new java.io.ByteArrayInputStream(derOrPem));
+    }
+
+    private static HashAlgorithm hashAlgorithm(String name) throws Failure {
+        for (HashAlgorithm h : HashAlgorithm.values()) {
+            if (h.veritysetupName().equals(name)) {
+                return h;
+            }
+        }
+        throw new Failure("unknown dm-verity hash " + name);
+    }
+
+    private X509Certificate verifyCms(String role, byte[] cms, byte[] detached, X509Certificate dbCert, Instant now) throws Exception {
+        X509Certificate signer = certOf(cms, detached);
+        requirePinned(role, signer);
+        CmsVerifier.verify(cms, detached, List.of(dbCert != null ? dbCert : pinnedCertificate(role)), List.of(), now);
+        return signer;
+    }
+
+    /** The signer certificate a CMS signature carries (its signature checked by trusting it). */
+    private static X509Certificate certOf(byte[] cms, byte[] detached) throws Exception {
+        try {
+            org.bouncycastle.cms.CMSSignedData sd = detached == null ? new org.bouncycastle.cms.CMSSignedData(cms)
+                    : new org.bouncycastle.cms.CMSSignedData(new org.bouncycastle.cms.CMSProcessableByteArray(detached), cms);
+            var si = sd.getSignerInfos().getSigners().iterator().next();
+            @SuppressWarnings("unchecked")
+            var matches = sd.getCertificates().getMatches((org.bouncycastle.util.Selector<org.bouncycastle.cert.X509CertificateHolder>)
+                    (org.bouncycastle.util.Selector<?>) si.getSID());
+            require(!matches.isEmpty(), "the signature carries no signer certificate");
+            return new org.bouncycastle.cert.jcajce.JcaX509CertificateConverter().getCertificate(matches.iterator().next());
+        } catch (org.bouncycastle.cms.CMSException | java.util.NoSuchElementException e) {
+            throw new SigningException("not a CMS signature: " + e.getMessage(), e);
+        }
+    }
+
+    private X509Certificate signerOf(Path sig, byte[] content) throws Exception {
+        return certOf(readSmall(sig), content);
+    }
+
+    private static byte[] readSmall(Path p) throws IOException {
+        return readSmall(p, MAX_SMALL_FILE);
+    }
+
+    private static byte[] readSmall(Path p, long max) throws IOException {
+        if (Files.size(p) > max) {
+            throw new dev.cairn.io.FormatException("size", Files.size(p), p + " is larger than " + max + " bytes");
+        }
+        return Files.readAllBytes(p);
+    }
+
+    private static RSAPublicKey rsaPublicKey(String pem) throws Exception {
+        String b64 = pem.replaceAll("-----[A-Z ]+-----", "").replaceAll("\\s", "");
+        return (RSAPublicKey) KeyFactory.getInstance("RSA").generatePublic(new X509EncodedKeySpec(Base64.getDecoder().decode(b64)));
+    }
+
+    /** The named entries of a (zstd-, gzip- or un-)compressed newc archive; each at most 1 MiB. */
+    private static Map<String, byte[]> cpioEntries(byte[] archive, Set<String> names) throws IOException {
+        Map<String, byte[]> out = new HashMap<>();
+        try (InputStream raw = decompress(archive); CpioArchiveInputStream cpio = new CpioArchiveInputStream(raw)) {
+            for (CpioArchiveEntry e; (e = cpio.getNextEntry()) != null; ) {
+                String n = e.getName().startsWith("./") ? e.getName().substring(2) : e.getName();
+                if (names.contains(n)) {
+                    if (e.getSize() > 1 << 20) {
+                        throw new dev.cairn.io.FormatException("initramfs", n, "entry larger than 1 MiB");
+                    }
+                    out.put(n, cpio.readNBytes((int) e.getSize()));
+                }
+            }
+        }
+        return out;
+    }
+
+    private static InputStream decompress(byte[] b) throws IOException {
+        InputStream in = new java.io.ByteArrayInputStream(b);
+        if (b.length >= 4 && (b[0] & 0xff) == 0x28 && (b[1] & 0xff) == 0xb5 && (b[2] & 0xff) == 0x2f && (b[3] & 0xff) == 0xfd) {
+            return new org.apache.commons.compress.compressors.zstandard.ZstdCompressorInputStream(in);
+        }
+        if (b.length >= 2 && (b[0] & 0xff) == 0x1f && (b[1] & 0xff) == 0x8b) {
+            return new java.util.zip.GZIPInputStream(in);
+        }
+        return in;
+    }
+}
