@@ -32,10 +32,15 @@ final class BuildKeys {
     }
 
     static BuildKeys load(BuildSpec spec, Path devKeysDir, PrintWriter err) throws IOException {
+        Map<KeySpec, KeyMaterial> loaded = new HashMap<>();
+        for (KeySpec ks : spec.keys().values()) { // real key sources first: a failure there must not leave dev keys behind
+            if (ks.kind() != KeySpec.Kind.DEV && !loaded.containsKey(ks)) {
+                loaded.put(ks, load(ks));
+            }
+        }
         boolean anyDev = spec.keys().values().stream().anyMatch(k -> k.kind() == KeySpec.Kind.DEV);
         DevKeys dev = anyDev ? DevKeys.openOrCreate(devKeysDir, spec.image().name()) : null;
         BuildKeys b = new BuildKeys(dev);
-        Map<KeySpec, KeyMaterial> loaded = new HashMap<>();
         for (KeyRole role : KeyRole.values()) {
             KeySpec ks = spec.keys().get(role);
             KeyRole from = role;
@@ -48,10 +53,7 @@ final class BuildKeys {
             }
             KeyMaterial km = loaded.get(ks);
             if (km == null) {
-                km = ks.kind() == KeySpec.Kind.DEV ? dev.load(role) : load(ks);
-                if (ks.kind() != KeySpec.Kind.DEV) {
-                    loaded.put(ks, km);
-                }
+                km = dev.load(role);
             }
             if (role == KeyRole.PCR && !(km.certificate().getPublicKey() instanceof RSAPublicKey)) {
                 throw new SpecException(ExitCode.SIGNING, ks.specFile(), ks.line(), ks.path(),

@@ -81,7 +81,7 @@ final class SpecTree {
             if (t != JsonToken.START_OBJECT) {
                 throw new SpecException(file, line(p.currentLocation()), "", "the spec must be a mapping (key: value lines)");
             }
-            Node root = read(file, p, "", 0);
+            Node root = read(file, p, "", 0, 0);
             if (p.nextToken() != null) {
                 throw new SpecException(file, line(p.currentLocation()), "", "only one YAML document is allowed");
             }
@@ -96,8 +96,8 @@ final class SpecTree {
         }
     }
 
-    private static Node read(Path file, JsonParser p, String path, int depth) throws IOException {
-        int line = line(p.currentTokenLocation());
+    private static Node read(Path file, JsonParser p, String path, int depth, int atLine) throws IOException {
+        int line = atLine > 0 ? atLine : line(p.currentTokenLocation());
         JsonToken t = p.currentToken();
         if (depth > MAX_DEPTH) {
             throw new SpecException(file, line, path, "nested deeper than " + MAX_DEPTH + " levels");
@@ -113,7 +113,7 @@ final class SpecTree {
                     int keyLine = line(p.currentTokenLocation());
                     String childPath = path.isEmpty() ? name : path + "." + name;
                     p.nextToken();
-                    Node child = read(file, p, childPath, depth + 1);
+                    Node child = read(file, p, childPath, depth + 1, keyLine);
                     if (m.put(name, child) != null) {
                         throw new SpecException(file, keyLine, childPath, "given twice");
                     }
@@ -124,7 +124,7 @@ final class SpecTree {
                 List<Node> l = new ArrayList<>();
                 int i = 0;
                 for (JsonToken k = p.nextToken(); k != JsonToken.END_ARRAY; k = p.nextToken()) {
-                    l.add(read(file, p, path + "[" + i++ + "]", depth + 1));
+                    l.add(read(file, p, path + "[" + i++ + "]", depth + 1, 0));
                 }
                 return new Node(path, line, List.copyOf(l));
             }
