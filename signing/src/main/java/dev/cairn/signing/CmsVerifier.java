@@ -101,6 +101,15 @@ public final class CmsVerifier {
 
     private static void requireTrusted(X509Certificate cert, List<X509Certificate> trusted, List<X509Certificate> pool,
                                        Instant at) throws SigningException, GeneralSecurityException {
+        try {
+            cert.checkValidity(Date.from(at));
+        } catch (java.security.cert.CertificateExpiredException e) {
+            throw new SigningException("the signer certificate " + cert.getSubjectX500Principal() + " expired on "
+                    + cert.getNotAfter().toInstant());
+        } catch (java.security.cert.CertificateNotYetValidException e) {
+            throw new SigningException("the signer certificate " + cert.getSubjectX500Principal() + " is not valid before "
+                    + cert.getNotBefore().toInstant());
+        }
         if (trusted.contains(cert)) {
             cert.checkValidity(Date.from(at));
             return;

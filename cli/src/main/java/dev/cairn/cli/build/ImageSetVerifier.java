@@ -241,7 +241,6 @@ public final class ImageSetVerifier {
             UkiFile u = uki[0] != null ? uki[0] : UkiFile.open(need(artifacts, "uki"));
             String cmdline = new String(u.sectionBytes(".cmdline").orElseThrow(() -> new Failure("the UKI has no .cmdline")),
                     StandardCharsets.US_ASCII).replace("\0", "").strip();
-            require(cmdline.equals(um.path("cmdline").asText()), "the UKI's .cmdline differs from the manifest's");
             Matcher mm = ROOT_HASH_PARAM.matcher(cmdline);
             int found = 0;
             while (mm.find()) {
@@ -250,6 +249,7 @@ public final class ImageSetVerifier {
                         + "image's root hash " + rootHash);
             }
             require(found > 0, "the command line carries no root hash (…roothash=HEX)");
+            require(cmdline.equals(um.path("cmdline").asText()), "the UKI's .cmdline differs from the manifest's");
             return "root hash " + rootHash;
         });
         link("UKI initramfs", () -> {
