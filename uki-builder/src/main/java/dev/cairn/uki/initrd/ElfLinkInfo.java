@@ -154,7 +154,7 @@ record ElfLinkInfo(int machine, Optional<String> interpreter, List<String> neede
                     throw new FormatException(p.offset(), "PT_INTERP p_filesz", p.filesz(), name + ": implausible interpreter length");
                 }
                 ByteBuffer s = ByteBuffer.allocate(Math.toIntExact(p.filesz()));
-                readFully(ch, s, p.offset());
+                readOrFail(ch, s, p.offset(), name, "PT_INTERP");
                 interp = Optional.of(cString(s.array(), 0, s.capacity(), name, p.offset(), "PT_INTERP"));
             } else if (p.type() == PT_DYNAMIC) {
                 if (dynamic != null) {
@@ -172,7 +172,7 @@ record ElfLinkInfo(int machine, Optional<String> interpreter, List<String> neede
 
         long count = Math.min(dynamic.filesz() / DYN_SIZE, MAX_DYN);
         ByteBuffer dyn = ByteBuffer.allocate(Math.toIntExact(count * DYN_SIZE)).order(ByteOrder.LITTLE_ENDIAN);
-        readFully(ch, dyn, dynamic.offset());
+        readOrFail(ch, dyn, dynamic.offset(), name, "PT_DYNAMIC");
         List<Long> neededOffsets = new ArrayList<>();
         long strtab = -1;
         long strsz = -1;
@@ -218,7 +218,7 @@ record ElfLinkInfo(int machine, Optional<String> interpreter, List<String> neede
         long strOff = fileOffset(loads, strtab, strsz, name);
         checkRange(name, dynamic.offset(), "DT_STRTAB", strOff, strsz, size);
         ByteBuffer strings = ByteBuffer.allocate(Math.toIntExact(strsz));
-        readFully(ch, strings, strOff);
+        readOrFail(ch, strings, strOff, name, "DT_STRTAB");
         byte[] st = strings.array();
         List<String> needed = new ArrayList<>();
         for (long off : neededOffsets) {
@@ -282,6 +282,12 @@ record ElfLinkInfo(int machine, Optional<String> interpreter, List<String> neede
         if (offset < 0 || length < 0 || offset > fileSize || length > fileSize - offset) {
             throw new FormatException(at, field, Long.toUnsignedString(offset) + "+" + Long.toUnsignedString(length),
                     name + ": points outside the file (" + fileSize + " bytes)");
+        }
+    }
+
+    private static void readOrFail(FileChannel ch, ByteBuffer b, long at, String name, String field) throws IOException {
+        if (!readFully(ch, b, at)) {
+            throw new FormatException(at, field, b.capacity(), name + ": file ended while reading (did it shrink?)");
         }
     }
 

@@ -132,7 +132,7 @@ class ElfLinkInfoTest {
         byte[] full = sample();
         Random r = new Random(20261126);
         int parsed = 0;
-        for (int round = 0; round < 3000; round++) {
+        for (int round = 0; round < 1500; round++) {
             byte[] b = full.clone();
             for (int k = 0; k < 1 + r.nextInt(4); k++) {
                 b[r.nextInt(b.length)] = (byte) r.nextInt(256);

@@ -99,7 +99,7 @@ class KernelModulesTest {
         dep("kernel/a.ko: kernel/b.ko\nkernel/b.ko: kernel/c.ko\nkernel/c.ko: kernel/a.ko\n");
         KernelModules km = KernelModules.read(dir);
         assertThatThrownBy(() -> km.loadOrder(List.of("a"))).isInstanceOf(FormatException.class)
-                .hasMessageContaining("dependency cycle").hasMessageContaining("a -> c -> b -> a");
+                .hasMessageContaining("dependency cycle").hasMessageContaining("a -> b -> c -> a");
     }
 
     @Test
