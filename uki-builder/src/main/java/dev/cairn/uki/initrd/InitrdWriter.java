@@ -136,6 +136,17 @@ public final class InitrdWriter implements AutoCloseable {
         put(new Entry(checkPath(path), name(path), S_IFREG, first.attributes(), null, null, first.size(), 0, 0, first));
     }
 
+    /** Whether an entry was already added at {@code path}. */
+    public boolean contains(String path) {
+        return entries.containsKey(path);
+    }
+
+    /** Whether the entry added at {@code path} is a directory (false when there is none). */
+    public boolean isDirectory(String path) {
+        Entry e = entries.get(path);
+        return e != null && e.type() == S_IFDIR;
+    }
+
     private void put(Entry e) {
         if (finished || closed) {
             throw new IllegalStateException("the initrd is already finished");
