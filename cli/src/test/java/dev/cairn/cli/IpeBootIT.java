@@ -14,7 +14,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -46,9 +45,6 @@ import org.junit.jupiter.api.io.TempDir;
 class IpeBootIT {
     static final String POLICY_NAME = "cairn_ipe_test";
     static final String DONE = "CAIRN-IPE-DONE";
-    /** Modules the 6.12 kernel needs for the test that it does not build in (all .ko.xz in Debian): dependencies first. */
-    static final List<String> MODULE_PATHS = List.of("kernel/drivers/md/dm-mod", "kernel/drivers/md/dm-bufio",
-            "kernel/lib/reed_solomon/reed_solomon", "kernel/drivers/md/dm-verity", "kernel/drivers/block/loop", "kernel/fs/squashfs/squashfs");
 
     Path dir;
     String rootHash;
@@ -63,7 +59,7 @@ class IpeBootIT {
         Path kernel = DebianBootFiles.ipeKernel();
         String release = DebianBootFiles.release(kernel);
         Path modules = Path.of("/lib/modules", release);
-        ToolOracle.require("veritysetup", "cryptsetup-bin");
+        Path veritysetup = ToolOracle.require("veritysetup", "cryptsetup-bin").executable();
 
         // cairn's own Secure Boot keys and the variable store holding them
         Path keys = dir.resolve("sb-keys");
@@ -105,14 +101,16 @@ class IpeBootIT {
         ok(run("ipe", "sign", otherPolicy.toString(), "--out", images.resolve("other.p7b").toString(), "--key", otherKey.toString(),
                 "--cert", otherCert.toString()));
 
-        // initramfs: busybox, veritysetup with its libraries, the modules, /init
-        List<String> initrdArgs = new ArrayList<>(List.of("initrd", "create", initramfs.toString(), dir.resolve("initrd.zst").toString(),
-                "--compress", "zstd"));
-        stageVeritysetupAndModules(initramfs, modules);
+        // initramfs: busybox and /init; cairn adds veritysetup with its libraries and the modules (decompressed, with
+        // their dependencies: dm-mod, dm-bufio, reed_solomon) the 6.12 kernel does not build in
         Path init = initramfs.resolve("init");
         Files.writeString(init, initScript(), StandardCharsets.UTF_8);
         Files.setPosixFilePermissions(init, PosixFilePermissions.fromString("rwxr-xr-x"));
-        ok(run(initrdArgs.toArray(String[]::new)));
+        MainTest.Run initrd = run("initrd", "create", initramfs.toString(), dir.resolve("initrd.zst").toString(), "--compress", "zstd",
+                "--binary", veritysetup.toString(), "--kernel-modules", modules.toString(),
+                "--module", "dm-verity", "--module", "loop", "--module", "squashfs");
+        ok(initrd);
+        assertThat(initrd.out()).contains("dm-mod.ko").contains("dm-verity.ko").contains("loop.ko").contains("squashfs.ko");
 
         Path uki = dir.resolve("ipe.efi");
         ok(run("uki", "build", "--linux", kernel.toString(), "--initrd", dir.resolve("initrd.zst").toString(),
@@ -143,14 +141,14 @@ class IpeBootIT {
                 "mount -t tmpfs tmpfs /tmp",
                 "mount -t tmpfs tmpfs /run",
                 "echo CAIRN-IPE-START",
-                "for m in $(cat /lib/modules/load-order); do insmod /lib/modules/$m.ko || echo \"CAIRN-IPE-INSMOD-FAILED=$m\"; done",
+                "while read -r m; do insmod \"$m\" || echo \"CAIRN-IPE-INSMOD-FAILED=$m\"; done < /lib/modules/load-order",
                 "echo \"CAIRN-IPE-LSM=$(cat /sys/kernel/security/lsm)\"",
                 "losetup /dev/loop0 /images/root.sqfs",
                 "losetup /dev/loop1 /images/root.verity",
                 "RH=$(cat /images/roothash)",
-                "veritysetup open /dev/loop0 other /dev/loop1 \"$RH\" --root-hash-signature=/images/other.p7s",
+                "DM_DISABLE_UDEV=1 veritysetup open /dev/loop0 other /dev/loop1 \"$RH\" --root-hash-signature=/images/other.p7s",
                 "echo \"CAIRN-IPE-VERITY-OTHER-SIG=rc$?\"",
-                "veritysetup open /dev/loop0 root /dev/loop1 \"$RH\" --root-hash-signature=/images/db.p7s",
+                "DM_DISABLE_UDEV=1 veritysetup open /dev/loop0 root /dev/loop1 \"$RH\" --root-hash-signature=/images/db.p7s",
                 "echo \"CAIRN-IPE-VERITY-DB-SIG=rc$?\"",
                 "echo \"CAIRN-IPE-VERITY-STATUS=$(veritysetup status root | grep 'status:' | tr -s ' ')\"",
                 "mount -t squashfs -o ro /dev/mapper/root /mnt",
@@ -179,39 +177,6 @@ class IpeBootIT {
                 "echo " + DONE,
                 "poweroff -f",
                 "");
-    }
-
-    /** veritysetup and the shared libraries ldd names for it, at their paths; the modules decompressed (busybox insmod reads plain ELF). */
-    static void stageVeritysetupAndModules(Path root, Path modules) throws Exception {
-        ToolOracle xz = ToolOracle.require("xz", "xz-utils");
-        Path lib = Files.createDirectories(root.resolve("lib/modules"));
-        StringBuilder order = new StringBuilder();
-        for (String m : MODULE_PATHS) {
-            Path ko = ToolOracle.requireFile(modules.resolve(m + ".ko.xz"), DebianBootFiles.IPE_PACKAGE);
-            String name = Path.of(m).getFileName().toString();
-            Process p = new ProcessBuilder(xz.executable().toString(), "-dc", ko.toString())
-                    .redirectOutput(lib.resolve(name + ".ko").toFile()).start();
-            assertThat(p.waitFor()).as("xz -dc " + ko).isZero();
-            order.append(name).append('\n');
-        }
-        Files.writeString(lib.resolve("load-order"), order.toString());
-        Path veritysetup = Path.of("/usr/sbin/veritysetup");
-        List<Path> files = new ArrayList<>(List.of(veritysetup));
-        Process ldd = new ProcessBuilder("ldd", veritysetup.toString()).redirectErrorStream(true).start();
-        String out = new String(ldd.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(ldd.waitFor()).as(out).isZero();
-        for (String line : out.split("\n")) {
-            java.util.regex.Matcher mm = java.util.regex.Pattern.compile("(/\\S+)").matcher(line);
-            if (mm.find()) {
-                files.add(Path.of(mm.group(1)));
-            }
-        }
-        for (Path f : files) {
-            Path target = root.resolve(f.toString().substring(1));
-            Files.createDirectories(target.getParent());
-            Files.copy(f, target);
-            Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rwxr-xr-x"));
-        }
     }
 
     static void ok(MainTest.Run r) {
