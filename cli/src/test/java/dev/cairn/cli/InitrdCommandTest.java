@@ -91,4 +91,57 @@ class InitrdCommandTest {
         assertThat(runWith(Map.of(), "initrd").code()).isEqualTo(2);
         assertThat(out).doesNotExist();
     }
+
+    /** A 64-byte static ELF64 x86-64 header without program headers: a program that loads nothing. */
+    static byte[] staticElf() {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(64).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.putInt(0, 0x464c457f).put(4, (byte) 2).put(5, (byte) 1).put(6, (byte) 1).putShort(16, (short) 2).putShort(18, (short) 62);
+        return b.array();
+    }
+
+    @Test
+    void binariesAndModulesAreAddedAndMisuseIsExitThree() throws IOException {
+        Path t = tree("t", 0);
+        Path prog = Files.write(Files.createDirectories(dir.resolve("opt/tool")).resolve("prog"), staticElf());
+        Path mods = Files.createDirectories(dir.resolve("modules/kernel/fs"));
+        try (java.io.OutputStream o = new java.util.zip.GZIPOutputStream(Files.newOutputStream(mods.resolve("fancy-fs.ko.gz")))) {
+            o.write(staticElf());
+        }
+        Files.write(mods.resolve("helper.ko"), staticElf());
+        Files.writeString(dir.resolve("modules/modules.dep"), "kernel/fs/fancy-fs.ko.gz: kernel/fs/helper.ko\nkernel/fs/helper.ko:\n");
+        Path out = dir.resolve("extra.cpio");
+        MainTest.Run r = runWith(Map.of(), "initrd", "create", t.toString(), out.toString(), "--compress", "none", "--binary", prog.toString(),
+                "--kernel-modules", dir.resolve("modules").toString(), "--module", "fancy_fs", "--json");
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("\"modules\" : [ \"/lib/modules/helper.ko\", \"/lib/modules/fancy-fs.ko\" ]");
+        java.util.Map<String, byte[]> entries = new java.util.TreeMap<>();
+        try (org.apache.commons.compress.archivers.cpio.CpioArchiveInputStream in =
+                new org.apache.commons.compress.archivers.cpio.CpioArchiveInputStream(Files.newInputStream(out))) {
+            org.apache.commons.compress.archivers.cpio.CpioArchiveEntry e;
+            while ((e = in.getNextCPIOEntry()) != null) {
+                entries.put(e.getName(), in.readAllBytes());
+            }
+        }
+        String progPath = prog.toString().substring(1);
+        assertThat(entries).containsKeys("init", "bin/sh", progPath, "lib/modules/helper.ko", "lib/modules/fancy-fs.ko");
+        assertThat(entries.get(progPath)).isEqualTo(staticElf());
+        assertThat(entries.get("lib/modules/fancy-fs.ko")).as("decompressed").isEqualTo(staticElf());
+        assertThat(new String(entries.get("lib/modules/load-order"), java.nio.charset.StandardCharsets.UTF_8))
+                .isEqualTo("/lib/modules/helper.ko\n/lib/modules/fancy-fs.ko\n");
+
+        MainTest.Run noDir = runWith(Map.of(), "initrd", "create", t.toString(), out.toString(), "--module", "fancy_fs");
+        assertThat(noDir.code()).isEqualTo(3);
+        assertThat(noDir.err()).contains("--module needs --kernel-modules");
+        MainTest.Run relative = runWith(Map.of(), "initrd", "create", t.toString(), out.toString(), "--binary", "opt/tool/prog");
+        assertThat(relative.code()).isEqualTo(3);
+        assertThat(relative.err()).contains("absolute path");
+        MainTest.Run unknown = runWith(Map.of(), "initrd", "create", t.toString(), out.toString(), "--kernel-modules",
+                dir.resolve("modules").toString(), "--module", "nosuch");
+        assertThat(unknown.code()).isEqualTo(3);
+        assertThat(unknown.err()).contains("nosuch");
+        Files.writeString(dir.resolve("script"), "#!/bin/sh\n");
+        MainTest.Run script = runWith(Map.of(), "initrd", "create", t.toString(), out.toString(), "--binary", dir.resolve("script").toString());
+        assertThat(script.code()).isEqualTo(3);
+        assertThat(script.err()).contains("not an ELF file");
+    }
 }

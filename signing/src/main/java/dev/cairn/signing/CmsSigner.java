@@ -4,19 +4,25 @@ import java.io.IOException;
 import java.security.cert.CertificateEncodingException;
 import java.security.cert.X509Certificate;
 import java.util.Hashtable;
+import java.util.Set;
 import org.bouncycastle.asn1.ASN1Encoding;
 import org.bouncycastle.asn1.ASN1ObjectIdentifier;
+import org.bouncycastle.asn1.DERNull;
 import org.bouncycastle.asn1.DEROctetString;
 import org.bouncycastle.asn1.DERSet;
 import org.bouncycastle.asn1.cms.Attribute;
 import org.bouncycastle.asn1.cms.AttributeTable;
 import org.bouncycastle.asn1.cms.CMSAttributes;
+import org.bouncycastle.asn1.pkcs.PKCSObjectIdentifiers;
+import org.bouncycastle.asn1.x509.AlgorithmIdentifier;
 import org.bouncycastle.cert.jcajce.JcaCertStore;
 import org.bouncycastle.cms.CMSAttributeTableGenerator;
 import org.bouncycastle.cms.CMSException;
 import org.bouncycastle.cms.CMSProcessableByteArray;
+import org.bouncycastle.cms.CMSSignatureEncryptionAlgorithmFinder;
 import org.bouncycastle.cms.CMSSignedData;
 import org.bouncycastle.cms.CMSSignedDataGenerator;
+import org.bouncycastle.cms.DefaultCMSSignatureEncryptionAlgorithmFinder;
 import org.bouncycastle.cms.jcajce.JcaSignerInfoGeneratorBuilder;
 import org.bouncycastle.operator.ContentSigner;
 import org.bouncycastle.operator.OperatorCreationException;
@@ -27,8 +33,28 @@ import org.bouncycastle.operator.jcajce.JcaDigestCalculatorProviderBuilder;
  * CMS/PKCS#7 SignedData over bytes, as {@code openssl cms -sign} makes it, always DER. Signed
  * attributes, when asked for, are content-type and message-digest only: no signing time, so the
  * output depends on nothing but its inputs (and RSA PKCS#1 v1.5 signatures are deterministic).
+ *
+ * <p>An RSA PKCS#1 v1.5 SignerInfo names its signature algorithm {@code rsaEncryption}, as
+ * {@code openssl cms -sign} writes it: the Linux kernel's PKCS#7 parser (dm-verity root-hash
+ * signatures, IPE policies, modules) accepts only that for RSA and refuses
+ * {@code sha256WithRSAEncryption} with "Unsupported pkey algo: 12" ({@code -ENOPKG}), which Bouncy
+ * Castle 1.82 would write by default. Seen on Debian's 6.12 kernel (cli IpeBootIT).
  */
 public final class CmsSigner {
+    private static final Set<ASN1ObjectIdentifier> RSA_PKCS1_V15 = Set.of(PKCSObjectIdentifiers.sha1WithRSAEncryption,
+            PKCSObjectIdentifiers.sha224WithRSAEncryption, PKCSObjectIdentifiers.sha256WithRSAEncryption,
+            PKCSObjectIdentifiers.sha384WithRSAEncryption, PKCSObjectIdentifiers.sha512WithRSAEncryption);
+    private static final CMSSignatureEncryptionAlgorithmFinder OPENSSL_NAMES = new CMSSignatureEncryptionAlgorithmFinder() {
+        private final CMSSignatureEncryptionAlgorithmFinder others = new DefaultCMSSignatureEncryptionAlgorithmFinder();
+
+        @Override
+        public AlgorithmIdentifier findEncryptionAlgorithm(AlgorithmIdentifier signatureAlgorithm) {
+            return RSA_PKCS1_V15.contains(signatureAlgorithm.getAlgorithm())
+                    ? new AlgorithmIdentifier(PKCSObjectIdentifiers.rsaEncryption, DERNull.INSTANCE)
+                    : others.findEncryptionAlgorithm(signatureAlgorithm);
+        }
+    };
+
     private CmsSigner() {
     }
 
@@ -51,7 +77,8 @@ public final class CmsSigner {
                 csb.setProvider(KeyLoader.bouncyCastle()); // the JDK names PSS differently (RSASSA-PSS + parameters)
             }
             ContentSigner signer = csb.build(km.key());
-            JcaSignerInfoGeneratorBuilder sib = new JcaSignerInfoGeneratorBuilder(new JcaDigestCalculatorProviderBuilder().build());
+            JcaSignerInfoGeneratorBuilder sib = new JcaSignerInfoGeneratorBuilder(new JcaDigestCalculatorProviderBuilder().build(),
+                    OPENSSL_NAMES);
             if (options.signedAttributes()) {
                 sib.setSignedAttributeGenerator(CmsSigner::minimalAttributes);
             } else {

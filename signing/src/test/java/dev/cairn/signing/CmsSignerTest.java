@@ -55,6 +55,27 @@ class CmsSignerTest {
         }
     }
 
+    /** The kernel's PKCS#7 parser takes only rsaEncryption for RSA PKCS#1 v1.5 (as openssl writes it); EC and PSS keep their OIDs. */
+    @Test
+    void signerInfoNamesTheSignatureAlgorithmAsOpensslAndTheKernelDo() throws Exception {
+        for (boolean attrs : new boolean[] {true, false}) {
+            assertThat(signatureAlgorithm(CmsSigner.sign(CONTENT, rsa(), new CmsOptions(true, false, attrs, "SHA-256"))))
+                    .isEqualTo("1.2.840.113549.1.1.1"); // rsaEncryption
+            assertThat(signatureAlgorithm(CmsSigner.sign(CONTENT, rsa(), new CmsOptions(true, false, attrs, "SHA-512"))))
+                    .isEqualTo("1.2.840.113549.1.1.1");
+        }
+        assertThat(signatureAlgorithm(CmsSigner.sign(CONTENT, ec(), new CmsOptions(true, false, false, "SHA-256"))))
+                .isEqualTo("1.2.840.10045.4.3.2"); // ecdsa-with-SHA256
+        assertThat(signatureAlgorithm(CmsSigner.sign(CONTENT, rsa(), new CmsOptions(true, false, false, "SHA-256", true))))
+                .isEqualTo("1.2.840.113549.1.1.10"); // id-RSASSA-PSS
+        assertThat(signatureAlgorithm(RootHashSignature.sign("ab", rsa(), false))).isEqualTo("1.2.840.113549.1.1.1");
+    }
+
+    static String signatureAlgorithm(byte[] cms) throws Exception {
+        org.bouncycastle.cms.CMSSignedData sd = new org.bouncycastle.cms.CMSSignedData(cms);
+        return sd.getSignerInfos().getSigners().iterator().next().getEncryptionAlgOID();
+    }
+
     @Test
     void rsaSignaturesAreDeterministic() throws Exception {
         CmsOptions o = new CmsOptions(false, true, true, "SHA-256");

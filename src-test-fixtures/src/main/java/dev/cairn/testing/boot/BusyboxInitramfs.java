@@ -110,15 +110,7 @@ public final class BusyboxInitramfs {
      * them {@value #SECURE_BOOT_PREFIX} and {@value #STUB_PCR_PREFIX} print {@code unknown}.
      */
     public static Path writeTree(Path dir, Path modulesDir) {
-        Path busybox = ToolOracle.requireFile(BUSYBOX, "busybox-static");
-        if (interpreter(busybox).isPresent()) {
-            String msg = BUSYBOX + " is dynamically linked (" + interpreter(busybox).get()
-                    + "): install Debian package busybox-static, which replaces it with the static build";
-            if (ToolOracle.isCi()) {
-                throw new AssertionFailedError(msg);
-            }
-            org.junit.jupiter.api.Assumptions.abort(msg);
-        }
+        Path busybox = staticBusybox();
         try {
             Files.createDirectories(dir);
             Path bin = Files.createDirectory(dir.resolve("bin"));
@@ -146,6 +138,40 @@ public final class BusyboxInitramfs {
                 Files.setPosixFilePermissions(p, PosixFilePermissions.fromString("rwxr-xr-x"));
             }
             return dir;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** {@link #BUSYBOX}, checked to be the static build (skip locally, fail on CI otherwise). */
+    static Path staticBusybox() {
+        Path busybox = ToolOracle.requireFile(BUSYBOX, "busybox-static");
+        if (interpreter(busybox).isPresent()) {
+            String msg = BUSYBOX + " is dynamically linked (" + interpreter(busybox).get()
+                    + "): install Debian package busybox-static, which replaces it with the static build";
+            if (ToolOracle.isCi()) {
+                throw new AssertionFailedError(msg);
+            }
+            org.junit.jupiter.api.Assumptions.abort(msg);
+        }
+        return busybox;
+    }
+
+    /**
+     * Copies the static busybox to {@code root/bin/busybox} (mode 0755, {@code bin} created with 0755) and links each
+     * of {@code applets} to it as {@code root/bin/<applet>}.
+     */
+    public static void installBusybox(Path root, List<String> applets) {
+        Path busybox = staticBusybox();
+        try {
+            Path bin = Files.createDirectories(root.resolve("bin"));
+            Files.setPosixFilePermissions(bin, PosixFilePermissions.fromString("rwxr-xr-x"));
+            Path target = bin.resolve("busybox");
+            Files.copy(busybox, target);
+            Files.setPosixFilePermissions(target, PosixFilePermissions.fromString("rwxr-xr-x"));
+            for (String a : applets) {
+                Files.createSymbolicLink(bin.resolve(a), Path.of("busybox"));
+            }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

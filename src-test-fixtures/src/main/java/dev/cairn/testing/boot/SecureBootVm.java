@@ -65,6 +65,7 @@ public final class SecureBootVm {
     private String marker = BusyboxInitramfs.MARKER;
     private int memoryMiB = 1024;
     private Path keepIn;
+    private final List<Path> disks = new ArrayList<>();
 
     private SecureBootVm(Path image) {
         this.image = image;
@@ -101,6 +102,24 @@ public final class SecureBootVm {
 
     public SecureBootVm memoryMiB(int mib) {
         this.memoryMiB = mib;
+        return this;
+    }
+
+    /**
+     * Attaches {@code rawImage} read-only as a virtio-blk disk: the first one is {@code /dev/vda} in the guest, the next
+     * {@code /dev/vdb}, in call order. Debian 12's 6.1 kernel has {@code virtio_pci} and {@code virtio_blk} as modules
+     * ({@code CONFIG_VIRTIO_PCI=m}, {@code CONFIG_VIRTIO_BLK=m}): the initramfs must load them (and {@code virtio},
+     * {@code virtio_ring}, {@code virtio_pci_legacy_dev}, {@code virtio_pci_modern_dev}, which modprobe pulls in).
+     */
+    public SecureBootVm disk(Path rawImage) {
+        if (!Files.isRegularFile(rawImage)) {
+            throw new IllegalArgumentException("no disk image " + rawImage);
+        }
+        String s = rawImage.toAbsolutePath().toString();
+        if (s.contains(",")) {
+            throw new IllegalArgumentException("QEMU -drive file names cannot contain ',': " + s);
+        }
+        disks.add(rawImage.toAbsolutePath());
         return this;
     }
 
@@ -176,6 +195,9 @@ public final class SecureBootVm {
                     "-nographic", "-serial", "stdio", "-monitor", "none",
                     "-nic", "none",
                     "-no-reboot"));
+            for (Path d : disks) {
+                cmd.addAll(List.of("-drive", "file=" + d + ",format=raw,if=virtio,readonly=on"));
+            }
             if (tpm) {
                 Path state = Files.createDirectory(work.resolve("tpm"));
                 Path sock = state.resolve("swtpm.sock");

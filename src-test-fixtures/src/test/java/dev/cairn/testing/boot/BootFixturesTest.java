@@ -42,6 +42,16 @@ class BootFixturesTest {
     }
 
     @Test
+    void kernelSeriesAreKeptApart() {
+        List<Path> boot = List.of(Path.of("/boot/vmlinuz-6.1.0-9-amd64"), Path.of("/boot/vmlinuz-6.1.0-10-amd64"),
+                Path.of("/boot/vmlinuz-6.12.117+deb12-amd64"), Path.of("/boot/vmlinuz-6.12.99+deb12-amd64"),
+                Path.of("/boot/config-6.1.0-56-amd64"), Path.of("/boot/vmlinuz-6.10.1-amd64"));
+        assertThat(DebianBootFiles.newestOfSeries(boot, "6.1")).contains(Path.of("/boot/vmlinuz-6.1.0-10-amd64"));
+        assertThat(DebianBootFiles.newestOfSeries(boot, "6.12")).contains(Path.of("/boot/vmlinuz-6.12.117+deb12-amd64"));
+        assertThat(DebianBootFiles.newestOfSeries(boot, "6.13")).isEmpty();
+    }
+
+    @Test
     void resultAccessors() {
         BootResult r = new BootResult(BootResult.Outcome.BOOTED, "x\nPCR11-SHA256=AB\nCAIRN-CMDLINE=console=ttyS0 a=b\n", List.of("qemu"),
                 "tcg", Duration.ofSeconds(3), Optional.of(Duration.ofSeconds(2)), "");

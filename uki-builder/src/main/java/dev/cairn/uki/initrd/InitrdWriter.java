@@ -141,6 +141,12 @@ public final class InitrdWriter implements AutoCloseable {
         return entries.containsKey(path);
     }
 
+    /** Whether the entry added at {@code path} is a directory (false when there is none). */
+    public boolean isDirectory(String path) {
+        Entry e = entries.get(path);
+        return e != null && e.type() == S_IFDIR;
+    }
+
     private void put(Entry e) {
         if (finished || closed) {
             throw new IllegalStateException("the initrd is already finished");
