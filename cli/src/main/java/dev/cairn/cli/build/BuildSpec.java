@@ -187,6 +187,17 @@ public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEp
         if (modulesDir != null && !Files.isRegularFile(modulesDir.resolve("modules.dep"))) {
             throw t.error(t.node(i, "modulesDir"), modulesDir + " has no modules.dep");
         }
+        if (!modules.isEmpty() && modulesDir == null) {
+            String release = KernelFiles.release(linux);
+            if (release == null) {
+                throw t.error(t.node(i, "modules"), linux + " does not say its release: give kernel.initramfs.modulesDir");
+            }
+            modulesDir = Path.of("/lib/modules", release);
+            if (!Files.isRegularFile(modulesDir.resolve("modules.dep"))) {
+                throw t.error(t.node(i, "modules"), modulesDir + "/modules.dep is missing: install the modules of kernel " + release
+                        + " (Debian package linux-image-" + release + ") or give kernel.initramfs.modulesDir");
+            }
+        }
         List<String> banks = t.strings(n, "pcrBanks");
         for (int k = 0; k < banks.size(); k++) {
             try {

@@ -255,7 +255,7 @@ public final class ImageSetVerifier {
         link("UKI initramfs", () -> {
             UkiFile u = uki[0] != null ? uki[0] : UkiFile.open(need(artifacts, "uki"));
             byte[] initrd = readSmall(need(artifacts, "initramfs"), 512L * 1024 * 1024);
-            byte[] section = u.sectionBytes(".initrd").orElseThrow(() -> new Failure("the UKI has no .initrd"));
+            byte[] section = u.section(".initrd").orElseThrow(() -> new Failure("the UKI has no .initrd")).toBytes(512 * 1024 * 1024);
             require(section.length >= initrd.length && java.util.Arrays.equals(section, 0, initrd.length, initrd, 0, initrd.length),
                     "the UKI's .initrd is not the initramfs artifact");
             if (!"dir".equals(m.path("initramfs").path("source").asText())) {

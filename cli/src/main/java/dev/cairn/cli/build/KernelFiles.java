@@ -52,6 +52,15 @@ final class KernelFiles {
         return p;
     }
 
+    /** The kernel's release ({@code uname -r}) as its bzImage header says it, or null. */
+    static String release(Path kernel) {
+        try (java.io.InputStream in = Files.newInputStream(kernel)) {
+            return dev.cairn.uki.KernelInfo.uname(in.readNBytes(64 * 1024)).orElse(null);
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
     /** " (install Debian package X)" for the files cairn's users usually lack. */
     static String packageHint(Path p) {
         String s = p.toString();
