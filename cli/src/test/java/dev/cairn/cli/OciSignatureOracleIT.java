@@ -326,6 +326,25 @@ class OciSignatureOracleIT {
                 assertThat(ok.exitCode()).as(script + ": " + ok.stderr()).isZero();
             }
 
+            // signed in a layout, pushed with --referrers: every format verifies in the registry
+            String fromLayout = reg.host() + "/cairn/from-layout";
+            for (String format : List.of("cosign", "notation", "sigstore-bundle")) {
+                List<String> args = new java.util.ArrayList<>(List.of("oci", "sign", img + ":app", "--format", format, "--key", key.toString(),
+                        "--cert", chain.toString()));
+                if (format.equals("cosign")) {
+                    args.addAll(List.of("--reference", fromLayout));
+                }
+                MainTest.Run s = run(args.toArray(String[]::new));
+                assertThat(s.code()).as(s.err()).isZero();
+            }
+            MainTest.Run pushed = run("oci", "push", "--referrers", img + ":app", fromLayout + ":v1", "--json");
+            assertThat(pushed.code()).as(pushed.err()).isZero();
+            assertThat(JSON.readTree(pushed.out()).get("manifests").asInt()).isEqualTo(4); // image, 2 referrers, .sig
+            for (String format : List.of("cosign", "notation", "sigstore-bundle")) {
+                MainTest.Run v = run("oci", "verify", fromLayout + ":v1", "--format", format, "--ca", ca.toString());
+                assertThat(v.code()).as(format + ": " + v.err()).isZero();
+            }
+
             // the tag moved to a changed image: no signature of any format covers it
             Files.writeString(dir.resolve("img-tree/more"), "another layer\n");
             assertThat(run("oci", "layer", "add", img + ":app", dir.resolve("img-tree").toString(), "--type", "tar+gzip").code()).isZero();
