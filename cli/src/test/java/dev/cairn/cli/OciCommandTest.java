@@ -132,4 +132,48 @@ class OciCommandTest {
         assertThat(big.code()).isEqualTo(3);
         assertThat(big.err()).contains("limit");
     }
+
+    /** Signature formats without oracles (OciSignatureOracleIT has those): reproducible with SOURCE_DATE_EPOCH, target and option checks. */
+    @Test
+    void signFormatsTargetsAndOptionErrors() throws IOException {
+        Path img = dir.resolve("img");
+        assertThat(run("oci", "layer", "add", img + ":app", tree("t").toString(), "--type", "tar").code()).isZero();
+        Path key = dev.cairn.testing.TestPki.get().ecLeaf().writeKeyPem(dir.resolve("ec.key"));
+        Path cert = dev.cairn.testing.TestPki.get().ecLeaf().writeCertPem(dir.resolve("ec.crt"));
+        Path ca = dev.cairn.testing.TestPki.get().ca().writeCertPem(dir.resolve("ca.crt"));
+        // ECDSA signatures are randomized, so only the bundle-free parts are compared: the notation
+        // envelope's protected header carries the SOURCE_DATE_EPOCH time
+        MainTest.Run n = run("oci", "sign", img + ":app", "--format", "notation", "--key", key.toString(), "--cert", cert.toString(),
+                "--source-date-epoch", "1700000000", "--json");
+        assertThat(n.code()).as(n.err()).isZero();
+        assertThat(n.err()).contains("ends at CN=cairn test EC signer, not at a root");
+        var layout = dev.cairn.oci.OciLayout.open(img);
+        var env = dev.cairn.oci.NotationSignatures.parse(dev.cairn.oci.NotationSignatures.read(dev.cairn.oci.ArtifactStore.of(layout),
+                layout.resolve("app").digest()).get(0).envelope());
+        assertThat(env.signingTime()).isEqualTo(java.time.Instant.ofEpochSecond(1700000000));
+        assertThat(run("oci", "verify", img + ":app", "--format", "notation", "--ca", ca.toString()).code()).isZero();
+        assertThat(run("oci", "verify", img + ":app", "--format", "notation", "--cert", cert.toString()).code()).isZero();
+        MainTest.Run wrongCert = run("oci", "verify", img + ":app", "--format", "notation", "--cert", ca.toString());
+        assertThat(wrongCert.code()).isEqualTo(1);
+        assertThat(wrongCert.err()).contains("not the --cert");
+        MainTest.Run none = run("oci", "verify", img + ":app", "--format", "sigstore-bundle", "--ca", ca.toString());
+        assertThat(none.code()).isEqualTo(1);
+        assertThat(none.err()).contains("no sigstore-bundle signature");
+
+        MainTest.Run format = run("oci", "sign", img + ":app", "--format", "cose", "--key", key.toString(), "--cert", cert.toString());
+        assertThat(format.code()).isEqualTo(2);
+        assertThat(format.err()).contains("use cosign, notation or sigstore-bundle");
+        MainTest.Run noRef = run("oci", "sign", img + ":app", "--key", key.toString(), "--cert", cert.toString());
+        assertThat(noRef.code()).isEqualTo(3);
+        assertThat(noRef.err()).contains("--reference REGISTRY/REPOSITORY is required for a layout");
+        MainTest.Run refNotation = run("oci", "sign", img + ":app", "--format", "notation", "--reference", "r.example/x", "--key",
+                key.toString(), "--cert", cert.toString());
+        assertThat(refNotation.code()).isEqualTo(3);
+        assertThat(refNotation.err()).contains("cosign options");
+        // not a layout directory but a registry reference: nothing listens on port 9 of loopback
+        MainTest.Run remote = run("oci", "verify", "127.0.0.1:9/cairn/app:v1", "--format", "notation", "--ca", ca.toString());
+        assertThat(remote.code()).as(remote.err()).isEqualTo(5);
+        MainTest.Run missing = run("oci", "verify", dir.resolve("no-such-layout") + ":app", "--ca", ca.toString());
+        assertThat(missing.code()).isEqualTo(3);
+    }
 }

@@ -205,6 +205,49 @@ class SoftHsmIT {
         }
     }
 
+    /** notation JWS (PS384 through SunPKCS11 RSASSA-PSS, ES256 in P1363 form) and sigstore bundles from token keys, checked by the npm oracles. */
+    @Test
+    void ociNotationAndSigstoreBundleSignedWithTokenKeys() throws Exception {
+        ToolOracle node = ToolOracle.require("node", "nodejs");
+        Path nodeDir = ToolOracle.requireNodeModules(OciSignatureOracleIT.NODE_DIR, "jose", "@sigstore/verify", "@sigstore/bundle");
+        Path ca = TestPki.get().ca().writeCertPem(dir.resolve("ca-oci.pem"));
+        Path tree = Files.createDirectories(dir.resolve("oci-tree"));
+        Files.writeString(tree.resolve("f"), "token-signed image\n");
+        Path img = dir.resolve("oci-img");
+        assertThat(sh(List.of(launcher.toString(), "oci", "layer", "add", img + ":app", tree.toString(), "--type", "tar+gzip")).code()).isZero();
+        dev.cairn.oci.OciLayout layout = dev.cairn.oci.OciLayout.open(img);
+        dev.cairn.oci.Descriptor subject = layout.resolve("app");
+        Path manifest = img.resolve("blobs/sha256").resolve(subject.digest().hex());
+        for (String[] k : new String[][] {{"rsa", "PS384"}, {"ec", "ES256"}}) {
+            Path chain = Files.writeString(dir.resolve(k[0] + ".chain.pem"), Files.readString(pem(k[0])) + Files.readString(ca));
+            Out n = cairn(k[0], "TOKEN_PIN", "cairn-it", "oci", "sign", img + ":app", "--format", "notation", "--cert", chain.toString(), "--json");
+            assertThat(n.code()).as(n.err()).isZero();
+            assertThat(n.out()).contains("\"algorithm\" : \"" + k[1] + "\"");
+            Out b = cairn(k[0], "TOKEN_PIN", "cairn-it", "oci", "sign", img + ":app", "--format", "sigstore-bundle", "--json");
+            assertThat(b.code()).as(b.err()).isZero();
+            String nd = new com.fasterxml.jackson.databind.ObjectMapper().readTree(n.out()).get("signatureManifest").asText();
+            String bd = new com.fasterxml.jackson.databind.ObjectMapper().readTree(b.out()).get("signatureManifest").asText();
+            var store = dev.cairn.oci.ArtifactStore.of(layout);
+            byte[] envelope = dev.cairn.oci.NotationSignatures.read(store, subject.digest()).stream()
+                    .filter(a -> a.manifest().digest().toString().equals(nd)).findFirst().orElseThrow().envelope();
+            byte[] bundle = dev.cairn.oci.SigstoreBundles.read(store, subject.digest()).stream()
+                    .filter(a -> a.manifest().digest().toString().equals(bd)).findFirst().orElseThrow().bundle();
+            Path env = Files.write(dir.resolve(k[0] + ".jws.json"), envelope);
+            Path bun = Files.write(dir.resolve(k[0] + ".bundle.json"), bundle);
+            ToolOracle.Result jose = node.run(T, null, List.of(nodeDir.resolve("verify-notation.mjs").toString(), env.toString(),
+                    manifest.toString(), ca.toString()), null);
+            assertThat(jose.exitCode()).as(jose.stderr()).isZero();
+            assertThat(jose.stdout()).contains("\"alg\":\"" + k[1] + "\"");
+            ToolOracle.Result sig = node.run(T, null, List.of(nodeDir.resolve("verify-bundle.mjs").toString(), bun.toString(),
+                    manifest.toString(), ca.toString()), null);
+            assertThat(sig.exitCode()).as(sig.stderr()).isZero();
+        }
+        for (String format : List.of("notation", "sigstore-bundle")) {
+            Out v = sh(List.of(launcher.toString(), "oci", "verify", img + ":app", "--format", format, "--ca", ca.toString()));
+            assertThat(v.code()).as(v.err()).isZero();
+        }
+    }
+
     static Path pem(String key) throws IOException {
         Path p = dir.resolve(key + ".crt.pem");
         byte[] der = Files.readAllBytes(dir.resolve(key + ".crt.der"));

@@ -91,22 +91,27 @@ public final class CosignSignatures {
     }
 
     /**
-     * Adds a signature to {@code subject}'s signature manifest in the layout (creating it, or
+     * Adds a signature to {@code subject}'s signature manifest (creating it, or
      * appending a layer as cosign does for a second signature; the same payload and signature
      * twice is stored once) and tags it {@link #tag}.
      */
     public static Descriptor attach(OciLayout layout, Digest subject, Signature s) throws IOException {
+        return attach(ArtifactStore.of(layout), subject, s);
+    }
+
+    /** {@link #attach(OciLayout, Digest, Signature)} in a layout or a registry repository. */
+    public static Descriptor attach(ArtifactStore store, Digest subject, Signature s) throws IOException {
         List<Descriptor> layers = new ArrayList<>();
-        Optional<Descriptor> existing = layout.find(tag(subject));
+        Optional<Descriptor> existing = store.find(tag(subject));
         if (existing.isPresent()) {
-            layers.addAll(layout.readManifest(existing.get()).manifest().layers());
+            layers.addAll(store.readManifest(existing.get()).manifest().layers());
         }
         Map<String, String> ann = new LinkedHashMap<>();
         ann.put(SIGNATURE, s.base64Signature());
         if (s.certificatePem() != null) {
             ann.put(CERTIFICATE, s.certificatePem());
         }
-        Descriptor layer = layout.putBlob(s.payload(), PAYLOAD_MEDIA_TYPE).withAnnotations(ann);
+        Descriptor layer = store.putBlob(s.payload(), PAYLOAD_MEDIA_TYPE).withAnnotations(ann);
         if (layers.stream().noneMatch(l -> l.digest().equals(layer.digest()) && java.util.Objects.equals(l.annotations(), layer.annotations()))) {
             layers.add(layer);
         }
@@ -122,25 +127,28 @@ public final class CosignSignatures {
         config.put("os", "");
         config.put("config", Map.of());
         config.put("rootfs", rootfs);
-        Descriptor cfg = layout.putBlob(OciJson.encode(config), MediaTypes.CONFIG);
+        Descriptor cfg = store.putBlob(OciJson.encode(config), MediaTypes.CONFIG);
         Manifest m = Manifest.of(null, cfg, layers, null, null);
-        Descriptor md = layout.putBlob(OciJson.encode(m), MediaTypes.MANIFEST);
-        layout.tag(tag(subject), md);
-        return md;
+        return store.putManifest(m, tag(subject));
     }
 
     /** The signatures stored for {@code subject} (empty when there is no {@code .sig} tag). */
-    public static List<Signature> read(OciLayout layout, Digest subject) throws IOException {
-        Optional<Descriptor> sig = layout.find(tag(subject));
+    public static List<Signature> read(OciLayout store, Digest subject) throws IOException {
+        return read(ArtifactStore.of(store), subject);
+    }
+
+    /** {@link #read(OciLayout, Digest)} from a layout or a registry repository. */
+    public static List<Signature> read(ArtifactStore store, Digest subject) throws IOException {
+        Optional<Descriptor> sig = store.find(tag(subject));
         if (sig.isEmpty()) {
             return List.of();
         }
         List<Signature> out = new ArrayList<>();
-        for (Descriptor l : layout.readManifest(sig.get()).manifest().layers()) {
+        for (Descriptor l : store.readManifest(sig.get()).manifest().layers()) {
             if (!PAYLOAD_MEDIA_TYPE.equals(l.mediaType()) || l.annotations() == null || !l.annotations().containsKey(SIGNATURE)) {
                 continue;
             }
-            out.add(new Signature(layout.readBlob(l, MAX_PAYLOAD), l.annotations().get(SIGNATURE), l.annotations().get(CERTIFICATE)));
+            out.add(new Signature(store.readBlob(l, MAX_PAYLOAD), l.annotations().get(SIGNATURE), l.annotations().get(CERTIFICATE)));
         }
         return out;
     }

@@ -45,6 +45,27 @@ public final class ImageTransfer {
         return new TransferResult(root, c.sent, c.skipped, c.mounted, c.bytes, c.manifests);
     }
 
+    /**
+     * Pushes what refers to {@code subject} in the layout: every manifest whose {@code subject} it is
+     * (notation and sigstore-bundle signatures, artifacts; by digest, recorded as referrers), and
+     * cosign's attachment tags {@code <alg>-<hex>.sig|.att|.sbom} under the same tags.
+     */
+    public static TransferResult pushReferrers(OciLayout layout, Digest subject, RegistryClient client, RegistryReference dest)
+            throws IOException {
+        Counter c = new Counter();
+        for (Descriptor r : layout.referrers(subject)) {
+            pushNode(layout, Descriptor.of(r.mediaType(), r.digest(), r.size()), client, dest, r.digest().toString(), c);
+        }
+        for (String suffix : List.of(".sig", ".att", ".sbom")) {
+            String tag = subject.algorithm() + "-" + subject.hex() + suffix;
+            var attached = layout.find(tag);
+            if (attached.isPresent()) {
+                pushNode(layout, attached.get(), client, dest, tag, c);
+            }
+        }
+        return new TransferResult(null, c.sent, c.skipped, c.mounted, c.bytes, c.manifests);
+    }
+
     private static void pushNode(OciLayout layout, Descriptor d, RegistryClient client, RegistryReference dest, String ref,
                                  Counter c) throws IOException {
         byte[] bytes;

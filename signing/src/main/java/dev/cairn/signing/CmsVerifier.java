@@ -1,20 +1,12 @@
 package dev.cairn.signing;
 
 import java.security.GeneralSecurityException;
-import java.security.cert.CertPathBuilder;
 import java.security.cert.CertStore;
-import java.security.cert.CollectionCertStoreParameters;
-import java.security.cert.PKIXBuilderParameters;
-import java.security.cert.TrustAnchor;
-import java.security.cert.X509CertSelector;
 import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Date;
-import java.util.HashSet;
 import java.util.List;
-import java.util.Set;
 import org.bouncycastle.cert.X509CertificateHolder;
 import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
 import org.bouncycastle.cms.CMSException;
@@ -72,7 +64,7 @@ public final class CmsVerifier {
                 if (!si.verify(vb.build(cert))) {
                     throw new SigningException("signature by " + cert.getSubjectX500Principal() + " does not verify");
                 }
-                requireTrusted(cert, trusted, pool, at);
+                CertificateTrust.requireTrusted(cert, trusted, pool, at);
                 signerCert = cert;
             }
             return new Verified(content, signerCert);
@@ -99,38 +91,4 @@ public final class CmsVerifier {
         return org.bouncycastle.asn1.x509.Certificate.getInstance(c.getEncoded());
     }
 
-    private static void requireTrusted(X509Certificate cert, List<X509Certificate> trusted, List<X509Certificate> pool,
-                                       Instant at) throws SigningException, GeneralSecurityException {
-        try {
-            cert.checkValidity(Date.from(at));
-        } catch (java.security.cert.CertificateExpiredException e) {
-            throw new SigningException("the signer certificate " + cert.getSubjectX500Principal() + " expired on "
-                    + cert.getNotAfter().toInstant());
-        } catch (java.security.cert.CertificateNotYetValidException e) {
-            throw new SigningException("the signer certificate " + cert.getSubjectX500Principal() + " is not valid before "
-                    + cert.getNotBefore().toInstant());
-        }
-        if (trusted.contains(cert)) {
-            cert.checkValidity(Date.from(at));
-            return;
-        }
-        Set<TrustAnchor> anchors = new HashSet<>();
-        for (X509Certificate t : trusted) {
-            anchors.add(new TrustAnchor(t, null));
-        }
-        if (anchors.isEmpty()) {
-            throw new SigningException("no trusted certificate given");
-        }
-        X509CertSelector target = new X509CertSelector();
-        target.setCertificate(cert);
-        PKIXBuilderParameters params = new PKIXBuilderParameters(anchors, target);
-        params.setRevocationEnabled(false);
-        params.setDate(Date.from(at));
-        params.addCertStore(CertStore.getInstance("Collection", new CollectionCertStoreParameters(pool)));
-        try {
-            CertPathBuilder.getInstance("PKIX").build(params);
-        } catch (GeneralSecurityException e) {
-            throw new SigningException("the signer " + cert.getSubjectX500Principal() + " is not trusted: " + e.getMessage());
-        }
-    }
 }

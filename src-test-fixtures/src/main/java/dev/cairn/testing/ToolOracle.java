@@ -67,6 +67,24 @@ public final class ToolOracle {
         return file;
     }
 
+    /**
+     * npm packages installed under {@code prefix}/node_modules from its committed lock file (the
+     * oracles that only npm has, e.g. {@code jose}); same skip/fail rule. Returns {@code prefix}.
+     */
+    public static Path requireNodeModules(Path prefix, String... packages) {
+        for (String p : packages) {
+            if (!Files.isRegularFile(prefix.resolve("node_modules").resolve(p).resolve("package.json"))) {
+                String msg = "oracle npm package " + p + " is missing under " + prefix.toAbsolutePath()
+                        + "/node_modules: .ci/run must run `npm ci --prefix " + prefix + "`";
+                if (isCi()) {
+                    throw new AssertionFailedError(msg + " (CI=true, so this is a failure, not a skip)");
+                }
+                Assumptions.abort(msg);
+            }
+        }
+        return prefix;
+    }
+
     private static void missing(String what, String debianPackage) {
         String msg = "oracle input " + what + ": .ci/run must install Debian package " + debianPackage;
         if (isCi()) {

@@ -29,6 +29,9 @@ final class PushCommand implements Callable<Integer> {
     String source;
     @Parameters(index = "1", paramLabel = "REGISTRY/REPOSITORY:TAG")
     String destination;
+    @picocli.CommandLine.Option(names = "--referrers",
+            description = "Also push what refers to the image in the layout: notation and sigstore-bundle signatures, artifacts made with --subject, and cosign's sha256-<hex>.sig/.att/.sbom tags.")
+    boolean referrers;
     @Mixin
     RegistryOptions registry;
     @Mixin
@@ -43,6 +46,11 @@ final class PushCommand implements Callable<Integer> {
         ImageTransfer.TransferResult r;
         try {
             r = ImageTransfer.push(layout, src.tag(), client, dest);
+            if (referrers) {
+                ImageTransfer.TransferResult rr = ImageTransfer.pushReferrers(layout, r.root().digest(), client, dest);
+                r = new ImageTransfer.TransferResult(r.root(), r.blobsSent() + rr.blobsSent(), r.blobsSkipped() + rr.blobsSkipped(),
+                        r.blobsMounted() + rr.blobsMounted(), r.bytesSent() + rr.bytesSent(), r.manifests() + rr.manifests());
+            }
         } catch (RegistryException e) {
             throw new CairnException(ExitCode.REGISTRY, "push to " + dest + " failed: " + e.getMessage(), e);
         }

@@ -1,16 +1,25 @@
 package dev.cairn.cli.oci;
 
+import dev.cairn.cli.CairnException;
+import dev.cairn.cli.ExitCode;
 import dev.cairn.cli.JsonOption;
 import dev.cairn.cli.KeyOptions;
+import dev.cairn.cli.SourceDateEpochOption;
 import dev.cairn.oci.CosignSignatures;
 import dev.cairn.oci.Descriptor;
-import dev.cairn.oci.OciLayout;
+import dev.cairn.oci.NotationSignatures;
+import dev.cairn.oci.RegistryException;
+import dev.cairn.oci.SigstoreBundles;
+import dev.cairn.signing.JwsSignature;
 import dev.cairn.signing.KeyMaterial;
 import dev.cairn.signing.RawSignature;
 import java.io.IOException;
 import java.security.cert.CertificateEncodingException;
+import java.security.cert.X509Certificate;
+import java.time.Instant;
 import java.util.Base64;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -20,53 +29,116 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code cairn oci sign}: cosign's tag-based signature, in a layout (push it with the image). */
+/** {@code cairn oci sign}: cosign, notation or sigstore-bundle signatures, in a layout or a registry. */
 @Command(name = "sign", mixinStandardHelpOptions = true,
-        description = {"Sign an image or artifact in a layout the way cosign does (simple-signing payload, signature",
-                "layer at the sha256-<hex>.sig tag; `cosign verify --key --insecure-ignore-tlog` accepts it once pushed).",
-                "ECDSA or RSA keys from files, PKCS#12 or a PKCS#11 token. Push both tags: cairn oci push LAYOUT:TAG and",
-                "LAYOUT:sha256-<hex>.sig."})
+        description = {"Sign an image or artifact in a layout or a registry as cosign or notation do.",
+                "--format cosign (default): simple-signing payload and signature layer at the sha256-<hex>.sig tag",
+                "(`cosign verify --key --insecure-ignore-tlog` accepts it). --format notation: Notary Project JWS envelope",
+                "(PS256/384/512 or ES256/384 chosen from the key, x5c chain) as an OCI 1.1 referrer. --format sigstore-bundle:",
+                "sigstore bundle v0.3 message signature over the manifest, signer certificate included, no transparency log,",
+                "as a referrer. Referrers go through the referrers API, else the sha256-<hex> fallback tag.",
+                "Keys from PEM files, PKCS#12 or a PKCS#11 token. TARGET is LAYOUT:TAG or HOST/REPOSITORY:TAG (docker:// optional).",
+                "In a layout, push the signature with the image (cosign: also push LAYOUT:sha256-<hex>.sig)."})
 final class SignCommand implements Callable<Integer> {
+    static final String SIGNING_AGENT = "cairn";
+
     @Spec
     CommandLine.Model.CommandSpec spec;
-    @Parameters(index = "0", paramLabel = "LAYOUT:TAG")
+    @Parameters(index = "0", paramLabel = "TARGET")
     String target;
-    @Option(names = "--reference", required = true, paramLabel = "REGISTRY/REPOSITORY",
-            description = "The docker-reference the payload names (where the image will live, e.g. registry.example/os/rootfs).")
+    @Option(names = "--format", paramLabel = "FORMAT", converter = SignatureFormat.Converter.class,
+            description = "cosign (default), notation or sigstore-bundle.")
+    SignatureFormat format = SignatureFormat.COSIGN;
+    @Option(names = "--reference", paramLabel = "REGISTRY/REPOSITORY",
+            description = "cosign: the docker-reference the payload names (required for a layout; default for a registry: its HOST/REPOSITORY).")
     String reference;
-    @Option(names = "--no-certificate", description = "Do not attach the signer certificate (dev.sigstore.cosign/certificate).")
+    @Option(names = "--no-certificate", description = "cosign: do not attach the signer certificate (dev.sigstore.cosign/certificate).")
     boolean noCertificate;
     @Mixin
     KeyOptions keys;
+    @Mixin
+    RegistryOptions registry;
+    @Mixin
+    SourceDateEpochOption time;
     @Mixin
     JsonOption json;
 
     @Override
     public Integer call() throws IOException {
-        LayoutRef ref = LayoutRef.parse(target, true);
-        OciLayout layout = OciLayout.open(ref.layout());
-        Descriptor subject = layout.resolve(ref.tag());
-        KeyMaterial km = keys.load(spec.commandLine().getErr());
-        byte[] payload = CosignSignatures.payload(reference, subject.digest());
-        String sig = Base64.getEncoder().encodeToString(RawSignature.sign(payload, km));
-        String pem = null;
-        if (!noCertificate) {
-            try {
-                pem = dev.cairn.signing.Pem.encode("CERTIFICATE", km.certificate().getEncoded());
-            } catch (CertificateEncodingException e) {
-                throw new IllegalArgumentException("cannot encode the signer certificate", e);
-            }
+        if (format != SignatureFormat.COSIGN && (reference != null || noCertificate)) {
+            throw new IllegalArgumentException("--reference and --no-certificate are cosign options (not for --format " + format + ")");
         }
-        Descriptor sigManifest = CosignSignatures.attach(layout, subject.digest(), new CosignSignatures.Signature(payload, sig, pem));
+        KeyMaterial km = keys.load(spec.commandLine().getErr());
+        Instant now = time.instant(spec.commandLine()).orElseGet(Instant::now);
+        ImageTarget t = ImageTarget.open(target, registry, System.in);
+        try {
+            return sign(t, km, now);
+        } catch (RegistryException e) {
+            throw new CairnException(ExitCode.REGISTRY, "signing " + t.display() + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    private int sign(ImageTarget t, KeyMaterial km, Instant now) throws IOException {
+        Descriptor subject = t.store().resolve(t.reference());
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("subject", subject.digest().toString());
+        out.put("format", format.toString());
+        Descriptor sigManifest;
+        String where;
+        switch (format) {
+            case COSIGN -> {
+                String dockerRef = reference != null ? reference : t.repositoryName();
+                if (dockerRef == null) {
+                    throw new IllegalArgumentException("--reference REGISTRY/REPOSITORY is required for a layout (the payload names where the image will live)");
+                }
+                byte[] payload = CosignSignatures.payload(dockerRef, subject.digest());
+                String sig = Base64.getEncoder().encodeToString(RawSignature.sign(payload, km));
+                String pem = noCertificate ? null : dev.cairn.signing.Pem.encode("CERTIFICATE", der(km.certificate()));
+                sigManifest = CosignSignatures.attach(t.store(), subject.digest(), new CosignSignatures.Signature(payload, sig, pem));
+                out.put("tag", CosignSignatures.tag(subject.digest()));
+                where = t.store().describe() + ":" + CosignSignatures.tag(subject.digest());
+            }
+            case NOTATION -> {
+                List<X509Certificate> chain = km.chain().isEmpty() ? List.of(km.certificate()) : km.chain();
+                if (!chain.get(0).equals(km.certificate())) {
+                    throw new IllegalArgumentException("the certificate chain must start with the signer certificate");
+                }
+                X509Certificate last = chain.get(chain.size() - 1);
+                if (!last.getSubjectX500Principal().equals(last.getIssuerX500Principal())) {
+                    spec.commandLine().getErr().println("cairn: warning: the x5c chain ends at " + last.getSubjectX500Principal()
+                            + ", not at a root; notation verifiers want the chain up to the root (append the CA certificates to the --cert file)");
+                }
+                String alg = JwsSignature.algorithmFor(km.certificate().getPublicKey());
+                byte[] envelope = NotationSignatures.envelope(alg, subject, now, chain, SIGNING_AGENT,
+                        input -> JwsSignature.sign(input, km));
+                sigManifest = NotationSignatures.attach(t.store(), subject, envelope, chain, now);
+                out.put("algorithm", alg);
+                out.put("certificates", chain.size());
+                where = t.store().describe() + "@" + sigManifest.digest();
+            }
+            case SIGSTORE_BUNDLE -> {
+                byte[] manifest = t.store().manifestBytes(subject);
+                byte[] sig = RawSignature.sign(manifest, km);
+                byte[] bundle = SigstoreBundles.bundle(km.certificate(), subject.digest(), sig);
+                sigManifest = SigstoreBundles.attach(t.store(), subject, bundle, now);
+                where = t.store().describe() + "@" + sigManifest.digest();
+            }
+            default -> throw new IllegalStateException("unhandled format " + format);
+        }
+        out.put("signatureManifest", sigManifest.digest().toString());
         if (json.enabled()) {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("subject", subject.digest().toString());
-            m.put("tag", CosignSignatures.tag(subject.digest()));
-            m.put("signatureManifest", sigManifest.digest().toString());
-            JsonOption.print(spec.commandLine().getOut(), m);
+            JsonOption.print(spec.commandLine().getOut(), out);
         } else {
-            spec.commandLine().getOut().println("Signed " + subject.digest() + ": " + ref.layout() + ":" + CosignSignatures.tag(subject.digest()));
+            spec.commandLine().getOut().println("Signed " + subject.digest() + " (" + format + "): " + where);
         }
         return 0;
+    }
+
+    private static byte[] der(X509Certificate c) {
+        try {
+            return c.getEncoded();
+        } catch (CertificateEncodingException e) {
+            throw new IllegalArgumentException("cannot encode the signer certificate", e);
+        }
     }
 }
