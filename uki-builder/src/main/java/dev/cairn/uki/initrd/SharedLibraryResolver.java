@@ -27,7 +27,7 @@ import java.util.TreeMap;
  * for each {@code DT_NEEDED} name, breadth-first in load order,
  *
  * <ol>
- *   <li>a name containing {@code /} is a path (relative to nothing: used as given);</li>
+ *   <li>a name containing {@code /} is an absolute path, used as given (a relative one is refused);</li>
  *   <li>{@code DT_RPATH} of the loading object, then of the object that loaded it, up to the
  *       program, as long as none of them has {@code DT_RUNPATH};</li>
  *   <li>{@code DT_RUNPATH} of the loading object (only its own);</li>
@@ -155,7 +155,11 @@ public final class SharedLibraryResolver {
 
     private String find(String name, Loaded from, int machine) throws IOException {
         if (name.indexOf('/') >= 0) {
-            String p = name.startsWith("/") ? normalize(name) : normalize(dirName(from.path()) + "/" + name);
+            if (!name.startsWith("/")) {
+                // ld.so opens it relative to the current directory, which the initramfs does not share.
+                throw new FormatException("DT_NEEDED", name, from.path() + ": relative library path is not supported");
+            }
+            String p = normalize(name);
             if (compatible(p, machine)) {
                 return p;
             }

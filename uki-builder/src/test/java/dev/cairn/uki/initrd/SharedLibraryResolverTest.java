@@ -153,6 +153,17 @@ class SharedLibraryResolverTest {
     }
 
     @Test
+    void neededPathsAreTakenAsGivenWhenAbsoluteAndRefusedWhenRelative() throws IOException {
+        debianBase();
+        put("/opt/p/libabs.so", new TestElf());
+        put("/usr/bin/abs", new TestElf().interp(LD).needs("/opt/p/libabs.so"));
+        assertThat(SharedLibraryResolver.under(root).resolve("/usr/bin/abs").libraries()).containsEntry("/opt/p/libabs.so", "/opt/p/libabs.so");
+        put("/usr/bin/rel", new TestElf().interp(LD).needs("../p/libabs.so"));
+        assertThatThrownBy(() -> SharedLibraryResolver.under(root).resolve("/usr/bin/rel")).isInstanceOf(FormatException.class)
+                .hasMessageContaining("relative library path");
+    }
+
+    @Test
     void staticProgramIsJustItself() throws IOException {
         put("/bin/static", new TestElf());
         SharedLibraryResolver.Closure c = SharedLibraryResolver.under(root).resolve("/bin/static");
