@@ -72,8 +72,9 @@ public final class BuildCommand implements Callable<Integer> {
         }
         o.println("  root hash              " + man.path("verity").path("rootHash").asText());
         for (JsonNode p : man.path("uki").path("pcr11")) {
-            if (p.path("phase").asText().equals("enter-initrd")) {
-                o.println("  PCR 11 " + p.path("bank").asText() + " (enter-initrd) " + p.path("value").asText());
+            String phase = p.path("phase").asText();
+            if (phase.equals(":") || phase.equals("enter-initrd")) {
+                o.printf("  PCR 11 %-6s %-13s %s%n", p.path("bank").asText(), phase.equals(":") ? "(stub)" : phase, p.path("value").asText());
             }
         }
         o.println("  OCI                    " + outDir.resolve(man.path("oci").path("layout").asText()) + ":" + man.path("oci").path("tag").asText()

@@ -89,6 +89,8 @@ final class BuildPipeline {
     static final String INITRD_POLICY = "etc/ipe/policy.p7s";
     /** zstd level of a packed initramfs: a tenth of level 19's time for a few percent more bytes. */
     static final int INITRD_ZSTD_LEVEL = 9;
+    /** The phase path of PCR 11 right after systemd-stub: the UKI's sections measured, no boot phase word yet. */
+    static final String SECTIONS_ONLY_PHASE = ":";
 
     record Options(Path out, boolean force, int threads, long sourceDateEpoch, PrintWriter err, boolean quiet) {
     }
@@ -407,7 +409,13 @@ final class BuildPipeline {
         stub.put("file", k.stub().toString());
         stub.put("sha256", StepCache.digest(k.stub()));
         ArrayNode pcrs = n.putArray("pcr11");
-        for (PcrPredictor.Prediction p : r.predictions()) {
+        // ":" (no phase word yet: what an initramfs without systemd-pcrphase reads) first; .pcrsig signs only systemd's phases
+        dev.cairn.uki.UkiFile staged = dev.cairn.uki.UkiFile.open(staging.resolve(file));
+        List<PcrPredictor.Bank> banks = k.pcrBanks().stream().map(PcrPredictor.Bank::parse).toList();
+        List<PcrPredictor.Prediction> all = new ArrayList<>(PcrPredictor.predict(r.prepared().rule(),
+                staged.measuredSections(r.prepared().rule(), banks), banks, List.of(SECTIONS_ONLY_PHASE)));
+        all.addAll(r.predictions());
+        for (PcrPredictor.Prediction p : all) {
             ObjectNode e = pcrs.addObject();
             e.put("phase", p.phase());
             e.put("bank", p.bank().id());

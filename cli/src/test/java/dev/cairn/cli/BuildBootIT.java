@@ -1,0 +1,135 @@
+package dev.cairn.cli;
+
+import static dev.cairn.cli.MainTest.run;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.cairn.testing.boot.BootResult;
+import dev.cairn.testing.boot.BusyboxInitramfs;
+import dev.cairn.testing.boot.DebianBootFiles;
+import dev.cairn.testing.boot.SecureBootVm;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Locale;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The bundled example, built by {@code cairn build} exactly as README command 1 does, booted in
+ * QEMU + OVMF with Secure Boot on and the build's own development keys enrolled (its
+ * {@code dev-keys/secureboot/OVMF_VARS.fd}), {@code rootfs.img} attached as the first virtio disk:
+ * <ul>
+ *   <li>Debian's 6.1 kernel: the initramfs opens the SquashFS through dm-verity with the root hash
+ *       from the signed command line, mounts it and prints the marker; PCR 11 read in the guest is the
+ *       manifest's prediction;</li>
+ *   <li>the same UKI with one byte of the SquashFS changed: reading the root fails with an I/O error
+ *       and the kernel names the corrupted block;</li>
+ *   <li>{@code examples/image-ipe.yaml} on Debian's 6.12 kernel: the kernel accepts the root-hash
+ *       signature (checked against db through the platform keyring), loads and activates the signed
+ *       IPE policy; a program on the verity root runs, its copy on a tmpfs is denied.</li>
+ * </ul>
+ */
+class BuildBootIT {
+    static final Duration TIMEOUT = Duration.ofMinutes(5);
+    static final String DONE = "CAIRN-BOOT-DONE";
+    static final String MARKER = "CAIRN-ROOT-MARKER=";
+    static final String IO_ERROR = "CAIRN-ROOT-IO-ERROR";
+    static final String MOUNTED = "cairn-init: root mounted read-only at /sysroot through dm-verity";
+
+    @TempDir
+    static Path dir;
+    static Path out;
+
+    static Path examples() {
+        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
+            if (Files.isRegularFile(p.resolve("examples/image.yaml"))) {
+                return p.resolve("examples");
+            }
+        }
+        throw new IllegalStateException("examples/image.yaml not found above " + Path.of("").toAbsolutePath());
+    }
+
+    static Path build(String spec, String name) {
+        Path o = dir.resolve(name);
+        MainTest.Run r = run("build", examples().resolve(spec).toString(), "--out", o.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        return o;
+    }
+
+    @BeforeAll
+    static void buildExample() {
+        SecureBootVm.requireInstalled();
+        DebianBootFiles.stub();
+        DebianBootFiles.kernel();
+        out = build("image.yaml", "out");
+        assertThat(out.resolve("dev-keys/secureboot/OVMF_VARS.fd")).isRegularFile();
+    }
+
+    static SecureBootVm vm(Path set, String efi, Path disk, String logs) {
+        return SecureBootVm.of(set.resolve(efi)).vars(set.resolve("dev-keys/secureboot/OVMF_VARS.fd")).disk(disk).marker(DONE)
+                .timeout(TIMEOUT).keepLogsIn(dir.resolve(logs));
+    }
+
+    @Test
+    void exampleBootsWithItsOwnKeysOpensTheRootThroughDmVerityAndPcr11IsTheManifestsPrediction() throws Exception {
+        JsonNode m = new ObjectMapper().readTree(out.resolve("manifest.json").toFile());
+        String predicted = null;
+        for (JsonNode p : m.path("uki").path("pcr11")) {
+            if (p.path("phase").asText().equals(":") && p.path("bank").asText().equals("sha256")) {
+                predicted = p.path("value").asText().toUpperCase(Locale.ROOT);
+            }
+        }
+        assertThat(predicted).as("the manifest predicts PCR 11 after the stub").isNotNull();
+        BootResult r = vm(out, "cairn-example.efi", out.resolve("rootfs.img"), "logs-intact").boot();
+        System.out.println("[BuildBootIT] example, intact root: " + r.describe());
+        assertThat(r.booted()).as(r.describe()).isTrue();
+        assertThat(r.console()).contains("secureboot: Secure boot enabled", MOUNTED).doesNotContain(IO_ERROR);
+        assertThat(r.valueAfter(MARKER)).as(r.describe()).contains(Files.readString(examples().resolve("rootfs/etc/cairn-marker")).strip());
+        assertThat(r.valueAfter(BusyboxInitramfs.PCR11_PREFIX)).as("PCR 11 in the guest vs the manifest\n" + r.describe()).contains(predicted);
+        assertThat(r.console()).contains("cairn.verity.roothash=" + m.path("verity").path("rootHash").asText());
+    }
+
+    @Test
+    void oneChangedSquashfsByteIsAnIoErrorInTheGuest() throws Exception {
+        Path tampered = dir.resolve("rootfs-tampered.img");
+        Files.copy(out.resolve("rootfs.img"), tampered);
+        long inodeTable;
+        try (RandomAccessFile f = new RandomAccessFile(tampered.toFile(), "rw")) {
+            byte[] sb = new byte[96];
+            f.readFully(sb);
+            inodeTable = ByteBuffer.wrap(sb).order(ByteOrder.LITTLE_ENDIAN).getLong(64); // squashfs superblock inode_table_start
+            long at = inodeTable - 1; // the last byte of file data (data blocks and fragments end where the inode table starts)
+            f.seek(at);
+            int b = f.read();
+            f.seek(at);
+            f.write(b ^ 0x01);
+        }
+        BootResult r = vm(out, "cairn-example.efi", tampered, "logs-tampered").boot();
+        System.out.println("[BuildBootIT] example, byte " + (inodeTable - 1) + " of the SquashFS changed: " + r.describe());
+        assertThat(r.booted()).as(r.describe()).isTrue();
+        assertThat(r.console()).contains(IO_ERROR).doesNotContain(MARKER);
+        assertThat(r.console()).as("the kernel names the corrupted block").containsPattern("device-mapper: verity: .*data block \\d+ is corrupted");
+    }
+
+    @Test
+    void ipeExampleOn612RootHashSignatureAndSignedPolicyAreEnforced() throws Exception {
+        DebianBootFiles.ipeKernel();
+        Path ipe = build("image-ipe.yaml", "out-ipe");
+        BootResult r = vm(ipe, "cairn-example-ipe.efi", ipe.resolve("rootfs.img"), "logs-ipe").boot();
+        System.out.println("[BuildBootIT] IPE example on 6.12: " + r.describe());
+        assertThat(r.booted()).as(r.describe()).isTrue();
+        assertThat(r.console()).contains("cairn.verity.sig=/etc/cairn/roothash.p7s", "cairn.ipe.policy=/etc/ipe/policy.p7s");
+        assertThat(r.console()).as("veritysetup --root-hash-signature accepted by the kernel").contains(MOUNTED).doesNotContain(IO_ERROR);
+        assertThat(r.valueAfter(MARKER)).isPresent();
+        assertThat(r.console()).contains("cairn-init: IPE policy cairn_example_ipe active");
+        assertThat(r.valueAfter("CAIRN-IPE-ROOT-EXEC=")).contains("allowed");
+        assertThat(r.valueAfter("CAIRN-IPE-TMPFS-EXEC=")).contains("denied");
+    }
+}
