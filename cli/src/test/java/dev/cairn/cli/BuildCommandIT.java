@@ -235,7 +235,7 @@ class BuildCommandIT {
         byte[] before = Files.readAllBytes(out.resolve("manifest.json"));
         MainTest.Run r = run("build", spec.toString(), "--out", out.toString(), "--dev-keys", devKeys.toString(), "--json");
         assertThat(r.code()).as(r.err()).isZero();
-        assertThat(r.out()).contains("\"cached\" : [ \"rootfs\" ]");
+        assertThat(r.out()).contains("\"cached\" : [ \"rootfs\", \"initramfs\", \"uki\" ]");
         assertThat(Files.readAllBytes(out.resolve("manifest.json"))).isEqualTo(before);
         assertThat(out.resolve(".cairn-staging")).doesNotExist();
         MainTest.Run forced = run("build", spec.toString(), "--out", out.toString(), "--dev-keys", devKeys.toString(), "--force", "--json");
@@ -275,6 +275,33 @@ class BuildCommandIT {
             throw new IllegalStateException(e);
         }
         return l;
+    }
+
+    @Test
+    void outputsPushSendsTheImageItsArtifactsAndSignatureToTheRegistry() throws Exception {
+        dev.cairn.testing.ToolOracle skopeo = dev.cairn.testing.ToolOracle.require("skopeo", "skopeo");
+        try (RegistryFixture reg = RegistryFixture.start(dir.resolve("registry"), null, null)) {
+            String repo = reg.host() + "/cairn/itest";
+            Path pushSpec = dir.resolve("push.yaml");
+            Files.writeString(pushSpec, Files.readString(spec).replace("  reference: registry.example/cairn/itest",
+                    "  push: " + repo + ":2.1.0"));
+            Path pushOut = dir.resolve("push-out");
+            MainTest.Run r = run("build", pushSpec.toString(), "--out", pushOut.toString(), "--dev-keys", devKeys.toString(), "--json");
+            assertThat(r.code()).as(r.err()).isZero();
+            com.fasterxml.jackson.databind.JsonNode j = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.out());
+            String digest = j.path("manifest").path("oci").path("manifest").asText();
+            assertThat(j.path("pushed").asText()).isEqualTo(repo + ":2.1.0@" + digest);
+            assertThat(j.path("manifest").path("oci").path("reference").asText()).as("cosign names where the image lives").isEqualTo(repo);
+            String raw = skopeo.runOk("inspect", "--raw", "--tls-verify=false", "docker://" + repo + ":2.1.0").stdout();
+            assertThat("sha256:" + java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(raw.getBytes(StandardCharsets.UTF_8)))).isEqualTo(digest);
+            // the UKI and policy artifacts sit in the referrers fallback index, the cosign signature at its tag
+            String referrers = skopeo.runOk("inspect", "--raw", "--tls-verify=false", "docker://" + repo + ":" + digest.replace(':', '-'))
+                    .stdout();
+            assertThat(referrers).contains("application/vnd.cairn.uki.v1+efi", "application/vnd.cairn.ipe-policy.v1");
+            MainTest.Run v = run("oci", "verify", repo + ":2.1.0", "--ca", devKeys.resolve("ca.crt").toString());
+            assertThat(v.code()).as(v.out() + v.err()).isZero();
+        }
     }
 
     @Test

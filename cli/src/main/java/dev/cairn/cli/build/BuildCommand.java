@@ -43,7 +43,30 @@ public final class BuildCommand implements Callable<Integer> {
     @Mixin
     SourceDateEpochOption sourceDateEpoch;
     @Mixin
+    dev.cairn.cli.oci.RegistryOptions registry;
+    @Mixin
     JsonOption json;
+
+    /**
+     * Pushes the finished layout's image with everything that refers to it (UKI and policy artifacts,
+     * cosign signature) to {@code outputs.push}; the local set is complete before, whatever happens here.
+     */
+    private String push(BuildSpec s, Path outDir, BuildPipeline.Outcome r, PrintWriter err) throws IOException {
+        dev.cairn.oci.RegistryReference dest = dev.cairn.oci.RegistryReference.parse(s.outputs().push());
+        dev.cairn.oci.OciLayout layout = dev.cairn.oci.OciLayout.open(outDir.resolve(s.outputs().ociLayout()));
+        dev.cairn.oci.RegistryClient client = registry.client(System.in);
+        try {
+            dev.cairn.oci.ImageTransfer.TransferResult t = dev.cairn.oci.ImageTransfer.push(layout, s.outputs().tag(), client, dest);
+            dev.cairn.oci.ImageTransfer.pushReferrers(layout, t.root().digest(), client, dest);
+            if (!quiet && !json.enabled()) {
+                err.println("      pushed " + dest + "@" + t.root().digest());
+            }
+            return dest + "@" + t.root().digest();
+        } catch (dev.cairn.oci.RegistryException e) {
+            throw new dev.cairn.cli.CairnException(dev.cairn.cli.ExitCode.REGISTRY, "the image set in " + outDir
+                    + " is complete, but pushing it to " + dest + " failed: " + e.getMessage(), e);
+        }
+    }
 
     @Override
     public Integer call() throws IOException {
@@ -56,10 +79,12 @@ public final class BuildCommand implements Callable<Integer> {
         BuildPipeline.Outcome r = BuildPipeline.run(s, keys, new BuildPipeline.Options(outDir, force, threads.threads(), sde, err,
                 quiet || json.enabled()));
         PrintWriter o = spec.commandLine().getOut();
+        String pushed = s.outputs().push() == null ? null : push(s, outDir, r, err);
         if (json.enabled()) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("out", outDir.toString());
             m.put("cached", r.cachedSteps());
+            m.put("pushed", pushed);
             m.put("manifest", new com.fasterxml.jackson.databind.ObjectMapper().convertValue(r.manifest(), Map.class));
             JsonOption.print(o, m);
             return 0;
@@ -80,6 +105,9 @@ public final class BuildCommand implements Callable<Integer> {
         o.println("  OCI                    " + outDir.resolve(man.path("oci").path("layout").asText()) + ":" + man.path("oci").path("tag").asText()
                 + " " + man.path("oci").path("manifest").asText());
         o.println("  manifest               " + outDir.resolve(BuildPipeline.MANIFEST) + " (+ .p7s)");
+        if (pushed != null) {
+            o.println("  pushed                 " + pushed);
+        }
         if (keys.dev() != null) {
             err.println("cairn: WARNING: signed with DEVELOPMENT keys from " + keys.dev().dir() + " - not for release.");
             err.println("cairn: check it with: cairn verify " + outDir + " --ca " + keys.dev().caCertificate() + " --db-cert "

@@ -14,7 +14,7 @@ import java.util.Optional;
 import picocli.CommandLine.Option;
 
 /** Registry flags shared by push and pull: credentials, insecure hosts, chunking. */
-final class RegistryOptions {
+public final class RegistryOptions {
     @Option(names = "--username", paramLabel = "USER", description = "Registry user (password from --password-stdin).")
     String username;
     @Option(names = "--password-stdin", description = "Read the password (or token) from standard input.")
@@ -31,7 +31,7 @@ final class RegistryOptions {
     @Option(names = "--chunk-size", paramLabel = "BYTES", description = "Upload blobs larger than this in PATCH chunks of this size (default 64 MiB threshold, 16 MiB chunks).")
     Integer chunkSize;
 
-    RegistryClient client(InputStream stdin) throws IOException {
+    public RegistryClient client(InputStream stdin) throws IOException {
         if (passwordStdin && username == null) {
             throw new IllegalArgumentException("--password-stdin needs --username");
         }
