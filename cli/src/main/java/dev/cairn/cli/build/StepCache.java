@@ -93,6 +93,7 @@ final class StepCache {
         for (String f : files) {
             Files.copy(entry.resolve(f), target.resolve(f), StandardCopyOption.REPLACE_EXISTING);
         }
+        r.remove("files");
         return Optional.of(r);
     }
 
