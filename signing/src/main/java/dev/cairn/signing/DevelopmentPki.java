@@ -36,9 +36,9 @@ public final class DevelopmentPki {
 
     /** A self-signed CA certificate (basicConstraints CA, keyCertSign). */
     public static KeyMaterial ca(String cn, int bits, Instant notBefore, Duration validity) throws SigningException {
-        KeyPair kp = rsa(bits);
+        KeyPair kp = Certificates.rsa(bits);
         X500Name name = name(cn);
-        X509Certificate c = build(name, kp, name, kp, notBefore, validity, true, null);
+        X509Certificate c = Certificates.issue(name, kp, name, kp, notBefore, validity, true, null);
         return new KeyMaterial(kp.getPrivate(), c, List.of(c), null, cn);
     }
 
@@ -48,54 +48,18 @@ public final class DevelopmentPki {
      */
     public static KeyMaterial leaf(KeyMaterial ca, String cn, int bits, Instant notBefore, Duration validity, KeyPurposeId eku)
             throws SigningException {
-        KeyPair kp = rsa(bits);
-        X509Certificate c = build(name(cn), kp, new X500Name(ca.certificate().getSubjectX500Principal().getName()),
+        KeyPair kp = Certificates.rsa(bits);
+        X509Certificate c = Certificates.issue(name(cn), kp, new X500Name(ca.certificate().getSubjectX500Principal().getName()),
                 new KeyPair(ca.certificate().getPublicKey(), ca.key()), notBefore, validity, false, eku);
         return new KeyMaterial(kp.getPrivate(), c, List.of(c, ca.certificate()), null, cn);
     }
 
     /** A self-signed end-entity certificate (e.g. a PCR policy key, whose certificate nobody checks). */
     public static KeyMaterial selfSigned(String cn, int bits, Instant notBefore, Duration validity) throws SigningException {
-        KeyPair kp = rsa(bits);
-        X500Name name = name(cn);
-        X509Certificate c = build(name, kp, name, kp, notBefore, validity, false, null);
-        return new KeyMaterial(kp.getPrivate(), c, List.of(c), null, cn);
+        return Certificates.selfSigned(cn + MARK, bits, notBefore, validity);
     }
 
     private static X500Name name(String cn) {
         return new X500Name("CN=" + (cn + MARK).replace(",", "\\,"));
-    }
-
-    private static KeyPair rsa(int bits) throws SigningException {
-        try {
-            KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
-            g.initialize(bits, new SecureRandom());
-            return g.generateKeyPair();
-        } catch (GeneralSecurityException | IllegalArgumentException e) {
-            throw new SigningException("cannot generate an RSA-" + bits + " key: " + e.getMessage(), e);
-        }
-    }
-
-    private static X509Certificate build(X500Name subject, KeyPair subjectKeys, X500Name issuer, KeyPair issuerKeys, Instant notBefore,
-                                         Duration validity, boolean ca, KeyPurposeId eku) throws SigningException {
-        try {
-            byte[] serial = new byte[16];
-            new SecureRandom().nextBytes(serial);
-            JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(issuer, new BigInteger(1, serial), Date.from(notBefore),
-                    Date.from(notBefore.plus(validity)), subject, subjectKeys.getPublic());
-            JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
-            b.addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(subjectKeys.getPublic()));
-            b.addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(issuerKeys.getPublic()));
-            b.addExtension(Extension.basicConstraints, true, new BasicConstraints(ca));
-            b.addExtension(Extension.keyUsage, true, new KeyUsage(ca ? KeyUsage.keyCertSign | KeyUsage.cRLSign | KeyUsage.digitalSignature
-                    : KeyUsage.digitalSignature));
-            if (eku != null) {
-                b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(eku));
-            }
-            return new JcaX509CertificateConverter()
-                    .getCertificate(b.build(new JcaContentSignerBuilder("SHA256withRSA").build(issuerKeys.getPrivate())));
-        } catch (GeneralSecurityException | IOException | OperatorCreationException e) {
-            throw new SigningException("cannot create a development certificate: " + e.getMessage(), e);
-        }
     }
 }

@@ -83,26 +83,7 @@ public record SecureBootKeys(int keySize, Duration validity, UUID owner, String 
     }
 
     private KeyMaterial generate(String cn, Instant time) throws SigningException {
-        try {
-            KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
-            g.initialize(keySize, new SecureRandom());
-            KeyPair kp = g.generateKeyPair();
-            X500Name name = new X500Name("CN=" + cn.replace(",", "\\,"));
-            byte[] serial = new byte[16];
-            new SecureRandom().nextBytes(serial);
-            JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(name, new BigInteger(1, serial), Date.from(time),
-                    Date.from(time.plus(validity)), name, kp.getPublic());
-            JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
-            b.addExtension(Extension.subjectKeyIdentifier, false, ext.createSubjectKeyIdentifier(kp.getPublic()));
-            b.addExtension(Extension.authorityKeyIdentifier, false, ext.createAuthorityKeyIdentifier(kp.getPublic()));
-            b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
-            b.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.digitalSignature));
-            X509Certificate cert = new JcaX509CertificateConverter()
-                    .getCertificate(b.build(new JcaContentSignerBuilder("SHA256withRSA").build(kp.getPrivate())));
-            return new KeyMaterial(kp.getPrivate(), cert, List.of(cert), null, cn);
-        } catch (GeneralSecurityException | IOException | org.bouncycastle.operator.OperatorCreationException e) {
-            throw new SigningException("cannot create the " + cn + ": " + e.getMessage(), e);
-        }
+        return dev.cairn.signing.Certificates.selfSigned(cn, keySize, time, validity);
     }
 
     private static byte[] pem(Object o) throws SigningException {
