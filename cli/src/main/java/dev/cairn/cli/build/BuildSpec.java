@@ -111,6 +111,10 @@ public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEp
         } catch (IllegalArgumentException | dev.cairn.io.UnsupportedFeatureException e) {
             throw t.error(t.node(n, "compression"), e.getMessage());
         }
+        if (comp != Compression.ZSTD && comp != Compression.GZIP) {
+            throw t.error(t.node(n, "compression"), "the image's OCI layer is a stacker SquashFS layer, whose media types exist for zstd and "
+                    + "gzip only, not " + c);
+        }
         List<String> pseudo = t.strings(n, "pseudo");
         for (int i = 0; i < pseudo.size(); i++) {
             try {

@@ -17,8 +17,8 @@ import java.util.stream.Stream;
 
 /**
  * The content-addressed step cache in {@code OUT/.cairn-cache}: a step's outputs are stored under
- * {@code STEP/KEY/}, where KEY is the SHA-256 of everything the step reads (input digests or
- * file-system fingerprints, options, key fingerprints). A later build with the same KEY copies the
+ * {@code STEP/KEY/}, where KEY is the SHA-256 of everything the step reads (content digests of its
+ * input files and trees, options, key fingerprints). A later build with the same KEY copies the
  * outputs instead of recomputing them; the copies are checked against the digests recorded with
  * them, so a damaged cache is a miss, never a wrong artifact. Only the newest entry of each step
  * is kept.
@@ -46,20 +46,20 @@ final class StepCache {
         }
 
         /**
-         * Every entry under {@code root}: relative path, type, mode, owner, size, modification and
-         * change time, link target. A change to any file's content or attributes changes its
-         * ctime, so the tree need not be read.
+         * Every entry under {@code root}: relative path, type, permissions, owner, link target and
+         * the SHA-256 of each regular file's content. Times and inode numbers are left out, so a
+         * fresh checkout of the same tree (a CI job restoring the cache) is a hit; reading the tree
+         * costs a fraction of compressing it.
          */
         Key addTree(String label, Path root) throws IOException {
             List<String> lines = new ArrayList<>();
             try (Stream<Path> s = Files.walk(root)) {
                 for (Path p : (Iterable<Path>) s::iterator) {
-                    Map<String, Object> a = Files.readAttributes(p, "unix:mode,uid,gid,size,lastModifiedTime,ctime,ino",
-                            LinkOption.NOFOLLOW_LINKS);
+                    Map<String, Object> a = Files.readAttributes(p, "unix:mode,uid,gid", LinkOption.NOFOLLOW_LINKS);
                     String rel = root.relativize(p).toString();
-                    String link = Files.isSymbolicLink(p) ? Files.readSymbolicLink(p).toString() : "";
-                    lines.add(rel + "\0" + a.get("mode") + " " + a.get("uid") + " " + a.get("gid") + " " + a.get("size") + " "
-                            + a.get("lastModifiedTime") + " " + a.get("ctime") + " " + a.get("ino") + " " + link);
+                    String what = Files.isSymbolicLink(p) ? "-> " + Files.readSymbolicLink(p)
+                            : Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS) ? digest(p) : "";
+                    lines.add(rel + "\0" + a.get("mode") + " " + a.get("uid") + " " + a.get("gid") + " " + what);
                 }
             }
             lines.sort(null);
