@@ -89,6 +89,12 @@ class BuildSpecTest {
     }
 
     @Test
+    void onlyStackerLayerCompressors() throws Exception {
+        assertRefused(build(GOOD.replace("  dir: rootfs", "  dir: rootfs\n  compression: xz")), 3, "spec.yaml:7: rootfs.compression:",
+                "zstd and gzip only, not xz");
+    }
+
+    @Test
     void missingKernelSaysWhatToInstall() throws Exception {
         assertRefused(build(GOOD.replace("vmlinuz-6.1.*-amd64", "/boot/vmlinuz-0.0.*-nothing")), 3, "spec.yaml:8: kernel.linux:",
                 "nothing matches", "linux-image-amd64");
