@@ -98,6 +98,24 @@ class BuildOciRootfsTest {
     }
 
     @Test
+    void anIndexTagUsesItsLinuxAmd64ManifestAndIsRefusedWithoutOne() throws Exception {
+        layer("img:v1", "base", "tar+gzip");
+        dev.cairn.oci.OciLayout layout = dev.cairn.oci.OciLayout.open(dir.resolve("img"));
+        dev.cairn.oci.Descriptor m = layout.resolve("v1");
+        String entry = "{\"mediaType\":\"" + m.mediaType() + "\",\"digest\":\"" + m.digest() + "\",\"size\":" + m.size()
+                + ",\"platform\":{\"architecture\":\"%s\",\"os\":\"linux\"}}";
+        String arm = "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"manifests\":["
+                + entry.formatted("arm64") + "]}";
+        layout.tag("arm", layout.putBlob(arm.getBytes(java.nio.charset.StandardCharsets.UTF_8), "application/vnd.oci.image.index.v1+json"));
+        assertRefused(build("  oci: img:arm"), "spec.yaml:6: rootfs.oci:", "without a linux/amd64 image manifest");
+        String both = "{\"schemaVersion\":2,\"mediaType\":\"application/vnd.oci.image.index.v1+json\",\"manifests\":["
+                + entry.formatted("arm64") + "," + entry.formatted("amd64") + "]}";
+        layout.tag("multi", layout.putBlob(both.getBytes(java.nio.charset.StandardCharsets.UTF_8), "application/vnd.oci.image.index.v1+json"));
+        BuildSpec s = BuildSpec.load(write(spec("  oci: img:multi")));
+        assertThat(s.rootfs().oci().manifest()).isEqualTo(m.digest());
+    }
+
+    @Test
     void aLayerWhoseBytesDoNotMatchItsDigestFailsTheBuild() throws Exception {
         layer("img:v1", "base", "tar");
         BuildSpec s = BuildSpec.load(write(spec("  oci: img:v1")));
