@@ -215,6 +215,22 @@ public final class SquashfsWriter implements AutoCloseable {
         return true;
     }
 
+    /**
+     * The names of the entries directly in directory {@code path} (sorted by UTF-8 bytes), or null
+     * when there is no such directory.
+     */
+    List<String> childNames(String path) {
+        Node n = find(path);
+        if (n == null || n.inode.kind != Inode.DIR) {
+            return null;
+        }
+        List<String> out = new ArrayList<>(n.children.size());
+        for (Name k : n.children.keySet()) {
+            out.add(new String(k.bytes(), StandardCharsets.UTF_8));
+        }
+        return out;
+    }
+
     private void addNode(String path, InodeData inode) throws IOException {
         byte[][] names = split(path);
         if (names.length == 0) {

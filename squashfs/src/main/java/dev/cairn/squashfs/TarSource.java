@@ -1,11 +1,14 @@
 package dev.cairn.squashfs;
 
+import dev.cairn.io.FormatException;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Base64;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 import java.util.SortedMap;
 import java.util.TreeMap;
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
@@ -33,6 +36,28 @@ public final class TarSource {
 
     /** Adds every entry of the (possibly compressed) tar read from {@code in}; returns entries added. */
     public static long add(InputStream in, SquashfsWriter writer, SourceFilter filter) throws IOException {
+        return add(in, writer, filter, null);
+    }
+
+    /**
+     * Applies the (possibly compressed) tar read from {@code in} as one OCI image layer over what
+     * {@code writer} already holds (the lower layers), the way container runtimes flatten an image:
+     * <ul>
+     * <li>an entry replaces the same path from a lower layer (a file over a directory or a
+     * directory over a file too; a directory over a directory keeps the lower contents);</li>
+     * <li>a whiteout {@code DIR/.wh.NAME} deletes {@code DIR/NAME} and everything below it from the
+     * lower layers and is not itself stored;</li>
+     * <li>an opaque whiteout {@code DIR/.wh..wh..opq} removes everything the lower layers put in
+     * {@code DIR}; entries of this layer stay, wherever they are in the archive;</li>
+     * <li>other {@code .wh..wh.*} names (aufs bookkeeping) are skipped; hard links keep working.</li>
+     * </ul>
+     * Whiteouts only act on lower layers (image-spec "Whiteouts"). Returns the entries stored.
+     */
+    public static long addLayer(InputStream in, SquashfsWriter writer, SourceFilter filter) throws IOException {
+        return add(in, writer, filter, new Layer(writer));
+    }
+
+    private static long add(InputStream in, SquashfsWriter writer, SourceFilter filter, Layer layer) throws IOException {
         SourceFilter.Matcher excluded = filter.matcher();
         long n = 0;
         try (TarArchiveInputStream tar = new TarArchiveInputStream(decompress(in), StandardCharsets.UTF_8.name())) {
@@ -46,6 +71,9 @@ public final class TarSource {
                     continue;
                 }
                 if (isExcluded(excluded, path)) {
+                    continue;
+                }
+                if (layer != null && layer.whiteout(path)) {
                     continue;
                 }
                 EntryMetadata m = metadata(e, filter);
@@ -65,10 +93,78 @@ public final class TarSource {
                     throw new dev.cairn.io.FormatException("tar entry type", path,
                             "unsupported tar entry type '" + (char) e.getLinkFlag() + "'");
                 }
+                if (layer != null) {
+                    layer.added(path);
+                }
                 n++;
             }
         }
         return n;
+    }
+
+    /** What one layer has stored so far, so that its whiteouts act on the lower layers only. */
+    private static final class Layer {
+        private static final String WHITEOUT = ".wh.";
+        private static final String OPAQUE = ".wh..wh..opq";
+        private final SquashfsWriter writer;
+        private final Set<String> added = new HashSet<>();
+        private final Set<String> ancestors = new HashSet<>();
+
+        Layer(SquashfsWriter writer) {
+            this.writer = writer;
+        }
+
+        void added(String path) {
+            added.add(path);
+            for (int s = path.lastIndexOf('/'); s > 0; s = path.lastIndexOf('/', s - 1)) {
+                if (!ancestors.add(path.substring(0, s))) {
+                    break;
+                }
+            }
+        }
+
+        /** True when {@code path} is a whiteout (now applied) rather than an entry to store. */
+        boolean whiteout(String path) throws IOException {
+            int slash = path.lastIndexOf('/');
+            String dir = slash < 0 ? "" : path.substring(0, slash);
+            String base = path.substring(slash + 1);
+            if (!base.startsWith(WHITEOUT)) {
+                return false;
+            }
+            SquashfsWriter.split(path); // refuses '..' and other bad names before anything is removed
+            if (base.equals(OPAQUE)) {
+                prune(dir);
+                return true;
+            }
+            if (base.startsWith(WHITEOUT + WHITEOUT)) {
+                return true;
+            }
+            String name = base.substring(WHITEOUT.length());
+            if (name.isEmpty() || name.equals(".") || name.equals("..")) {
+                throw new FormatException("whiteout", path, "a whiteout must name an entry");
+            }
+            String target = dir.isEmpty() ? name : dir + "/" + name;
+            if (!added.contains(target) && !ancestors.contains(target)) {
+                writer.remove(target);
+            }
+            return true;
+        }
+
+        /** Removes what lower layers put below {@code dir}, keeping this layer's entries. */
+        private void prune(String dir) {
+            java.util.List<String> names = writer.childNames(dir);
+            if (names == null) {
+                return;
+            }
+            for (String name : names) {
+                String p = dir.isEmpty() ? name : dir + "/" + name;
+                if (added.contains(p) || ancestors.contains(p)) {
+                    prune(p);
+                } else {
+                    writer.remove(p);
+                }
+            }
+        }
     }
 
     private static boolean isExcluded(SourceFilter.Matcher m, String path) {

@@ -203,8 +203,13 @@ final class BuildPipeline {
                 .add("salt", spec.verity().salt() == null ? "derived" : HexFormat.of().formatHex(spec.verity().salt()));
         if (r.dir() != null) {
             key.addTree("dir", r.dir());
-        } else {
+        } else if (r.tar() != null) {
             key.addFile("tar", r.tar());
+        } else {
+            // layers are content addressed (and verified while read): their digests stand for their bytes
+            for (dev.cairn.oci.Descriptor l : r.oci().layers()) {
+                key.add("oci layer", l.mediaType() + " " + l.digest());
+            }
         }
         String k = key.hex();
         Optional<ObjectNode> hit = cache.restore("rootfs", k, staging, List.of(ROOTFS));
@@ -221,9 +226,22 @@ final class BuildPipeline {
             SourceFilter filter = new SourceFilter(r.exclude(), 0L, 0L);
             if (r.dir() != null) {
                 DirectorySource.add(r.dir(), w, filter, Set.of(o.out().toAbsolutePath().normalize()));
-            } else {
+            } else if (r.tar() != null) {
                 try (InputStream in = Files.newInputStream(r.tar())) {
                     TarSource.add(in, w, filter);
+                }
+            } else {
+                dev.cairn.oci.OciLayout layout = dev.cairn.oci.OciLayout.open(r.oci().layout());
+                for (dev.cairn.oci.Descriptor l : r.oci().layers()) {
+                    try (InputStream blob = OciRootfsResolver.open(layout, l)) {
+                        TarSource.addLayer(new java.io.FilterInputStream(blob) {
+                            @Override
+                            public void close() {
+                                // the blob is drained and closed below, after the tar reader is done with it
+                            }
+                        }, w, filter);
+                        OciRootfsResolver.drain(blob);
+                    }
                 }
             }
             for (int i = 0; i < r.pseudo().size(); i++) {

@@ -32,8 +32,18 @@ public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEp
     public record Image(String name, String version) {
     }
 
-    /** Exactly one of dir and tar. */
-    public record Rootfs(Path dir, Path tar, Compression compression, List<String> pseudo, List<String> exclude) {
+    /** Exactly one of dir, tar and oci. */
+    public record Rootfs(Path dir, Path tar, OciRootfs oci, Compression compression, List<String> pseudo, List<String> exclude) {
+    }
+
+    /**
+     * {@code rootfs.oci: LAYOUT:TAG} (or {@code LAYOUT@sha256:…}): the image's tar layers, bottom
+     * first, as resolved when the spec was read (digests are verified while the blobs are read).
+     */
+    public record OciRootfs(Path layout, String reference, dev.cairn.oci.Digest manifest, List<dev.cairn.oci.Descriptor> layers) {
+        public OciRootfs {
+            layers = List.copyOf(layers);
+        }
     }
 
     /** {@code salt} null: derived from the image name, version and SquashFS digest (deterministic). */
@@ -92,12 +102,15 @@ public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEp
     }
 
     private static Rootfs rootfs(SpecTree t, Node n) throws SpecException {
-        t.onlyKeys(n, "dir", "tar", "compression", "pseudo", "exclude");
+        t.onlyKeys(n, "dir", "tar", "oci", "compression", "pseudo", "exclude");
         Path dir = t.path(n, "dir", false);
         Path tar = t.path(n, "tar", false);
-        if ((dir == null) == (tar == null)) {
-            throw t.error(n, "give exactly one of 'dir' (a directory) or 'tar' (a tarball, plain/gz/zst/xz)");
+        String ociRef = t.string(n, "oci", false);
+        if ((dir != null ? 1 : 0) + (tar != null ? 1 : 0) + (ociRef != null ? 1 : 0) != 1) {
+            throw t.error(n, "give exactly one of 'dir' (a directory), 'tar' (a tarball, plain/gz/zst/xz) or 'oci' "
+                    + "(LAYOUT:TAG, an OCI image layout's layers)");
         }
+        OciRootfs oci = ociRef == null ? null : OciRootfsResolver.resolve(t, t.node(n, "oci"), ociRef);
         if (dir != null && !Files.isDirectory(dir)) {
             throw t.error(t.node(n, "dir"), dir + ": no such directory");
         }
@@ -123,7 +136,7 @@ public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEp
                 throw t.error(t.node(n, "pseudo").list().get(i), e.getMessage());
             }
         }
-        return new Rootfs(dir, tar, comp, pseudo, t.strings(n, "exclude"));
+        return new Rootfs(dir, tar, oci, comp, pseudo, t.strings(n, "exclude"));
     }
 
     private static Verity verity(SpecTree t, Node n) throws SpecException {
