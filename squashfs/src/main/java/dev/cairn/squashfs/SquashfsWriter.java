@@ -38,6 +38,8 @@ import java.util.concurrent.Future;
  */
 public final class SquashfsWriter implements AutoCloseable {
     private static final byte[] ZERO = new byte[1 << 20];
+    /** Bound on queued items of any kind (file ends, sparse blocks, jobs): a few MiB of records. */
+    private static final int MAX_ITEMS = 1 << 16;
 
     private final FileChannel out;
     private final SquashfsOptions options;
@@ -46,7 +48,9 @@ public final class SquashfsWriter implements AutoCloseable {
     private final ExecutorService workers;
     private final ThreadLocal<Codec.Compressor> compressors;
     private final ArrayDeque<Item> queue = new ArrayDeque<>();
-    private final int maxQueued;
+    /** Compression jobs (blocks and fragments) allowed in the queue: the workers' backlog. */
+    private final int maxJobs;
+    private int queuedJobs;
     private final Map<DedupKey, FileData> byContent = new HashMap<>();
     private final Node root;
     private final MessageDigest sha256;
@@ -77,7 +81,7 @@ public final class SquashfsWriter implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        this.maxQueued = Math.max(4, threads * 6);
+        this.maxJobs = Math.max(4, threads * 6);
         this.fragment = new byte[blockSize];
         try {
             this.sha256 = MessageDigest.getInstance("SHA-256");
@@ -405,9 +409,19 @@ public final class SquashfsWriter implements AutoCloseable {
         fragmentFill = 0;
     }
 
+    /**
+     * Appends to the in-order queue, then writes from its head while the workers' backlog is
+     * full. Only compression jobs count against {@link #maxJobs}: the bookkeeping items between
+     * them (a file's end, a sparse block) are tiny, and counting them would stall the workers in
+     * trees of small files, where dozens of files share one fragment block (at most
+     * {@link #MAX_ITEMS} of them are kept).
+     */
     private void enqueue(Item item) throws IOException {
         queue.addLast(item);
-        while (queue.size() > maxQueued) {
+        if (item instanceof Item.Block || item instanceof Item.Fragment) {
+            queuedJobs++;
+        }
+        while (queuedJobs > maxJobs || queue.size() > MAX_ITEMS) {
             writeNext();
         }
     }
@@ -420,6 +434,9 @@ public final class SquashfsWriter implements AutoCloseable {
 
     private void writeNext() throws IOException {
         Item item = queue.removeFirst();
+        if (item instanceof Item.Block || item instanceof Item.Fragment) {
+            queuedJobs--;
+        }
         if (item instanceof Item.Block b) {
             FileData f = b.file();
             if (f.start < 0) {
