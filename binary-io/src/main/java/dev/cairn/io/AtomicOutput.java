@@ -38,6 +38,7 @@ public final class AtomicOutput implements AutoCloseable {
     private final Path temp;
     private final FileChannel channel;
     private boolean done;
+    private Flusher flusher;
 
     private AtomicOutput(Path target, Path temp) throws IOException {
         this.target = target;
@@ -112,11 +113,30 @@ public final class AtomicOutput implements AutoCloseable {
         return temp;
     }
 
+    /**
+     * Starts writing the temporary file's data to disk in the background, about once a second,
+     * while the caller is still producing it, so that {@link #commit()}'s final flush finds little
+     * left to write (for an image of a few hundred MB that flush alone took 0.3-0.5 s at the end
+     * of the command). Only worth it for large outputs written over seconds. A flush that fails
+     * makes {@link #commit()} fail. Never interrupts anything: an interrupted {@code force} would
+     * close the channel.
+     */
+    public void flushInBackground() {
+        if (done) {
+            throw new IllegalStateException("already committed or closed: " + target);
+        }
+        if (flusher == null) {
+            flusher = new Flusher(channel);
+            flusher.start();
+        }
+    }
+
     /** Flushes to disk and renames the temporary file onto the target. */
     public void commit() throws IOException {
         if (done) {
             throw new IllegalStateException("already committed or closed: " + target);
         }
+        stopFlusher();
         channel.force(true);
         channel.close();
         try {
@@ -136,10 +156,69 @@ public final class AtomicOutput implements AutoCloseable {
         }
         done = true;
         try {
+            stopFlusher();
+        } catch (IOException ignored) {
+            // the output is being thrown away
+        }
+        try {
             channel.close();
         } finally {
             Files.deleteIfExists(temp);
             PENDING.remove(temp);
+        }
+    }
+
+    /** Stops the background flush (waiting for one in progress) and rethrows its failure, if any. */
+    private void stopFlusher() throws IOException {
+        Flusher f = flusher;
+        flusher = null;
+        if (f != null) {
+            f.finish();
+        }
+    }
+
+    /** Calls {@code force(false)} about once a second until {@link #finish()}. */
+    private static final class Flusher extends Thread {
+        private final FileChannel channel;
+        private final java.util.concurrent.CountDownLatch stop = new java.util.concurrent.CountDownLatch(1);
+        private volatile IOException failure;
+
+        Flusher(FileChannel channel) {
+            super("cairn-flush");
+            this.channel = channel;
+            setDaemon(true);
+        }
+
+        @Override
+        public void run() {
+            try {
+                while (!stop.await(1, java.util.concurrent.TimeUnit.SECONDS)) {
+                    channel.force(false);
+                }
+            } catch (IOException e) {
+                failure = e;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        void finish() throws IOException {
+            stop.countDown();
+            boolean interrupted = false;
+            while (true) {
+                try {
+                    join();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+            if (failure != null) {
+                throw new IOException("flushing the output to disk failed: " + failure.getMessage(), failure);
+            }
         }
     }
 }

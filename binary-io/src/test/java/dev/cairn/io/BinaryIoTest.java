@@ -74,6 +74,37 @@ class BinaryIoTest {
         assertThat(Files.list(dir).count()).isEqualTo(1);
     }
 
+    @Test
+    void atomicOutputFlushedInBackgroundCommitsEverythingAndStopsItsThread(@TempDir Path dir) throws Exception {
+        Path target = dir.resolve("out.img");
+        byte[] block = new byte[1 << 20];
+        java.util.Arrays.fill(block, (byte) 7);
+        try (AtomicOutput out = AtomicOutput.open(target)) {
+            out.flushInBackground();
+            out.flushInBackground(); // once is enough
+            assertThat(flushThreads()).isEqualTo(1);
+            for (int i = 0; i < 24; i++) {
+                out.channel().write(ByteBuffer.wrap(block), (long) i << 20);
+                Thread.sleep(50); // spans more than one background flush
+            }
+            out.commit();
+        }
+        assertThat(flushThreads()).isZero();
+        assertThat(Files.size(target)).isEqualTo(24L << 20);
+        assertThat(Files.list(dir).count()).isEqualTo(1);
+        try (AtomicOutput out = AtomicOutput.open(dir.resolve("abandoned.img"))) {
+            out.flushInBackground();
+            out.channel().write(ByteBuffer.wrap(block));
+        }
+        assertThat(flushThreads()).isZero();
+        assertThat(dir.resolve("abandoned.img")).doesNotExist();
+        assertThat(Files.list(dir).count()).isEqualTo(1);
+    }
+
+    private static long flushThreads() {
+        return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals("cairn-flush") && t.isAlive()).count();
+    }
+
     /** Tiny local helper to keep the test free of production hex code. */
     static final class HexFormatting {
         static String hex(byte[] b) {

@@ -38,6 +38,10 @@ import java.util.concurrent.Future;
  */
 public final class SquashfsWriter implements AutoCloseable {
     private static final byte[] ZERO = new byte[1 << 20];
+    /** Bound on queued items of any kind (file ends, sparse blocks, jobs): a few MiB of records. */
+    private static final int MAX_ITEMS = 1 << 16;
+    /** Content of a file held back (not compressed) until its digest shows whether it is a duplicate. */
+    static final int HOLD = 8 << 20;
 
     private final FileChannel out;
     private final SquashfsOptions options;
@@ -46,7 +50,9 @@ public final class SquashfsWriter implements AutoCloseable {
     private final ExecutorService workers;
     private final ThreadLocal<Codec.Compressor> compressors;
     private final ArrayDeque<Item> queue = new ArrayDeque<>();
-    private final int maxQueued;
+    /** Compression jobs (blocks and fragments) allowed in the queue: the workers' backlog. */
+    private final int maxJobs;
+    private int queuedJobs;
     private final Map<DedupKey, FileData> byContent = new HashMap<>();
     private final Node root;
     private final MessageDigest sha256;
@@ -60,6 +66,7 @@ public final class SquashfsWriter implements AutoCloseable {
     private long duplicateFiles;
     private long duplicateBytes;
     private long sparseBytes;
+    private long compressionJobs;
     private boolean finished;
     private Map<Long, Integer> tableIds;
     private XattrTable tableXattrs;
@@ -77,7 +84,7 @@ public final class SquashfsWriter implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        this.maxQueued = Math.max(4, threads * 6);
+        this.maxJobs = Math.max(4, threads * 6);
         this.fragment = new byte[blockSize];
         try {
             this.sha256 = MessageDigest.getInstance("SHA-256");
@@ -341,6 +348,11 @@ public final class SquashfsWriter implements AutoCloseable {
         FileData f = new FileData();
         sha256.reset();
         long size = 0;
+        // With duplicate detection on, the first blocks of a file are held back until its digest
+        // is known, so a duplicate of up to HOLD bytes is never compressed (mksquashfs compresses
+        // duplicates and then drops them). Longer files stream, and a duplicate's copy is dropped.
+        List<byte[]> held = new ArrayList<>();
+        boolean streaming = !options.duplicates();
         byte[] buf = new byte[blockSize];
         while (true) {
             int n = in.readNBytes(buf, 0, blockSize);
@@ -356,23 +368,46 @@ public final class SquashfsWriter implements AutoCloseable {
                 f.tail = Arrays.copyOf(buf, n);
                 break;
             }
-            submitBlock(f, buf, n);
+            if (!streaming && (long) (held.size() + 1) * blockSize > HOLD) {
+                streaming = true;
+                for (byte[] h : held) {
+                    submitBlock(f, h, blockSize);
+                }
+                held.clear();
+            }
+            if (streaming) {
+                submitBlock(f, buf, n);
+            } else {
+                held.add(buf);
+            }
             buf = new byte[blockSize];
         }
         f.size = size;
         inputBytes += size;
         boolean tailInFragment = f.tail != null && options.fragments()
                 && (size < blockSize || options.alwaysUseFragments());
-        if (f.tail != null && !tailInFragment) {
-            submitBlock(f, f.tail, f.tail.length);
-            f.tail = null;
-        }
         FileData dup = null;
         if (options.duplicates() && size > 0) {
             DedupKey key = new DedupKey(size, sha256.digest());
             dup = byContent.get(key);
             if (dup == null) {
                 byContent.put(key, f);
+            }
+        }
+        if (dup == null || streaming) {
+            for (byte[] h : held) {
+                submitBlock(f, h, blockSize);
+            }
+            if (f.tail != null && !tailInFragment) {
+                submitBlock(f, f.tail, f.tail.length);
+                f.tail = null;
+            }
+        }
+        if (dup != null && !streaming) {
+            for (byte[] h : held) {
+                if (options.sparse() && Arrays.mismatch(h, 0, blockSize, ZERO, 0, blockSize) == -1) {
+                    sparseBytes += blockSize; // counted as when the copy was written and dropped
+                }
             }
         }
         if (dup != null) {
@@ -386,12 +421,18 @@ public final class SquashfsWriter implements AutoCloseable {
         return f;
     }
 
+    /** Data and fragment blocks handed to the compressors so far (for tests). */
+    long compressionJobs() {
+        return compressionJobs;
+    }
+
     private void submitBlock(FileData f, byte[] buf, int n) throws IOException {
         if (options.sparse() && Arrays.mismatch(buf, 0, n, ZERO, 0, n) == -1) {
             sparseBytes += n;
             enqueue(new Item.Sparse(f, n));
             return;
         }
+        compressionJobs++;
         Future<byte[]> c = workers.submit(() -> compressors.get().compress(buf, 0, n));
         enqueue(new Item.Block(f, c, buf, n));
     }
@@ -414,6 +455,7 @@ public final class SquashfsWriter implements AutoCloseable {
         }
         byte[] buf = fragment;
         int n = fragmentFill;
+        compressionJobs++;
         Future<byte[]> c = workers.submit(() -> compressors.get().compress(buf, 0, n));
         enqueue(new Item.Fragment(fragmentCount, c, buf, n));
         fragmentCount++;
@@ -421,9 +463,19 @@ public final class SquashfsWriter implements AutoCloseable {
         fragmentFill = 0;
     }
 
+    /**
+     * Appends to the in-order queue, then writes from its head while the workers' backlog is
+     * full. Only compression jobs count against {@link #maxJobs}: the bookkeeping items between
+     * them (a file's end, a sparse block) are tiny, and counting them would stall the workers in
+     * trees of small files, where dozens of files share one fragment block (at most
+     * {@link #MAX_ITEMS} of them are kept).
+     */
     private void enqueue(Item item) throws IOException {
         queue.addLast(item);
-        while (queue.size() > maxQueued) {
+        if (item instanceof Item.Block || item instanceof Item.Fragment) {
+            queuedJobs++;
+        }
+        while (queuedJobs > maxJobs || queue.size() > MAX_ITEMS) {
             writeNext();
         }
     }
@@ -436,6 +488,9 @@ public final class SquashfsWriter implements AutoCloseable {
 
     private void writeNext() throws IOException {
         Item item = queue.removeFirst();
+        if (item instanceof Item.Block || item instanceof Item.Fragment) {
+            queuedJobs--;
+        }
         if (item instanceof Item.Block b) {
             FileData f = b.file();
             if (f.start < 0) {

@@ -149,6 +149,33 @@ class SquashfsRoundTripTest {
     }
 
     @Test
+    void duplicatesAreNotCompressedAgainUnlessLongerThanTheHoldBack() throws IOException {
+        int bs = 131072;
+        byte[] small = SeededData.bytes(11, 3 * bs + 100); // 3 blocks + a tail in its own block
+        byte[] large = SeededData.bytes(12, SquashfsWriter.HOLD + 2 * bs); // streams before its digest is known
+        Path img = dir.resolve("dup.sqfs");
+        SquashfsResult r;
+        try (FileChannel ch = FileChannel.open(img, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+             SquashfsWriter w = new SquashfsWriter(ch, SquashfsOptions.defaults(Compression.LZ4).withProcessors(2))) {
+            w.addFile("a", EntryMetadata.of(0644, 0, 0, 0), new ByteArrayInputStream(small));
+            assertThat(w.compressionJobs()).isEqualTo(4);
+            w.addFile("b", EntryMetadata.of(0644, 0, 0, 0), new ByteArrayInputStream(small));
+            assertThat(w.compressionJobs()).as("a duplicate within the hold-back is never compressed").isEqualTo(4);
+            w.addFile("c", EntryMetadata.of(0644, 0, 0, 0), new ByteArrayInputStream(large));
+            w.addFile("d", EntryMetadata.of(0644, 0, 0, 0), new ByteArrayInputStream(large));
+            assertThat(w.compressionJobs()).as("a longer duplicate is compressed, then dropped").isEqualTo(4 + 2 * (large.length / bs));
+            r = w.finish();
+        }
+        assertThat(r.duplicateFiles()).isEqualTo(2);
+        assertThat(r.duplicateBytes()).isEqualTo(small.length + large.length);
+        // random content is stored raw: LZ4's options record (2 + 8 bytes), then one copy of each file
+        assertThat(r.dataBytes()).isEqualTo(10 + small.length + large.length);
+        Map<String, String> m = readAll(img);
+        assertThat(m.get("b").replaceAll(".* sha=", "")).isEqualTo(HexFormat.of().formatHex(sha(small)));
+        assertThat(m.get("d").replaceAll(".* sha=", "")).isEqualTo(HexFormat.of().formatHex(sha(large)));
+    }
+
+    @Test
     void outputDoesNotDependOnThreadsAndMetadataNotOnAddOrder() throws IOException {
         SquashfsOptions o = SquashfsOptions.defaults(Compression.ZSTD).withLevel(3);
         byte[] a = write(dir.resolve("a"), o.withProcessors(1), ops());

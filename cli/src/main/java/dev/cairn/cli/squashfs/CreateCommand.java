@@ -108,6 +108,7 @@ final class CreateCommand implements Callable<Integer> {
         SquashfsResult r;
         try (AtomicOutput out = AtomicOutput.open(image);
              SquashfsWriter w = new SquashfsWriter(out.channel(), options)) {
+            out.flushInBackground(); // the image grows for seconds: commit() then has little left to sync
             addSource(w, filter);
             for (PseudoDefinition d : defs) {
                 d.apply(w, entryTime);
