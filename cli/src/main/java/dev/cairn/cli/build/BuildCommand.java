@@ -19,11 +19,14 @@ import picocli.CommandLine.Spec;
 
 /** {@code cairn build SPEC}: the whole verified-boot image set from one spec. */
 @Command(name = "build", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Build a complete, signed verified-boot image set from a spec (docs/build-spec.md): root filesystem",
-                "-> SquashFS -> dm-verity tree -> root-hash signature -> IPE policy -> initramfs -> signed UKI with PCR 11",
-                "prediction and .pcrsig -> OCI layout (stacker layer, UKI and policy artifacts, cosign signature) -> signed",
-                "build manifest. The whole set is verified before it replaces the previous one in OUT; unchanged steps come",
-                "from the cache in OUT/.cairn-cache."})
+        description = {"Build a complete, signed verified-boot image set from a spec",
+                "(docs/build-spec.md): rootfs -> SquashFS + dm-verity tree -> root-hash",
+                "signature -> IPE policy -> initramfs -> signed UKI (PCR 11 predicted,",
+                ".pcrsig) -> OCI layout (stacker layer, UKI and policy artifacts, cosign",
+                "signature) -> signed build manifest [-> registry]. The whole set is",
+                "verified before it replaces the previous one in OUT; unchanged steps come",
+                "from OUT/.cairn-cache. Exit 3: spec error (FILE:LINE named); 4: key source",
+                "unavailable; 5: registry; 6: I/O, or a new set failing its own check (not kept)."})
 public final class BuildCommand implements Callable<Integer> {
     @Spec
     CommandLine.Model.CommandSpec spec;

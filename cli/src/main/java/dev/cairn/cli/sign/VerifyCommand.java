@@ -29,9 +29,9 @@ import picocli.CommandLine.Spec;
 
 /** {@code cairn verify}: check signatures. */
 @Command(name = "verify", mixinStandardHelpOptions = true,
-        description = {"Verify a whole image set from 'cairn build' (OUT directory or its manifest.json) offline, link by link:",
-                "exit 0 when every link holds, 1 naming each broken one. Or verify single signatures: CMS/PKCS#7, PE/EFI",
-                "Authenticode (subcommands)."})
+        description = {"Verify a whole image set from 'cairn build' (OUT or its manifest.json) offline,",
+                "link by link: exit 0 when every link holds, 1 naming each broken one.",
+                "Or verify single signatures: CMS/PKCS#7, PE/EFI Authenticode (subcommands)."})
 public final class VerifyCommand extends CommandGroup implements Main.LazySubcommands {
     @Spec
     CommandLine.Model.CommandSpec self;
