@@ -46,10 +46,7 @@ public final class CmsVerifier {
             }
             byte[] content = detached != null ? detached : (byte[]) sd.getSignedContent().getContent();
             JcaX509CertificateConverter conv = new JcaX509CertificateConverter();
-            List<X509Certificate> pool = new ArrayList<>(extraCerts);
-            for (Object h : sd.getCertificates().getMatches(null)) {
-                pool.add(conv.getCertificate((X509CertificateHolder) h));
-            }
+            List<X509Certificate> pool = pool(sd, extraCerts, conv);
             Collection<SignerInformation> signers = sd.getSignerInfos().getSigners();
             if (signers.isEmpty()) {
                 throw new SigningException("the signature has no signer");
@@ -73,6 +70,35 @@ public final class CmsVerifier {
         } catch (OperatorCreationException | GeneralSecurityException e) {
             throw new SigningException("cannot verify the signature: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * The certificate of the (first) signer as the signature itself carries it, without checking
+     * anything: to compare it with a pinned certificate before {@link #verify} trusts it.
+     */
+    public static X509Certificate signerCertificate(byte[] cms) throws SigningException {
+        try {
+            CMSSignedData sd = new CMSSignedData(cms);
+            Collection<SignerInformation> signers = sd.getSignerInfos().getSigners();
+            if (signers.isEmpty()) {
+                throw new SigningException("the signature has no signer");
+            }
+            JcaX509CertificateConverter conv = new JcaX509CertificateConverter();
+            return findSigner(signers.iterator().next(), pool(sd, List.of(), conv), conv);
+        } catch (CMSException e) {
+            throw new SigningException("not a CMS signature: " + e.getMessage(), e);
+        } catch (GeneralSecurityException e) {
+            throw new SigningException("cannot read the signer certificate: " + e.getMessage(), e);
+        }
+    }
+
+    private static List<X509Certificate> pool(CMSSignedData sd, List<X509Certificate> extraCerts, JcaX509CertificateConverter conv)
+            throws GeneralSecurityException {
+        List<X509Certificate> pool = new ArrayList<>(extraCerts);
+        for (Object h : sd.getCertificates().getMatches(null)) {
+            pool.add(conv.getCertificate((X509CertificateHolder) h));
+        }
+        return pool;
     }
 
     private static X509Certificate findSigner(SignerInformation si, List<X509Certificate> pool, JcaX509CertificateConverter conv)

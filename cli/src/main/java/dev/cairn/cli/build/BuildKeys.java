@@ -9,7 +9,6 @@ import dev.cairn.signing.Secret;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.security.cert.CertificateEncodingException;
 import java.security.interfaces.RSAPublicKey;
 import java.time.Instant;
 import java.util.EnumMap;
@@ -118,11 +117,7 @@ final class BuildKeys {
     }
 
     /** SHA-256 of the certificate's DER, lower-case hex (what the manifest records). */
-    static String fingerprint(KeyMaterial km) {
-        try {
-            return HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(km.certificate().getEncoded()));
-        } catch (CertificateEncodingException | java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+    static String fingerprint(KeyMaterial km) throws dev.cairn.signing.SigningException {
+        return dev.cairn.signing.CmsSigner.fingerprint(km.certificate());
     }
 }

@@ -377,20 +377,14 @@ final class BuildPipeline {
 
     private Map<String, String> cmdlineValues(ObjectNode rootfs) {
         Map<String, String> v = new TreeMap<>();
-        JsonNodeView vn = new JsonNodeView(rootfs.path("verity"));
-        v.put("verity.roothash", vn.text("rootHash"));
-        v.put("verity.salt", vn.text("salt"));
-        v.put("verity.hashoffset", vn.text("hashOffset"));
-        v.put("verity.datablocks", vn.text("dataBlocks"));
+        com.fasterxml.jackson.databind.JsonNode vn = rootfs.path("verity");
+        v.put("verity.roothash", vn.path("rootHash").asText());
+        v.put("verity.salt", vn.path("salt").asText());
+        v.put("verity.hashoffset", vn.path("hashOffset").asText());
+        v.put("verity.datablocks", vn.path("dataBlocks").asText());
         v.put("image.name", spec.image().name());
         v.put("image.version", spec.image().version());
         return v;
-    }
-
-    private record JsonNodeView(com.fasterxml.jackson.databind.JsonNode n) {
-        String text(String k) {
-            return n.path(k).asText();
-        }
     }
 
     private ObjectNode uki(String cmdline) throws IOException {
@@ -473,7 +467,7 @@ final class BuildPipeline {
             ukiBlob = layout.putBlob(in, UKI_ARTIFACT_TYPE, null, -1).withAnnotation(MediaTypes.TITLE, ukiFile);
         }
         Map<String, String> ann = new TreeMap<>();
-        ann.put("org.opencontainers.image.created", ImageBuilderTime.rfc3339(o.sourceDateEpoch()));
+        ann.put("org.opencontainers.image.created", java.time.format.DateTimeFormatter.ISO_INSTANT.format(Instant.ofEpochSecond(o.sourceDateEpoch())));
         Descriptor ukiArtifact = ImageBuilder.addArtifact(layout, out.tag() + "-uki", UKI_ARTIFACT_TYPE, List.of(ukiBlob), manifest, ann);
         Descriptor policyArtifact = null;
         if (withPolicy) {
@@ -628,16 +622,6 @@ final class BuildPipeline {
             return MessageDigest.getInstance("SHA-256");
         } catch (java.security.NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
-        }
-    }
-
-    /** RFC 3339 UTC time of an epoch second, as OCI annotations carry it. */
-    static final class ImageBuilderTime {
-        private ImageBuilderTime() {
-        }
-
-        static String rfc3339(long epoch) {
-            return java.time.format.DateTimeFormatter.ISO_INSTANT.format(Instant.ofEpochSecond(epoch));
         }
     }
 }

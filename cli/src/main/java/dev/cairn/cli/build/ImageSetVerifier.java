@@ -11,7 +11,6 @@ import dev.cairn.oci.MediaTypes;
 import dev.cairn.oci.OciLayout;
 import dev.cairn.signing.CmsVerifier;
 import dev.cairn.signing.RawSignature;
-import dev.cairn.signing.SigningException;
 import dev.cairn.signing.ipe.IpePolicy;
 import dev.cairn.signing.pcr.PcrBank;
 import dev.cairn.signing.pcr.PcrPolicy;
@@ -33,7 +32,6 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.security.KeyFactory;
-import java.security.MessageDigest;
 import java.security.cert.X509Certificate;
 import java.security.interfaces.RSAPublicKey;
 import java.security.spec.X509EncodedKeySpec;
@@ -153,7 +151,7 @@ public final class ImageSetVerifier {
             return;
         }
         link("manifest signer pinned", () -> {
-            X509Certificate signer = signerOf(dir.resolve(BuildPipeline.MANIFEST_SIG), bytes[0]);
+            X509Certificate signer = CmsVerifier.signerCertificate(readSmall(dir.resolve(BuildPipeline.MANIFEST_SIG)));
             requirePinned("manifest", signer);
             return "keys.manifest matches the signer";
         });
@@ -220,7 +218,7 @@ public final class ImageSetVerifier {
             link("IPE policy signature", () -> {
                 byte[] text = readSmall(need(artifacts, "ipe-policy"));
                 byte[] signedPolicy = readSmall(need(artifacts, "ipe-policy-signed"));
-                byte[] content = CmsVerifier.verify(signedPolicy, null, List.of(certOf(signedPolicy, null)), List.of(), now).content();
+                byte[] content = CmsVerifier.verify(signedPolicy, null, List.of(CmsVerifier.signerCertificate(signedPolicy)), List.of(), now).content();
                 require(java.util.Arrays.equals(content, text), "the signed policy's content differs from ipe-policy.txt");
                 X509Certificate s = verifyCms("ipe", signedPolicy, null, dbCert, now);
                 return "signed by " + s.getSubjectX500Principal().getName();
@@ -390,7 +388,7 @@ public final class ImageSetVerifier {
 
     private void requirePinned(String role, X509Certificate c) throws Exception {
         String pinned = m.path("keys").path(role).path("certificateSha256").asText();
-        String actual = HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(c.getEncoded()));
+        String actual = dev.cairn.signing.CmsSigner.fingerprint(c);
         require(pinned.equals(actual), "signed by " + c.getSubjectX500Principal().getName() + ", not by the keys." + role
                 + " certificate the manifest pins");
     }
@@ -419,30 +417,10 @@ public final class ImageSetVerifier {
     }
 
     private X509Certificate verifyCms(String role, byte[] cms, byte[] detached, X509Certificate dbCert, Instant now) throws Exception {
-        X509Certificate signer = certOf(cms, detached);
+        X509Certificate signer = CmsVerifier.signerCertificate(cms);
         requirePinned(role, signer);
         CmsVerifier.verify(cms, detached, List.of(dbCert != null ? dbCert : pinnedCertificate(role)), List.of(), now);
         return signer;
-    }
-
-    /** The signer certificate a CMS signature carries (its signature checked by trusting it). */
-    private static X509Certificate certOf(byte[] cms, byte[] detached) throws Exception {
-        try {
-            org.bouncycastle.cms.CMSSignedData sd = detached == null ? new org.bouncycastle.cms.CMSSignedData(cms)
-                    : new org.bouncycastle.cms.CMSSignedData(new org.bouncycastle.cms.CMSProcessableByteArray(detached), cms);
-            var si = sd.getSignerInfos().getSigners().iterator().next();
-            @SuppressWarnings("unchecked")
-            var matches = sd.getCertificates().getMatches((org.bouncycastle.util.Selector<org.bouncycastle.cert.X509CertificateHolder>)
-                    (org.bouncycastle.util.Selector<?>) si.getSID());
-            require(!matches.isEmpty(), "the signature carries no signer certificate");
-            return new org.bouncycastle.cert.jcajce.JcaX509CertificateConverter().getCertificate(matches.iterator().next());
-        } catch (org.bouncycastle.cms.CMSException | java.util.NoSuchElementException e) {
-            throw new SigningException("not a CMS signature: " + e.getMessage(), e);
-        }
-    }
-
-    private X509Certificate signerOf(Path sig, byte[] content) throws Exception {
-        return certOf(readSmall(sig), content);
     }
 
     private static byte[] readSmall(Path p) throws IOException {
