@@ -109,6 +109,7 @@ public final class Main extends CommandGroup {
         try {
             return commandLine(out, err, args).execute(args);
         } finally {
+            dev.cairn.cli.oci.RegistryOptions.closeClients();
             out.flush();
             err.flush();
         }

@@ -28,7 +28,7 @@ import java.util.function.Function;
  * with exponential backoff on 5xx, 429 and broken connections. Plain HTTP is used only for
  * loopback hosts and hosts listed as insecure.
  */
-public final class RegistryClient {
+public final class RegistryClient implements AutoCloseable {
     /** Client settings. */
     public record Options(Function<String, Optional<Credentials>> credentials, Set<String> insecureHosts, int maxAttempts,
                           Duration initialBackoff, long chunkThreshold, int chunkSize, Duration timeout,
@@ -85,19 +85,105 @@ public final class RegistryClient {
     }
 
     private final Options options;
-    private final HttpClient http;
+    /** For https URLs (and redirects into https); built on first use. */
+    private HttpClient tls;
+    /** For http URLs: no TLS set-up at all (trust store, cipher suites); built on first use. */
+    private HttpClient plain;
     /** Authorization header per "host repository". */
     private final Map<String, String> auth = new ConcurrentHashMap<>();
     private int retries;
 
     public RegistryClient(Options options) {
         this.options = options;
-        HttpClient.Builder b = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).followRedirects(HttpClient.Redirect.NORMAL)
-                .connectTimeout(Duration.ofSeconds(30));
-        if (options.sslContext() != null) {
-            b.sslContext(options.sslContext());
+    }
+
+    /**
+     * The client for {@code uri}. Plain-HTTP registries (loopback, {@code --insecure-registry})
+     * get a client without TLS: building the JDK's default TLS context (trust store, cipher
+     * suites) is about a quarter of a second of every registry command (measured, bench/oci.sh).
+     * Should such a registry redirect into https, the request is sent again with the TLS client.
+     */
+    private synchronized HttpClient client(URI uri) {
+        if ("http".equalsIgnoreCase(uri.getScheme())) {
+            if (plain == null) {
+                plain = builder().sslContext(PlainHttpOnly.CONTEXT).sslParameters(new javax.net.ssl.SSLParameters()).build();
+            }
+            return plain;
         }
-        this.http = b.build();
+        return tlsClient();
+    }
+
+    private synchronized HttpClient tlsClient() {
+        if (tls == null) {
+            HttpClient.Builder b = builder();
+            if (options.sslContext() != null) {
+                b.sslContext(options.sslContext());
+            }
+            tls = b.build();
+        }
+        return tls;
+    }
+
+    /**
+     * Stops the HTTP clients' selector threads. Until then each sits in {@code epoll_wait}, and a
+     * JVM exiting with a thread in native code waits up to 0.3 s for it (HotSpot's exit protocol;
+     * measured on every registry command). JDK 21+ clients are closed; on JDK 17–20, which lack
+     * {@code HttpClient.close()}, the selector thread is interrupted, which ends its loop and shuts
+     * the client down (the thread's name carries the client id that the client's
+     * {@code toString()} ends with, as the JDK's own tests rely on).
+     */
+    @Override
+    public synchronized void close() {
+        for (HttpClient c : new HttpClient[] {plain, tls}) {
+            if (c == null) {
+                continue;
+            }
+            if (c instanceof AutoCloseable closeable) {
+                try {
+                    closeable.close();
+                } catch (Exception ignored) {
+                    // best effort: the process is done with the registry
+                }
+                continue;
+            }
+            String s = c.toString();
+            int open = s.lastIndexOf('(');
+            if (open >= 0 && s.endsWith(")")) {
+                String name = "HttpClient-" + s.substring(open + 1, s.length() - 1) + "-SelectorManager";
+                ThreadGroup root = Thread.currentThread().getThreadGroup();
+                while (root.getParent() != null) {
+                    root = root.getParent();
+                }
+                Thread[] threads = new Thread[root.activeCount() + 16];
+                int n = root.enumerate(threads);
+                for (int i = 0; i < n; i++) {
+                    if (threads[i].getName().equals(name)) {
+                        threads[i].interrupt();
+                    }
+                }
+            }
+        }
+        plain = null;
+        tls = null;
+    }
+
+    private static HttpClient.Builder builder() {
+        return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).followRedirects(HttpClient.Redirect.NORMAL)
+                .connectTimeout(Duration.ofSeconds(30));
+    }
+
+    /** Sends with the client for the request's scheme; a plain-HTTP request redirected into https is re-sent over TLS. */
+    private <T> HttpResponse<T> exchange(HttpRequest request, HttpResponse.BodyHandler<T> handler)
+            throws IOException, InterruptedException {
+        HttpClient c = client(request.uri());
+        try {
+            return c.send(request, handler);
+        } catch (IOException e) {
+            if (c != plain || !PlainHttpOnly.causedBy(e)) {
+                throw e;
+            }
+            return tlsClient().send(request, handler);
+        }
     }
 
     /** How many requests were retried (after a 5xx, 429 or broken connection) so far. */
@@ -179,7 +265,7 @@ public final class RegistryClient {
         if (file != null) {
             // the registry checks the digest of what arrives (DIGEST_INVALID); a tampered file is refused there
             HttpResponse<InputStream> resp = sendOnce(r, "pull,push", () -> request(put).header("Content-Type", "application/octet-stream")
-                    .PUT(HttpRequest.BodyPublishers.ofFile(file)));
+                    .PUT(new FileRegionPublisher(file, 0, d.size())));
             drain(resp);
             if (resp.statusCode() != 201) {
                 throw error(resp, "upload blob " + d.digest());
@@ -210,21 +296,14 @@ public final class RegistryClient {
         long offset = 0;
         int failures = 0;
         while (offset < d.size()) {
-            int len = (int) Math.min(options.chunkSize(), d.size() - offset);
-            byte[] chunk;
-            try (InputStream in = source.open(offset)) {
-                chunk = in.readNBytes(len);
-            }
-            if (chunk.length != len) {
-                throw new IOException("blob " + d.digest() + " is shorter than its descriptor says");
-            }
+            long len = Math.min(options.chunkSize(), d.size() - offset);
             long start = offset;
             URI target = loc;
             HttpResponse<InputStream> resp;
             try {
                 resp = sendOnce(r, "pull,push", () -> request(target).header("Content-Type", "application/octet-stream")
                         .header("Content-Range", start + "-" + (start + len - 1))
-                        .method("PATCH", HttpRequest.BodyPublishers.ofByteArray(chunk)));
+                        .method("PATCH", chunkBody(d, source, start, len)));
                 drain(resp);
             } catch (RegistryException e) {
                 if (e.status() != -1 || ++failures >= options.maxAttempts()) {
@@ -262,6 +341,24 @@ public final class RegistryClient {
         if (resp.statusCode() != 201) {
             throw error(resp, "finish upload of " + d.digest());
         }
+    }
+
+    /**
+     * Bytes {@code [start, start+len)} of the blob, streamed: mapped file slices when the source is
+     * a file, else the source's stream (which fails, rather than sending short, when it ends early).
+     */
+    private static HttpRequest.BodyPublisher chunkBody(Descriptor d, BlobSource source, long start, long len) {
+        java.nio.file.Path file = source.file();
+        if (file != null) {
+            return new FileRegionPublisher(file, start, len);
+        }
+        return HttpRequest.BodyPublishers.fromPublisher(HttpRequest.BodyPublishers.ofInputStream(() -> {
+            try {
+                return new ExactLengthInputStream(source.open(start), len, "blob " + d.digest() + " from offset " + start);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }), len);
     }
 
     /**
@@ -496,7 +593,7 @@ public final class RegistryClient {
             }
             HttpResponse<InputStream> resp;
             try {
-                resp = http.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
+                resp = exchange(b.build(), HttpResponse.BodyHandlers.ofInputStream());
             } catch (ConnectException e) {
                 throw new RegistryException("cannot connect to " + r.registry() + ": " + e.getMessage(), e);
             } catch (IOException | java.io.UncheckedIOException e) {
@@ -569,7 +666,7 @@ public final class RegistryClient {
         creds.ifPresent(c -> b.header("Authorization", c.basicHeader()));
         HttpResponse<byte[]> resp;
         try {
-            resp = http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+            resp = exchange(b.build(), HttpResponse.BodyHandlers.ofByteArray());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new java.io.InterruptedIOException("interrupted");

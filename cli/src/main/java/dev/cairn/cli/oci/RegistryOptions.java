@@ -67,7 +67,27 @@ public final class RegistryOptions {
             }
             o = o.withChunking(chunkSize, chunkSize);
         }
-        return new RegistryClient(o);
+        RegistryClient client = new RegistryClient(o);
+        synchronized (OPEN) {
+            OPEN.add(client);
+        }
+        return client;
+    }
+
+    /** Clients made by commands of this process that were not closed yet. */
+    private static final List<RegistryClient> OPEN = new ArrayList<>();
+
+    /**
+     * Closes every client {@link #client} made; {@link dev.cairn.cli.Main#run} calls it when a
+     * command ends, so no command has to thread the client through to a close of its own.
+     */
+    public static void closeClients() {
+        List<RegistryClient> open;
+        synchronized (OPEN) {
+            open = new ArrayList<>(OPEN);
+            OPEN.clear();
+        }
+        open.forEach(RegistryClient::close);
     }
 
     /** The JDK's trusted CAs plus the certificates of {@code pem}. */
