@@ -31,9 +31,11 @@ import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
  * The launcher's AppCDS training run (first start of a new installation, property
  * {@code cairn.cds.training}): after {@code --help} has loaded every command class, walk the code
  * paths signing commands share — PEM key loading, CMS and Authenticode signing and verification —
- * on a throw-away in-memory key in a private temp directory, so their classes come from the
- * archive instead of the jars. Writes nothing outside that directory, which it deletes; any failure
- * only means a smaller archive.
+ * on a throw-away in-memory key, then run the data commands on tiny inputs (SquashFS, dm-verity,
+ * an OCI layer, a push to an in-process stand-in registry on the loopback interface), all in a
+ * private temp directory, so their classes come from the archive instead of the jars and the JDK's
+ * modules. Writes nothing outside that directory, which it deletes; any failure only means a
+ * smaller archive.
  */
 final class CdsTraining {
     private CdsTraining() {
@@ -61,8 +63,65 @@ final class CdsTraining {
             AuthenticodeVerifier.verify(AuthenticodeSigner.sign(digest, "SHA-256", km), digest, List.of(cert));
         } catch (Exception | LinkageError e) {
             // a smaller archive, nothing more
+        }
+        try {
+            commands(dir);
+        } catch (Exception | LinkageError e) {
+            // a smaller archive, nothing more
         } finally {
             delete(dir);
+        }
+    }
+
+    /**
+     * The data commands on tiny inputs in {@code dir}: SquashFS, dm-verity, an OCI layer, and a
+     * push to a stand-in registry on the loopback interface (an in-process server that accepts
+     * every upload), which loads the HTTP client, its TLS defaults and the JSON mapping of
+     * manifests — about half a second of every registry command when they come from the jars.
+     */
+    private static void commands(Path dir) throws IOException {
+        Path tree = Files.createDirectories(dir.resolve("tree"));
+        Files.writeString(tree.resolve("file"), "cairn cds training\n");
+        Path img = dir.resolve("tree.sqfs");
+        java.io.PrintWriter sink = new java.io.PrintWriter(java.io.OutputStream.nullOutputStream());
+        Main.run(sink, sink, "squashfs", "create", tree.toString(), img.toString(), "--source-date-epoch", "0");
+        Main.run(sink, sink, "verity", "format", img.toString(), dir.resolve("tree.hash").toString(), "--seed", "cds");
+        String layout = dir.resolve("layout") + ":training";
+        Main.run(sink, sink, "oci", "layer", "add", layout, tree.toString(), "--type", "tar+gzip");
+        com.sun.net.httpserver.HttpServer registry = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
+        registry.createContext("/v2/", CdsTraining::acceptEverything);
+        registry.start();
+        try {
+            Main.run(sink, sink, "oci", "push", layout, "127.0.0.1:" + registry.getAddress().getPort() + "/training/image:1");
+        } finally {
+            registry.stop(0);
+        }
+    }
+
+    /** Just enough of the distribution API for a push: no blob exists, every upload succeeds. */
+    private static void acceptEverything(com.sun.net.httpserver.HttpExchange ex) throws IOException {
+        try (ex) {
+            byte[] body = ex.getRequestBody().readAllBytes();
+            String method = ex.getRequestMethod();
+            String path = ex.getRequestURI().getPath();
+            int status = 404;
+            if (method.equals("GET") && path.equals("/v2/")) {
+                status = 200;
+            } else if (method.equals("POST") || method.equals("PATCH")) {
+                status = 202;
+                ex.getResponseHeaders().set("Location", path.endsWith("/uploads/") ? path + "training" : path);
+                ex.getResponseHeaders().set("Range", "0-" + Math.max(0, body.length - 1));
+            } else if (method.equals("PUT")) {
+                status = 201;
+                try {
+                    ex.getResponseHeaders().set("Docker-Content-Digest", "sha256:"
+                            + java.util.HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(body)));
+                } catch (java.security.NoSuchAlgorithmException e) {
+                    throw new IOException(e);
+                }
+            }
+            ex.sendResponseHeaders(status, -1);
         }
     }
 

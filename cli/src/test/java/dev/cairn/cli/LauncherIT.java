@@ -71,6 +71,46 @@ class LauncherIT {
         assertThat(second.err()).isEmpty();
     }
 
+    /** Which classes a run loaded from the jars or the JDK's modules instead of the archive, and which it loaded at all. */
+    record ClassLoads(List<String> notArchived, List<String> all) {
+    }
+
+    ClassLoads classLoads(String... args) throws Exception {
+        Path log = dir.resolve("classes-" + System.nanoTime() + ".log");
+        cairn(List.of("CAIRN_OPTS=-Xlog:class+load=info:file=" + log), args);
+        List<String> lines = Files.readAllLines(log);
+        return new ClassLoads(lines.stream().filter(l -> l.contains("source: file:") || l.contains("source: jrt:")).map(l -> l.split(" ")[1]).toList(),
+                lines.stream().map(l -> l.split(" ")[1]).toList());
+    }
+
+    @Test
+    void theArchiveCoversPicocliAndTheRegistryClient() throws Exception {
+        // the distribution's picocli carries stack map frames (class-file 52): archivable
+        Path picocli;
+        try (Stream<Path> s = Files.list(launcher.getParent().getParent().resolve("lib"))) {
+            picocli = s.filter(p -> p.getFileName().toString().startsWith("picocli-")).findFirst().orElseThrow();
+        }
+        try (java.util.zip.ZipFile z = new java.util.zip.ZipFile(picocli.toFile())) {
+            List<? extends java.util.zip.ZipEntry> classes = z.stream()
+                    .filter(e -> e.getName().startsWith("picocli/") && e.getName().endsWith(".class")).toList();
+            assertThat(classes).hasSizeGreaterThan(100);
+            for (java.util.zip.ZipEntry e : classes) {
+                byte[] head = z.getInputStream(e).readNBytes(8);
+                assertThat(((head[6] & 0xff) << 8) | (head[7] & 0xff)).as(e.getName()).isEqualTo(52);
+            }
+        }
+        assertThat(cairn(List.of(), "--version").code()).isZero(); // first run: records the archive
+        Files.write(dir.resolve("tiny.img"), new byte[4096]);
+        ClassLoads verity = classLoads("verity", "format", dir.resolve("tiny.img").toString(), dir.resolve("tiny.hash").toString());
+        assertThat(verity.notArchived()).noneMatch(c -> c.startsWith("picocli."));
+        // a registry command against a closed loopback port: HTTP client from the archive, no TLS set-up
+        ClassLoads registry = classLoads("oci", "inspect", "docker://127.0.0.1:9/cairn/none:1");
+        assertThat(registry.all()).contains("jdk.internal.net.http.HttpClientImpl");
+        assertThat(registry.notArchived()).noneMatch(c -> c.startsWith("jdk.internal.net.http.") || c.startsWith("picocli.")
+                || c.startsWith("com.fasterxml.jackson."));
+        assertThat(registry.all()).noneMatch(c -> c.startsWith("sun.security.ssl."));
+    }
+
     @Test
     void fourGibibytesFormatWithSixtyFourMebibytesOfHeap() throws Exception {
         ToolOracle veritysetup = ToolOracle.require("veritysetup", "cryptsetup-bin");
