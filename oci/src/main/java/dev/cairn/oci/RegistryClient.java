@@ -41,7 +41,7 @@ public final class RegistryClient implements AutoCloseable {
         }
 
         public static Options defaults(Function<String, Optional<Credentials>> credentials) {
-            return new Options(credentials, Set.of(), 6, Duration.ofMillis(200), 64L << 20, 16 << 20, Duration.ofMinutes(5), null);
+            return new Options(credentials, Set.of(), 6, Duration.ofMillis(200), 128L << 20, 128 << 20, Duration.ofMinutes(5), null);
         }
 
         public Options withInsecureHosts(Set<String> hosts) {

@@ -28,7 +28,7 @@ public final class RegistryOptions {
     @Option(names = "--ca-file", paramLabel = "PEM",
             description = "Also trust the CA certificates in this PEM file for registry TLS (besides the JDK's).")
     Path caFile;
-    @Option(names = "--chunk-size", paramLabel = "BYTES", description = "Upload blobs larger than this in PATCH chunks of this size (default 64 MiB threshold, 16 MiB chunks).")
+    @Option(names = "--chunk-size", paramLabel = "BYTES", description = "Upload blobs larger than this in PATCH chunks of this size (default 128 MiB threshold and chunks).")
     Integer chunkSize;
 
     public RegistryClient client(InputStream stdin) throws IOException {
