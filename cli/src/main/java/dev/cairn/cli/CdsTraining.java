@@ -82,9 +82,12 @@ final class CdsTraining {
     private static void commands(Path dir) throws IOException {
         Path tree = Files.createDirectories(dir.resolve("tree"));
         Files.writeString(tree.resolve("file"), "cairn cds training\n");
-        Path img = dir.resolve("tree.sqfs");
         java.io.PrintWriter sink = new java.io.PrintWriter(java.io.OutputStream.nullOutputStream());
-        Main.run(sink, sink, "squashfs", "create", tree.toString(), img.toString(), "--source-date-epoch", "0");
+        Path img = null;
+        for (String comp : new String[] {"xz", "zstd", "gzip"}) {
+            img = dir.resolve("tree." + comp + ".sqfs");
+            Main.run(sink, sink, "squashfs", "create", tree.toString(), img.toString(), "--source-date-epoch", "0", "--comp", comp);
+        }
         Main.run(sink, sink, "verity", "format", img.toString(), dir.resolve("tree.hash").toString(), "--seed", "cds");
         String layout = dir.resolve("layout") + ":training";
         Main.run(sink, sink, "oci", "layer", "add", layout, tree.toString(), "--type", "tar+gzip");
