@@ -16,9 +16,10 @@ import java.util.concurrent.atomic.AtomicLong;
  * A request body made of bytes {@code [offset, offset+length)} of a file, handed to the HTTP client
  * as read-only slices of a memory mapping. The JDK's {@code BodyPublishers.ofFile} copies the file
  * through 16 KiB heap buffers that the socket layer copies again; mapped slices go from the page
- * cache to the socket in one write each (measured: a 500 MB blob push spent about a third less
- * client CPU). At most {@link #WINDOW} bytes are mapped at a time, so a huge blob never needs a
- * huge mapping; mappings are released by the garbage collector like any direct buffer.
+ * cache to the socket in one write each, and a chunk is never held in memory (a 500 MB push in
+ * 16 MiB chunks, which were byte arrays before: client CPU 4.2 s → 2.3–2.6 s). At most
+ * {@link #WINDOW} bytes are mapped at a time, so a huge blob never needs a huge mapping; mappings
+ * are released by the garbage collector like any direct buffer.
  *
  * <p>Each subscription opens the file itself, so the publisher can be re-sent (retries,
  * redirects). A file shorter than the region fails the subscription with a {@link FormatException}
