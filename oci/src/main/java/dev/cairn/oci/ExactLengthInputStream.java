@@ -24,9 +24,15 @@ final class ExactLengthInputStream extends FilterInputStream {
 
     @Override
     public int read() throws IOException {
-        byte[] one = new byte[1];
-        int n = read(one, 0, 1);
-        return n < 0 ? -1 : one[0] & 0xff;
+        if (remaining == 0) {
+            return -1;
+        }
+        int c = in.read();
+        if (c < 0) {
+            throw endedEarly();
+        }
+        remaining--;
+        return c;
     }
 
     @Override
@@ -36,10 +42,14 @@ final class ExactLengthInputStream extends FilterInputStream {
         }
         int n = in.read(b, off, (int) Math.min(len, remaining));
         if (n < 0) {
-            throw new FormatException("size", length, what + " ended after " + (length - remaining) + " of " + length + " bytes");
+            throw endedEarly();
         }
         remaining -= n;
         return n;
+    }
+
+    private FormatException endedEarly() {
+        return new FormatException("size", length, what + " ended after " + (length - remaining) + " of " + length + " bytes");
     }
 
     @Override

@@ -160,6 +160,13 @@ class RegistryTransportTest {
         InputStream shortOne = new ExactLengthInputStream(new ByteArrayInputStream(new byte[3]), 4, "blob sha256:x from offset 0");
         assertThatThrownBy(shortOne::readAllBytes).isInstanceOf(FormatException.class)
                 .hasMessageContaining("ended after 3 of 4 bytes");
+        InputStream bytewise = new ExactLengthInputStream(new ByteArrayInputStream(new byte[] {7, 8, 9}), 2, "x");
+        assertThat(bytewise.read()).isEqualTo(7);
+        assertThat(bytewise.read()).isEqualTo(8);
+        assertThat(bytewise.read()).as("stops at the length").isEqualTo(-1);
+        InputStream bytewiseShort = new ExactLengthInputStream(new ByteArrayInputStream(new byte[] {1}), 2, "x");
+        assertThat(bytewiseShort.read()).isEqualTo(1);
+        assertThatThrownBy(bytewiseShort::read).isInstanceOf(FormatException.class).hasMessageContaining("ended after 1 of 2 bytes");
     }
 
     private static RegistryClient.Options options(Set<String> insecure, SSLContext ctx) {
