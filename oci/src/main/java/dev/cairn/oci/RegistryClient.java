@@ -127,10 +127,11 @@ public final class RegistryClient implements AutoCloseable {
     /**
      * Stops the HTTP clients' selector threads. Until then each sits in {@code epoll_wait}, and a
      * JVM exiting with a thread in native code waits up to 0.3 s for it (HotSpot's exit protocol;
-     * measured on every registry command). JDK 21+ clients are closed; on JDK 17–20, which lack
-     * {@code HttpClient.close()}, the selector thread is interrupted, which ends its loop and shuts
-     * the client down (the thread's name carries the client id that the client's
-     * {@code toString()} ends with, as the JDK's own tests rely on).
+     * measured on every registry command). On JDK 21+ the clients are shut down with
+     * {@code HttpClient.shutdownNow()} (not {@code close()}, which would wait for a response body
+     * nobody reads any more); JDK 17–20 lack it, so the selector thread is interrupted, which ends
+     * its loop and shuts the client down (the thread's name carries the client id that the
+     * client's {@code toString()} ends with, as the JDK's own tests rely on).
      */
     @Override
     public synchronized void close() {
@@ -138,13 +139,13 @@ public final class RegistryClient implements AutoCloseable {
             if (c == null) {
                 continue;
             }
-            if (c instanceof AutoCloseable closeable) {
-                try {
-                    closeable.close();
-                } catch (Exception ignored) {
-                    // best effort: the process is done with the registry
-                }
+            try {
+                HttpClient.class.getMethod("shutdownNow").invoke(c);
                 continue;
+            } catch (NoSuchMethodException e) {
+                // JDK 17-20: interrupt the selector thread below
+            } catch (ReflectiveOperationException | RuntimeException e) {
+                continue; // best effort: the process is done with the registry
             }
             String s = c.toString();
             int open = s.lastIndexOf('(');
