@@ -76,8 +76,9 @@ final class CdsTraining {
     /**
      * The data commands on tiny inputs in {@code dir}: SquashFS, dm-verity, an OCI layer, and a
      * push to a stand-in registry on the loopback interface (an in-process server that accepts
-     * every upload), which loads the HTTP client, its TLS defaults and the JSON mapping of
-     * manifests — about half a second of every registry command when they come from the jars.
+     * every upload), which loads the HTTP client and the JSON mapping of manifests — about half a
+     * second of every registry command when they come from the jars and the JDK's modules. (A
+     * loopback registry is plain HTTP, so TLS classes are not trained.)
      */
     private static void commands(Path dir) throws IOException {
         Path tree = Files.createDirectories(dir.resolve("tree"));

@@ -113,12 +113,24 @@ final class FileRegionPublisher implements HttpRequest.BodyPublisher {
                     ByteBuffer next;
                     try {
                         next = nextSlice();
-                    } catch (IOException | RuntimeException e) {
+                    } catch (FormatException e) {
+                        fail(e);
+                        break;
+                    } catch (IOException e) {
+                        fail(new BlobReadException(e));
+                        break;
+                    } catch (RuntimeException e) {
                         fail(e);
                         break;
                     }
                     demand.decrementAndGet();
-                    subscriber.onNext(next);
+                    try {
+                        subscriber.onNext(next);
+                    } catch (RuntimeException | Error e) {
+                        cancelled = true; // a subscriber that throws is done (rule 2.13): release the file
+                        finish();
+                        throw e;
+                    }
                 }
                 missed = wip.addAndGet(-missed);
             } while (missed != 0);

@@ -89,6 +89,7 @@ public final class RegistryClient implements AutoCloseable {
     private HttpClient tls;
     /** For http URLs: no TLS set-up at all (trust store, cipher suites); built on first use. */
     private HttpClient plain;
+    private boolean closed;
     /** Authorization header per "host repository". */
     private final Map<String, String> auth = new ConcurrentHashMap<>();
     private int retries;
@@ -104,6 +105,9 @@ public final class RegistryClient implements AutoCloseable {
      * Should such a registry redirect into https, the request is sent again with the TLS client.
      */
     private synchronized HttpClient client(URI uri) {
+        if (closed) {
+            throw new IllegalStateException("registry client is closed");
+        }
         if ("http".equalsIgnoreCase(uri.getScheme())) {
             if (plain == null) {
                 plain = builder().sslContext(PlainHttpOnly.CONTEXT).sslParameters(new javax.net.ssl.SSLParameters()).build();
@@ -114,6 +118,9 @@ public final class RegistryClient implements AutoCloseable {
     }
 
     private synchronized HttpClient tlsClient() {
+        if (closed) {
+            throw new IllegalStateException("registry client is closed");
+        }
         if (tls == null) {
             HttpClient.Builder b = builder();
             if (options.sslContext() != null) {
@@ -166,6 +173,7 @@ public final class RegistryClient implements AutoCloseable {
         }
         plain = null;
         tls = null;
+        closed = true;
     }
 
     private static HttpClient.Builder builder() {
@@ -173,14 +181,18 @@ public final class RegistryClient implements AutoCloseable {
                 .connectTimeout(Duration.ofSeconds(30));
     }
 
-    /** Sends with the client for the request's scheme; a plain-HTTP request redirected into https is re-sent over TLS. */
+    /**
+     * Sends with the client for the request's scheme. A plain-HTTP request redirected into https is
+     * sent again, from the start, with the TLS client (which follows the redirect itself): the http
+     * origin sees it twice, which for a redirecting front end costs one more round trip.
+     */
     private <T> HttpResponse<T> exchange(HttpRequest request, HttpResponse.BodyHandler<T> handler)
             throws IOException, InterruptedException {
         HttpClient c = client(request.uri());
         try {
             return c.send(request, handler);
         } catch (IOException e) {
-            if (c != plain || !PlainHttpOnly.causedBy(e)) {
+            if (c.sslContext() != PlainHttpOnly.CONTEXT || !PlainHttpOnly.causedBy(e)) {
                 throw e;
             }
             return tlsClient().send(request, handler);
@@ -357,7 +369,7 @@ public final class RegistryClient implements AutoCloseable {
             try {
                 return new ExactLengthInputStream(source.open(start), len, "blob " + d.digest() + " from offset " + start);
             } catch (IOException e) {
-                throw new java.io.UncheckedIOException(e);
+                throw new java.io.UncheckedIOException(new BlobReadException(e));
             }
         }), len);
     }
@@ -601,6 +613,9 @@ public final class RegistryClient implements AutoCloseable {
                 for (Throwable c = e; c != null; c = c.getCause()) {
                     if (c instanceof dev.cairn.io.FormatException fe) {
                         throw fe; // our own blob failed verification while being sent: not a network problem
+                    }
+                    if (c instanceof BlobReadException local) {
+                        throw local.getCause(); // the local file, not the network: no retry
                     }
                     if (c instanceof javax.net.ssl.SSLHandshakeException h) {
                         throw new RegistryException(-2, "TLS", "TLS handshake with " + r.registry() + " failed: " + h.getMessage()

@@ -238,6 +238,49 @@ class RegistryTransportTest {
         }
     }
 
+    @Test
+    void aLocalBlobThatCannotBeReadIsReportedAsSuchAndNotRetried() throws Exception {
+        List<String> requests = java.util.Collections.synchronizedList(new ArrayList<>());
+        HttpServer http = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        http.createContext("/v2/", ex -> {
+            requests.add(ex.getRequestMethod());
+            String path = ex.getRequestURI().getPath();
+            if (ex.getRequestMethod().equals("POST")) {
+                answer(ex, 202, path + "session", null);
+            } else if (ex.getRequestMethod().equals("HEAD")) {
+                answer(ex, 404, null, null);
+            } else {
+                answer(ex, 202, path, null);
+            }
+        });
+        http.start();
+        String host = "127.0.0.1:" + http.getAddress().getPort();
+        Path gone = dir.resolve("deleted-blob");
+        for (long size : new long[] {10, 300L << 20}) { // monolithic PUT, and chunked PATCHes
+            requests.clear();
+            Descriptor d = Descriptor.of("application/octet-stream", Digest.ofBytes(new byte[1]), size);
+            try (RegistryClient client = new RegistryClient(RegistryClient.Options.defaults(h -> Optional.empty())
+                    .withRetries(6, Duration.ofMillis(1)))) {
+                RegistryClient.BlobSource source = new RegistryClient.BlobSource() {
+                    @Override
+                    public InputStream open(long offset) throws IOException {
+                        return Files.newInputStream(gone);
+                    }
+
+                    @Override
+                    public Path file() {
+                        return gone;
+                    }
+                };
+                assertThatThrownBy(() -> client.pushBlob(RegistryReference.parse(host + "/local/os:1"), d, source))
+                        .as("size %d", size).isInstanceOf(java.nio.file.NoSuchFileException.class);
+            }
+            // the body's request may reach the server before its body fails; nothing is retried
+            assertThat(requests).as("size %d: one attempt, no retries", size).startsWith("HEAD", "POST").hasSizeLessThanOrEqualTo(3);
+        }
+        http.stop(0);
+    }
+
     /** Server TLS for 127.0.0.1 with a self-signed certificate; the same context trusts it on the client side. */
     private static SSLContext selfSignedLoopbackTls() throws Exception {
         KeyPairGenerator kpg = KeyPairGenerator.getInstance("EC");
