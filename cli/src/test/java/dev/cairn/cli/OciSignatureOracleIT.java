@@ -79,6 +79,12 @@ class OciSignatureOracleIT {
         return Files.readAllBytes(img.resolve("blobs/sha256").resolve(d.digest().hex()));
     }
 
+    /** The same manifest with one more space: the same JSON, other bytes, another digest. */
+    private static byte[] changedManifest(byte[] manifest) {
+        return new String(manifest, StandardCharsets.UTF_8).replace("\"schemaVersion\":2", "\"schemaVersion\":2 ")
+                .getBytes(StandardCharsets.UTF_8);
+    }
+
     private static String b64url(byte[] b) {
         return Base64.getUrlEncoder().withoutPadding().encodeToString(b);
     }
@@ -141,8 +147,7 @@ class OciSignatureOracleIT {
             assertThat(r2.exitCode()).isEqualTo(1);
             assertThat(r2.stderr()).contains("jose rejects");
             // changed manifest: the envelope does not describe it
-            byte[] changed = new String(manifest, StandardCharsets.UTF_8).replace("\"schemaVersion\":2", "\"schemaVersion\":2 ")
-                    .getBytes(StandardCharsets.UTF_8);
+            byte[] changed = changedManifest(manifest);
             ToolOracle.Result r3 = oracle(node, "verify-notation.mjs", envelope, changed, ca);
             assertThat(r3.exitCode()).isEqualTo(1);
             assertThat(r3.stderr()).contains("payload names");
@@ -234,8 +239,7 @@ class OciSignatureOracleIT {
             ToolOracle.Result r2 = oracle(node, "verify-bundle.mjs", badDigest, manifest, ca);
             assertThat(r2.exitCode()).isEqualTo(1);
             assertThat(r2.stderr()).contains("messageDigest");
-            byte[] changed = new String(manifest, StandardCharsets.UTF_8).replace("\"schemaVersion\":2", "\"schemaVersion\":2 ")
-                    .getBytes(StandardCharsets.UTF_8);
+            byte[] changed = changedManifest(manifest);
             ToolOracle.Result r3 = oracle(node, "verify-bundle.mjs", bundle, changed, ca);
             assertThat(r3.exitCode()).isEqualTo(1);
             assertThat(r3.stderr()).contains("SIGNATURE_ERROR");
