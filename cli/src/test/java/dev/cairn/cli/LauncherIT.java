@@ -8,6 +8,7 @@ import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -69,6 +70,27 @@ class LauncherIT {
         Out second = cairn(List.of(), "--version");
         assertThat(second.out()).isEqualTo(first.out());
         assertThat(second.err()).isEmpty();
+    }
+
+    @Test
+    void aNewArchiveRetiresAllButTheThreeNewest() throws Exception {
+        Path cache = Files.createDirectories(dir.resolve("cache").resolve("cairn"));
+        long now = System.currentTimeMillis();
+        for (int i = 1; i <= 5; i++) { // archives of earlier installations, 1005 the newest
+            Path old = Files.createDirectories(cache.resolve(String.valueOf(1000 + i)));
+            Files.write(old.resolve("cairn.jsa"), new byte[16]);
+            Files.setLastModifiedTime(old, FileTime.fromMillis(now - (10 - i) * 86_400_000L));
+        }
+        Path notOurs = Files.createDirectories(cache.resolve("notes"));
+        Files.setLastModifiedTime(notOurs, FileTime.fromMillis(now - 100 * 86_400_000L));
+        assertThat(cairn(List.of(), "--version").code()).isZero();
+        List<String> left;
+        try (Stream<Path> s = Files.list(cache)) {
+            left = s.map(p -> p.getFileName().toString()).sorted().toList();
+        }
+        assertThat(left).hasSize(4).contains("1004", "1005", "notes");
+        String fresh = left.stream().filter(n -> !List.of("1004", "1005", "notes").contains(n)).findFirst().orElseThrow();
+        assertThat(cache.resolve(fresh).resolve("cairn.jsa")).isNotEmptyFile();
     }
 
     /** Which classes a run loaded from the jars or the JDK's modules instead of the archive, and which it loaded at all. */
