@@ -207,6 +207,7 @@ final class Codec {
         private final LZMA2Options options;
         private final ArrayCache cache = new BasicArrayCache();
         private final Sink sink = new Sink();
+        private final IncompressibleProbe probe = new IncompressibleProbe();
 
         XzCompressor(int level, int dict) {
             try {
@@ -219,6 +220,9 @@ final class Codec {
 
         @Override
         public byte[] compress(byte[] src, int off, int len) throws IOException {
+            if (probe.looksIncompressible(src, off, len)) {
+                return null; // stored raw, as it would be after an LZMA pass that cannot shrink it
+            }
             sink.reset();
             try (XZOutputStream xz = new XZOutputStream(sink, options, XZ.CHECK_CRC32, cache)) {
                 xz.write(src, off, len);
