@@ -73,6 +73,22 @@ class SquashfsCommandTest {
     }
 
     @Test
+    void anImageInsideItsSourceHoldsNeitherItselfNorItsTempFile() throws IOException {
+        Path t = smallTree();
+        Path img = t.resolve("img.sqfs");
+        for (int i = 0; i < 2; i++) { // the second run finds the first image in SOURCE too
+            MainTest.Run c = run("squashfs", "create", t.toString(), img.toString(), "--mtime", "0");
+            assertThat(c.code()).as(c.err()).isZero();
+            MainTest.Run ls = run("squashfs", "ls", img.toString());
+            assertThat(ls.code()).as(ls.err()).isZero();
+            assertThat(ls.out().lines()).noneMatch(l -> l.contains("img.sqfs")).contains("/etc/hostname");
+        }
+        try (Stream<Path> s = Files.list(t)) {
+            assertThat(s.map(p -> p.getFileName().toString())).noneMatch(n -> n.endsWith(".tmp"));
+        }
+    }
+
+    @Test
     void badOptionsAreCleanErrorsAndLeaveNoOutput() throws IOException {
         Path t = smallTree();
         Path img = dir.resolve("img.sqfs");

@@ -109,7 +109,7 @@ final class CreateCommand implements Callable<Integer> {
         try (AtomicOutput out = AtomicOutput.open(image);
              SquashfsWriter w = new SquashfsWriter(out.channel(), options)) {
             out.flushInBackground(); // the image grows for seconds: commit() then has little left to sync
-            addSource(w, filter);
+            addSource(w, filter, out.tempPath());
             for (PseudoDefinition d : defs) {
                 d.apply(w, entryTime);
             }
@@ -121,15 +121,15 @@ final class CreateCommand implements Callable<Integer> {
         return 0;
     }
 
-    private void addSource(SquashfsWriter w, SourceFilter filter) throws IOException {
+    /** Adds SOURCE; when IMAGE lies inside it, neither IMAGE nor the temp file it grows in is an entry. */
+    private void addSource(SquashfsWriter w, SourceFilter filter, Path temp) throws IOException {
         if (source.equals("-")) {
             TarSource.add(System.in, w, filter);
             return;
         }
         Path src = Path.of(source);
         if (Files.isDirectory(src)) {
-            Path self = image.toAbsolutePath().normalize();
-            DirectorySource.add(src, w, filter, Set.of(self));
+            DirectorySource.add(src, w, filter, Set.of(image.toAbsolutePath().normalize(), temp.toAbsolutePath().normalize()));
         } else if (Files.isRegularFile(src)) {
             try (InputStream in = Files.newInputStream(src)) {
                 TarSource.add(in, w, filter);
