@@ -176,4 +176,37 @@ class OciCommandTest {
         MainTest.Run missing = run("oci", "verify", dir.resolve("no-such-layout") + ":app", "--ca", ca.toString());
         assertThat(missing.code()).isEqualTo(3);
     }
+    @Test
+    void convertRefusesATamperedOrNonFileLayerBlob() throws Exception {
+        Path lay = dir.resolve("lay");
+        Path tar = dir.resolve("l.tar");
+        try (var out = new org.apache.commons.compress.archivers.tar.TarArchiveOutputStream(Files.newOutputStream(tar))) {
+            byte[] big = SeededData.bytes(3, 300_000); // the layer is far longer than the forged tar
+            var e = new org.apache.commons.compress.archivers.tar.TarArchiveEntry("big");
+            e.setSize(big.length);
+            out.putArchiveEntry(e);
+            out.write(big);
+            out.closeArchiveEntry();
+        }
+        MainTest.Run add = run("oci", "layer", "add", lay + ":img", tar.toString(), "--type", "tar", "--json");
+        assertThat(add.code()).as(add.err()).isZero();
+        Path blob = lay.resolve("blobs/sha256/" + field(add.out(), "layer").substring(7));
+        long size = Files.size(blob);
+
+        // the same size, a shorter tar in front (its end-of-archive comes first), zeros after it
+        Path evil = OciOracleIT.ociTar(dir.resolve("evil.tar"), "etc/", "etc/hello");
+        byte[] forged = java.util.Arrays.copyOf(Files.readAllBytes(evil), Math.toIntExact(size));
+        assertThat(Files.size(evil)).isLessThan(size / 10);
+        Files.write(blob, forged);
+        MainTest.Run conv = run("oci", "convert", lay + ":img");
+        assertThat(conv.code()).as(conv.out() + conv.err()).isEqualTo(3);
+        assertThat(conv.err()).contains("digest");
+        assertThat(run("oci", "inspect", lay + ":img-squashfs").code()).as("no converted image").isEqualTo(3);
+
+        Files.delete(blob); // a FIFO in an untrusted layout must not block the reader
+        assertThat(new ProcessBuilder("mkfifo", blob.toString()).start().waitFor()).isZero();
+        MainTest.Run fifo = run("oci", "convert", lay + ":img");
+        assertThat(fifo.code()).as(fifo.err()).isEqualTo(3);
+        assertThat(fifo.err()).contains("not a file");
+    }
 }

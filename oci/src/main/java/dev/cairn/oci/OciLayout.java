@@ -10,6 +10,7 @@ import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -322,7 +323,14 @@ public final class OciLayout {
 
     /** Streams a blob; the stream fails at its end unless size and digest match {@code d}. */
     public InputStream openBlob(Descriptor d) throws IOException {
-        return new VerifyingInputStream(Files.newInputStream(blobPath(d.digest())), d.digest(), d.size(), "blob");
+        Path p = blobPath(d.digest());
+        if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
+            throw new NoSuchFileException(p.toString(), null, "blob " + d.digest() + " is missing from the layout");
+        }
+        if (!Files.isRegularFile(p)) { // a FIFO or device in an untrusted layout would block or never end
+            throw new FormatException("blob", d.digest(), p + " is not a file");
+        }
+        return new VerifyingInputStream(Files.newInputStream(p), d.digest(), d.size(), "blob");
     }
 
     /** Reads and parses the manifest {@code d} points to, keeping its exact bytes. */

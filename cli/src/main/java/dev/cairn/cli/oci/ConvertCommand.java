@@ -121,8 +121,9 @@ final class ConvertCommand implements Callable<Integer> {
         return 0;
     }
 
-    private static InputStream open(OciLayout layout, Descriptor l) throws IOException {
-        InputStream in = new BufferedInputStream(layout.openBlob(l), 1 << 16);
+    /** Decompresses the layer blob {@code verifying} (which checks size and digest at its end). */
+    private static InputStream decode(InputStream verifying, Descriptor l) throws IOException {
+        InputStream in = new BufferedInputStream(verifying, 1 << 16);
         if (l.mediaType().endsWith("+gzip") || l.mediaType().endsWith(".gzip")) {
             return new GZIPInputStream(in, 1 << 16);
         }
@@ -130,6 +131,15 @@ final class ConvertCommand implements Callable<Integer> {
             return new com.github.luben.zstd.ZstdInputStream(in);
         }
         return in;
+    }
+
+    /**
+     * Reads what the tar reader left of the verifying blob stream: the tar can end (two zero
+     * records) before the blob does, and size and digest are only checked at the blob's end, so a
+     * tampered blob with a short tar in front would otherwise be accepted.
+     */
+    private static void drain(InputStream verifying) throws IOException {
+        verifying.transferTo(java.io.OutputStream.nullOutputStream());
     }
 
     private static String clean(String name) {
@@ -140,7 +150,8 @@ final class ConvertCommand implements Callable<Integer> {
     /** Directories marked opaque by a {@code .wh..wh..opq} entry. */
     private static Set<String> opaqueDirs(OciLayout layout, Descriptor l) throws IOException {
         Set<String> out = new HashSet<>();
-        try (TarArchiveInputStream in = new TarArchiveInputStream(open(layout, l))) {
+        try (InputStream blob = layout.openBlob(l);
+             TarArchiveInputStream in = new TarArchiveInputStream(decode(blob, l))) {
             for (TarArchiveEntry e; (e = in.getNextEntry()) != null; ) {
                 String n = clean(e.getName());
                 int slash = n.lastIndexOf('/');
@@ -148,6 +159,7 @@ final class ConvertCommand implements Callable<Integer> {
                     out.add(slash < 0 ? "" : n.substring(0, slash));
                 }
             }
+            drain(blob);
         }
         return out;
     }
@@ -155,7 +167,8 @@ final class ConvertCommand implements Callable<Integer> {
     /** Re-writes the layer's tar with overlay whiteouts in place of OCI ones. */
     private static void translate(OciLayout layout, Descriptor l, Path out, Set<String> opaque) throws IOException {
         Set<String> dirsSeen = new HashSet<>();
-        try (TarArchiveInputStream in = new TarArchiveInputStream(open(layout, l));
+        try (InputStream blob = layout.openBlob(l);
+             TarArchiveInputStream in = new TarArchiveInputStream(decode(blob, l));
              TarArchiveOutputStream tar = new TarArchiveOutputStream(Files.newOutputStream(out), "UTF-8")) {
             tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
             tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
@@ -205,6 +218,7 @@ final class ConvertCommand implements Callable<Integer> {
                 }
                 tar.closeArchiveEntry();
             }
+            drain(blob);
             tar.finish();
         }
     }
