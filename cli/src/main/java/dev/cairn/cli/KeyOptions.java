@@ -65,7 +65,17 @@ public final class KeyOptions {
         return pinFile != null ? Secret.ofFile(pinFile) : null;
     }
 
-    Secret passphrase() throws IOException {
+    private Secret passphrase;
+
+    /** The passphrase the options give, read once (standard input can only be read once), or null. */
+    public Secret passphrase() throws IOException {
+        if (passphrase == null) {
+            passphrase = readPassphrase();
+        }
+        return passphrase;
+    }
+
+    private Secret readPassphrase() throws IOException {
         int n = (passEnv != null ? 1 : 0) + (passFile != null ? 1 : 0) + (passStdin ? 1 : 0);
         if (n > 1) {
             throw new IllegalArgumentException("give the passphrase one way: --key-pass-env, --key-pass-file or --key-pass-stdin");

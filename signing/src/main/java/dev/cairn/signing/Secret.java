@@ -39,14 +39,32 @@ public final class Secret {
         }
     }
 
-    /** Reads one line from {@code in} (standard input). */
+    /** Longest line {@link #ofStream} reads: no passphrase is longer, and a wrong pipe must not fill the heap. */
+    static final int MAX_LINE_BYTES = 64 * 1024;
+
+    /** Reads one line of UTF-8 from {@code in} (standard input), as {@link #ofFile} reads a file. */
     public static Secret ofStream(InputStream in) throws IOException {
-        StringBuilder sb = new StringBuilder();
+        byte[] b = new byte[256];
+        int n = 0;
         int c;
         while ((c = in.read()) != -1 && c != '\n') {
-            sb.append((char) c);
+            if (n == MAX_LINE_BYTES) {
+                Arrays.fill(b, (byte) 0);
+                throw new IOException("standard input: the first line is longer than " + MAX_LINE_BYTES + " bytes; expected a passphrase");
+            }
+            if (n == b.length) {
+                byte[] bigger = Arrays.copyOf(b, Math.min(b.length * 2, MAX_LINE_BYTES));
+                Arrays.fill(b, (byte) 0);
+                b = bigger;
+            }
+            b[n++] = (byte) c;
         }
-        return new Secret(chomp(sb.toString()).toCharArray(), "standard input");
+        try {
+            int len = n > 0 && b[n - 1] == '\r' ? n - 1 : n; // a CRLF line, as ofFile accepts
+            return new Secret(new String(b, 0, len, StandardCharsets.UTF_8).toCharArray(), "standard input");
+        } finally {
+            Arrays.fill(b, (byte) 0);
+        }
     }
 
     private static String chomp(String s) {

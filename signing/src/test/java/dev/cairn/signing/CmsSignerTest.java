@@ -10,6 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
+import java.util.Arrays;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -116,6 +117,20 @@ class CmsSignerTest {
         Files.writeString(f, "pa ss\n");
         assertThat(new String(Secret.ofFile(f).chars())).isEqualTo("pa ss");
         assertThatThrownBy(() -> Secret.ofEnvironment("NOPE", Map.of())).hasMessageContaining("NOPE");
+    }
+
+    @Test
+    void aPassphraseReadsTheSameFromStandardInputAsFromAFile() throws Exception {
+        String pass = "Grüße-ключ-密码\u00e9";
+        Path f = dir.resolve("pass");
+        Files.writeString(f, pass + "\n", StandardCharsets.UTF_8);
+        assertThat(new String(Secret.ofFile(f).chars())).isEqualTo(pass);
+        assertThat(new String(Secret.ofStream(new ByteArrayInputStream((pass + "\r\nnext").getBytes(StandardCharsets.UTF_8))).chars()))
+                .isEqualTo(pass);
+        byte[] endless = new byte[Secret.MAX_LINE_BYTES + 1];
+        Arrays.fill(endless, (byte) 'x');
+        assertThatThrownBy(() -> Secret.ofStream(new ByteArrayInputStream(endless))).hasMessageContaining("longer than")
+                .hasMessageNotContaining("xxxx");
     }
 
     @Test

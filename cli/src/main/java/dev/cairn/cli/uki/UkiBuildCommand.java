@@ -103,7 +103,7 @@ public final class UkiBuildCommand implements Callable<Integer> {
             throw new IllegalArgumentException("give the PCR key once: --pcr-private-key or --pcr-pkcs11-key");
         }
         banks.forEach(PcrBank::of);
-        PcrSigningKey pcrKey = pcrPrivateKey != null ? PcrSigningKey.fromPem(pcrPrivateKey, pcrPublicKey, null)
+        PcrSigningKey pcrKey = pcrPrivateKey != null ? PcrSigningKey.fromPem(pcrPrivateKey, pcrPublicKey, keys.passphrase())
                 : pcrPkcs11Key != null ? PcrSigningKey.of(keys.loadOtherPkcs11Key(pcrPkcs11Key, "--pcr-pkcs11-key")) : null;
         byte[] pcrpkeyBytes = pcrpkey != null ? Files.readAllBytes(pcrpkey)
                 : pcrKey != null ? pcrKey.pcrpkeyPem().getBytes(StandardCharsets.US_ASCII)
@@ -171,7 +171,12 @@ public final class UkiBuildCommand implements Callable<Integer> {
             m.put("pcrsig", pcrsig);
             List<Map<String, Object>> pcrs = new ArrayList<>();
             for (PcrPredictor.Prediction p : predictions) {
-                pcrs.add(Map.of("phase", p.phase(), "bank", p.bank().id(), "pcr", 11, "hash", p.hex()));
+                Map<String, Object> x = new LinkedHashMap<>(); // fixed key order: Map.of's changes from run to run
+                x.put("phase", p.phase());
+                x.put("bank", p.bank().id());
+                x.put("pcr", 11);
+                x.put("hash", p.hex());
+                pcrs.add(x);
             }
             m.put("pcr11", pcrs);
             m.put("notes", plan.notes());
