@@ -197,7 +197,7 @@ final class BuildPipeline {
 
     private ObjectNode rootfs() throws IOException {
         BuildSpec.Rootfs r = spec.rootfs();
-        StepCache.Key key = new StepCache.Key().add("step", "rootfs v1").add("name", spec.image().name())
+        StepCache.Key key = new StepCache.Key().add("step", "rootfs v2").add("name", spec.image().name())
                 .add("version", spec.image().version()).add("comp", r.compression().name()).add("pseudo", String.join("\n", r.pseudo()))
                 .add("exclude", String.join("\n", r.exclude())).add("sde", Long.toString(o.sourceDateEpoch()))
                 .add("salt", spec.verity().salt() == null ? "derived" : HexFormat.of().formatHex(spec.verity().salt()));
@@ -219,7 +219,9 @@ final class BuildPipeline {
         }
         Path img = staging.resolve(ROOTFS);
         long sde = o.sourceDateEpoch();
-        SquashfsOptions so = SquashfsOptions.defaults(r.compression()).withSourceDateEpoch(sde).withProcessors(o.threads());
+        // every inode time is SOURCE_DATE_EPOCH (not capped at it): the tree's times never reach the image,
+        // which is what lets the cache key leave them out
+        SquashfsOptions so = SquashfsOptions.defaults(r.compression()).withTime(sde).withProcessors(o.threads());
         SquashfsResult sq;
         try (FileChannel ch = FileChannel.open(img, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
              SquashfsWriter w = new SquashfsWriter(ch, so)) {

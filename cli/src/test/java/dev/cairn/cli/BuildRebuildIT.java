@@ -1,0 +1,124 @@
+package dev.cairn.cli;
+
+import static dev.cairn.cli.MainTest.run;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.cairn.squashfs.SquashfsImage;
+import dev.cairn.testing.boot.DebianBootFiles;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code cairn build} run again, elsewhere or with a changed spec: every inode time in the image is
+ * the source date epoch (so the tree's times, which the cache key leaves out, cannot matter); the
+ * manifest does not depend on the checkout's location; a rebuild removes the artifacts the previous
+ * set listed and the new one does not, and {@code cairn verify} names such leftovers.
+ */
+class BuildRebuildIT {
+    static final long SDE = 1_700_000_000L;
+
+    @TempDir
+    static Path shared;
+    static Path devKeys;
+
+    @TempDir
+    Path dir;
+
+    @BeforeAll
+    static void keys() {
+        devKeys = shared.resolve("keys");
+    }
+
+    /** A spec whose paths are all relative to its directory, with a copy of Debian's kernel and stub there. */
+    static Path workdir(Path w, String name, String ipe) throws IOException {
+        Files.createDirectories(w.resolve("rootfs/etc"));
+        Files.writeString(w.resolve("rootfs/etc/marker"), "verified root\n");
+        Files.write(w.resolve("rootfs/etc/data.bin"), dev.cairn.testing.SeededData.bytes(11, 100_000));
+        Files.createDirectories(w.resolve("initramfs"));
+        Files.writeString(w.resolve("initramfs/init"), "#!/bin/sh\necho test\n");
+        Files.createDirectories(w.resolve("kernel"));
+        Files.copy(DebianBootFiles.kernel(), w.resolve("kernel/vmlinuz"));
+        Files.copy(DebianBootFiles.stub(), w.resolve("kernel/linuxx64.efi.stub"));
+        Path spec = w.resolve("image.yaml");
+        writeSpec(spec, name, ipe);
+        return spec;
+    }
+
+    static void writeSpec(Path spec, String name, String ipe) throws IOException {
+        Files.writeString(spec, String.join("\n",
+                "apiVersion: cairn.dev/v1",
+                "image:",
+                "  name: " + name,
+                "  version: 1.0.0",
+                "sourceDateEpoch: " + SDE,
+                "rootfs:",
+                "  dir: rootfs",
+                "kernel:",
+                "  linux: kernel/vmlinuz",
+                "  stub: kernel/linuxx64.efi.stub",
+                "  cmdline: console=ttyS0 cairn.verity.roothash=${verity.roothash}",
+                "  initramfs:",
+                "    dir: initramfs",
+                ipe,
+                "keys:",
+                "  secureboot: dev",
+                "  manifest: dev",
+                ""));
+    }
+
+    static MainTest.Run build(Path spec, Path out, String... extra) {
+        List<String> args = new ArrayList<>(List.of("build", spec.toString(), "--out", out.toString(), "--dev-keys", devKeys.toString()));
+        args.addAll(List.of(extra));
+        MainTest.Run r = run(args.toArray(String[]::new));
+        assertThat(r.code()).as(r.err()).isZero();
+        return r;
+    }
+
+    static MainTest.Run verify(Path set) {
+        return run("verify", set.toString(), "--ca", devKeys.resolve("ca.crt").toString(), "--db-cert",
+                devKeys.resolve("secureboot/db.crt").toString());
+    }
+
+    static JsonNode manifest(Path set) throws IOException {
+        return new ObjectMapper().readTree(set.resolve("manifest.json").toFile());
+    }
+
+    @Test
+    void everyInodeTimeIsTheSourceDateEpochSoTreeTimesCannotHideBehindTheCache() throws Exception {
+        Path spec = workdir(dir.resolve("w"), "times", "");
+        Path old = dir.resolve("w/rootfs/etc/marker");
+        Files.setLastModifiedTime(old, FileTime.from(Instant.parse("2001-01-01T00:00:00Z")));
+        Files.setLastModifiedTime(dir.resolve("w/rootfs/etc"), FileTime.from(Instant.parse("2001-06-01T00:00:00Z")));
+        Path out = dir.resolve("out");
+        build(spec, out);
+        List<String> notSde = new ArrayList<>();
+        try (SquashfsImage img = SquashfsImage.open(out.resolve("rootfs.img"))) {
+            assertThat(img.info().mkfsTime()).isEqualTo(SDE);
+            img.walk(e -> {
+                if (e.mtime() != SDE) {
+                    notSde.add(e.path() + " " + e.mtime());
+                }
+            });
+        }
+        assertThat(notSde).as("inodes whose time is not SOURCE_DATE_EPOCH").isEmpty();
+        byte[] first = Files.readAllBytes(out.resolve("rootfs.img"));
+
+        Files.setLastModifiedTime(old, FileTime.from(Instant.parse("2002-01-01T00:00:00Z")));
+        MainTest.Run again = build(spec, out, "--json");
+        assertThat(again.out()).contains("\"rootfs\"");
+        assertThat(Files.readAllBytes(out.resolve("rootfs.img"))).as("cache hit").isEqualTo(first);
+        MainTest.Run forced = build(spec, out, "--force", "--json");
+        assertThat(forced.out()).contains("\"cached\" : [ ]");
+        assertThat(Files.readAllBytes(out.resolve("rootfs.img"))).as("--force gives the bytes the cache gave").isEqualTo(first);
+    }
+}
