@@ -121,4 +121,25 @@ class BuildRebuildIT {
         assertThat(forced.out()).contains("\"cached\" : [ ]");
         assertThat(Files.readAllBytes(out.resolve("rootfs.img"))).as("--force gives the bytes the cache gave").isEqualTo(first);
     }
+
+    @Test
+    void theSameSpecInTwoDirectoriesGivesTheSameManifestAndArtifacts() throws Exception {
+        Path s1 = workdir(dir.resolve("w1"), "moved", "");
+        Path s2 = workdir(dir.resolve("elsewhere/w2"), "moved", "");
+        build(s1, dir.resolve("w1/out"));
+        build(s2, dir.resolve("elsewhere/w2/out"));
+        JsonNode m = manifest(dir.resolve("w1/out"));
+        assertThat(m.path("uki").path("kernel").path("file").asText()).isEqualTo("kernel/vmlinuz");
+        assertThat(m.path("uki").path("stubFile").path("file").asText()).isEqualTo("kernel/linuxx64.efi.stub");
+        assertThat(new String(Files.readAllBytes(dir.resolve("w1/out/manifest.json")))).doesNotContain(dir.toString());
+        assertThat(Files.readAllBytes(dir.resolve("elsewhere/w2/out/manifest.json")))
+                .isEqualTo(Files.readAllBytes(dir.resolve("w1/out/manifest.json")));
+        for (JsonNode a : m.path("artifacts")) {
+            String p = a.path("path").asText();
+            assertThat(Files.readAllBytes(dir.resolve("elsewhere/w2/out").resolve(p))).as(p)
+                    .isEqualTo(Files.readAllBytes(dir.resolve("w1/out").resolve(p)));
+        }
+        MainTest.Run v = verify(dir.resolve("elsewhere/w2/out"));
+        assertThat(v.code()).as(v.out() + v.err()).isZero();
+    }
 }

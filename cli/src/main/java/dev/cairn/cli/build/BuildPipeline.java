@@ -398,10 +398,11 @@ final class BuildPipeline {
         UkiBuilder.Inputs in = new UkiBuilder.Inputs(k.stub(), k.linux(), List.of(staging.resolve(INITRAMFS)),
                 cmdline.getBytes(StandardCharsets.US_ASCII), osrel, null, null, null, null,
                 pcrKey.pcrpkeyPem().getBytes(StandardCharsets.US_ASCII), List.of());
-        String ck = new StepCache.Key().add("step", "uki v1").addFile("stub", k.stub()).addFile("linux", k.linux())
+        String ck = new StepCache.Key().add("step", "uki v2").addFile("stub", k.stub()).addFile("linux", k.linux())
                 .addFile("initrd", staging.resolve(INITRAMFS)).add("cmdline", cmdline).add("osrel", new String(osrel, StandardCharsets.UTF_8))
                 .add("banks", String.join(",", k.pcrBanks())).add("sb", BuildKeys.fingerprint(keys.get(KeyRole.SECUREBOOT)))
-                .add("pcr", BuildKeys.fingerprint(pcr)).add("file", file).hex();
+                .add("pcr", BuildKeys.fingerprint(pcr)).add("file", file)
+                .add("recorded", k.linuxFile() + "\n" + k.stubFile()).hex();
         Optional<ObjectNode> hit = cache.restore("uki", ck, staging, List.of(file));
         if (hit.isPresent()) {
             cached.add("uki");
@@ -417,10 +418,10 @@ final class BuildPipeline {
         n.put("uname", r.prepared().uname());
         n.put("measurementRule", r.prepared().rule().label());
         ObjectNode kernel = n.putObject("kernel");
-        kernel.put("file", k.linux().toString());
+        kernel.put("file", k.linuxFile());
         kernel.put("sha256", StepCache.digest(k.linux()));
         ObjectNode stub = n.putObject("stubFile");
-        stub.put("file", k.stub().toString());
+        stub.put("file", k.stubFile());
         stub.put("sha256", StepCache.digest(k.stub()));
         ArrayNode pcrs = n.putArray("pcr11");
         // ":" (no phase word yet: what an initramfs without systemd-pcrphase reads) first; .pcrsig signs only systemd's phases

@@ -53,7 +53,13 @@ public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEp
     public record Initramfs(Path dir, Path file, List<Path> binaries, List<String> modules, Path modulesDir) {
     }
 
-    public record Kernel(Path linux, Path stub, CmdlineTemplate cmdline, String osRelease, Initramfs initramfs, List<String> pcrBanks) {
+    /**
+     * {@code linuxFile} and {@code stubFile}: the kernel and stub as the spec wrote them, a glob
+     * resolved, relative paths kept relative to the spec's directory (what the manifest records,
+     * so it does not depend on where the checkout lies).
+     */
+    public record Kernel(Path linux, Path stub, CmdlineTemplate cmdline, String osRelease, Initramfs initramfs, List<String> pcrBanks,
+                         String linuxFile, String stubFile) {
     }
 
     /** {@code enabled} false: no IPE policy (and nothing of it in the initramfs). */
@@ -224,7 +230,8 @@ public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEp
             }
         }
         return new Kernel(linux, stub, cmdline, t.string(n, "osRelease", false),
-                new Initramfs(dir, file, List.copyOf(binaries), modules, modulesDir), banks.isEmpty() ? List.of("sha256") : banks);
+                new Initramfs(dir, file, List.copyOf(binaries), modules, modulesDir), banks.isEmpty() ? List.of("sha256") : banks,
+                KernelFiles.asWritten(t, n, "linux", linux), KernelFiles.asWritten(t, n, "stub", stub));
     }
 
     private static Ipe ipe(SpecTree t, Node n, String name, String version) throws SpecException {

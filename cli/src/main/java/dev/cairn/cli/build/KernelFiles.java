@@ -52,6 +52,25 @@ final class KernelFiles {
         return p;
     }
 
+    /**
+     * How the manifest names {@code resolved}, the file {@code key} named: as the spec wrote it, with
+     * a glob resolved. A relative path stays relative to the spec's directory (with '/'), an absolute
+     * one (and the default) stays absolute, so the same spec in another checkout gives the same name.
+     */
+    static String asWritten(SpecTree t, Node parent, String key, Path resolved) throws SpecException {
+        String s = t.string(parent, key, false);
+        if (s == null || Path.of(s).isAbsolute()) {
+            return resolved.toString();
+        }
+        Path base = t.file().toAbsolutePath().getParent();
+        Path rel = base.relativize(resolved);
+        StringBuilder b = new StringBuilder();
+        for (Path part : rel) {
+            b.append(b.length() == 0 ? "" : "/").append(part);
+        }
+        return b.toString();
+    }
+
     /** The kernel's release ({@code uname -r}) as its bzImage header says it, or null. */
     static String release(Path kernel) {
         try (java.io.InputStream in = Files.newInputStream(kernel)) {
