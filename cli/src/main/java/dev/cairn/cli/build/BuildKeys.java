@@ -31,38 +31,34 @@ final class BuildKeys {
     }
 
     static BuildKeys load(BuildSpec spec, Path devKeysDir, PrintWriter err) throws IOException {
+        // real key sources first, loaded and type-checked: a failure there must not leave dev keys behind
         Map<KeySpec, KeyMaterial> loaded = new HashMap<>();
-        for (KeySpec ks : spec.keys().values()) { // real key sources first: a failure there must not leave dev keys behind
-            if (ks.kind() != KeySpec.Kind.DEV && !loaded.containsKey(ks)) {
-                loaded.put(ks, load(ks));
-            }
-        }
-        boolean anyDev = spec.keys().values().stream().anyMatch(k -> k.kind() == KeySpec.Kind.DEV);
-        DevKeys dev = anyDev ? DevKeys.openOrCreate(devKeysDir, spec.image().name()) : null;
-        BuildKeys b = new BuildKeys(dev);
+        Map<KeyRole, KeySpec> sources = new EnumMap<>(KeyRole.class);
         for (KeyRole role : KeyRole.values()) {
-            KeySpec ks = spec.keys().get(role);
-            KeyRole from = role;
-            while (ks == null && from.fallback() != null) {
-                from = from.fallback();
-                ks = spec.keys().get(from);
-            }
+            KeySpec ks = source(spec, role);
             if (ks == null) {
                 continue;
             }
+            sources.put(role, ks);
+            if (ks.kind() != KeySpec.Kind.DEV) {
+                KeyMaterial km = loaded.get(ks);
+                if (km == null) {
+                    km = load(ks);
+                    loaded.put(ks, km);
+                }
+                checkType(role, ks, km);
+            }
+        }
+        boolean anyDev = sources.values().stream().anyMatch(k -> k.kind() == KeySpec.Kind.DEV);
+        DevKeys dev = anyDev ? DevKeys.openOrCreate(devKeysDir, spec.image().name()) : null;
+        BuildKeys b = new BuildKeys(dev);
+        for (Map.Entry<KeyRole, KeySpec> e : sources.entrySet()) {
+            KeyRole role = e.getKey();
+            KeySpec ks = e.getValue();
             KeyMaterial km = loaded.get(ks);
             if (km == null) {
                 km = dev.load(role);
-            }
-            if (role == KeyRole.PCR && !(km.certificate().getPublicKey() instanceof RSAPublicKey)) {
-                throw new SpecException(ExitCode.SIGNING, ks.specFile(), ks.line(), ks.path(),
-                        "the PCR policy key must be RSA (systemd's .pcrsig), this one is " + km.certificate().getPublicKey().getAlgorithm());
-            }
-            if ((role == KeyRole.SECUREBOOT || role == KeyRole.VERITY || role == KeyRole.IPE)
-                    && !(km.certificate().getPublicKey() instanceof RSAPublicKey)) {
-                throw new SpecException(ExitCode.SIGNING, ks.specFile(), ks.line(), ks.path(),
-                        "the " + role.specName() + " key must be RSA (UEFI db and the kernel's platform keyring), this one is "
-                                + km.certificate().getPublicKey().getAlgorithm());
+                checkType(role, ks, km);
             }
             for (String w : KeyLoader.validityWarnings(km.certificate(), Instant.now())) {
                 err.println("cairn: warning: keys." + role.specName() + ": " + w);
@@ -71,6 +67,30 @@ final class BuildKeys {
             b.development.put(role, ks.kind() == KeySpec.Kind.DEV);
         }
         return b;
+    }
+
+    /** The key source of {@code role}: its own, else its fallback's; null when neither is given. */
+    private static KeySpec source(BuildSpec spec, KeyRole role) {
+        KeySpec ks = spec.keys().get(role);
+        KeyRole from = role;
+        while (ks == null && from.fallback() != null) {
+            from = from.fallback();
+            ks = spec.keys().get(from);
+        }
+        return ks;
+    }
+
+    private static void checkType(KeyRole role, KeySpec ks, KeyMaterial km) throws SpecException {
+        if (role == KeyRole.PCR && !(km.certificate().getPublicKey() instanceof RSAPublicKey)) {
+            throw new SpecException(ExitCode.SIGNING, ks.specFile(), ks.line(), ks.path(),
+                    "the PCR policy key must be RSA (systemd's .pcrsig), this one is " + km.certificate().getPublicKey().getAlgorithm());
+        }
+        if ((role == KeyRole.SECUREBOOT || role == KeyRole.VERITY || role == KeyRole.IPE)
+                && !(km.certificate().getPublicKey() instanceof RSAPublicKey)) {
+            throw new SpecException(ExitCode.SIGNING, ks.specFile(), ks.line(), ks.path(),
+                    "the " + role.specName() + " key must be RSA (UEFI db and the kernel's platform keyring), this one is "
+                            + km.certificate().getPublicKey().getAlgorithm());
+        }
     }
 
     private static KeyMaterial load(KeySpec ks) throws SpecException {
