@@ -142,4 +142,44 @@ class BuildRebuildIT {
         MainTest.Run v = verify(dir.resolve("elsewhere/w2/out"));
         assertThat(v.code()).as(v.out() + v.err()).isZero();
     }
+
+    @Test
+    void aRebuildWithoutIpeRemovesTheOldPolicyAndOnlyWhatTheOldManifestListed() throws Exception {
+        Path spec = workdir(dir.resolve("w"), "first", "");
+        Path out = dir.resolve("out");
+        build(spec, out);
+        assertThat(out.resolve("ipe-policy.txt")).exists();
+        assertThat(out.resolve("ipe-policy.p7s")).exists();
+        byte[] oldPolicy = Files.readAllBytes(out.resolve("ipe-policy.txt"));
+        Files.writeString(out.resolve("notes.txt"), "mine\n");
+        Files.writeString(out.resolve("other.efi"), "mine too\n");
+        // a manifest naming something outside OUT (hand-edited) must not make the build delete it
+        Files.writeString(dir.resolve("victim.txt"), "outside\n");
+        com.fasterxml.jackson.databind.node.ObjectNode edited = (com.fasterxml.jackson.databind.node.ObjectNode) manifest(out);
+        ((com.fasterxml.jackson.databind.node.ArrayNode) edited.get("artifacts")).addObject().put("name", "x").put("path", "../victim.txt");
+        new ObjectMapper().writeValue(out.resolve("manifest.json").toFile(), edited);
+
+        Files.writeString(dir.resolve("w/rootfs/etc/marker"), "a new root\n");
+        writeSpec(spec, "second", "ipe:\n  enabled: false");
+        build(spec, out);
+        assertThat(manifest(out).has("ipe")).isFalse();
+        assertThat(out.resolve("ipe-policy.txt")).as("the old policy trusting the old root hash").doesNotExist();
+        assertThat(out.resolve("ipe-policy.p7s")).doesNotExist();
+        assertThat(out.resolve("first.efi")).as("the UKI of the old image name").doesNotExist();
+        assertThat(out.resolve("second.efi")).exists();
+        assertThat(out.resolve("notes.txt")).as("files the old manifest did not list stay").hasContent("mine");
+        assertThat(out.resolve("other.efi")).hasContent("mine too");
+        assertThat(dir.resolve("victim.txt")).hasContent("outside");
+        assertThat(out.resolve("dev-keys")).doesNotExist();
+        assertThat(devKeys.resolve("ca.crt")).exists();
+        MainTest.Run ok = verify(out);
+        assertThat(ok.code()).as(ok.out() + ok.err()).isZero();
+
+        // a leftover policy (as an older cairn left it) is named by verify
+        Files.write(out.resolve("ipe-policy.txt"), oldPolicy);
+        MainTest.Run leftover = verify(out);
+        assertThat(leftover.code()).as(leftover.out() + leftover.err()).isEqualTo(1);
+        assertThat(leftover.out()).containsPattern("FAILED +no unlisted artifacts");
+        assertThat(leftover.err()).contains("ipe-policy.txt not listed in the manifest");
+    }
 }

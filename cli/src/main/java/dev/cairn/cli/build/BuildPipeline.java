@@ -586,12 +586,14 @@ final class BuildPipeline {
     // ---- publishing ----
 
     private void publish() throws IOException {
+        Set<String> stale = previousArtifacts();
         List<Path> entries;
         try (var s = Files.list(staging)) {
             entries = s.sorted().toList();
         }
         for (Path p : entries) {
             String name = p.getFileName().toString();
+            stale.remove(name);
             if (name.equals(MANIFEST) || name.equals(MANIFEST_SIG)) {
                 continue;
             }
@@ -599,9 +601,43 @@ final class BuildPipeline {
         }
         // the manifest and its signature last: whoever reads them finds every artifact in place
         Files.deleteIfExists(o.out().resolve(MANIFEST_SIG));
+        // what the previous set listed and this one does not (an IPE policy trusting the old root hash,
+        // the UKI of an old image name) goes, so no signed artifact of the old set stays beside the new one
+        for (String name : stale) {
+            Path p = o.out().resolve(name);
+            if (Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                Files.delete(p);
+            }
+        }
         replace(staging.resolve(MANIFEST), o.out().resolve(MANIFEST));
         replace(staging.resolve(MANIFEST_SIG), o.out().resolve(MANIFEST_SIG));
         Files.delete(staging);
+    }
+
+    /**
+     * The artifact files the manifest already in OUT lists (plain file names only, never a path
+     * elsewhere): candidates for removal once the new set is in place. Nothing else in OUT is
+     * touched. An unreadable or foreign manifest lists nothing.
+     */
+    private Set<String> previousArtifacts() {
+        Set<String> names = new java.util.TreeSet<>();
+        Path prev = o.out().resolve(MANIFEST);
+        if (!Files.isRegularFile(prev, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            return names;
+        }
+        try {
+            ObjectNode m = ManifestJson.decode(Files.readAllBytes(prev), prev);
+            for (com.fasterxml.jackson.databind.JsonNode a : m.path("artifacts")) {
+                String p = a.path("path").asText("");
+                if (!p.isEmpty() && !p.startsWith(".") && !p.contains("/") && !p.contains("\\")
+                        && !p.equals(MANIFEST) && !p.equals(MANIFEST_SIG)) {
+                    names.add(p);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            // not a manifest cairn can read: remove nothing
+        }
+        return names;
     }
 
     private void replace(Path from, Path to) throws IOException {

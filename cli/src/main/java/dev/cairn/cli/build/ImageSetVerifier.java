@@ -66,6 +66,9 @@ import org.apache.commons.compress.archivers.cpio.CpioArchiveInputStream;
 public final class ImageSetVerifier {
     private static final Pattern ROOT_HASH_PARAM = Pattern.compile("(?i)(?:^|\\s)([A-Za-z0-9_.-]*root_?hash)=([0-9a-fA-F]+)");
     private static final int MAX_SMALL_FILE = 4 * 1024 * 1024;
+    /** The fixed names {@code cairn build} writes artifacts under. */
+    private static final List<String> ARTIFACT_NAMES = List.of(BuildPipeline.ROOTFS, BuildPipeline.ROOTHASH,
+            BuildPipeline.ROOTHASH_SIG, BuildPipeline.POLICY, BuildPipeline.POLICY_SIG, BuildPipeline.INITRAMFS);
 
     /** One checked link: its name, whether it holds, and what was found. */
     public record Check(String link, boolean ok, String detail) {
@@ -171,6 +174,22 @@ public final class ImageSetVerifier {
                 return "sha256 " + d;
             });
         }
+        link("no unlisted artifacts", () -> {
+            // a file under an artifact name the manifest does not list is left over from another set
+            // (an IPE policy trusting an old root hash): nothing may pick it up as part of this one
+            Set<String> listed = new HashSet<>();
+            for (JsonNode a : m.path("artifacts")) {
+                listed.add(a.path("path").asText());
+            }
+            List<String> unlisted = new ArrayList<>();
+            for (String name : ARTIFACT_NAMES) {
+                if (!listed.contains(name) && Files.exists(dir.resolve(name), LinkOption.NOFOLLOW_LINKS)) {
+                    unlisted.add(name);
+                }
+            }
+            require(unlisted.isEmpty(), String.join(", ", unlisted) + " not listed in the manifest (left over from another build?)");
+            return "none";
+        });
         JsonNode vm = m.path("verity");
         String rootHash = vm.path("rootHash").asText();
         link("dm-verity tree", () -> {
