@@ -15,7 +15,10 @@ import java.io.IOException;
  * The one JSON configuration of the module. Output is compact, keys in record order, map entries
  * sorted: the same value always gives the same bytes. Input is parsed with limits (nesting depth,
  * string length); unknown fields are ignored as image-spec requires; malformed JSON becomes a
- * {@link FormatException} naming what was read.
+ * {@link FormatException} naming what was read and where (line, column, field), never quoting the
+ * input: some of it is secret (a docker config.json's {@code auth}, a credential helper's answer, a
+ * token response), and Jackson's messages quote the offending token, so they are neither copied
+ * into ours nor chained as the cause.
  */
 public final class OciJson {
     private OciJson() {
@@ -60,9 +63,11 @@ public final class OciJson {
             while (root.getCause() != null && root.getCause() != root) {
                 root = root.getCause();
             }
-            String msg = root instanceof IllegalArgumentException || root instanceof FormatException
-                    ? root.getMessage() : firstLine(e.getMessage());
-            throw new FormatException(what + ": not a valid " + type.getSimpleName() + ": " + msg, e);
+            if (root instanceof IllegalArgumentException || root instanceof FormatException) {
+                // our own validation (a record's constructor): its message is ours, without Jackson's
+                throw new FormatException(what + ": not a valid " + type.getSimpleName() + ": " + root.getMessage(), root);
+            }
+            throw new FormatException(what + ": not a valid " + type.getSimpleName() + ": " + problem(e));
         }
     }
 
@@ -77,15 +82,48 @@ public final class OciJson {
         } catch (FormatException e) {
             throw e;
         } catch (IOException e) {
-            throw new FormatException(what + ": malformed JSON: " + firstLine(e.getMessage()), e);
+            throw new FormatException(what + ": malformed JSON: " + problem(e));
         }
     }
 
-    private static String firstLine(String s) {
-        if (s == null) {
-            return "";
+    /**
+     * What kind of problem {@code e} is and where, without any of the input: the kind from the
+     * exception's class, the place from its location and (for mapping errors) its field path.
+     */
+    static String problem(IOException e) {
+        String kind;
+        if (e instanceof com.fasterxml.jackson.core.exc.StreamConstraintsException) {
+            kind = "exceeds a parser limit (nesting depth, string or number length)";
+        } else if (e instanceof com.fasterxml.jackson.core.io.JsonEOFException) {
+            kind = "unexpected end of input";
+        } else if (e instanceof com.fasterxml.jackson.core.JsonParseException) {
+            kind = "syntax error";
+        } else if (e instanceof com.fasterxml.jackson.databind.exc.MismatchedInputException) {
+            kind = "wrong type or missing value";
+        } else if (e instanceof com.fasterxml.jackson.databind.JsonMappingException) {
+            kind = "invalid value";
+        } else if (e instanceof JsonProcessingException) {
+            kind = "invalid JSON";
+        } else {
+            kind = "cannot be read (" + e.getClass().getSimpleName() + ")";
         }
-        int nl = s.indexOf('\n');
-        return nl < 0 ? s : s.substring(0, nl);
+        StringBuilder sb = new StringBuilder(kind);
+        if (e instanceof com.fasterxml.jackson.databind.JsonMappingException m && !m.getPath().isEmpty()) {
+            StringBuilder path = new StringBuilder();
+            for (com.fasterxml.jackson.databind.JsonMappingException.Reference r : m.getPath()) {
+                if (r.getFieldName() != null) {
+                    path.append(path.length() == 0 ? "" : ".").append(r.getFieldName());
+                } else if (r.getIndex() >= 0) {
+                    path.append('[').append(r.getIndex()).append(']');
+                }
+            }
+            if (path.length() > 0) {
+                sb.append(" at ").append(path);
+            }
+        }
+        if (e instanceof JsonProcessingException p && p.getLocation() != null && p.getLocation().getLineNr() > 0) {
+            sb.append(" (line ").append(p.getLocation().getLineNr()).append(", column ").append(p.getLocation().getColumnNr()).append(')');
+        }
+        return sb.toString();
     }
 }

@@ -69,6 +69,28 @@ class RegistryClientTest {
     }
 
     @Test
+    void malformedSecretSourcesAreReportedWithoutTheirText() throws IOException {
+        String secret = "ghp_SuperSecretToken123";
+        Path helper = dir.resolve("docker-credential-fake");
+        Files.writeString(helper, "#!/bin/sh\nread host\necho " + secret + "\n");
+        Files.setPosixFilePermissions(helper, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        Path cfg = dir.resolve("config.json");
+        Files.writeString(cfg, "{\"credsStore\":\"fake\"}");
+        Throwable t = org.assertj.core.api.Assertions.catchThrowable(() -> Credentials.fromDockerConfig(cfg, "r.example",
+                n -> n.equals("docker-credential-fake") ? helper : null));
+        assertThat(t).isInstanceOf(dev.cairn.io.FormatException.class)
+                .hasMessageStartingWith("docker-credential-fake output: malformed JSON: syntax error (line 1");
+        OciJsonTest.assertNoSecret(t, secret);
+        // an unquoted auth value: base64 of user:password
+        String auth = java.util.Base64.getEncoder().encodeToString("alice:hunter2hunter2".getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        Files.writeString(cfg, "{\"auths\":{\"r.example\":{\"auth\":" + auth + "}}}");
+        Throwable c = org.assertj.core.api.Assertions.catchThrowable(() -> Credentials.fromDockerConfig(cfg, "r.example"));
+        assertThat(c).isInstanceOf(dev.cairn.io.FormatException.class).hasMessageStartingWith(cfg + ": malformed JSON: syntax error (line 1, column");
+        OciJsonTest.assertNoSecret(c, auth);
+        OciJsonTest.assertNoSecret(c, auth.substring(0, 8));
+    }
+
+    @Test
     void bearerChallengesParseWithQuotedCommasAndSeveralScopes() {
         var p = RegistryClient.challengeParams("realm=\"https://auth.example/token\",service=\"registry.example\","
                 + "scope=\"repository:a:pull,push repository:b:pull\",error=\"insufficient_scope\"");
