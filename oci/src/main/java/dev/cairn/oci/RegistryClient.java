@@ -177,16 +177,96 @@ public final class RegistryClient implements AutoCloseable {
     }
 
     private static HttpClient.Builder builder() {
-        return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).followRedirects(HttpClient.Redirect.NORMAL)
+        // redirects are followed by exchange(), which keeps Authorization on the original host only
+        return HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).followRedirects(HttpClient.Redirect.NEVER)
                 .connectTimeout(Duration.ofSeconds(30));
     }
 
+    /** As many redirects as the JDK's own client follows. */
+    private static final int MAX_REDIRECTS = 5;
+
     /**
-     * Sends with the client for the request's scheme. A plain-HTTP request redirected into https is
-     * sent again, from the start, with the TLS client (which follows the redirect itself): the http
-     * origin sees it twice, which for a redirecting front end costs one more round trip.
+     * Sends {@code request} and follows redirects (301, 302, 303, 307, 308; never from https to
+     * http) as the JDK's {@code Redirect.NORMAL} would, each hop with the client for its scheme, so
+     * a plain-HTTP registry redirecting into https is followed over TLS. Unlike the JDK's client,
+     * which copies every header to the new location, the {@code Authorization} header (Basic
+     * credentials or a registry's token) is dropped as soon as a hop leaves the request's host and
+     * port: a blob store or another registry behind a redirect never sees it.
      */
     private <T> HttpResponse<T> exchange(HttpRequest request, HttpResponse.BodyHandler<T> handler)
+            throws IOException, InterruptedException {
+        HttpResponse.BodyHandler<T> h = info -> redirect(info.statusCode(), info.headers()) != null
+                ? HttpResponse.BodySubscribers.replacing(null) : handler.apply(info);
+        HttpRequest req = request;
+        for (int hop = 0; ; hop++) {
+            HttpResponse<T> resp = sendWith(req, h);
+            String location = redirect(resp.statusCode(), resp.headers());
+            if (location == null) {
+                return resp;
+            }
+            URI next;
+            try {
+                next = req.uri().resolve(location);
+            } catch (IllegalArgumentException e) {
+                throw new RegistryException(resp.statusCode(), "REDIRECT", req.uri().getHost() + " redirected to an invalid location");
+            }
+            if (hop >= MAX_REDIRECTS) {
+                throw new RegistryException(resp.statusCode(), "REDIRECT", "more than " + MAX_REDIRECTS + " redirects from "
+                        + request.uri().getHost());
+            }
+            if (next.getHost() == null || !("https".equalsIgnoreCase(next.getScheme()) || "http".equalsIgnoreCase(next.getScheme()))
+                    || "https".equalsIgnoreCase(req.uri().getScheme()) && !"https".equalsIgnoreCase(next.getScheme())) {
+                throw new RegistryException(resp.statusCode(), "REDIRECT", req.uri().getHost() + " redirected to a location cairn does not follow ("
+                        + next.getScheme() + "://" + next.getHost() + ")");
+            }
+            req = redirected(req, next, resp.statusCode(), sameHostAndPort(request.uri(), next));
+        }
+    }
+
+    /** The Location of a redirect the JDK's {@code Redirect.NORMAL} would follow, or null. */
+    private static String redirect(int status, java.net.http.HttpHeaders headers) {
+        if (status != 301 && status != 302 && status != 303 && status != 307 && status != 308) {
+            return null;
+        }
+        return headers.firstValue("Location").orElse(null);
+    }
+
+    static boolean sameHostAndPort(URI a, URI b) {
+        return a.getHost() != null && a.getHost().equalsIgnoreCase(b.getHost()) && port(a) == port(b);
+    }
+
+    private static int port(URI u) {
+        return u.getPort() >= 0 ? u.getPort() : "https".equalsIgnoreCase(u.getScheme()) ? 443 : 80;
+    }
+
+    /** {@code req} sent again to {@code next}: 303 (and 301/302 of a POST) become a GET without body. */
+    private static HttpRequest redirected(HttpRequest req, URI next, int status, boolean keepAuthorization) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(next).expectContinue(req.expectContinue());
+        req.timeout().ifPresent(b::timeout);
+        req.version().ifPresent(b::version);
+        boolean toGet = status == 303 || (status == 301 || status == 302) && req.method().equals("POST");
+        if (toGet) {
+            b.GET();
+        } else {
+            b.method(req.method(), req.bodyPublisher().orElse(HttpRequest.BodyPublishers.noBody()));
+        }
+        req.headers().map().forEach((name, values) -> {
+            String n = name.toLowerCase(Locale.ROOT);
+            if (n.equals("authorization") && !keepAuthorization
+                    || toGet && (n.equals("content-type") || n.equals("content-range"))
+                    || n.equals("content-length") || n.equals("host") || n.equals("connection") || n.equals("expect") || n.equals("upgrade")) {
+                return;
+            }
+            values.forEach(v -> b.header(name, v));
+        });
+        return b.build();
+    }
+
+    /**
+     * Sends with the client for the request's scheme. Should the plain-HTTP client ever be asked
+     * for TLS, the request is sent again with the TLS client.
+     */
+    private <T> HttpResponse<T> sendWith(HttpRequest request, HttpResponse.BodyHandler<T> handler)
             throws IOException, InterruptedException {
         HttpClient c = client(request.uri());
         try {

@@ -281,6 +281,94 @@ class RegistryTransportTest {
         http.stop(0);
     }
 
+    /** A loopback server on a fresh port. */
+    private static HttpServer server() throws IOException {
+        HttpServer s = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
+        s.start();
+        return s;
+    }
+
+    private static final byte[] MANIFEST = ("{\"schemaVersion\":2,\"mediaType\":\"" + MediaTypes.MANIFEST + "\",\"config\":{\"mediaType\":\""
+            + "application/vnd.oci.empty.v1+json\",\"digest\":\"sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a\","
+            + "\"size\":2},\"layers\":[]}").getBytes(StandardCharsets.UTF_8);
+
+    @Test
+    void aRedirectToAnotherHostDoesNotCarryTheAuthorizationHeader() throws Exception {
+        Credentials alice = new Credentials("alice", "s3cret");
+        List<String> elsewhere = java.util.Collections.synchronizedList(new ArrayList<>());
+        HttpServer store = server(); // a blob store or CDN behind the registry: "localhost", not "127.0.0.1"
+        store.createContext("/", ex -> {
+            elsewhere.add(String.valueOf(ex.getRequestHeaders().getFirst("Authorization")));
+            answer(ex, 200, null, MANIFEST);
+        });
+        HttpServer registry = server();
+        String storeBase = "http://localhost:" + store.getAddress().getPort();
+        registry.createContext("/v2/", ex -> {
+            if (!alice.basicHeader().equals(ex.getRequestHeaders().getFirst("Authorization"))) {
+                ex.getResponseHeaders().set("WWW-Authenticate", "Basic realm=\"r\"");
+                answer(ex, 401, null, null);
+            } else if (ex.getRequestURI().getPath().startsWith("/v2/away/")) {
+                answer(ex, 307, storeBase + ex.getRequestURI().getPath(), null);
+            } else if (ex.getRequestURI().getPath().startsWith("/v2/same/")) {
+                answer(ex, 302, "/v2/here/" + ex.getRequestURI().getPath().substring(9), null); // same host: keeps the login
+            } else {
+                answer(ex, 200, null, MANIFEST);
+            }
+        });
+        String host = "127.0.0.1:" + registry.getAddress().getPort();
+        try (RegistryClient client = new RegistryClient(RegistryClient.Options.defaults(
+                h -> h.equals(host) ? Optional.of(alice) : Optional.empty()))) {
+            assertThat(client.getManifest(RegistryReference.parse(host + "/same/os:1"), "1").bytes()).isEqualTo(MANIFEST);
+            assertThat(client.getManifest(RegistryReference.parse(host + "/away/os:1"), "1").bytes()).isEqualTo(MANIFEST);
+        } finally {
+            registry.stop(0);
+            store.stop(0);
+        }
+        assertThat(elsewhere).as("Authorization headers the other host saw").containsExactly("null");
+    }
+
+    @Test
+    void aTokenRealmRedirectingToAnotherHostDoesNotGetTheCredentials() throws Exception {
+        Credentials alice = new Credentials("alice", "s3cret");
+        List<String> atRealm = java.util.Collections.synchronizedList(new ArrayList<>());
+        List<String> elsewhere = java.util.Collections.synchronizedList(new ArrayList<>());
+        HttpServer other = server();
+        other.createContext("/", ex -> {
+            elsewhere.add(String.valueOf(ex.getRequestHeaders().getFirst("Authorization")));
+            byte[] token = "{\"token\":\"t0ken\"}".getBytes(StandardCharsets.UTF_8);
+            try (ex) {
+                ex.sendResponseHeaders(200, token.length);
+                ex.getResponseBody().write(token);
+            }
+        });
+        HttpServer realm = server();
+        realm.createContext("/token", ex -> {
+            atRealm.add(String.valueOf(ex.getRequestHeaders().getFirst("Authorization")));
+            answer(ex, 307, "http://localhost:" + other.getAddress().getPort() + "/issue?" + ex.getRequestURI().getRawQuery(), null);
+        });
+        HttpServer registry = server();
+        registry.createContext("/v2/", ex -> {
+            if ("Bearer t0ken".equals(ex.getRequestHeaders().getFirst("Authorization"))) {
+                answer(ex, 200, null, MANIFEST);
+            } else {
+                ex.getResponseHeaders().set("WWW-Authenticate", "Bearer realm=\"http://127.0.0.1:" + realm.getAddress().getPort()
+                        + "/token\",service=\"test\"");
+                answer(ex, 401, null, null);
+            }
+        });
+        String host = "127.0.0.1:" + registry.getAddress().getPort();
+        try (RegistryClient client = new RegistryClient(RegistryClient.Options.defaults(
+                h -> h.equals(host) ? Optional.of(alice) : Optional.empty()))) {
+            assertThat(client.getManifest(RegistryReference.parse(host + "/os:1"), "1").bytes()).isEqualTo(MANIFEST);
+        } finally {
+            registry.stop(0);
+            realm.stop(0);
+            other.stop(0);
+        }
+        assertThat(atRealm).as("the registry's own realm gets its Basic credentials, as docker sends them").containsExactly(alice.basicHeader());
+        assertThat(elsewhere).as("Authorization headers the host the realm redirected to saw").containsExactly("null");
+    }
+
     /** Server TLS for 127.0.0.1 with a self-signed certificate; the same context trusts it on the client side. */
     private static SSLContext selfSignedLoopbackTls() throws Exception {
         KeyPairGenerator kpg = KeyPairGenerator.getInstance("EC");
