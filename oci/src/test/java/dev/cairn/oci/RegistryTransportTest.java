@@ -369,6 +369,33 @@ class RegistryTransportTest {
         assertThat(elsewhere).as("Authorization headers the host the realm redirected to saw").containsExactly("null");
     }
 
+    @Test
+    void aMalformedTokenResponseIsReportedWithoutItsText() throws Exception {
+        String secret = "ghp_SuperSecretToken123";
+        HttpServer registry = server();
+        String realmUrl = "http://127.0.0.1:" + registry.getAddress().getPort() + "/token";
+        registry.createContext("/token", ex -> {
+            byte[] body = ("{\"token\": " + secret + "}").getBytes(StandardCharsets.UTF_8);
+            try (ex) {
+                ex.sendResponseHeaders(200, body.length);
+                ex.getResponseBody().write(body);
+            }
+        });
+        registry.createContext("/v2/", ex -> {
+            ex.getResponseHeaders().set("WWW-Authenticate", "Bearer realm=\"" + realmUrl + "\"");
+            answer(ex, 401, null, null);
+        });
+        String host = "127.0.0.1:" + registry.getAddress().getPort();
+        Throwable t;
+        try (RegistryClient client = new RegistryClient(RegistryClient.Options.defaults(h -> Optional.empty()))) {
+            t = org.assertj.core.api.Assertions.catchThrowable(() -> client.getManifest(RegistryReference.parse(host + "/os:1"), "1"));
+        } finally {
+            registry.stop(0);
+        }
+        assertThat(t).isInstanceOf(FormatException.class).hasMessageStartingWith("token response: malformed JSON: syntax error (line 1");
+        OciJsonTest.assertNoSecret(t, secret);
+    }
+
     /** Server TLS for 127.0.0.1 with a self-signed certificate; the same context trusts it on the client side. */
     private static SSLContext selfSignedLoopbackTls() throws Exception {
         KeyPairGenerator kpg = KeyPairGenerator.getInstance("EC");
