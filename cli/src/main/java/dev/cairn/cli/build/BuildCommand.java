@@ -57,7 +57,7 @@ public final class BuildCommand implements Callable<Integer> {
     private String push(BuildSpec s, Path outDir, BuildPipeline.Outcome r, PrintWriter err) throws IOException {
         dev.cairn.oci.RegistryReference dest = dev.cairn.oci.RegistryReference.parse(s.outputs().push());
         dev.cairn.oci.OciLayout layout = dev.cairn.oci.OciLayout.open(outDir.resolve(s.outputs().ociLayout()));
-        dev.cairn.oci.RegistryClient client = registry.client(System.in);
+        dev.cairn.oci.RegistryClient client = registry.client(dest.registry(), System.in);
         try {
             dev.cairn.oci.ImageTransfer.TransferResult t = dev.cairn.oci.ImageTransfer.push(layout, s.outputs().tag(), client, dest);
             dev.cairn.oci.ImageTransfer.pushReferrers(layout, t.root().digest(), client, dest);

@@ -26,7 +26,9 @@ import picocli.CommandLine.Spec;
                 "Digests are unchanged.",
                 "SRC and DEST are oci:DIR:TAG or docker://HOST/REPOSITORY:TAG (as skopeo writes them).",
                 "Registry to registry: blobs of the same registry are mounted across repositories, others pass",
-                "through a temporary directory (each verified on the way)."})
+                "through a temporary directory (each verified on the way).",
+                "--username/--password-stdin log in to DEST's registry (to SRC's when DEST is a layout);",
+                "the other registry's credentials come from the docker config or its credential helper."})
 final class CopyCommand implements Callable<Integer> {
     @Spec
     CommandLine.Model.CommandSpec spec;
@@ -44,24 +46,23 @@ final class CopyCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        boolean srcReg = isRegistry(source);
-        boolean dstReg = isRegistry(destination);
-        RegistryClient client = srcReg || dstReg ? registry.client(System.in) : null;
+        RegistryReference s = isRegistry(source) ? RegistryReference.parse(source.substring(DOCKER.length())) : null;
+        RegistryReference d = isRegistry(destination) ? RegistryReference.parse(destination.substring(DOCKER.length())) : null;
+        // --username/--password-stdin are for DEST (skopeo's --dest-creds), or SRC when only it is a registry
+        RegistryClient client = s != null || d != null ? registry.client((d != null ? d : s).registry(), System.in) : null;
         ImageTransfer.TransferResult r;
         try {
-            if (!srcReg && !dstReg) {
-                LayoutRef s = layout(source);
-                LayoutRef d = layout(destination);
-                r = ImageTransfer.copy(OciLayout.open(s.layout()), s.tag(), OciLayout.openOrCreate(d.layout()), d.tag());
-            } else if (!srcReg) {
-                LayoutRef s = layout(source);
-                r = ImageTransfer.push(OciLayout.open(s.layout()), s.tag(), client, RegistryReference.parse(destination.substring(DOCKER.length())));
-            } else if (!dstReg) {
-                LayoutRef d = layout(destination);
-                r = ImageTransfer.pull(client, RegistryReference.parse(source.substring(DOCKER.length())), d.layout(), d.tag());
+            if (s == null && d == null) {
+                LayoutRef sl = layout(source);
+                LayoutRef dl = layout(destination);
+                r = ImageTransfer.copy(OciLayout.open(sl.layout()), sl.tag(), OciLayout.openOrCreate(dl.layout()), dl.tag());
+            } else if (s == null) {
+                LayoutRef sl = layout(source);
+                r = ImageTransfer.push(OciLayout.open(sl.layout()), sl.tag(), client, d);
+            } else if (d == null) {
+                LayoutRef dl = layout(destination);
+                r = ImageTransfer.pull(client, s, dl.layout(), dl.tag());
             } else {
-                RegistryReference s = RegistryReference.parse(source.substring(DOCKER.length()));
-                RegistryReference d = RegistryReference.parse(destination.substring(DOCKER.length()));
                 Path temp = Files.createTempDirectory("cairn-oci-copy-");
                 try {
                     r = ImageTransfer.copy(client, s, d, temp.resolve("scratch"));

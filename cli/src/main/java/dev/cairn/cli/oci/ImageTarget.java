@@ -54,7 +54,7 @@ record ImageTarget(ArtifactStore store, String reference, RegistryReference regi
 
     private static ImageTarget remote(RegistryReference r, String display, RegistryOptions options, InputStream stdin)
             throws IOException {
-        return new ImageTarget(ArtifactStore.of(options.client(stdin), r), r.reference(), r, display);
+        return new ImageTarget(ArtifactStore.of(options.client(r.registry(), stdin), r), r.reference(), r, display);
     }
 
     /** {@code HOST/REPOSITORY} of a registry target (cosign's docker-reference), or null for a layout. */

@@ -64,7 +64,7 @@ final class InspectCommand implements Callable<Integer> {
         String ref;
         if (target.startsWith("docker://")) {
             RegistryReference r = RegistryReference.parse(target.substring("docker://".length()));
-            RegistryClient client = registry.client(System.in);
+            RegistryClient client = registry.client(r.registry(), System.in);
             ref = target;
             try {
                 RegistryClient.FetchedManifest root = client.getManifest(r, r.reference());

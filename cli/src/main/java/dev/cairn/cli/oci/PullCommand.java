@@ -36,7 +36,7 @@ final class PullCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         RegistryReference src = RegistryReference.parse(source);
         LayoutRef dest = LayoutRef.parse(destination, true);
-        var client = registry.client(System.in);
+        var client = registry.client(src.registry(), System.in);
         ImageTransfer.TransferResult r;
         try {
             r = ImageTransfer.pull(client, src, dest.layout(), dest.tag());

@@ -42,7 +42,7 @@ final class PushCommand implements Callable<Integer> {
         LayoutRef src = LayoutRef.parse(source, true);
         RegistryReference dest = RegistryReference.parse(destination);
         OciLayout layout = OciLayout.open(src.layout());
-        var client = registry.client(System.in);
+        var client = registry.client(dest.registry(), System.in);
         ImageTransfer.TransferResult r;
         try {
             r = ImageTransfer.push(layout, src.tag(), client, dest);

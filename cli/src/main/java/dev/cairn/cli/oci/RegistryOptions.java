@@ -15,7 +15,8 @@ import picocli.CommandLine.Option;
 
 /** Registry flags shared by push and pull: credentials, insecure hosts, chunking. */
 public final class RegistryOptions {
-    @Option(names = "--username", paramLabel = "USER", description = "Registry user (password from --password-stdin).")
+    @Option(names = "--username", paramLabel = "USER",
+            description = "Registry user (password from --password-stdin), sent only to the registry of the command's reference (copy: of DEST); other registries use the docker config.")
     String username;
     @Option(names = "--password-stdin", description = "Read the password (or token) from standard input.")
     boolean passwordStdin;
@@ -31,7 +32,16 @@ public final class RegistryOptions {
     @Option(names = "--chunk-size", paramLabel = "BYTES", description = "Upload blobs larger than this in PATCH chunks of this size (default 128 MiB threshold and chunks).")
     Integer chunkSize;
 
-    public RegistryClient client(InputStream stdin) throws IOException {
+    /**
+     * A client whose credentials for {@code registry} (a reference's {@code HOST[:PORT]}) are the
+     * ones of {@code --username}/{@code --password-stdin} when given; every other registry (a copy's
+     * source, a token realm's or a redirect's host) gets those of the docker config and credential
+     * helpers, never the explicit ones.
+     */
+    public RegistryClient client(String registry, InputStream stdin) throws IOException {
+        if (registry == null || registry.isEmpty()) {
+            throw new IllegalArgumentException("the explicit credentials need the registry they are for");
+        }
         if (passwordStdin && username == null) {
             throw new IllegalArgumentException("--password-stdin needs --username");
         }
@@ -49,7 +59,7 @@ public final class RegistryOptions {
         Path config = authfile != null ? authfile : defaultAuthFile();
         Credentials fixed = given;
         RegistryClient.Options o = RegistryClient.Options.defaults(host -> {
-            if (fixed != null) {
+            if (fixed != null && host.equalsIgnoreCase(registry)) {
                 return Optional.of(fixed);
             }
             try {

@@ -52,7 +52,7 @@ final class TreeCommand implements Callable<Integer> {
         try {
             if (ref.startsWith("docker://")) {
                 RegistryReference r = RegistryReference.parse(ref.substring("docker://".length()));
-                RegistryClient client = registry.client(System.in);
+                RegistryClient client = registry.client(r.registry(), System.in);
                 root = client.getManifest(r, r.reference()).descriptor();
                 source = d -> client.referrers(r, d);
             } else {
