@@ -221,7 +221,7 @@ class RegistryTransportTest {
             assertThat(client.url(RegistryReference.parse(host + "/plain/os:1"), "/x").getScheme()).isEqualTo("http");
             assertThat(client.getManifest(RegistryReference.parse(host + "/plain/os:1"), "1").bytes()).isEqualTo(manifest);
             assertThat(client.getManifest(RegistryReference.parse(host + "/moved/os:1"), "1").bytes())
-                    .as("the plain client refuses TLS; the request is re-sent by the TLS client, which follows into https")
+                    .as("exchange() follows the redirect into https with the TLS client")
                     .isEqualTo(manifest);
             assertThat(selectorThreads()).hasSizeGreaterThanOrEqualTo(before.size() + 2);
         } finally {
