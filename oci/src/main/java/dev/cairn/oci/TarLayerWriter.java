@@ -54,15 +54,19 @@ public final class TarLayerWriter {
     public record TarLayer(Descriptor descriptor, Digest diffId, long entries, long uncompressedSize) {
     }
 
-    /** Writes the tree below {@code root} as a layer into {@code layout}. */
+    /**
+     * Writes the tree below {@code root} as a layer into {@code layout}; when the layout lies
+     * inside the tree, its directory (with the blob being written) is not part of the layer.
+     */
     public static TarLayer fromDirectory(OciLayout layout, Path root, Compression c, long mtime, Consumer<String> warn)
             throws IOException {
         if (!Files.isDirectory(root)) {
             throw new java.nio.file.NoSuchFileException(root.toString(), null, "not a directory");
         }
+        Path self = layout.dir().toAbsolutePath().normalize();
         return write(layout, c, tar -> {
             long[] n = {0};
-            addDir(tar, root, "", mtime, warn, n);
+            addDir(tar, root, "", mtime, warn, n, self);
             return n[0];
         });
     }
@@ -185,13 +189,16 @@ public final class TarLayerWriter {
     }
 
     private static void addDir(TarArchiveOutputStream tar, Path dir, String prefix, long mtime, Consumer<String> warn,
-                               long[] n) throws IOException {
+                               long[] n, Path skip) throws IOException {
         List<Path> children = new ArrayList<>();
         try (var s = Files.newDirectoryStream(dir)) {
             s.forEach(children::add);
         }
         children.sort((a, b) -> Arrays.compareUnsigned(utf8(a), utf8(b)));
         for (Path child : children) {
+            if (child.toAbsolutePath().normalize().equals(skip)) {
+                continue;
+            }
             String name = prefix + child.getFileName().toString();
             PosixFileAttributes a = Files.readAttributes(child, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
             int mode = mode(a.permissions());
@@ -225,7 +232,7 @@ public final class TarLayerWriter {
             tar.closeArchiveEntry();
             n[0]++;
             if (a.isDirectory()) {
-                addDir(tar, child, name + "/", mtime, warn, n);
+                addDir(tar, child, name + "/", mtime, warn, n, skip);
             }
         }
     }

@@ -94,4 +94,15 @@ class TarLayerWriterTest {
         assertThat(again.diffId()).isEqualTo(plain.diffId());
         assertThat(again.descriptor()).isEqualTo(plain.descriptor());
     }
+    @Test
+    void aLayoutInsideTheTreeIsNotPartOfItsLayer() throws IOException {
+        Path t = tree("t", false);
+        OciLayout inside = OciLayout.openOrCreate(t.resolve("b/layout"));
+        TarLayerWriter.TarLayer layer = TarLayerWriter.fromDirectory(inside, t, TarLayerWriter.Compression.NONE, 0, w -> { });
+        OciLayout outside = OciLayout.openOrCreate(dir.resolve("elsewhere"));
+        Files.walk(t.resolve("b/layout")).sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        TarLayerWriter.TarLayer same = TarLayerWriter.fromDirectory(outside, t, TarLayerWriter.Compression.NONE, 0, w -> { });
+        assertThat(layer.diffId()).isEqualTo(same.diffId());
+        assertThat(layer.entries()).isEqualTo(8);
+    }
 }
