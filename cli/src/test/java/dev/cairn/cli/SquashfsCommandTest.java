@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import dev.cairn.testing.CorruptCorpus;
 import dev.cairn.testing.SeededData;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -86,6 +87,36 @@ class SquashfsCommandTest {
         try (Stream<Path> s = Files.list(t)) {
             assertThat(s.map(p -> p.getFileName().toString())).noneMatch(n -> n.endsWith(".tmp"));
         }
+    }
+
+    @Test
+    void aTarClaimingAHugeExtendedHeaderIsACleanError() throws IOException {
+        // a PAX header that says 3 GiB follow: the tar reader would try to hold it in memory
+        byte[] h = new byte[512];
+        byte[] name = "././@PaxHeader".getBytes(StandardCharsets.US_ASCII);
+        System.arraycopy(name, 0, h, 0, name.length);
+        for (String[] f : new String[][] {{"100", "0000644"}, {"108", "0000000"}, {"116", "0000000"},
+                {"124", String.format("%011o", 3L << 30)}, {"136", "00000000000"}, {"257", "ustar"}, {"263", "00"}}) {
+            byte[] v = f[1].getBytes(StandardCharsets.US_ASCII);
+            System.arraycopy(v, 0, h, Integer.parseInt(f[0]), v.length);
+        }
+        h[156] = 'x';
+        long sum = 0;
+        for (int i = 0; i < 512; i++) {
+            sum += i >= 148 && i < 156 ? ' ' : h[i] & 0xff;
+        }
+        byte[] c = String.format("%06o\0 ", sum).getBytes(StandardCharsets.US_ASCII);
+        System.arraycopy(c, 0, h, 148, c.length);
+        Path tgz = dir.resolve("bomb.tar.gz");
+        try (var out = new java.util.zip.GZIPOutputStream(Files.newOutputStream(tgz))) {
+            out.write(h);
+            out.write(new byte[4 << 20]); // the start of the "header" data: zeros compress to nothing
+        }
+        Path img = dir.resolve("bomb.sqfs");
+        MainTest.Run r = run("squashfs", "create", tgz.toString(), img.toString());
+        assertThat(r.code()).as(r.err()).isEqualTo(3);
+        assertThat(r.err()).contains("PAX extended header of 3221225472 bytes").doesNotContain("Exception");
+        assertThat(img).doesNotExist();
     }
 
     @Test

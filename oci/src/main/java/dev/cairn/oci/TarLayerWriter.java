@@ -104,7 +104,7 @@ public final class TarLayerWriter {
         return write(layout, c, tar -> {
             long n = 0;
             try (InputStream raw = new BufferedInputStream(Files.newInputStream(tarFile));
-                 TarArchiveInputStream in = new TarArchiveInputStream(decompress(raw))) {
+                 TarArchiveInputStream in = new TarArchiveInputStream(new dev.cairn.io.TarHeaderGuard(decompress(raw)))) {
                 for (TarArchiveEntry e; (e = in.getNextEntry()) != null; ) {
                     TarArchiveEntry o = copyHeader(e);
                     normalise(o, mtime);

@@ -60,7 +60,7 @@ public final class TarSource {
     private static long add(InputStream in, SquashfsWriter writer, SourceFilter filter, Layer layer) throws IOException {
         SourceFilter.Matcher excluded = filter.matcher();
         long n = 0;
-        try (TarArchiveInputStream tar = new TarArchiveInputStream(decompress(in), StandardCharsets.UTF_8.name())) {
+        try (TarArchiveInputStream tar = new TarArchiveInputStream(new dev.cairn.io.TarHeaderGuard(decompress(in)), StandardCharsets.UTF_8.name())) {
             TarArchiveEntry e;
             while ((e = tar.getNextEntry()) != null) {
                 String path = normalise(e.getName());

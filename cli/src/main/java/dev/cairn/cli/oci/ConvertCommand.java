@@ -151,7 +151,7 @@ final class ConvertCommand implements Callable<Integer> {
     private static Set<String> opaqueDirs(OciLayout layout, Descriptor l) throws IOException {
         Set<String> out = new HashSet<>();
         try (InputStream blob = layout.openBlob(l);
-             TarArchiveInputStream in = new TarArchiveInputStream(decode(blob, l))) {
+             TarArchiveInputStream in = new TarArchiveInputStream(new dev.cairn.io.TarHeaderGuard(decode(blob, l)))) {
             for (TarArchiveEntry e; (e = in.getNextEntry()) != null; ) {
                 String n = clean(e.getName());
                 int slash = n.lastIndexOf('/');
@@ -168,7 +168,7 @@ final class ConvertCommand implements Callable<Integer> {
     private static void translate(OciLayout layout, Descriptor l, Path out, Set<String> opaque) throws IOException {
         Set<String> dirsSeen = new HashSet<>();
         try (InputStream blob = layout.openBlob(l);
-             TarArchiveInputStream in = new TarArchiveInputStream(decode(blob, l));
+             TarArchiveInputStream in = new TarArchiveInputStream(new dev.cairn.io.TarHeaderGuard(decode(blob, l)));
              TarArchiveOutputStream tar = new TarArchiveOutputStream(Files.newOutputStream(out), "UTF-8")) {
             tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
             tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
