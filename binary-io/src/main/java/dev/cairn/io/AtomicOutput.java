@@ -48,8 +48,7 @@ public final class AtomicOutput implements AutoCloseable {
         try {
             ch = FileChannel.open(temp, StandardOpenOption.READ, StandardOpenOption.WRITE);
         } catch (IOException e) {
-            PENDING.remove(temp);
-            Files.deleteIfExists(temp);
+            discard(temp);
             throw e;
         }
         this.channel = ch;
@@ -76,10 +75,15 @@ public final class AtomicOutput implements AutoCloseable {
         Path dir = abs.getParent();
         Files.createDirectories(dir);
         Path temp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
+        // registered before anything is written to it: a Ctrl-C from here on removes it
+        PENDING.add(temp);
         try {
             Files.setPosixFilePermissions(temp, java.nio.file.attribute.PosixFilePermissions.fromString(perms));
         } catch (UnsupportedOperationException e) {
             // not a POSIX file system: keep its defaults
+        } catch (IOException | RuntimeException e) {
+            discard(temp);
+            throw e;
         }
         return temp;
     }
@@ -93,11 +97,25 @@ public final class AtomicOutput implements AutoCloseable {
         Path temp = tempBeside(abs, "rw-r--r--");
         try {
             Files.copy(source, temp, StandardCopyOption.REPLACE_EXISTING);
-        } catch (IOException e) {
-            Files.deleteIfExists(temp);
+        } catch (IOException | RuntimeException e) {
+            discard(temp);
             throw e;
         }
         return new AtomicOutput(abs, temp);
+    }
+
+    /** Deletes a temporary file that never became an AtomicOutput, and forgets it. */
+    private static void discard(Path temp) throws IOException {
+        try {
+            Files.deleteIfExists(temp);
+        } finally {
+            PENDING.remove(temp);
+        }
+    }
+
+    /** Whether {@code temp} is a temporary file that a JVM shutdown would delete (for tests). */
+    static boolean pendingCleanup(Path temp) {
+        return PENDING.contains(temp.toAbsolutePath());
     }
 
     /** The channel to write (and read back) the temporary file through. */
@@ -133,12 +151,34 @@ public final class AtomicOutput implements AutoCloseable {
 
     /** Flushes to disk and renames the temporary file onto the target. */
     public void commit() throws IOException {
+        flushForCommit();
+        rename();
+    }
+
+    /**
+     * First half of {@link #commit()}: everything that can fail short of the rename (the final
+     * flush; the target must not be a directory). Used by {@link AtomicOutputGroup} to finish all
+     * its outputs before it renames any.
+     */
+    void flushForCommit() throws IOException {
         if (done) {
             throw new IllegalStateException("already committed or closed: " + target);
         }
+        if (Files.isDirectory(target)) {
+            throw new java.nio.file.FileSystemException(target.toString(), null, "is a directory");
+        }
         stopFlusher();
-        channel.force(true);
-        channel.close();
+        if (channel.isOpen()) {
+            channel.force(true);
+            channel.close();
+        }
+    }
+
+    /** Second half of {@link #commit()}: the rename. */
+    void rename() throws IOException {
+        if (done) {
+            throw new IllegalStateException("already committed or closed: " + target);
+        }
         try {
             Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (AtomicMoveNotSupportedException e) {
