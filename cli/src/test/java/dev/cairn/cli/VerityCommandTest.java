@@ -154,4 +154,25 @@ class VerityCommandTest {
         assertThat(rep.code()).isZero();
         assertThat(Files.readAllBytes(fixed)).isEqualTo(Files.readAllBytes(data));
     }
+
+    @Test
+    void repairThatDoesNotVerifyWritesNothing() throws Exception {
+        Path data = dir.resolve("data");
+        SeededData.writeFile(data, 9, 300 * 4096L);
+        Path hash = dir.resolve("h");
+        Path fec = dir.resolve("f");
+        assertThat(run("verity", "format", data.toString(), hash.toString(), "--seed", "x", "--fec-device", fec.toString())
+                .code()).isZero();
+        Path fixed = dir.resolve("fixed");
+        Files.writeString(fixed, "an older file the failed repair must not replace");
+        Path fixedHash = dir.resolve("fixed-hash");
+        MainTest.Run rep = run("verity", "repair", data.toString(), hash.toString(), "1".repeat(64),
+                "--fec-device", fec.toString(), "--output-data", fixed.toString(), "--output-hash", fixedHash.toString());
+        assertThat(rep.code()).isEqualTo(1);
+        assertThat(rep.err()).contains("repair was not enough").contains("nothing was written");
+        assertThat(fixed).hasContent("an older file the failed repair must not replace");
+        try (Stream<Path> s = Files.list(dir)) {
+            assertThat(s.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("data", "h", "f", "fixed");
+        }
+    }
 }

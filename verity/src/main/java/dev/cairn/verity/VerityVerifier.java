@@ -1,5 +1,7 @@
 package dev.cairn.verity;
 
+import dev.cairn.io.AtomicOutput;
+import dev.cairn.io.AtomicOutputGroup;
 import dev.cairn.io.FormatException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -83,8 +85,10 @@ public final class VerityVerifier {
 
     /**
      * Writes FEC-corrected copies of the data (to {@code dataOut}) and, when {@code hashOut} is
-     * given, of the hash file, then verifies them. The inputs are never modified; outputs appear
-     * only when complete. Fails (FormatException) when the FEC data cannot correct the damage.
+     * given, of the hash file, and verifies them before they replace anything: the outputs appear
+     * only when the repaired copies verify against {@code rootHash}. When they do not,
+     * {@link RepairResult#after()} says why and nothing was written. The inputs are never modified.
+     * Fails (FormatException) when the FEC data cannot correct the damage.
      */
     public static RepairResult repair(Path data, Path hash, VerityParams params, byte[] rootHash, Path dataOut,
                                       Path hashOut, int threads) throws IOException {
@@ -92,17 +96,17 @@ public final class VerityVerifier {
         if (p.fec() == null) {
             throw new IllegalArgumentException("repair needs FEC parameters (--fec-device)");
         }
-        VerityFec.DecodeResult d;
         try (FileChannel in = FileChannel.open(data, StandardOpenOption.READ);
              FileChannel hc = FileChannel.open(hash, StandardOpenOption.READ);
-             dev.cairn.io.AtomicOutput dOut = dev.cairn.io.AtomicOutput.openCopying(dataOut, data);
-             dev.cairn.io.AtomicOutput hOut = hashOut == null ? null : dev.cairn.io.AtomicOutput.openCopying(hashOut, hash)) {
+             AtomicOutputGroup outputs = new AtomicOutputGroup()) {
+            AtomicOutput dOut = outputs.openCopying(dataOut, data);
+            AtomicOutput hOut = hashOut == null ? null : outputs.openCopying(hashOut, hash);
             long dataBlocks = p.dataBlocks() == -1 ? VerityFormatter.coveredBlocks(in.size(), p, data) : p.dataBlocks();
             TreeGeometry g = TreeGeometry.plan(p, dataBlocks);
             int bs = p.dataBlockSize();
             long hashStart = g.hashStartBlock() * (long) bs;
             long hashLimit = hc.size();
-            d = decode(data, in, hash, hc, p, g, (block, bytes) -> {
+            VerityFec.DecodeResult d = decode(data, in, hash, hc, p, g, (block, bytes) -> {
                 if (block < dataBlocks) {
                     VerityFormatter.writeFully(dOut.channel(), ByteBuffer.wrap(bytes), block * bs);
                 } else if (hOut != null) {
@@ -117,14 +121,14 @@ public final class VerityVerifier {
                 throw new FormatException("fec-device", p.fec().device(), d.uncorrectableCodewords()
                         + " codewords have more errors than the FEC data can correct; nothing was written");
             }
-            dOut.commit();
-            if (hOut != null) {
-                hOut.commit();
+            // the repaired copies, still under their temporary names, must verify before they replace anything
+            VerifyResult after = verify(dOut.tempPath(), hOut == null ? hash : hOut.tempPath(), params, rootHash, threads,
+                    VerityProgress.NONE);
+            if (after instanceof VerifyResult.Intact) {
+                outputs.commit();
             }
+            return new RepairResult(d.blocksChanged(), d.correctedSymbols(), after);
         }
-        VerifyResult after = verify(dataOut, hashOut == null ? hash : hashOut, params, rootHash, threads,
-                VerityProgress.NONE);
-        return new RepairResult(d.blocksChanged(), d.correctedSymbols(), after);
     }
 
     /** {kind (0 data, 1 hash), block} of the first mismatch, or null when intact. */

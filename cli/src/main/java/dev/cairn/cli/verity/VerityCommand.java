@@ -187,7 +187,7 @@ public final class VerityCommand extends CommandGroup implements Main.LazySubcom
             out.println("Repaired " + r.bytesCorrected() + " bytes in " + r.blocksRepaired() + " blocks.");
             if (r.after() instanceof VerifyResult.Corrupted c) {
                 throw new CairnException(ExitCode.VERIFICATION_FAILED,
-                        "repair was not enough: " + c.describe());
+                        "repair was not enough: " + c.describe() + "; nothing was written");
             }
             return 0;
         }
