@@ -63,4 +63,22 @@ class SignCommandTest {
         assertThat(p12.err()).doesNotContain("s3cret-value");
         assertThat(run("sign", "cms", "--in", content.toString(), "--out", "o", "--key", key.toString()).code()).isEqualTo(3);
     }
+
+    @Test
+    void veritySignWhoseJsonCannotBeWrittenLeavesTheSignatureAlone() throws Exception {
+        Path key = TestPki.get().rsaLeaf().writeKeyPem(dir.resolve("k.pem"));
+        Path cert = TestPki.get().rsaLeaf().writeCertPem(dir.resolve("c.pem"));
+        Path rsig = dir.resolve("root.p7s");
+        Files.writeString(rsig, "the previous signature");
+        Path jsonDir = dir.resolve("root.json");
+        Files.createDirectory(jsonDir);
+        MainTest.Run r = run("verity", "sign", "e88d6d926f3a9320a88a89bb32a0b227975dd24a9cb22145b5572b26e8da039d",
+                "--out", rsig.toString(), "--systemd-json", jsonDir.toString(), "--key", key.toString(), "--cert", cert.toString());
+        assertThat(r.code()).isEqualTo(6);
+        assertThat(rsig).hasContent("the previous signature");
+        assertThat(jsonDir).isEmptyDirectory();
+        try (java.util.stream.Stream<Path> s = Files.list(dir)) {
+            assertThat(s.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("k.pem", "c.pem", "root.p7s", "root.json");
+        }
+    }
 }

@@ -175,4 +175,28 @@ class VerityCommandTest {
             assertThat(s.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("data", "h", "f", "fixed");
         }
     }
+
+    @Test
+    void formatWhoseRootHashFileCannotBeWrittenLeavesTheHashFileAlone() throws Exception {
+        Path data = d10();
+        Path hash = dir.resolve("d10.hash");
+        Files.writeString(hash, "the previous hash file");
+        Path notADir = dir.resolve("not-a-dir");
+        Files.writeString(notADir, "a file");
+        MainTest.Run r = run("verity", "format", data.toString(), hash.toString(), "--salt", Z32, "--uuid", UUID_TEXT,
+                "--root-hash-file", notADir.resolve("root").toString());
+        assertThat(r.code()).isEqualTo(6);
+        assertThat(hash).hasContent("the previous hash file");
+        Path rootDir = dir.resolve("root-is-a-dir");
+        Files.createDirectory(rootDir);
+        MainTest.Run d = run("verity", "format", data.toString(), hash.toString(), "--salt", Z32, "--uuid", UUID_TEXT,
+                "--root-hash-file", rootDir.toString());
+        assertThat(d.code()).isEqualTo(6);
+        assertThat(hash).hasContent("the previous hash file");
+        try (Stream<Path> s = Files.list(dir)) {
+            assertThat(s.map(p -> p.getFileName().toString()))
+                    .containsExactlyInAnyOrder("d10.img", "d10.hash", "not-a-dir", "root-is-a-dir");
+        }
+        assertThat(rootDir).isEmptyDirectory();
+    }
 }

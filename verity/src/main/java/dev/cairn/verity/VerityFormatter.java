@@ -1,6 +1,7 @@
 package dev.cairn.verity;
 
 import dev.cairn.io.AtomicOutput;
+import dev.cairn.io.AtomicOutputGroup;
 import dev.cairn.io.FormatException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -20,6 +21,20 @@ public final class VerityFormatter {
 
     public static VerityResult format(Path data, Path hash, VerityParams params, int threads,
                                       VerityProgress progress) throws IOException {
+        try (AtomicOutputGroup outputs = new AtomicOutputGroup()) {
+            VerityResult r = format(data, hash, params, threads, progress, outputs);
+            outputs.commit();
+            return r;
+        }
+    }
+
+    /**
+     * Like {@link #format(Path, Path, VerityParams, int, VerityProgress)}, but leaves the outputs
+     * (hash file, FEC device) uncommitted in {@code outputs}, for callers that write more files
+     * and commit them all together.
+     */
+    public static VerityResult format(Path data, Path hash, VerityParams params, int threads,
+                                      VerityProgress progress, AtomicOutputGroup outputs) throws IOException {
         if (threads < 1) {
             throw new IllegalArgumentException("threads must be >= 1");
         }
@@ -33,29 +48,25 @@ public final class VerityFormatter {
             }
             FecPlan fec = FecPlan.of(params, hash, g, data);
             boolean keepExisting = sameFile || (params.hashOffset() > 0 && Files.exists(hash));
-            try (AtomicOutput out = keepExisting ? AtomicOutput.openCopying(hash, hash) : AtomicOutput.open(hash);
-                 AtomicOutput fecOut = fec != null && !fec.sharesHashFile() ? AtomicOutput.open(fec.device()) : null) {
-                FileChannel ch = out.channel();
-                if (keepExisting) {
-                    zero(ch, params.hashOffset(), g.hashAreaEnd());
-                }
-                extendTo(ch, g.hashAreaEnd());
-                byte[] root = writeTree(in, ch, params, g, threads, progress);
-                if (params.superblock()) {
-                    writeFully(ch, ByteBuffer.wrap(VeritySuperblock.of(params, dataBlocks).encode()), params.hashOffset());
-                }
-                FecResult fecResult = null;
-                if (fec != null) {
-                    fecResult = fec.encode(in, dataBlocks, params.dataBlockSize(), ch, fecOut == null ? ch : fecOut.channel(), threads);
-                }
-                if (fecOut != null) {
-                    fecOut.commit();
-                }
-                out.commit();
-                return new VerityResult(params.hash(), params.hashType(), params.dataBlockSize(), params.hashBlockSize(),
-                        dataBlocks, params.salt(), params.superblock() ? params.uuid() : null, root, params.hashOffset(),
-                        g.hashStartBlock(), g.levels(), g.hashBlocks(), g.hashAreaEnd(), fecResult);
+            // FEC first: outputs are renamed in the order opened, and a hash file should not be newer than its FEC
+            AtomicOutput fecOut = fec != null && !fec.sharesHashFile() ? outputs.open(fec.device()) : null;
+            AtomicOutput out = keepExisting ? outputs.openCopying(hash, hash) : outputs.open(hash);
+            FileChannel ch = out.channel();
+            if (keepExisting) {
+                zero(ch, params.hashOffset(), g.hashAreaEnd());
             }
+            extendTo(ch, g.hashAreaEnd());
+            byte[] root = writeTree(in, ch, params, g, threads, progress);
+            if (params.superblock()) {
+                writeFully(ch, ByteBuffer.wrap(VeritySuperblock.of(params, dataBlocks).encode()), params.hashOffset());
+            }
+            FecResult fecResult = null;
+            if (fec != null) {
+                fecResult = fec.encode(in, dataBlocks, params.dataBlockSize(), ch, fecOut == null ? ch : fecOut.channel(), threads);
+            }
+            return new VerityResult(params.hash(), params.hashType(), params.dataBlockSize(), params.hashBlockSize(),
+                    dataBlocks, params.salt(), params.superblock() ? params.uuid() : null, root, params.hashOffset(),
+                    g.hashStartBlock(), g.levels(), g.hashBlocks(), g.hashAreaEnd(), fecResult);
         }
     }
 

@@ -11,6 +11,7 @@ import dev.cairn.cli.Main;
 import dev.cairn.cli.Outputs;
 import dev.cairn.cli.Progress;
 import dev.cairn.cli.ThreadsOption;
+import dev.cairn.io.AtomicOutputGroup;
 import dev.cairn.verity.RepairResult;
 import dev.cairn.verity.VerifyResult;
 import dev.cairn.verity.VerityFormatter;
@@ -78,11 +79,14 @@ public final class VerityCommand extends CommandGroup implements Main.LazySubcom
             VerityParams p = options.forFormat();
             PrintWriter out = spec.commandLine().getOut();
             VerityResult r;
-            try (Progress progress = Progress.start(spec.commandLine().getErr(), "hashing", dataSize(data), json.enabled())) {
-                r = VerityFormatter.format(data, hash, p, threads.threads(), progress::advance);
-            }
-            if (rootHashFile != null) {
-                Outputs.write(rootHashFile, r.rootHashHex().getBytes(StandardCharsets.US_ASCII));
+            try (AtomicOutputGroup outputs = new AtomicOutputGroup()) {
+                try (Progress progress = Progress.start(spec.commandLine().getErr(), "hashing", dataSize(data), json.enabled())) {
+                    r = VerityFormatter.format(data, hash, p, threads.threads(), progress::advance, outputs);
+                }
+                if (rootHashFile != null) {
+                    Outputs.write(outputs, rootHashFile, r.rootHashHex().getBytes(StandardCharsets.US_ASCII));
+                }
+                Outputs.commit(outputs);
             }
             if (json.enabled()) {
                 VerityReport.printJson(out, VerityReport.json(r));
@@ -218,9 +222,12 @@ public final class VerityCommand extends CommandGroup implements Main.LazySubcom
             String hex = java.util.HexFormat.of().formatHex(root.read(rootHashArg));
             KeyMaterial km = keys.load(spec.commandLine().getErr());
             byte[] sig = RootHashSignature.sign(hex, km, !nocerts);
-            Outputs.write(out, sig);
-            if (systemdJson != null) {
-                Outputs.write(systemdJson, RootHashSignature.systemdJson(hex, sig, km).getBytes(StandardCharsets.US_ASCII));
+            try (AtomicOutputGroup outputs = new AtomicOutputGroup()) {
+                Outputs.write(outputs, out, sig);
+                if (systemdJson != null) {
+                    Outputs.write(outputs, systemdJson, RootHashSignature.systemdJson(hex, sig, km).getBytes(StandardCharsets.US_ASCII));
+                }
+                Outputs.commit(outputs);
             }
             return 0;
         }
