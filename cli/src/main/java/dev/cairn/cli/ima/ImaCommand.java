@@ -7,6 +7,7 @@ import dev.cairn.cli.JsonOption;
 import dev.cairn.cli.KeyOptions;
 import dev.cairn.cli.Main;
 import dev.cairn.cli.Outputs;
+import dev.cairn.io.AtomicOutputGroup;
 import dev.cairn.signing.ImaSignature;
 import dev.cairn.signing.KeyMaterial;
 import java.io.IOException;
@@ -69,21 +70,25 @@ public final class ImaCommand extends CommandGroup implements Main.LazySubcomman
                 default -> throw new IllegalArgumentException("--hash must be sha1, sha256, sha384 or sha512, not " + hash);
             };
             KeyMaterial km = keys.load(spec.commandLine().getErr());
+            // every file is signed before anything is written, so a bad input changes nothing
+            Map<Path, byte[]> blobs = new LinkedHashMap<>();
             Map<String, String> out = new LinkedHashMap<>();
             for (Path f : files) {
                 byte[] blob;
                 try (InputStream in = Files.newInputStream(f)) {
                     blob = ImaSignature.sign(in, h, km);
                 }
-                String hex = HexFormat.of().formatHex(blob);
-                out.put(f.toString(), hex);
-                if (noXattr) {
-                    continue;
+                blobs.put(f, blob);
+                out.put(f.toString(), HexFormat.of().formatHex(blob));
+            }
+            if (sigfile && !noXattr) {
+                try (AtomicOutputGroup outputs = new AtomicOutputGroup()) {
+                    blobs.forEach((f, blob) -> Outputs.write(outputs, Path.of(f + ".sig"), blob));
+                    Outputs.commit(outputs);
                 }
-                if (sigfile) {
-                    Outputs.write(Path.of(f + ".sig"), blob);
-                } else {
-                    setXattr(f, hex);
+            } else if (!noXattr) {
+                for (Path f : blobs.keySet()) {
+                    setXattr(f, out.get(f.toString()));
                 }
             }
             PrintWriter pw = spec.commandLine().getOut();

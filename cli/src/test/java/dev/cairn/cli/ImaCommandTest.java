@@ -1,0 +1,42 @@
+package dev.cairn.cli;
+
+import static dev.cairn.cli.MainTest.run;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.cairn.testing.TestPki;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ImaCommandTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void sigfilesAreWrittenOnlyWhenEveryFileCouldBeSigned() throws Exception {
+        Path key = TestPki.get().rsaLeaf().writeKeyPem(dir.resolve("k.pem"));
+        Path cert = TestPki.get().rsaLeaf().writeCertPem(dir.resolve("c.pem"));
+        Path f1 = dir.resolve("f1");
+        Files.writeString(f1, "first");
+        Path f2 = dir.resolve("f2");
+        Files.writeString(f2, "second");
+        MainTest.Run bad = run("ima", "sign", "--sigfile", f1.toString(), dir.resolve("nosuchfile").toString(),
+                "--key", key.toString(), "--cert", cert.toString());
+        assertThat(bad.code()).isEqualTo(3);
+        assertThat(bad.err()).contains("nosuchfile");
+        assertThat(names()).containsExactlyInAnyOrder("k.pem", "c.pem", "f1", "f2");
+
+        MainTest.Run ok = run("ima", "sign", "--sigfile", f1.toString(), f2.toString(), "--key", key.toString(), "--cert", cert.toString());
+        assertThat(ok.code()).isZero();
+        assertThat(names()).containsExactlyInAnyOrder("k.pem", "c.pem", "f1", "f2", "f1.sig", "f2.sig");
+        assertThat(Files.readAllBytes(dir.resolve("f1.sig"))[0]).isEqualTo((byte) 3); // EVM_IMA_XATTR_DIGSIG
+    }
+
+    private Stream<String> names() throws Exception {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).toList().stream();
+        }
+    }
+}
