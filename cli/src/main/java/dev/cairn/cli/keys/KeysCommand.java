@@ -5,6 +5,7 @@ import dev.cairn.cli.KeyOptions;
 import dev.cairn.cli.Main;
 import dev.cairn.cli.Outputs;
 import dev.cairn.cli.SourceDateEpochOption;
+import dev.cairn.io.AtomicOutputGroup;
 import dev.cairn.signing.KeyLoader;
 import dev.cairn.signing.KeyMaterial;
 import dev.cairn.signing.secureboot.EfiVariables;
@@ -140,13 +141,17 @@ public final class KeysCommand extends CommandGroup implements Main.LazySubcomma
             Instant t = time(sourceDateEpoch, spec.commandLine());
             Map<String, SecureBootKeys.Level> levels = new SecureBootKeys(keySize, Duration.ofDays(days), guid, subject)
                     .create(t, load(msKek), load(msDb));
-            for (SecureBootKeys.Level l : levels.values()) {
-                Outputs.writePrivate(dir.resolve(l.variable() + ".key"), l.keyPem());
-                Outputs.write(dir.resolve(l.variable() + ".crt"), l.certPem());
-                Outputs.write(dir.resolve(l.variable() + ".esl"), l.esl());
-                Outputs.write(dir.resolve(l.variable() + ".auth"), l.auth());
+            // all or nothing: a half-written set (keys without their GUID) could neither be used nor recreated
+            try (AtomicOutputGroup outputs = new AtomicOutputGroup()) {
+                Outputs.write(outputs, dir.resolve("GUID"), (guid + "\n").getBytes(StandardCharsets.US_ASCII));
+                for (SecureBootKeys.Level l : levels.values()) {
+                    Outputs.writePrivate(outputs, dir.resolve(l.variable() + ".key"), l.keyPem());
+                    Outputs.write(outputs, dir.resolve(l.variable() + ".crt"), l.certPem());
+                    Outputs.write(outputs, dir.resolve(l.variable() + ".esl"), l.esl());
+                    Outputs.write(outputs, dir.resolve(l.variable() + ".auth"), l.auth());
+                }
+                Outputs.commit(outputs);
             }
-            Outputs.write(dir.resolve("GUID"), (guid + "\n").getBytes(StandardCharsets.US_ASCII));
             spec.commandLine().getOut().println("Created PK, KEK and db in " + dir + " (owner " + guid + "); enroll db.auth, KEK.auth, "
                     + "then PK.auth (PK last: it ends Setup Mode).");
             return 0;
