@@ -17,7 +17,6 @@ import dev.cairn.uki.pe.PeSignatures;
 import dev.cairn.uki.pe.WinCertificate;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.cert.X509Certificate;
@@ -46,6 +45,16 @@ public final class PeSigning {
      */
     public static int rewrite(Path in, Path out, KeyMaterial km, String digestAlgorithm, java.util.function.IntPredicate keep)
             throws IOException {
+        try (AtomicOutput o = AtomicOutput.open(out)) {
+            int n = rewriteInto(in, o, km, digestAlgorithm, keep);
+            o.commit();
+            return n;
+        }
+    }
+
+    /** {@link #rewrite} into {@code o}'s temporary file, checked but not committed; returns the signature count. */
+    private static int rewriteInto(Path in, AtomicOutput o, KeyMaterial km, String digestAlgorithm,
+                                   java.util.function.IntPredicate keep) throws IOException {
         try (FileChannel ch = FileChannel.open(in, StandardOpenOption.READ)) {
             PeImage image = PeImage.read(ch);
             List<WinCertificate> table = new ArrayList<>();
@@ -60,12 +69,9 @@ public final class PeSigning {
                 digest = AuthenticodeHash.compute(image, ch, digestAlgorithm);
                 table.add(WinCertificate.pkcs7(AuthenticodeSigner.sign(digest, digestAlgorithm, km)));
             }
-            try (AtomicOutput o = AtomicOutput.open(out)) {
-                PeSignatures.rewrite(image, ch, o.channel(), table);
-                if (km != null) {
-                    verifyOutput(o.tempPath(), digest, digestAlgorithm, km.certificate());
-                }
-                o.commit();
+            PeSignatures.rewrite(image, ch, o.channel(), table);
+            if (km != null) {
+                verifyOutput(o.tempPath(), digest, digestAlgorithm, km.certificate());
             }
             return table.size();
         }
@@ -126,14 +132,18 @@ public final class PeSigning {
         throw new CairnException(ExitCode.VERIFICATION_FAILED, f.path() + ": no signature verifies: " + String.join("; ", why));
     }
 
-    /** A temporary copy of a PE image with one more signature (the kernel for --sign-kernel). */
-    public static Path signedCopy(Path pe, Path besides, KeyMaterial km, String alg) throws IOException {
-        Path tmp = Files.createTempFile(besides.toAbsolutePath().getParent(), ".cairn-kernel-", ".efi");
+    /**
+     * A temporary copy of a PE image with one more signature (the kernel for --sign-kernel),
+     * beside {@code besides}: read it at {@link AtomicOutput#tempPath()}, and close it (never
+     * commit it) to delete it. Like every AtomicOutput's, the file is deleted on Ctrl-C too.
+     */
+    public static AtomicOutput signedCopy(Path pe, Path besides, KeyMaterial km, String alg) throws IOException {
+        AtomicOutput o = AtomicOutput.open(besides.toAbsolutePath().resolveSibling(".cairn-kernel.efi"));
         try {
-            rewrite(pe, tmp, km, alg, i -> true);
-            return tmp;
+            rewriteInto(pe, o, km, alg, i -> true);
+            return o;
         } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(tmp);
+            o.close();
             throw e;
         }
     }

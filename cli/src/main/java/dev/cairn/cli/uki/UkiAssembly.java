@@ -15,7 +15,6 @@ import dev.cairn.uki.UkiWriter;
 import dev.cairn.uki.pe.ImageSigner;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -53,11 +52,11 @@ public final class UkiAssembly {
         List<PcrPredictor.Bank> predictorBanks = r.banks().stream().map(PcrPredictor.Bank::parse).toList();
         r.phases().forEach(PcrPredictor::phaseWords);
         UkiBuilder.Inputs in = r.inputs();
-        Path signedKernel = null;
+        AtomicOutput signedKernel = null;
         try {
             if (r.signKernel()) {
                 signedKernel = PeSigning.signedCopy(in.linux(), r.output(), r.signer(), "SHA-256");
-                in = new UkiBuilder.Inputs(in.stub(), signedKernel, in.initrds(), in.cmdline(), in.osrel(), in.uname(), in.splash(),
+                in = new UkiBuilder.Inputs(in.stub(), signedKernel.tempPath(), in.initrds(), in.cmdline(), in.osrel(), in.uname(), in.splash(),
                         in.devicetree(), in.sbat(), in.pcrpkey(), in.extra());
             }
             UkiBuilder.Prepared prepared = UkiBuilder.prepare(in);
@@ -103,7 +102,7 @@ public final class UkiAssembly {
             return new Result(prepared, plan, result, predictions);
         } finally {
             if (signedKernel != null) {
-                Files.deleteIfExists(signedKernel);
+                signedKernel.close(); // never committed: deletes the temporary signed kernel
             }
         }
     }
