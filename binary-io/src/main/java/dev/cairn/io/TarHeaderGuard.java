@@ -28,6 +28,7 @@ public final class TarHeaderGuard extends FilterInputStream {
     private char extendedType;
     private long nextSize = -1; // a PAX size record for the next entry
     private boolean active = true;
+    private long passed;
 
     public TarHeaderGuard(InputStream in) {
         super(in);
@@ -80,7 +81,13 @@ public final class TarHeaderGuard extends FilterInputStream {
         throw new IOException("mark/reset not supported");
     }
 
+    /** Bytes read through the guard so far. */
+    public long bytesPassed() {
+        return passed;
+    }
+
     private void feed(byte[] b, int off, int len) throws IOException {
+        passed += len;
         int i = off;
         int end = off + len;
         while (active && i < end) {

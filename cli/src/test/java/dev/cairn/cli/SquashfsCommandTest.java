@@ -117,6 +117,13 @@ class SquashfsCommandTest {
         assertThat(r.code()).as(r.err()).isEqualTo(3);
         assertThat(r.err()).contains("PAX extended header of 3221225472 bytes").doesNotContain("Exception");
         assertThat(img).doesNotExist();
+
+        Path garbage = dir.resolve("notes.txt"); // a short file that is no tar: not an empty image
+        Files.writeString(garbage, "garbage\n");
+        MainTest.Run g = run("squashfs", "create", garbage.toString(), img.toString());
+        assertThat(g.code()).as(g.err()).isEqualTo(3);
+        assertThat(g.err()).contains("not a tar archive");
+        assertThat(img).doesNotExist();
     }
 
     @Test

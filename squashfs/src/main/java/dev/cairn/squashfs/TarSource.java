@@ -60,7 +60,8 @@ public final class TarSource {
     private static long add(InputStream in, SquashfsWriter writer, SourceFilter filter, Layer layer) throws IOException {
         SourceFilter.Matcher excluded = filter.matcher();
         long n = 0;
-        try (TarArchiveInputStream tar = new TarArchiveInputStream(new dev.cairn.io.TarHeaderGuard(decompress(in)), StandardCharsets.UTF_8.name())) {
+        dev.cairn.io.TarHeaderGuard guard = new dev.cairn.io.TarHeaderGuard(decompress(in));
+        try (TarArchiveInputStream tar = new TarArchiveInputStream(guard, StandardCharsets.UTF_8.name())) {
             TarArchiveEntry e;
             while ((e = tar.getNextEntry()) != null) {
                 String path = normalise(e.getName());
@@ -98,6 +99,10 @@ public final class TarSource {
                 }
                 n++;
             }
+        }
+        if (guard.bytesPassed() < 512) { // the tar reader takes a short input for an empty archive
+            throw new dev.cairn.io.FormatException("tar", guard.bytesPassed(), "not a tar archive: it ends after "
+                    + guard.bytesPassed() + " bytes, before the first 512-byte header");
         }
         return n;
     }
