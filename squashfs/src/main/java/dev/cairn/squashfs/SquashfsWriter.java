@@ -258,8 +258,22 @@ public final class SquashfsWriter implements AutoCloseable {
         if (!options.xattrs() && !r.xattrs().isEmpty()) {
             r = r.withXattrs(null);
         }
-        for (String k : r.xattrs().keySet()) {
-            xattrPrefix(k);
+        long names = 0;
+        long total = 0;
+        for (Map.Entry<String, byte[]> x : r.xattrs().entrySet()) {
+            xattrPrefix(x.getKey());
+            if (x.getValue().length > SquashfsImage.MAX_XATTR_VALUE) {
+                throw new IllegalArgumentException("xattr " + x.getKey() + " has a value of " + x.getValue().length
+                        + " bytes (at most " + SquashfsImage.MAX_XATTR_VALUE + ")");
+            }
+            int name = x.getKey().getBytes(StandardCharsets.UTF_8).length + 1;
+            names += name;
+            total += name + x.getValue().length;
+        }
+        // the reader's bounds: what it would refuse is not written
+        if (names > XattrReader.MAX_SET_NAMES || total > XattrReader.MAX_SET_BYTES) {
+            throw new IllegalArgumentException("xattrs of one entry exceed " + XattrReader.MAX_SET_NAMES
+                    + " bytes of names or " + XattrReader.MAX_SET_BYTES + " bytes in all");
         }
         return r;
     }

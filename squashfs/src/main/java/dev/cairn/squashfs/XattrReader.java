@@ -14,6 +14,14 @@ import java.util.TreeMap;
 final class XattrReader {
     private static final String[] PREFIXES = {"user.", "trusted.", "security."};
     private static final int MAX_PAIRS = 65536;
+    /** Most bytes of names in one set, each full name with its NUL (Linux XATTR_LIST_MAX). */
+    static final int MAX_SET_NAMES = 65536;
+    /**
+     * Most bytes one set may decode to, counted as mksquashfs counts its size field: full names
+     * with their NULs plus the values. Out-of-line values are references, so without this bound
+     * a few KiB of records could expand to 64 KiB each.
+     */
+    static final int MAX_SET_BYTES = 1 << 20;
 
     private final ImageChannel image;
     private final long header;
@@ -59,10 +67,17 @@ final class XattrReader {
         MetadataReader.Cursor c = idBlocks.at(block, (int) (index % 512) * 16);
         long ref = c.u64();
         long pairs = c.u32();
-        c.u32(); // size of the set (informational)
+        // Writers disagree on what the size field counts (mksquashfs: names with NULs plus values;
+        // squashfs-tools-ng: the bytes of the set's records), so it is a bound, not a checksum.
+        long recorded = c.u32();
         if (pairs == 0 || pairs > MAX_PAIRS) {
             throw new FormatException("xattr count", pairs, "xattr set with " + pairs + " entries");
         }
+        if (recorded > MAX_SET_BYTES) {
+            throw new FormatException("xattr size", recorded, "xattr set of " + recorded + " bytes (at most " + MAX_SET_BYTES + ")");
+        }
+        long nameBytes = 0;
+        long total = 0;
         SortedMap<String, byte[]> out = new TreeMap<>();
         MetadataReader.Cursor k = kv.at(ref);
         for (long i = 0; i < pairs; i++) {
@@ -75,29 +90,33 @@ final class XattrReader {
             if (nameLen == 0 || nameLen > 255) {
                 throw new FormatException("xattr name", nameLen, "xattr name length must be 1..255");
             }
-            String name = PREFIXES[ns] + new String(k.bytes(nameLen), java.nio.charset.StandardCharsets.UTF_8);
+            byte[] shortName = k.bytes(nameLen);
+            String name = PREFIXES[ns] + new String(shortName, java.nio.charset.StandardCharsets.UTF_8);
+            nameBytes += PREFIXES[ns].length() + nameLen + 1;
+            if (nameBytes > MAX_SET_NAMES) {
+                throw new FormatException("xattr name", name, "xattr set names exceed " + MAX_SET_NAMES + " bytes");
+            }
             long vlen = k.u32();
-            byte[] value;
+            MetadataReader.Cursor v = k;
             if ((type & 0x100) != 0) {
                 if (vlen != 8) {
                     throw new FormatException("xattr value", name, "out-of-line value reference must be 8 bytes");
                 }
-                MetadataReader.Cursor v = kv.at(k.u64());
-                value = value(v, v.u32(), name);
-            } else {
-                value = value(k, vlen, name);
+                v = kv.at(k.u64());
+                vlen = v.u32();
             }
+            if (vlen > SquashfsImage.MAX_XATTR_VALUE) {
+                throw new FormatException("xattr value", name, "xattr value of " + vlen + " bytes (at most 65536)");
+            }
+            total += PREFIXES[ns].length() + nameLen + 1 + vlen;
+            if (total > MAX_SET_BYTES) {
+                throw new FormatException("xattr set", index, "xattr set decodes to more than " + MAX_SET_BYTES + " bytes");
+            }
+            byte[] value = v.bytes((int) vlen);
             if (out.put(name, value) != null) {
                 throw new FormatException("xattr name", name, "duplicate xattr name in one set");
             }
         }
         return out;
-    }
-
-    private static byte[] value(MetadataReader.Cursor c, long len, String name) throws IOException {
-        if (len > SquashfsImage.MAX_XATTR_VALUE) {
-            throw new FormatException("xattr value", name, "xattr value of " + len + " bytes (at most 65536)");
-        }
-        return c.bytes((int) len);
     }
 }

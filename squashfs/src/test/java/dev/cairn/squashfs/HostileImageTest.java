@@ -96,4 +96,48 @@ class HostileImageTest {
         }
         assertRefusedAndNothingExtracted(b, "reached twice");
     }
+
+    /** A root directory whose one xattr set has {@code pairs} out-of-line references to one 64 KiB value. */
+    private Path xattrBomb(int pairs, long recordedSize) throws IOException {
+        java.io.ByteArrayOutputStream kv = new java.io.ByteArrayOutputStream();
+        kv.writeBytes(CraftedImage.le(4).putInt(65536).array());
+        kv.writeBytes(new byte[65536]);
+        int records = kv.size();
+        for (int i = 0; i < pairs; i++) {
+            byte[] name = String.format("%05x", i).getBytes(StandardCharsets.US_ASCII);
+            kv.writeBytes(CraftedImage.le(4).putShort((short) 0x100).putShort((short) name.length).array());
+            kv.writeBytes(name);
+            kv.writeBytes(CraftedImage.le(12).putInt(8).putLong(CraftedImage.ref(0)).array());
+        }
+        byte[] ids = CraftedImage.le(16).putLong(CraftedImage.ref(records)).putInt(pairs).putInt((int) recordedSize).array();
+        byte[] root = CraftedImage.ldir(1, 3, 0, 2, 0);
+        Path img = dir.resolve("xattr-bomb.sqfs");
+        Files.write(img, CraftedImage.assemble(1, 131072, 0, root, new byte[0], kv.toByteArray(), ids));
+        return img;
+    }
+
+    @Test
+    void outOfLineXattrValuesCannotMultiplyMemory() throws IOException {
+        // 1000 references to one 64 KiB value: 64 MiB from a 90 KB image (65536 of them: 4 GiB, an OOM)
+        Path img = xattrBomb(1000, 0);
+        assertThatThrownBy(() -> SquashfsImage.check(img)).isInstanceOf(FormatException.class)
+                .hasMessageContaining("xattr set decodes to more than");
+        try (SquashfsImage i = SquashfsImage.open(img)) {
+            assertThatThrownBy(() -> i.xattrs(i.root())).isInstanceOf(FormatException.class);
+        }
+    }
+
+    @Test
+    void xattrSetSizeFieldIsABound() throws IOException {
+        assertThat(xattrBombReads(2, 0)).hasSize(2);
+        Path img = xattrBomb(2, 64L << 20);
+        assertThatThrownBy(() -> SquashfsImage.check(img)).isInstanceOf(FormatException.class)
+                .hasMessageContaining("xattr set of 67108864 bytes");
+    }
+
+    private java.util.SortedMap<String, byte[]> xattrBombReads(int pairs, long recordedSize) throws IOException {
+        try (SquashfsImage i = SquashfsImage.open(xattrBomb(pairs, recordedSize))) {
+            return i.xattrs(i.root());
+        }
+    }
 }
