@@ -183,16 +183,24 @@ public final class SquashfsImage implements AutoCloseable {
     /** Visits {@code from} and everything below it, pre-order, children sorted. */
     public void walk(SquashfsEntry from, Visitor v) throws IOException {
         Set<Long> seen = new HashSet<>();
+        // Listings by location: distinct directory inodes sharing one listing would multiply the
+        // walk (n inodes × m entries). mksquashfs never shares a listing; empty directories have
+        // none (their location is wherever the next listing starts), so only non-empty ones count.
+        Set<Long> listings = new HashSet<>();
         Deque<SquashfsEntry> stack = new ArrayDeque<>();
         stack.push(from);
         while (!stack.isEmpty()) {
             SquashfsEntry e = stack.pop();
-            if (e.isDirectory() && !seen.add(e.ref())) {
-                throw new FormatException("directory", e.path(), "directory reached twice (a loop or a hard-linked directory)");
+            Inode.Directory d = null;
+            if (e.isDirectory()) {
+                d = (Inode.Directory) readInode(e.ref());
+                if (!seen.add(e.ref()) || (d.fileSize() > 3 && !listings.add(d.startBlock() << 16 | d.offset()))) {
+                    throw new FormatException("directory", e.path(), "directory reached twice (a loop or a hard-linked directory)");
+                }
             }
             v.visit(e);
-            if (e.isDirectory()) {
-                List<SquashfsEntry> kids = list(e);
+            if (d != null) {
+                List<SquashfsEntry> kids = list(e, d);
                 for (int i = kids.size() - 1; i >= 0; i--) {
                     stack.push(kids.get(i));
                 }
@@ -367,7 +375,10 @@ public final class SquashfsImage implements AutoCloseable {
         if (!dir.isDirectory()) {
             throw new IllegalArgumentException(dir.path() + " is not a directory");
         }
-        Inode.Directory d = (Inode.Directory) readInode(dir.ref());
+        return list(dir, (Inode.Directory) readInode(dir.ref()));
+    }
+
+    private List<SquashfsEntry> list(SquashfsEntry dir, Inode.Directory d) throws IOException {
         long size = d.fileSize();
         if (size < 3) {
             throw new FormatException("directory size", dir.path(), "directory size " + size + " below the minimum 3");

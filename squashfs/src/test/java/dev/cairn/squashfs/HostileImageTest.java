@@ -140,4 +140,40 @@ class HostileImageTest {
             return i.xattrs(i.root());
         }
     }
+
+    @Test
+    void directoriesSharingAListingAreRefused() throws IOException {
+        // distinct directory inodes with one listing: n of them over an m-entry listing walk n × m entries
+        Path base = dir.resolve("base.sqfs");
+        try (var ch = java.nio.channels.FileChannel.open(base, java.nio.file.StandardOpenOption.CREATE,
+                java.nio.file.StandardOpenOption.READ, java.nio.file.StandardOpenOption.WRITE);
+             SquashfsWriter w = new SquashfsWriter(ch, SquashfsOptions.defaults(Compression.GZIP).withProcessors(1)
+                     .withCompressMetadata(false))) {
+            for (String d : List.of("a", "b", "c")) {
+                w.addDirectory(d, EntryMetadata.of(0755, 0, 0, 0));
+                // a file: a shared directory below would already repeat its inode
+                w.addFile(d + "/" + d, EntryMetadata.of(0644, 0, 0, 0), new java.io.ByteArrayInputStream(new byte[0]));
+            }
+            w.addDirectory("e1", EntryMetadata.of(0755, 0, 0, 0));
+            w.addDirectory("e2", EntryMetadata.of(0755, 0, 0, 0));
+            w.finish();
+        }
+        byte[] b = Files.readAllBytes(base);
+        try (SquashfsImage i = SquashfsImage.open(base)) {
+            List<SquashfsEntry> kids = i.list(i.root());
+            Inode.Directory a = (Inode.Directory) i.readInode(kids.get(0).ref());
+            for (SquashfsEntry d : kids.subList(1, 3)) {
+                int at = Math.toIntExact(i.superblock().inodeTable() + 2 + (d.ref() & 0xFFFF));
+                assertThat(i.readInode(d.ref()).header().type()).isEqualTo(Inode.DIR);
+                dev.cairn.io.LittleEndian.putU32(b, at + 16, a.startBlock());
+                dev.cairn.io.LittleEndian.putU16(b, at + 26, a.offset());
+            }
+            // empty directories share a location with each other and with the next listing: still valid
+            SquashfsImage.check(base);
+        }
+        Path crafted = dir.resolve("crafted.sqfs");
+        Files.write(crafted, b);
+        assertThatThrownBy(() -> SquashfsImage.check(crafted)).isInstanceOf(FormatException.class)
+                .hasMessageContaining("reached twice").hasMessageContaining("directory=b");
+    }
 }
