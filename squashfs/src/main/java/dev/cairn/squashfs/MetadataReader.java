@@ -55,6 +55,16 @@ final class MetadataReader {
         return at(ref >>> 16, (int) (ref & 0xFFFF));
     }
 
+    /**
+     * An upper bound on the bytes {@code c} can still read: the rest of its block, then 8192 for
+     * every 3 bytes left in the table (the smallest block on disk: a header and one byte).
+     */
+    long maxRemaining(Cursor c) throws IOException {
+        Block b = load(c.blockOffset);
+        long next = start + c.blockOffset + b.diskLength();
+        return b.data().length - c.pos + Math.max(0, end - next) / 3 * MetadataWriter.BLOCK;
+    }
+
     private Block load(long blockOffset) throws IOException {
         Block cached = cache.get(blockOffset);
         if (cached != null) {

@@ -222,7 +222,8 @@ public final class SquashfsImage implements AutoCloseable {
     // ------------------------------------------------------------------ inodes
 
     private SquashfsEntry entry(String path, long ref, int expectedBasic, boolean root) throws IOException {
-        Inode inode = readInode(ref);
+        // once per directory entry: a file's block list (up to 16M entries) is read only for its data
+        Inode inode = readInode(ref, false);
         if (inode.basicType() != expectedBasic) {
             throw new FormatException("inode type", path, "directory entry says type " + expectedBasic
                     + " but the inode is type " + inode.header().type());
@@ -276,6 +277,11 @@ public final class SquashfsImage implements AutoCloseable {
     }
 
     Inode readInode(long ref) throws IOException {
+        return readInode(ref, true);
+    }
+
+    /** The inode at {@code ref}; without {@code blockList} a file's block sizes are not read (null). */
+    private Inode readInode(long ref, boolean blockList) throws IOException {
         MetadataReader.Cursor c = inodes.at(ref);
         Inode.Header h = new Inode.Header(c.u16(), c.u16(), c.u16(), c.u16(), c.u32(), c.u32());
         int t = h.type();
@@ -337,10 +343,7 @@ public final class SquashfsImage implements AutoCloseable {
                 if (n > MAX_BLOCKS) {
                     throw new FormatException("file size", size, "file has more than " + MAX_BLOCKS + " blocks");
                 }
-                int[] sizes = new int[(int) n];
-                for (int i = 0; i < n; i++) {
-                    sizes[i] = (int) c.u32();
-                }
+                int[] sizes = blockList ? blockList(c, (int) n, ref) : null;
                 yield new Inode.File(h, start, size, sparse, nlink, frag, fragOff, xattr, sizes);
             }
             case Inode.SYMLINK, Inode.LSYMLINK -> {
@@ -366,6 +369,22 @@ public final class SquashfsImage implements AutoCloseable {
             }
             default -> throw new FormatException("inode type", t, "unknown inode type at reference " + Long.toHexString(ref));
         };
+    }
+
+    /** Reads {@code n} block size entries, refusing before allocating when the inode table cannot hold them. */
+    private int[] blockList(MetadataReader.Cursor c, int n, long ref) throws IOException {
+        if (n * 4L > inodes.maxRemaining(c)) {
+            throw new FormatException("file size", ref, "block list of " + n + " entries runs past the inode table");
+        }
+        int[] sizes = new int[n];
+        byte[] chunk = new byte[Math.min(n * 4, 1 << 16)];
+        for (int i = 0; i < n;) {
+            int k = Math.min(n - i, chunk.length / 4);
+            c.read(chunk, 0, k * 4);
+            java.nio.ByteBuffer.wrap(chunk, 0, k * 4).order(java.nio.ByteOrder.LITTLE_ENDIAN).asIntBuffer().get(sizes, i, k);
+            i += k;
+        }
+        return sizes;
     }
 
     // ------------------------------------------------------------------ directories

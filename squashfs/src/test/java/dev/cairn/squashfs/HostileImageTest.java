@@ -176,4 +176,29 @@ class HostileImageTest {
         assertThatThrownBy(() -> SquashfsImage.check(crafted)).isInstanceOf(FormatException.class)
                 .hasMessageContaining("reached twice").hasMessageContaining("directory=b");
     }
+
+    @Test
+    void fileBlockListsAreReadOnlyForData() throws IOException {
+        // one extended file inode claiming 2^20 blocks of 4 KiB with no block list stored, under 64
+        // names: listing reads no block list (it was read once per name), data reading refuses it
+        // before allocating
+        int names = 64;
+        java.io.ByteArrayOutputStream dirs = new java.io.ByteArrayOutputStream();
+        CraftedImage.listingHeader(dirs, names, 0, 2);
+        for (int j = 0; j < names; j++) {
+            CraftedImage.listingEntry(dirs, 40, 0, Inode.FILE, String.format("f%02d", j).getBytes(StandardCharsets.US_ASCII));
+        }
+        java.io.ByteArrayOutputStream inodes = new java.io.ByteArrayOutputStream();
+        inodes.writeBytes(CraftedImage.ldir(1, dirs.size() + 3, 0, 2, Inode.NO_XATTR));
+        inodes.writeBytes(CraftedImage.inode(56, Inode.LREG, 0644, 2).putLong(Superblock.SIZE).putLong(4096L << 20)
+                .putLong(0).putInt(names).putInt((int) Inode.NO_FRAGMENT).putInt(0).putInt((int) Inode.NO_XATTR).array());
+        Path img = dir.resolve("blocks.sqfs");
+        Files.write(img, CraftedImage.assemble(2, 4096, 0, inodes.toByteArray(), dirs.toByteArray(), null, null));
+        try (SquashfsImage i = SquashfsImage.open(img)) {
+            List<SquashfsEntry> files = i.list(i.root());
+            assertThat(files).hasSize(names).allSatisfy(f -> assertThat(f.size()).isEqualTo(4096L << 20));
+            assertThatThrownBy(() -> i.open(files.get(0))).isInstanceOf(FormatException.class)
+                    .hasMessageContaining("block list of 1048576 entries runs past the inode table");
+        }
+    }
 }
