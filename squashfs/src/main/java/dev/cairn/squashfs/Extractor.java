@@ -111,14 +111,14 @@ public final class Extractor {
         if (!p.equals(target) && Files.isSymbolicLink(parent)) {
             throw new dev.cairn.io.FormatException("path", e.path(), "parent is a symlink");
         }
-        if (e.type() != SquashfsEntry.Type.DIRECTORY && e.nlink() > 1) {
+        boolean linked = e.type() != SquashfsEntry.Type.DIRECTORY && e.nlink() > 1;
+        if (linked) {
             Path first = byInode.get(e.inodeNumber());
             if (first != null) {
                 Files.createLink(p, first);
                 entries++;
                 return;
             }
-            byInode.put(e.inodeNumber(), p);
         }
         switch (e.type()) {
             case DIRECTORY -> {
@@ -148,6 +148,10 @@ public final class Extractor {
                     return;
                 }
             }
+        }
+        if (linked) {
+            // only once created: later names of a skipped device are skipped too, not linked to nothing
+            byInode.put(e.inodeNumber(), p);
         }
         attributes(e, p);
         entries++;

@@ -216,4 +216,25 @@ class SquashfsRoundTripTest {
             assertThatThrownBy(w::finish).isInstanceOf(IllegalStateException.class);
         }
     }
+
+    @Test
+    void hardLinkedDevicesSkippedWithoutRootDoNotAbortExtraction() throws IOException {
+        Path img = dir.resolve("devlinks.sqfs");
+        try (FileChannel ch = FileChannel.open(img, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+             SquashfsWriter w = new SquashfsWriter(ch, SquashfsOptions.defaults(Compression.GZIP).withProcessors(1))) {
+            w.addDevice("a-null", EntryMetadata.of(0666, 0, 0, 1), 'c', 1, 3);
+            w.addHardLink("b-null", "a-null");
+            w.addFile("c-file", EntryMetadata.of(0644, 0, 0, 1), in("kept\n"));
+            w.finish();
+        }
+        List<String> warnings = new ArrayList<>();
+        Path out = dir.resolve("out");
+        try (SquashfsImage i = SquashfsImage.open(img)) {
+            Extractor.extract(i, out, List.of(), false, warnings::add);
+        }
+        assertThat(warnings).contains("skipped device a-null (needs root)", "skipped device b-null (needs root)");
+        assertThat(out.resolve("a-null")).doesNotExist();
+        assertThat(out.resolve("b-null")).doesNotExist();
+        assertThat(out.resolve("c-file")).hasContent("kept");
+    }
 }
