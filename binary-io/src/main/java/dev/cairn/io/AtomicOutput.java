@@ -113,6 +113,21 @@ public final class AtomicOutput implements AutoCloseable {
         }
     }
 
+    /**
+     * A new empty temporary file in {@code dir} for a writer that manages it itself (moves it into
+     * place or deletes it): until {@link #settled} is called, a JVM shutdown (Ctrl-C) deletes it.
+     */
+    public static Path createTempFile(Path dir, String prefix, String suffix) throws IOException {
+        Path temp = Files.createTempFile(dir, prefix, suffix).toAbsolutePath();
+        PENDING.add(temp);
+        return temp;
+    }
+
+    /** {@code temp} from {@link #createTempFile} was moved into place or deleted: shutdown leaves that path alone. */
+    public static void settled(Path temp) {
+        PENDING.remove(temp.toAbsolutePath());
+    }
+
     /** Whether {@code temp} is a temporary file that a JVM shutdown would delete (for tests). */
     static boolean pendingCleanup(Path temp) {
         return PENDING.contains(temp.toAbsolutePath());

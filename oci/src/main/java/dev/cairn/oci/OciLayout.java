@@ -210,7 +210,7 @@ public final class OciLayout {
         String alg = expected == null ? "sha256" : expected.algorithm();
         Path algDir = dir.resolve("blobs").resolve(alg);
         Files.createDirectories(algDir);
-        Path temp = Files.createTempFile(algDir, ".cairn-", ".tmp");
+        Path temp = dev.cairn.io.AtomicOutput.createTempFile(algDir, ".cairn-", ".tmp"); // Ctrl-C deletes it
         try {
             MessageDigest md = expected == null ? Digest.newSha256() : expected.newHasher();
             long size;
@@ -240,6 +240,7 @@ public final class OciLayout {
             return Descriptor.of(mediaType, actual, size);
         } finally {
             Files.deleteIfExists(temp);
+            dev.cairn.io.AtomicOutput.settled(temp);
         }
     }
 
@@ -279,13 +280,14 @@ public final class OciLayout {
     public Path tempFile() throws IOException {
         Path algDir = dir.resolve("blobs").resolve("sha256");
         Files.createDirectories(algDir);
-        return Files.createTempFile(algDir, ".cairn-", ".tmp");
+        return dev.cairn.io.AtomicOutput.createTempFile(algDir, ".cairn-", ".tmp"); // Ctrl-C deletes it
     }
 
     private void moveInto(Path temp, Digest d) throws IOException {
         Path target = blobPath(d);
         if (Files.isRegularFile(target)) {
             Files.deleteIfExists(temp); // content-addressed: the same bytes are already there
+            dev.cairn.io.AtomicOutput.settled(temp);
             return;
         }
         try {
@@ -298,6 +300,7 @@ public final class OciLayout {
         } catch (AtomicMoveNotSupportedException e) {
             Files.move(temp, target);
         }
+        dev.cairn.io.AtomicOutput.settled(temp);
     }
 
     /** Reads a small blob (manifest, index, config) completely, checking size and digest. */
