@@ -127,6 +127,36 @@ class SquashfsCommandTest {
     }
 
     @Test
+    void anExtractionThatFailsMidwayLeavesNothingExtracted() throws IOException {
+        Path t = dir.resolve("t");
+        Files.createDirectories(t.resolve("a/b"));
+        Files.writeString(t.resolve("a/b/first.txt"), "first\n");
+        StringBuilder text = new StringBuilder();
+        for (int i = 0; i < 40_000; i++) {
+            text.append("line ").append(i).append(" of a file whose last block is damaged\n");
+        }
+        Files.writeString(t.resolve("z-big.txt"), text);
+        Path img = dir.resolve("img.sqfs");
+        assertThat(run("squashfs", "create", t.toString(), img.toString(), "--comp", "gzip", "--no-fragments").code()).isZero();
+        byte[] b = Files.readAllBytes(img);
+        long inodeTable = java.nio.ByteBuffer.wrap(b, 64, 8).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong();
+        b[(int) inodeTable - 40] ^= (byte) 0x5a; // inside the last data block: zlib's checksum catches it
+        Files.write(img, b);
+
+        Path fresh = dir.resolve("fresh");
+        MainTest.Run r = run("squashfs", "extract", img.toString(), fresh.toString());
+        assertThat(r.code()).as(r.err()).isEqualTo(3);
+        assertThat(fresh).doesNotExist();
+        Path empty = Files.createDirectory(dir.resolve("empty"));
+        assertThat(run("squashfs", "extract", img.toString(), empty.toString()).code()).isEqualTo(3);
+        try (Stream<Path> s = Files.list(empty)) {
+            assertThat(s).isEmpty();
+        }
+        assertThat(run("squashfs", "extract", img.toString(), dir.resolve("part").toString(), "a").code())
+                .as("the undamaged part alone").isZero();
+    }
+
+    @Test
     void badOptionsAreCleanErrorsAndLeaveNoOutput() throws IOException {
         Path t = smallTree();
         Path img = dir.resolve("img.sqfs");

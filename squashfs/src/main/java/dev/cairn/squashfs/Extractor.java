@@ -47,14 +47,17 @@ public final class Extractor {
 
     /**
      * Extracts {@code paths} (all when empty) from {@code image} into {@code target}, which must
-     * not exist or be an empty directory.
+     * not exist or be an empty directory. When extraction fails (a corrupt block, a full disk) or
+     * the JVM exits first, what was extracted is removed again, and so is {@code target} when it
+     * was created here.
      *
      * @param asRoot restore owners and create device nodes (the caller runs as root)
      * @return entries extracted
      */
     public static long extract(SquashfsImage image, Path target, List<String> paths, boolean asRoot, Consumer<String> warn)
             throws IOException {
-        if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+        boolean existed = Files.exists(target, LinkOption.NOFOLLOW_LINKS);
+        if (existed) {
             if (!Files.isDirectory(target, LinkOption.NOFOLLOW_LINKS)) {
                 throw new FileAlreadyExistsException(target.toString(), null, "exists and is not a directory");
             }
@@ -66,7 +69,80 @@ public final class Extractor {
         } else {
             Files.createDirectories(target);
         }
-        Extractor x = new Extractor(image, target.toRealPath(), asRoot, warn);
+        // until it is complete, a failure or Ctrl-C removes what was extracted (and TARGET if it was made here)
+        Path real = target.toRealPath();
+        INCOMPLETE.put(real, existed);
+        boolean complete = false;
+        try {
+            long n = extractInto(image, real, paths, asRoot, warn);
+            complete = true;
+            return n;
+        } finally {
+            INCOMPLETE.remove(real);
+            if (!complete) {
+                removeTree(real, existed);
+            }
+        }
+    }
+
+    /** Trees being extracted, each with whether its top directory existed before (and stays). */
+    private static final Map<Path, Boolean> INCOMPLETE = new java.util.concurrent.ConcurrentHashMap<>();
+
+    static {
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> INCOMPLETE.forEach(Extractor::removeTree),
+                "cairn-extract-cleanup"));
+    }
+
+    /** Deletes {@code root}'s contents (and {@code root} unless {@code keepRoot}), never following links; best effort. */
+    static void removeTree(Path root, boolean keepRoot) {
+        try {
+            Files.walkFileTree(root, new java.nio.file.SimpleFileVisitor<>() {
+                @Override
+                public java.nio.file.FileVisitResult preVisitDirectory(Path dir, java.nio.file.attribute.BasicFileAttributes a) {
+                    try { // a directory whose final (read-only) mode was already set
+                        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+                    } catch (IOException | UnsupportedOperationException ignored) {
+                        // delete what can be deleted
+                    }
+                    return java.nio.file.FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public java.nio.file.FileVisitResult visitFile(Path file, java.nio.file.attribute.BasicFileAttributes a) {
+                    quietDelete(file);
+                    return java.nio.file.FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public java.nio.file.FileVisitResult visitFileFailed(Path file, IOException e) {
+                    quietDelete(file);
+                    return java.nio.file.FileVisitResult.CONTINUE;
+                }
+
+                @Override
+                public java.nio.file.FileVisitResult postVisitDirectory(Path dir, IOException e) {
+                    if (!(keepRoot && dir.equals(root))) {
+                        quietDelete(dir);
+                    }
+                    return java.nio.file.FileVisitResult.CONTINUE;
+                }
+            });
+        } catch (IOException ignored) {
+            // best effort: the error that got us here is the one to report
+        }
+    }
+
+    private static void quietDelete(Path p) {
+        try {
+            Files.deleteIfExists(p);
+        } catch (IOException ignored) {
+            // best effort
+        }
+    }
+
+    private static long extractInto(SquashfsImage image, Path target, List<String> paths, boolean asRoot, Consumer<String> warn)
+            throws IOException {
+        Extractor x = new Extractor(image, target, asRoot, warn);
         List<SquashfsEntry> starts = new ArrayList<>();
         if (paths.isEmpty()) {
             starts.add(image.root());
