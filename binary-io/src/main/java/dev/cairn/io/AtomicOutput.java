@@ -4,9 +4,12 @@ import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -36,19 +39,23 @@ public final class AtomicOutput implements AutoCloseable {
 
     private final Path target;
     private final Path temp;
+    /** Parent directories this output created, deepest first: removed again (when empty) unless committed. */
+    private final List<Path> createdDirs;
     private final FileChannel channel;
     private boolean done;
     private Flusher flusher;
 
-    private AtomicOutput(Path target, Path temp) throws IOException {
+    private AtomicOutput(Path target, Path temp, List<Path> createdDirs) throws IOException {
         this.target = target;
         this.temp = temp;
+        this.createdDirs = createdDirs;
         PENDING.add(temp);
         FileChannel ch;
         try {
             ch = FileChannel.open(temp, StandardOpenOption.READ, StandardOpenOption.WRITE);
         } catch (IOException e) {
             discard(temp);
+            removeCreated(createdDirs);
             throw e;
         }
         this.channel = ch;
@@ -57,13 +64,36 @@ public final class AtomicOutput implements AutoCloseable {
     /** A new, empty temporary file beside {@code target}. */
     public static AtomicOutput open(Path target) throws IOException {
         Path abs = target.toAbsolutePath();
-        return new AtomicOutput(abs, tempBeside(abs, "rw-r--r--"));
+        List<Path> created = createParents(abs);
+        return new AtomicOutput(abs, tempBeside(abs, "rw-r--r--", created), created);
     }
 
     /** Like {@link #open} for secrets (private keys): the file is readable by its owner only, from the start. */
     public static AtomicOutput openPrivate(Path target) throws IOException {
         Path abs = target.toAbsolutePath();
-        return new AtomicOutput(abs, tempBeside(abs, "rw-------"));
+        List<Path> created = createParents(abs);
+        return new AtomicOutput(abs, tempBeside(abs, "rw-------", created), created);
+    }
+
+    /** Creates the missing parent directories of {@code abs}; returns them, deepest first. */
+    private static List<Path> createParents(Path abs) throws IOException {
+        List<Path> missing = new ArrayList<>();
+        for (Path p = abs.getParent(); p != null && !Files.exists(p, LinkOption.NOFOLLOW_LINKS); p = p.getParent()) {
+            missing.add(p);
+        }
+        Files.createDirectories(abs.getParent());
+        return missing;
+    }
+
+    /** Removes directories an uncommitted output created, deepest first, as long as they are empty. */
+    private static void removeCreated(List<Path> dirs) {
+        for (Path d : dirs) {
+            try {
+                Files.delete(d);
+            } catch (IOException e) {
+                return; // not empty (another output, or the user's files) or already gone: leave it and its parents
+            }
+        }
     }
 
     /**
@@ -71,9 +101,8 @@ public final class AtomicOutput implements AutoCloseable {
      * created under the usual umask 022: artifacts are public, and createTempFile's 0600 would
      * otherwise leak into the result.
      */
-    private static Path tempBeside(Path abs, String perms) throws IOException {
+    private static Path tempBeside(Path abs, String perms, List<Path> createdDirs) throws IOException {
         Path dir = abs.getParent();
-        Files.createDirectories(dir);
         Path temp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
         // registered before anything is written to it: a Ctrl-C from here on removes it
         PENDING.add(temp);
@@ -83,6 +112,7 @@ public final class AtomicOutput implements AutoCloseable {
             // not a POSIX file system: keep its defaults
         } catch (IOException | RuntimeException e) {
             discard(temp);
+            removeCreated(createdDirs);
             throw e;
         }
         return temp;
@@ -94,14 +124,16 @@ public final class AtomicOutput implements AutoCloseable {
      */
     public static AtomicOutput openCopying(Path target, Path source) throws IOException {
         Path abs = target.toAbsolutePath();
-        Path temp = tempBeside(abs, "rw-r--r--");
+        List<Path> created = createParents(abs);
+        Path temp = tempBeside(abs, "rw-r--r--", created);
         try {
             Files.copy(source, temp, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException | RuntimeException e) {
             discard(temp);
+            removeCreated(created);
             throw e;
         }
-        return new AtomicOutput(abs, temp);
+        return new AtomicOutput(abs, temp, created);
     }
 
     /** Deletes a temporary file that never became an AtomicOutput, and forgets it. */
@@ -220,6 +252,7 @@ public final class AtomicOutput implements AutoCloseable {
         } finally {
             Files.deleteIfExists(temp);
             PENDING.remove(temp);
+            removeCreated(createdDirs);
         }
     }
 

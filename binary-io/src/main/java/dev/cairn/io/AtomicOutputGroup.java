@@ -93,7 +93,8 @@ public final class AtomicOutputGroup implements AutoCloseable {
     public void close() throws IOException {
         done = true;
         IOException first = null;
-        for (AtomicOutput o : outputs) {
+        for (int i = outputs.size() - 1; i >= 0; i--) { // newest first: a directory an earlier one made is empty by then
+            AtomicOutput o = outputs.get(i);
             try {
                 o.close();
             } catch (IOException e) {

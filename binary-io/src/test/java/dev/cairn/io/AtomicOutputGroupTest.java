@@ -32,6 +32,25 @@ class AtomicOutputGroupTest {
     }
 
     @Test
+    void directoriesMadeForUncommittedOutputsAreRemovedAgain(@TempDir Path dir) throws Exception {
+        Files.createDirectories(dir.resolve("mine"));
+        Files.writeString(dir.resolve("mine/keep"), "user file");
+        try (AtomicOutputGroup g = new AtomicOutputGroup()) {
+            g.write(dir.resolve("new/deeper/a"), bytes("a"));
+            g.write(dir.resolve("new/deeper/b"), bytes("b")); // its directory already existed by then
+            g.write(dir.resolve("new/c"), bytes("c"));
+            g.write(dir.resolve("mine/d"), bytes("d"));
+        }
+        assertThat(names(dir)).containsExactly("mine");
+        assertThat(names(dir.resolve("mine"))).containsExactly("keep");
+        try (AtomicOutput o = AtomicOutput.open(dir.resolve("x/y/z"))) {
+            o.channel().write(java.nio.ByteBuffer.wrap(bytes("z")));
+            o.commit(); // committed: its directories stay
+        }
+        assertThat(dir.resolve("x/y/z")).hasContent("z");
+    }
+
+    @Test
     void aFailureBeforeCommitLeavesNoOutputAndNoTemporaryFile(@TempDir Path dir) throws Exception {
         Files.writeString(dir.resolve("a"), "old a");
         assertThatThrownBy(() -> {

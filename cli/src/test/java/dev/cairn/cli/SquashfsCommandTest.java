@@ -154,6 +154,11 @@ class SquashfsCommandTest {
         }
         assertThat(run("squashfs", "extract", img.toString(), dir.resolve("part").toString(), "a").code())
                 .as("the undamaged part alone").isZero();
+
+        MainTest.Run missing = run("squashfs", "create", dir.resolve("no-such-tree").toString(),
+                dir.resolve("new/dirs/img.sqfs").toString());
+        assertThat(missing.code()).as(missing.err()).isEqualTo(3);
+        assertThat(dir.resolve("new")).as("directories made for a failed output").doesNotExist();
     }
 
     @Test
