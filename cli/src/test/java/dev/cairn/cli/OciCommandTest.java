@@ -94,6 +94,12 @@ class OciCommandTest {
     void badInputGivesExit3WithAClearMessage() throws IOException {
         Path lay = dir.resolve("lay");
         assertThat(run("oci", "layer", "add", lay + ":img", tree("t").toString(), "--type", "tar").code()).isZero();
+        Path junk = Files.writeString(dir.resolve("junk.tar"), "x".repeat(2048));
+        MainTest.Run intoNew = run("oci", "layer", "add", dir.resolve("new-lay") + ":img", junk.toString(), "--type", "tar");
+        assertThat(intoNew.code()).as(intoNew.err()).isEqualTo(3);
+        assertThat(dir.resolve("new-lay")).as("no empty layout left by a failed add").doesNotExist();
+        assertThat(run("oci", "layer", "add", lay + ":img", junk.toString(), "--type", "squashfs").code()).isEqualTo(3);
+        assertThat(run("oci", "inspect", lay + ":img").code()).as("an existing layout stays as it was").isZero();
         MainTest.Run noTag = run("oci", "layer", "add", lay.toString(), tree("t2").toString());
         assertThat(noTag.code()).isEqualTo(3);
         assertThat(noTag.err()).contains("names no tag");

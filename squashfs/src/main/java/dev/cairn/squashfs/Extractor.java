@@ -80,7 +80,7 @@ public final class Extractor {
         } finally {
             INCOMPLETE.remove(real);
             if (!complete) {
-                removeTree(real, existed);
+                dev.cairn.io.FileTrees.removeQuietly(real, existed);
             }
         }
     }
@@ -89,55 +89,8 @@ public final class Extractor {
     private static final Map<Path, Boolean> INCOMPLETE = new java.util.concurrent.ConcurrentHashMap<>();
 
     static {
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> INCOMPLETE.forEach(Extractor::removeTree),
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> INCOMPLETE.forEach(dev.cairn.io.FileTrees::removeQuietly),
                 "cairn-extract-cleanup"));
-    }
-
-    /** Deletes {@code root}'s contents (and {@code root} unless {@code keepRoot}), never following links; best effort. */
-    static void removeTree(Path root, boolean keepRoot) {
-        try {
-            Files.walkFileTree(root, new java.nio.file.SimpleFileVisitor<>() {
-                @Override
-                public java.nio.file.FileVisitResult preVisitDirectory(Path dir, java.nio.file.attribute.BasicFileAttributes a) {
-                    try { // a directory whose final (read-only) mode was already set
-                        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
-                    } catch (IOException | UnsupportedOperationException ignored) {
-                        // delete what can be deleted
-                    }
-                    return java.nio.file.FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public java.nio.file.FileVisitResult visitFile(Path file, java.nio.file.attribute.BasicFileAttributes a) {
-                    quietDelete(file);
-                    return java.nio.file.FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public java.nio.file.FileVisitResult visitFileFailed(Path file, IOException e) {
-                    quietDelete(file);
-                    return java.nio.file.FileVisitResult.CONTINUE;
-                }
-
-                @Override
-                public java.nio.file.FileVisitResult postVisitDirectory(Path dir, IOException e) {
-                    if (!(keepRoot && dir.equals(root))) {
-                        quietDelete(dir);
-                    }
-                    return java.nio.file.FileVisitResult.CONTINUE;
-                }
-            });
-        } catch (IOException ignored) {
-            // best effort: the error that got us here is the one to report
-        }
-    }
-
-    private static void quietDelete(Path p) {
-        try {
-            Files.deleteIfExists(p);
-        } catch (IOException ignored) {
-            // best effort
-        }
     }
 
     private static long extractInto(SquashfsImage image, Path target, List<String> paths, boolean asRoot, Consumer<String> warn)

@@ -92,6 +92,18 @@ final class LayerCommand extends CommandGroup implements Main.LazySubcommands {
             }
             Instant created = sourceDateEpoch.instant(spec.commandLine()).orElse(null);
             long mtime = created == null ? 0 : created.getEpochSecond();
+            boolean newLayout = !Files.exists(ref.layout(), java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            try {
+                return add(t, ref, mtime, created);
+            } catch (IOException | RuntimeException e) {
+                if (newLayout) { // a layout made for a layer that failed is not left behind empty
+                    dev.cairn.io.FileTrees.removeQuietly(ref.layout(), false);
+                }
+                throw e;
+            }
+        }
+
+        private int add(LayerType t, LayoutRef ref, long mtime, Instant created) throws IOException {
             OciLayout layout = OciLayout.openOrCreate(ref.layout());
             Descriptor layer;
             dev.cairn.oci.Digest diffId;
