@@ -3,14 +3,32 @@ package dev.cairn.io;
 import java.io.IOException;
 import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.nio.file.attribute.PosixFilePermissions;
+import java.util.Comparator;
+import java.util.stream.Stream;
 
-/** Removing a tree a command created and must not leave behind after a failure. */
+/** Removing directory trees a command made (scratch space, staging, an abandoned output). */
 public final class FileTrees {
     private FileTrees() {
+    }
+
+    /**
+     * Deletes {@code root} and everything below it, never following symbolic links (a link is
+     * deleted as a link); a missing {@code root} is fine. Fails on the first entry it cannot delete.
+     */
+    public static void delete(Path root) throws IOException {
+        if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(root)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
     }
 
     /** Deletes {@code root}'s contents (and {@code root} unless {@code keepRoot}), never following links; best effort. */

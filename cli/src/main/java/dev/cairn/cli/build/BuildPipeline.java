@@ -122,11 +122,11 @@ final class BuildPipeline {
 
     private Outcome run() throws IOException {
         Files.createDirectories(o.out());
-        StepCache.deleteTree(staging); // an interrupted earlier build
+        dev.cairn.io.FileTrees.delete(staging); // an interrupted earlier build
         Files.createDirectories(staging);
         Thread cleanup = new Thread(() -> {
             try {
-                StepCache.deleteTree(staging);
+                dev.cairn.io.FileTrees.delete(staging);
             } catch (IOException ignored) {
                 // best effort on Ctrl-C; the next build removes it
             }
@@ -163,7 +163,7 @@ final class BuildPipeline {
             return new Outcome(manifest, bytes, List.copyOf(cached), o.out().resolve(uki.path("path").asText()));
         } finally {
             if (!done) {
-                StepCache.deleteTree(staging);
+                dev.cairn.io.FileTrees.delete(staging);
             }
             try {
                 Runtime.getRuntime().removeShutdownHook(cleanup);
@@ -643,10 +643,10 @@ final class BuildPipeline {
     private void replace(Path from, Path to) throws IOException {
         if (Files.isDirectory(to, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
             Path old = o.out().resolve(".cairn-old-" + to.getFileName());
-            StepCache.deleteTree(old);
+            dev.cairn.io.FileTrees.delete(old);
             Files.move(to, old, StandardCopyOption.ATOMIC_MOVE);
             Files.move(from, to, StandardCopyOption.ATOMIC_MOVE);
-            StepCache.deleteTree(old);
+            dev.cairn.io.FileTrees.delete(old);
             return;
         }
         try {

@@ -112,14 +112,14 @@ final class StepCache {
             try (Stream<Path> old = Files.list(stepDir)) {
                 for (Path o : old.toList()) {
                     if (!o.equals(tmp)) {
-                        deleteTree(o);
+                        dev.cairn.io.FileTrees.delete(o);
                     }
                 }
             }
             Files.move(tmp, stepDir.resolve(key), StandardCopyOption.ATOMIC_MOVE);
         } finally {
             if (Files.exists(tmp)) {
-                deleteTree(tmp);
+                dev.cairn.io.FileTrees.delete(tmp);
             }
         }
         result.remove("files");
@@ -134,17 +134,6 @@ final class StepCache {
             }
         }
         return HexFormat.of().formatHex(md.digest());
-    }
-
-    static void deleteTree(Path p) throws IOException {
-        if (!Files.exists(p, LinkOption.NOFOLLOW_LINKS)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(p)) {
-            for (Path q : s.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(q);
-            }
-        }
     }
 
     private static MessageDigest sha256() {

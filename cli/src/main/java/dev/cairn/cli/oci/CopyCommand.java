@@ -11,9 +11,7 @@ import dev.cairn.oci.RegistryReference;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -67,7 +65,7 @@ final class CopyCommand implements Callable<Integer> {
                 try {
                     r = ImageTransfer.copy(client, s, d, temp.resolve("scratch"));
                 } finally {
-                    deleteTree(temp);
+                    dev.cairn.io.FileTrees.delete(temp);
                 }
             }
         } catch (RegistryException e) {
@@ -89,13 +87,5 @@ final class CopyCommand implements Callable<Integer> {
 
     private static LayoutRef layout(String s) {
         return LayoutRef.parse(s.substring(OCI.length()), true);
-    }
-
-    private static void deleteTree(Path p) throws IOException {
-        try (Stream<Path> s = Files.walk(p)) {
-            for (Path f : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(f);
-            }
-        }
     }
 }
