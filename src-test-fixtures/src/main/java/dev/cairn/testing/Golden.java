@@ -72,7 +72,7 @@ public final class Golden {
         Path file = dir.resolve(name);
         try {
             if (Boolean.getBoolean("golden.update")) {
-                Files.createDirectories(dir);
+                Files.createDirectories(file.getParent());
                 Files.write(file, actual);
                 return;
             }
