@@ -1,13 +1,8 @@
 package dev.cairn.cli;
 
-import dev.cairn.io.FormatException;
-import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
-import java.nio.file.AccessDeniedException;
-import java.nio.file.FileSystemException;
-import java.nio.file.NoSuchFileException;
 import picocli.CommandLine;
 
 /**
@@ -53,6 +48,15 @@ public final class ExceptionMapper implements CommandLine.IExecutionExceptionHan
         if (t instanceof CairnException c) {
             return c.exitCode();
         }
+        if (t instanceof dev.cairn.pipeline.PipelineException p) {
+            return switch (p.kind()) {
+                case VERIFICATION_FAILED -> ExitCode.VERIFICATION_FAILED;
+                case BAD_INPUT -> ExitCode.BAD_INPUT;
+                case SIGNING -> ExitCode.SIGNING;
+                case REGISTRY -> ExitCode.REGISTRY;
+                case IO -> ExitCode.IO;
+            };
+        }
         if (t instanceof dev.cairn.signing.SigningException) {
             return ExitCode.SIGNING;
         }
@@ -67,7 +71,7 @@ public final class ExceptionMapper implements CommandLine.IExecutionExceptionHan
             return describe(io);
         }
         String m = t.getMessage();
-        if (t instanceof CairnException || t instanceof IllegalArgumentException) {
+        if (t instanceof CairnException || t instanceof dev.cairn.pipeline.PipelineException || t instanceof IllegalArgumentException) {
             return m == null || m.isBlank() ? t.getClass().getSimpleName() : m;
         }
         return "internal error: " + t.getClass().getSimpleName() + (m == null ? "" : ": " + m)
@@ -76,20 +80,6 @@ public final class ExceptionMapper implements CommandLine.IExecutionExceptionHan
 
     /** One line for an I/O problem, naming the file. */
     public static String describe(IOException e) {
-        if (e instanceof NoSuchFileException n) {
-            return n.getFile() + ": no such file";
-        }
-        if (e instanceof AccessDeniedException a) {
-            return a.getFile() + ": permission denied";
-        }
-        if (e instanceof FileSystemException f) {
-            String reason = f.getReason();
-            return f.getFile() + ": " + (reason == null ? f.getClass().getSimpleName() : reason);
-        }
-        if (e instanceof FileNotFoundException || e instanceof FormatException) {
-            return e.getMessage();
-        }
-        String m = e.getMessage();
-        return m == null ? e.getClass().getSimpleName() : m;
+        return dev.cairn.pipeline.PipelineException.describe(e);
     }
 }

@@ -3,7 +3,7 @@ package dev.cairn.cli;
 import static dev.cairn.cli.MainTest.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.cairn.cli.build.ImageSetVerifier;
+import dev.cairn.pipeline.ImageSetVerifier;
 import dev.cairn.signing.CmsOptions;
 import dev.cairn.signing.CmsSigner;
 import dev.cairn.signing.KeyLoader;

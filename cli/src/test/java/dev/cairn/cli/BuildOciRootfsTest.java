@@ -2,7 +2,7 @@ package dev.cairn.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.cairn.cli.build.BuildSpec;
+import dev.cairn.pipeline.BuildSpec;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

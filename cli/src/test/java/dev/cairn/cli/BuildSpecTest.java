@@ -65,7 +65,7 @@ class BuildSpecTest {
 
     @Test
     void goodSpecParsesAndPicksTheHighestKernelVersion() throws Exception {
-        dev.cairn.cli.build.BuildSpec s = dev.cairn.cli.build.BuildSpec.load(writeSpec(GOOD));
+        dev.cairn.pipeline.BuildSpec s = dev.cairn.pipeline.BuildSpec.load(writeSpec(GOOD));
         assertThat(s.kernel().linux().getFileName().toString()).isEqualTo("vmlinuz-6.1.0-10-amd64");
         assertThat(s.kernel().cmdline().variables()).containsExactly("verity.roothash");
         assertThat(s.outputs().tag()).isEqualTo("1.0.0");
@@ -141,9 +141,9 @@ class BuildSpecTest {
 
     @Test
     void cmdlineTemplateRendersAndRefusesOverlongResults() {
-        dev.cairn.cli.build.CmdlineTemplate t = dev.cairn.cli.build.CmdlineTemplate.parse("  a=${image.name}   b=$$x\n c=${verity.hashoffset} ");
+        dev.cairn.pipeline.CmdlineTemplate t = dev.cairn.pipeline.CmdlineTemplate.parse("  a=${image.name}   b=$$x\n c=${verity.hashoffset} ");
         assertThat(t.render(java.util.Map.of("image.name", "demo", "verity.hashoffset", "4096"))).isEqualTo("a=demo b=$x c=4096");
-        dev.cairn.cli.build.CmdlineTemplate big = dev.cairn.cli.build.CmdlineTemplate.parse("x=" + "y".repeat(2000) + " ${verity.salt}");
+        dev.cairn.pipeline.CmdlineTemplate big = dev.cairn.pipeline.CmdlineTemplate.parse("x=" + "y".repeat(2000) + " ${verity.salt}");
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> big.render(java.util.Map.of("verity.salt", "ab".repeat(64))))
                 .hasMessageContaining("over 2047");
     }

@@ -2,7 +2,7 @@ package dev.cairn.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.cairn.cli.uki.PeSigning;
+import dev.cairn.pipeline.uki.PeSigning;
 import dev.cairn.io.AtomicOutput;
 import dev.cairn.signing.KeyMaterial;
 import dev.cairn.testing.TestPki;

@@ -514,6 +514,28 @@ public final class RegistryClient implements AutoCloseable {
         return resp.headers().firstValue("OCI-Subject").isPresent();
     }
 
+    /**
+     * HEADs a manifest by tag or digest: the digest the registry reports for it
+     * ({@code Docker-Content-Digest}), or empty when it has none (404). A 200 without a digest
+     * header answers with the manifest fetched and hashed.
+     */
+    public Optional<Digest> headManifest(RegistryReference r, String tagOrDigest) throws IOException {
+        HttpResponse<InputStream> resp = send(r, "pull", () -> request(url(r, "/manifests/" + tagOrDigest))
+                .header("Accept", MediaTypes.MANIFEST_ACCEPT).method("HEAD", HttpRequest.BodyPublishers.noBody()));
+        drain(resp);
+        if (resp.statusCode() == 404) {
+            return Optional.empty();
+        }
+        if (resp.statusCode() != 200) {
+            throw error(resp, "HEAD manifest " + r.repository() + ":" + tagOrDigest);
+        }
+        Optional<String> dcd = resp.headers().firstValue("Docker-Content-Digest");
+        if (dcd.isPresent()) {
+            return Optional.of(Digest.parse("Docker-Content-Digest", dcd.get()));
+        }
+        return Optional.of(getManifest(r, tagOrDigest).descriptor().digest());
+    }
+
     /** GETs a manifest or index; verifies its digest when asked by digest; refuses more than 4 MiB. */
     public FetchedManifest getManifest(RegistryReference r, String tagOrDigest) throws IOException {
         HttpResponse<InputStream> resp = send(r, "pull", () -> request(url(r, "/manifests/" + tagOrDigest))

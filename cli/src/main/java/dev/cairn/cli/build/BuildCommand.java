@@ -4,10 +4,23 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.cairn.cli.JsonOption;
 import dev.cairn.cli.SourceDateEpochOption;
 import dev.cairn.cli.ThreadsOption;
+import dev.cairn.cli.oci.RegistryOptions;
+import dev.cairn.oci.RegistryReference;
+import dev.cairn.pipeline.BuildListener;
+import dev.cairn.pipeline.BuildManifest;
+import dev.cairn.pipeline.BuildRequest;
+import dev.cairn.pipeline.BuildResult;
+import dev.cairn.pipeline.BuildSpec;
+import dev.cairn.pipeline.ImageSetBuilder;
+import dev.cairn.pipeline.StepReport;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -17,7 +30,7 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** {@code cairn build SPEC}: the whole verified-boot image set from one spec. */
+/** {@code cairn build SPEC}: the whole verified-boot image set from one spec (the face of {@link ImageSetBuilder}). */
 @Command(name = "build", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Build a complete, signed verified-boot image set from a spec",
                 "(docs/build-spec.md): rootfs -> SquashFS + dm-verity tree -> root-hash",
@@ -25,8 +38,10 @@ import picocli.CommandLine.Spec;
                 ".pcrsig) -> OCI layout (stacker layer, UKI and policy artifacts, cosign",
                 "signature) -> signed build manifest [-> registry]. The whole set is",
                 "verified before it replaces the previous one in OUT; unchanged steps come",
-                "from OUT/.cairn-cache. Exit 3: spec error (FILE:LINE named); 4: key source",
-                "unavailable; 5: registry; 6: I/O, or a new set failing its own check (not kept)."})
+                "from OUT/.cairn-cache (and registry caches: --cache-from/--cache-to). OUT is",
+                "locked while a build writes it: a second build waits (--no-wait: fails).",
+                "Exit 3: spec error (FILE:LINE named); 4: key source unavailable; 5: registry;",
+                "6: I/O, OUT locked under --no-wait, or a new set failing its own check (not kept)."})
 public final class BuildCommand implements Callable<Integer> {
     @Spec
     CommandLine.Model.CommandSpec spec;
@@ -37,8 +52,19 @@ public final class BuildCommand implements Callable<Integer> {
     @Option(names = "--dev-keys", paramLabel = "DIR",
             description = "Where 'dev' key sources keep their throw-away keys (default: OUT/dev-keys; reused when present).")
     Path devKeys;
-    @Option(names = "--force", description = "Rebuild every step, ignoring the cache.")
+    @Option(names = "--force", description = "Rebuild every step, asking no cache.")
     boolean force;
+    @Option(names = "--cache-from", paramLabel = "REPO",
+            description = "Look steps up in this registry repository (HOST[:PORT]/REPO; repeatable, asked in order). "
+                    + "A missing, broken or unreachable cache is a warning, never a failure.")
+    List<String> cacheFrom = new ArrayList<>();
+    @Option(names = "--cache-to", paramLabel = "REPO",
+            description = "Store built steps in this registry repository, tagged STEP-KEY (repeatable). Steps that only sign are never cached.")
+    List<String> cacheTo = new ArrayList<>();
+    @Option(names = "--explain-cache", description = "After the build, print each step's cache result and the material of its key.")
+    boolean explainCache;
+    @Option(names = "--no-wait", description = "Fail at once (exit 6, naming the holder) when another build holds OUT, instead of waiting.")
+    boolean noWait;
     @Option(names = {"--quiet", "-q"}, description = "No step lines on standard error.")
     boolean quiet;
     @Mixin
@@ -46,59 +72,54 @@ public final class BuildCommand implements Callable<Integer> {
     @Mixin
     SourceDateEpochOption sourceDateEpoch;
     @Mixin
-    dev.cairn.cli.oci.RegistryOptions registry;
+    RegistryOptions registry;
     @Mixin
     JsonOption json;
-
-    /**
-     * Pushes the finished layout's image with everything that refers to it (UKI and policy artifacts,
-     * cosign signature) to {@code outputs.push}; the local set is complete before, whatever happens here.
-     */
-    private String push(BuildSpec s, Path outDir, BuildPipeline.Outcome r, PrintWriter err) throws IOException {
-        dev.cairn.oci.RegistryReference dest = dev.cairn.oci.RegistryReference.parse(s.outputs().push());
-        dev.cairn.oci.OciLayout layout = dev.cairn.oci.OciLayout.open(outDir.resolve(s.outputs().ociLayout()));
-        dev.cairn.oci.RegistryClient client = registry.client(dest.registry(), System.in);
-        try {
-            dev.cairn.oci.ImageTransfer.TransferResult t = dev.cairn.oci.ImageTransfer.push(layout, s.outputs().tag(), client, dest);
-            dev.cairn.oci.ImageTransfer.pushReferrers(layout, t.root().digest(), client, dest);
-            if (!quiet && !json.enabled()) {
-                err.println("      pushed " + dest + "@" + t.root().digest());
-            }
-            return dest + "@" + t.root().digest();
-        } catch (dev.cairn.oci.RegistryException e) {
-            throw new dev.cairn.cli.CairnException(dev.cairn.cli.ExitCode.REGISTRY, "the image set in " + outDir
-                    + " is complete, but pushing it to " + dest + " failed: " + e.getMessage(), e);
-        }
-    }
 
     @Override
     public Integer call() throws IOException {
         PrintWriter err = spec.commandLine().getErr();
         BuildSpec s = BuildSpec.load(specFile);
-        long sde = sourceDateEpoch.instant(spec.commandLine()).map(java.time.Instant::getEpochSecond)
-                .orElse(s.sourceDateEpoch() != null ? s.sourceDateEpoch() : 0L);
-        Path outDir = out.toAbsolutePath().normalize();
-        BuildKeys keys = BuildKeys.load(s, devKeys != null ? devKeys : outDir.resolve("dev-keys"), err);
-        BuildPipeline.Outcome r = BuildPipeline.run(s, keys, new BuildPipeline.Options(outDir, force, threads.threads(), sde, err,
-                quiet || json.enabled()));
+        Long sde = sourceDateEpoch.instant(spec.commandLine()).map(java.time.Instant::getEpochSecond).orElse(null);
+        boolean steps = !quiet && !json.enabled();
+        // explicit --username/--password-stdin credentials belong to the push destination, else to the first cache
+        String explicitFor = s.outputs().push() != null ? RegistryReference.parse(s.outputs().push()).registry()
+                : !cacheTo.isEmpty() ? registryOf(cacheTo.get(0)) : !cacheFrom.isEmpty() ? registryOf(cacheFrom.get(0)) : null;
+        BuildRequest.Builder rb = BuildRequest.builder(s, out).devKeys(devKeys).force(force).threads(threads.threads())
+                .sourceDateEpoch(sde).waitForLock(!noWait).listener(new TerminalListener(err, steps))
+                .registries(host -> registry.client(explicitFor != null ? explicitFor : host, System.in));
+        cacheFrom.forEach(rb::cacheFrom);
+        cacheTo.forEach(rb::cacheTo);
+        BuildResult r = ImageSetBuilder.build(rb.build());
+        Path outDir = r.out();
         PrintWriter o = spec.commandLine().getOut();
-        String pushed = s.outputs().push() == null ? null : push(s, outDir, r, err);
+        String pushed = null;
+        if (s.outputs().push() != null) {
+            RegistryReference dest = RegistryReference.parse(s.outputs().push());
+            try (dev.cairn.oci.RegistryClient client = registry.client(dest.registry(), System.in)) {
+                pushed = ImageSetBuilder.push(outDir, dest, client);
+            }
+            if (steps) {
+                err.println("      pushed " + pushed);
+            }
+        }
         if (json.enabled()) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("out", outDir.toString());
             m.put("cached", r.cachedSteps());
+            m.put("steps", r.steps().stream().map(BuildCommand::stepJson).toList());
             m.put("pushed", pushed);
-            m.put("manifest", new com.fasterxml.jackson.databind.ObjectMapper().convertValue(r.manifest(), Map.class));
+            m.put("manifest", new com.fasterxml.jackson.databind.ObjectMapper().convertValue(r.manifest().json(), Map.class));
             JsonOption.print(o, m);
             return 0;
         }
-        JsonNode man = r.manifest();
+        JsonNode man = r.manifest().json();
         o.println("Built " + s.image().name() + " " + s.image().version() + " in " + outDir
                 + (r.cachedSteps().isEmpty() ? "" : " (cached: " + String.join(", ", r.cachedSteps()) + ")"));
-        for (JsonNode a : man.path("artifacts")) {
-            o.printf("  %-22s sha256:%s%n", a.path("path").asText(), a.path("sha256").asText());
+        for (BuildManifest.Artifact a : r.manifest().artifacts()) {
+            o.printf("  %-22s sha256:%s%n", a.path(), a.sha256());
         }
-        o.println("  root hash              " + man.path("verity").path("rootHash").asText());
+        o.println("  root hash              " + r.manifest().rootHash());
         for (JsonNode p : man.path("uki").path("pcr11")) {
             String phase = p.path("phase").asText();
             if (phase.equals(":") || phase.equals("enter-initrd")) {
@@ -107,15 +128,83 @@ public final class BuildCommand implements Callable<Integer> {
         }
         o.println("  OCI                    " + outDir.resolve(man.path("oci").path("layout").asText()) + ":" + man.path("oci").path("tag").asText()
                 + " " + man.path("oci").path("manifest").asText());
-        o.println("  manifest               " + outDir.resolve(BuildPipeline.MANIFEST) + " (+ .p7s)");
+        o.println("  manifest               " + outDir.resolve(BuildManifest.FILE) + " (+ .p7s)");
         if (pushed != null) {
             o.println("  pushed                 " + pushed);
         }
-        if (keys.dev() != null) {
-            err.println("cairn: WARNING: signed with DEVELOPMENT keys from " + keys.dev().dir() + " - not for release.");
-            err.println("cairn: check it with: cairn verify " + outDir + " --ca " + keys.dev().caCertificate() + " --db-cert "
-                    + keys.dev().dbCertificate());
+        if (explainCache) {
+            o.println("Step cache:");
+            for (StepReport sr : r.steps()) {
+                o.printf("  %-10s %-14s%s%n", sr.step(), sr.cache().label(), sr.source() == null ? "" : " from " + sr.source());
+                if (sr.key() != null) {
+                    o.println("             key " + sr.key());
+                    for (String line : sr.keyMaterial()) {
+                        o.println("               " + line);
+                    }
+                }
+            }
+        }
+        if (r.devKeys() != null) {
+            err.println("cairn: WARNING: signed with DEVELOPMENT keys from " + r.devKeys().dir() + " - not for release.");
+            err.println("cairn: check it with: cairn verify " + outDir + " --ca " + r.devKeys().caCertificate() + " --db-cert "
+                    + r.devKeys().dbCertificate());
         }
         return 0;
+    }
+
+    private static String registryOf(String repository) {
+        int slash = repository.indexOf('/');
+        return slash < 0 ? repository : repository.substring(0, slash);
+    }
+
+    private static Map<String, Object> stepJson(StepReport r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("step", r.step());
+        m.put("cache", r.cache().label());
+        m.put("source", r.source());
+        m.put("key", r.key());
+        m.put("keyMaterial", r.keyMaterial());
+        return m;
+    }
+
+    /** Step lines and warnings on standard error, as cairn prints them. */
+    static final class TerminalListener implements BuildListener {
+        private final PrintWriter err;
+        private final boolean steps;
+
+        TerminalListener(PrintWriter err, boolean steps) {
+            this.err = err;
+            this.steps = steps;
+        }
+
+        @Override
+        public void stepStarted(int index, int total, String step, String label) {
+            if (steps) {
+                err.printf(Locale.ROOT, "[%d/%d] %s ...%n", index, total, label);
+                err.flush();
+            }
+        }
+
+        @Override
+        public void stepFinished(StepReport report, Duration took) {
+            if (steps) {
+                String how = report.cache() == StepReport.Cache.HIT
+                        ? " cached" + ("local".equals(report.source()) ? "" : " (from " + report.source() + ")") : " done";
+                err.printf(Locale.ROOT, "      %s%s (%.1f s)%n", report.step(), how, took.toNanos() / 1e9);
+                err.flush();
+            }
+        }
+
+        @Override
+        public void warning(String message) {
+            err.println("cairn: warning: " + message);
+            err.flush();
+        }
+
+        @Override
+        public void info(String message) {
+            err.println("cairn: " + message);
+            err.flush();
+        }
     }
 }

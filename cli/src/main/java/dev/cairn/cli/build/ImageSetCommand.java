@@ -1,6 +1,7 @@
 package dev.cairn.cli.build;
 
 import dev.cairn.cli.CairnException;
+import dev.cairn.pipeline.ImageSetVerifier;
 import dev.cairn.cli.ExitCode;
 import dev.cairn.cli.JsonOption;
 import dev.cairn.signing.KeyLoader;

@@ -1,5 +1,6 @@
 package dev.cairn.cli.oci;
 
+import dev.cairn.pipeline.oci.SquashfsVerityLayer;
 import dev.cairn.cli.CommandGroup;
 import dev.cairn.cli.JsonOption;
 import dev.cairn.cli.Main;

@@ -29,6 +29,8 @@ public final class RegistryOptions {
     @Option(names = "--ca-file", paramLabel = "PEM",
             description = "Also trust the CA certificates in this PEM file for registry TLS (besides the JDK's).")
     Path caFile;
+    /** The credentials read from standard input, once. */
+    private Credentials fromStdin;
     @Option(names = "--chunk-size", paramLabel = "BYTES", description = "Upload blobs larger than this in PATCH chunks of this size (default 128 MiB threshold and chunks).")
     Integer chunkSize;
 
@@ -50,11 +52,15 @@ public final class RegistryOptions {
         }
         Credentials given = null;
         if (username != null) {
-            String pw = new String(stdin.readNBytes(64 * 1024), StandardCharsets.UTF_8).strip();
-            if (pw.isEmpty()) {
-                throw new IllegalArgumentException("--password-stdin: standard input is empty");
+            if (fromStdin == null) {
+                // read once: a build asks for a client per registry (push destination, step caches)
+                String pw = new String(stdin.readNBytes(64 * 1024), StandardCharsets.UTF_8).strip();
+                if (pw.isEmpty()) {
+                    throw new IllegalArgumentException("--password-stdin: standard input is empty");
+                }
+                fromStdin = new Credentials(username, pw);
             }
-            given = new Credentials(username, pw);
+            given = fromStdin;
         }
         Path config = authfile != null ? authfile : defaultAuthFile();
         Credentials fixed = given;

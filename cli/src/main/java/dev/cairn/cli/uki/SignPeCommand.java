@@ -1,5 +1,7 @@
 package dev.cairn.cli.uki;
 
+import dev.cairn.pipeline.uki.PeSigning;
+
 import dev.cairn.cli.KeyOptions;
 import dev.cairn.signing.KeyMaterial;
 import java.io.IOException;

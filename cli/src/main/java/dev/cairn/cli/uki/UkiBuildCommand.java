@@ -1,5 +1,7 @@
 package dev.cairn.cli.uki;
 
+import dev.cairn.pipeline.uki.UkiAssembly;
+
 import dev.cairn.cli.CairnException;
 import dev.cairn.cli.ExitCode;
 import dev.cairn.cli.JsonOption;

@@ -1,5 +1,7 @@
 package dev.cairn.cli.uki;
 
+import dev.cairn.pipeline.uki.PeSigning;
+
 import dev.cairn.cli.JsonOption;
 import dev.cairn.signing.KeyLoader;
 import dev.cairn.signing.authenticode.AuthenticodeVerifier;

@@ -1,6 +1,6 @@
-package dev.cairn.cli.build;
+package dev.cairn.pipeline;
 
-import dev.cairn.cli.build.SpecTree.Node;
+import dev.cairn.pipeline.SpecTree.Node;
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;

@@ -1,7 +1,7 @@
-package dev.cairn.cli.build;
+package dev.cairn.pipeline;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.cairn.cli.build.SpecTree.Node;
+import dev.cairn.pipeline.SpecTree.Node;
 import dev.cairn.oci.Descriptor;
 import dev.cairn.oci.ImageIndex;
 import dev.cairn.oci.ManifestBlob;

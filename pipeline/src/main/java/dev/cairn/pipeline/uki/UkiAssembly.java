@@ -1,4 +1,4 @@
-package dev.cairn.cli.uki;
+package dev.cairn.pipeline.uki;
 
 import dev.cairn.io.AtomicOutput;
 import dev.cairn.signing.KeyMaterial;

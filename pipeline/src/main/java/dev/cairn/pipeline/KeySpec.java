@@ -1,7 +1,6 @@
-package dev.cairn.cli.build;
+package dev.cairn.pipeline;
 
-import dev.cairn.cli.ExitCode;
-import dev.cairn.cli.build.SpecTree.Node;
+import dev.cairn.pipeline.SpecTree.Node;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -95,18 +94,18 @@ public record KeySpec(Kind kind, Path key, Path cert, Path pkcs12, String alias,
     private static void requireFile(SpecTree t, Node parent, String key, Path p) throws SpecException {
         if (!Files.isRegularFile(p)) {
             Node at = t.node(parent, key);
-            throw new SpecException(ExitCode.SIGNING, t.file(), at.line(), at.path(), p + ": no such file (key source unavailable)");
+            throw new SpecException(PipelineException.Kind.SIGNING, t.file(), at.line(), at.path(), p + ": no such file (key source unavailable)");
         }
     }
 
     private static void requirePass(SpecTree t, Node n, String env, Path file) throws SpecException {
         if (env != null && System.getenv(env) == null) {
             Node at = n.map().containsKey("passEnv") ? t.node(n, "passEnv") : t.node(n, "pinEnv");
-            throw new SpecException(ExitCode.SIGNING, t.file(), at.line(), at.path(), "environment variable " + env + " is not set");
+            throw new SpecException(PipelineException.Kind.SIGNING, t.file(), at.line(), at.path(), "environment variable " + env + " is not set");
         }
         if (file != null && !Files.isRegularFile(file)) {
             Node at = n.map().containsKey("passFile") ? t.node(n, "passFile") : t.node(n, "pinFile");
-            throw new SpecException(ExitCode.SIGNING, t.file(), at.line(), at.path(), file + ": no such file");
+            throw new SpecException(PipelineException.Kind.SIGNING, t.file(), at.line(), at.path(), file + ": no such file");
         }
     }
 }

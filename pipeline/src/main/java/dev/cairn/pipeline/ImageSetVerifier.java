@@ -1,8 +1,8 @@
-package dev.cairn.cli.build;
+package dev.cairn.pipeline;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.cairn.cli.uki.PeSigning;
+import dev.cairn.pipeline.uki.PeSigning;
 import dev.cairn.oci.CosignSignatures;
 import dev.cairn.oci.Descriptor;
 import dev.cairn.oci.Digest;
@@ -115,7 +115,7 @@ public final class ImageSetVerifier {
         } catch (Failure f) {
             checks.add(new Check(name, false, f.getMessage()));
         } catch (Exception e) {
-            String msg = e instanceof IOException io ? dev.cairn.cli.ExceptionMapper.describe(io) : e.getMessage();
+            String msg = e instanceof IOException io ? PipelineException.describe(io) : e.getMessage();
             checks.add(new Check(name, false, msg == null ? e.getClass().getSimpleName() : msg));
         }
         return false;

@@ -1,8 +1,7 @@
-package dev.cairn.cli.uki;
+package dev.cairn.pipeline.uki;
 
-import dev.cairn.cli.CairnException;
-import dev.cairn.cli.ExitCode;
 import dev.cairn.io.AtomicOutput;
+import dev.cairn.pipeline.PipelineException;
 import dev.cairn.io.FormatException;
 import dev.cairn.signing.KeyMaterial;
 import dev.cairn.signing.SigningException;
@@ -118,7 +117,7 @@ public final class PeSigning {
     public static AuthenticodeVerifier.Verified verify(UkiFile f, List<X509Certificate> trusted) throws IOException {
         List<WinCertificate> sigs = f.signatures();
         if (sigs.isEmpty()) {
-            throw new CairnException(ExitCode.VERIFICATION_FAILED, f.path() + ": no signature table present");
+            throw new PipelineException(PipelineException.Kind.VERIFICATION_FAILED, f.path() + ": no signature table present");
         }
         List<String> why = new ArrayList<>();
         for (int i = 0; i < sigs.size(); i++) {
@@ -129,7 +128,7 @@ public final class PeSigning {
                 why.add("signature " + i + ": " + e.getMessage());
             }
         }
-        throw new CairnException(ExitCode.VERIFICATION_FAILED, f.path() + ": no signature verifies: " + String.join("; ", why));
+        throw new PipelineException(PipelineException.Kind.VERIFICATION_FAILED, f.path() + ": no signature verifies: " + String.join("; ", why));
     }
 
     /**

@@ -1,4 +1,4 @@
-package dev.cairn.cli.oci;
+package dev.cairn.pipeline.oci;
 
 import dev.cairn.oci.Descriptor;
 import dev.cairn.oci.Digest;
@@ -38,14 +38,14 @@ import java.util.UUID;
  * the first 16 bytes of SHA-256("cairn oci squashfs verity uuid\0" ‖ SHA-256(squashfs)) with the
  * RFC 4122 version 4 / variant bits set.
  */
-final class SquashfsVerityLayer {
+public final class SquashfsVerityLayer {
     private SquashfsVerityLayer() {
     }
 
-    record Result(Descriptor layer, SquashfsResult squashfs, VerityResult verity) {
+    public record Result(Descriptor layer, SquashfsResult squashfs, VerityResult verity) {
     }
 
-    static Result build(OciLayout layout, Path source, Compression comp, long mtime, int threads) throws IOException {
+    public static Result build(OciLayout layout, Path source, Compression comp, long mtime, int threads) throws IOException {
         Path temp = layout.tempFile();
         try {
             SquashfsOptions o = SquashfsOptions.defaults(comp).withTime(mtime);

@@ -1,8 +1,8 @@
-package dev.cairn.cli.build;
+package dev.cairn.pipeline;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.cairn.cli.uki.UkiAssembly;
+import dev.cairn.pipeline.uki.UkiAssembly;
 import dev.cairn.oci.CosignSignatures;
 import dev.cairn.oci.Descriptor;
 import dev.cairn.oci.ImageBuilder;
@@ -92,11 +92,11 @@ final class BuildPipeline {
     /** The phase path of PCR 11 right after systemd-stub: the UKI's sections measured, no boot phase word yet. */
     static final String SECTIONS_ONLY_PHASE = ":";
 
-    record Options(Path out, boolean force, int threads, long sourceDateEpoch, PrintWriter err, boolean quiet) {
+    record Options(Path out, boolean force, int threads, long sourceDateEpoch, BuildListener listener, RegistryStepCache remote) {
     }
 
-    /** What a build produced: the manifest (as written) and which steps came from the cache. */
-    record Outcome(ObjectNode manifest, byte[] manifestBytes, List<String> cachedSteps, Path uki) {
+    /** What a build produced: the manifest (as written) and how each step went with the cache. */
+    record Outcome(ObjectNode manifest, byte[] manifestBytes, List<StepReport> steps, Path uki) {
     }
 
     private final BuildSpec spec;
@@ -104,7 +104,6 @@ final class BuildPipeline {
     private final Options o;
     private final Path staging;
     private final StepCache cache;
-    private final List<String> cached = new ArrayList<>();
     private int stepNo;
     private static final int STEPS = 8;
 
@@ -113,7 +112,7 @@ final class BuildPipeline {
         this.keys = keys;
         this.o = o;
         this.staging = o.out().resolve(".cairn-staging");
-        this.cache = new StepCache(o.out().resolve(".cairn-cache"), o.force());
+        this.cache = new StepCache(o.out().resolve(".cairn-cache"), o.force(), o.remote());
     }
 
     static Outcome run(BuildSpec spec, BuildKeys keys, Options o) throws IOException {
@@ -160,7 +159,7 @@ final class BuildPipeline {
             });
             publish();
             done = true;
-            return new Outcome(manifest, bytes, List.copyOf(cached), o.out().resolve(uki.path("path").asText()));
+            return new Outcome(manifest, bytes, cache.reports(), o.out().resolve(uki.path("path").asText()));
         } finally {
             if (!done) {
                 dev.cairn.io.FileTrees.delete(staging);
@@ -180,16 +179,14 @@ final class BuildPipeline {
     private ObjectNode step(String name, String label, Step s) throws IOException {
         stepNo++;
         long t0 = System.nanoTime();
-        if (!o.quiet()) {
-            o.err().printf(Locale.ROOT, "[%d/%d] %s ...%n", stepNo, STEPS, label);
-            o.err().flush();
-        }
+        o.listener().stepStarted(stepNo, STEPS, name, label);
         ObjectNode r = s.run();
-        if (!o.quiet()) {
-            o.err().printf(Locale.ROOT, "      %s%s (%.1f s)%n", name, cached.contains(name) ? " cached" : " done",
-                    (System.nanoTime() - t0) / 1e9);
-            o.err().flush();
+        StepReport report = cache.report(name);
+        if (report == null) {
+            cache.notCached(name);
+            report = cache.report(name);
         }
+        o.listener().stepFinished(report, java.time.Duration.ofNanos(System.nanoTime() - t0));
         return r;
     }
 
@@ -211,10 +208,8 @@ final class BuildPipeline {
                 key.add("oci layer", l.mediaType() + " " + l.digest());
             }
         }
-        String k = key.hex();
-        Optional<ObjectNode> hit = cache.restore("rootfs", k, staging, List.of(ROOTFS));
+        Optional<ObjectNode> hit = cache.restore("rootfs", key, staging, List.of(ROOTFS));
         if (hit.isPresent()) {
-            cached.add("rootfs");
             return hit.get();
         }
         Path img = staging.resolve(ROOTFS);
@@ -276,7 +271,7 @@ final class BuildPipeline {
         vn.put("hashOffset", v.hashOffset());
         vn.put("salt", v.saltHex());
         vn.put("uuid", v.uuid().toString());
-        cache.store("rootfs", k, staging, List.of(ROOTFS), res);
+        cache.store("rootfs", key, staging, List.of(ROOTFS), res);
         return res;
     }
 
@@ -338,13 +333,11 @@ final class BuildPipeline {
         }
         for (InitrdContent.Item i : extra.items()) {
             key.add("item", i.path() + " " + i.permissions() + " " + (i.linkTarget() != null ? "-> " + i.linkTarget()
-                    : i.source() != null ? i.source() + "@" + StepCache.digest(i.source())
+                    : i.source() != null ? "sha256:" + StepCache.digest(i.source())
                     : HexFormat.of().formatHex(sha256().digest(i.content()))));
         }
-        String k = key.hex();
-        Optional<ObjectNode> hit = cache.restore("initramfs", k, staging, List.of(INITRAMFS));
+        Optional<ObjectNode> hit = cache.restore("initramfs", key, staging, List.of(INITRAMFS));
         if (hit.isPresent()) {
-            cached.add("initramfs");
             return hit.get();
         }
         try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(target, StandardOpenOption.CREATE_NEW), 1 << 16);
@@ -361,7 +354,7 @@ final class BuildPipeline {
             r.put("entries", w.finish().entries());
         }
         r.put("source", "dir");
-        cache.store("initramfs", k, staging, List.of(INITRAMFS), r);
+        cache.store("initramfs", key, staging, List.of(INITRAMFS), r);
         return r;
     }
 
@@ -398,15 +391,19 @@ final class BuildPipeline {
         UkiBuilder.Inputs in = new UkiBuilder.Inputs(k.stub(), k.linux(), List.of(staging.resolve(INITRAMFS)),
                 cmdline.getBytes(StandardCharsets.US_ASCII), osrel, null, null, null, null,
                 pcrKey.pcrpkeyPem().getBytes(StandardCharsets.US_ASCII), List.of());
-        String ck = new StepCache.Key().add("step", "uki v2").addFile("stub", k.stub()).addFile("linux", k.linux())
+        StepCache.Key ck = new StepCache.Key().add("step", "uki v2").addFile("stub", k.stub()).addFile("linux", k.linux())
                 .addFile("initrd", staging.resolve(INITRAMFS)).add("cmdline", cmdline).add("osrel", new String(osrel, StandardCharsets.UTF_8))
                 .add("banks", String.join(",", k.pcrBanks())).add("sb", BuildKeys.fingerprint(keys.get(KeyRole.SECUREBOOT)))
                 .add("pcr", BuildKeys.fingerprint(pcr)).add("file", file)
-                .add("recorded", k.linuxFile() + "\n" + k.stubFile()).hex();
+                .add("recorded", k.linuxFile() + "\n" + k.stubFile());
         Optional<ObjectNode> hit = cache.restore("uki", ck, staging, List.of(file));
         if (hit.isPresent()) {
-            cached.add("uki");
-            return hit.get();
+            StepReport how = cache.report("uki");
+            if ("local".equals(how.source()) || UkiEntryCheck.matches(staging.resolve(file), in, keys.get(KeyRole.SECUREBOOT), o.listener())) {
+                return hit.get();
+            }
+            cache.rejectHit("uki", ck);
+            Files.delete(staging.resolve(file));
         }
         UkiAssembly.Result r = UkiAssembly.build(new UkiAssembly.Request(in, keys.get(KeyRole.SECUREBOOT), false, pcrKey, k.pcrBanks(),
                 null, true, staging.resolve(file)));

@@ -1,13 +1,10 @@
-package dev.cairn.cli.build;
+package dev.cairn.pipeline;
 
-import dev.cairn.cli.ExceptionMapper;
-import dev.cairn.cli.ExitCode;
 import dev.cairn.signing.KeyLoader;
 import dev.cairn.signing.KeyMaterial;
 import dev.cairn.signing.Pkcs11KeySource;
 import dev.cairn.signing.Secret;
 import java.io.IOException;
-import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.security.interfaces.RSAPublicKey;
 import java.time.Instant;
@@ -30,7 +27,35 @@ final class BuildKeys {
         this.devKeys = dev;
     }
 
-    static BuildKeys load(BuildSpec spec, Path devKeysDir, PrintWriter err) throws IOException {
+    /**
+     * The key sources that are not {@code dev}, loaded and type-checked: everything that can fail
+     * about the keys, before anything is written (dev keys, the output directory and its lock).
+     */
+    record Prepared(BuildSpec spec, Map<KeyRole, KeySpec> sources, Map<KeySpec, KeyMaterial> loaded) {
+        /** The build's keys: the prepared ones, and the development keys in {@code devKeysDir} (created when needed). */
+        BuildKeys load(Path devKeysDir, BuildListener listener) throws IOException {
+            boolean anyDev = sources.values().stream().anyMatch(k -> k.kind() == KeySpec.Kind.DEV);
+            DevKeys dev = anyDev ? DevKeys.openOrCreate(devKeysDir, spec.image().name()) : null;
+            BuildKeys b = new BuildKeys(dev);
+            for (Map.Entry<KeyRole, KeySpec> e : sources.entrySet()) {
+                KeyRole role = e.getKey();
+                KeySpec ks = e.getValue();
+                KeyMaterial km = loaded.get(ks);
+                if (km == null) {
+                    km = dev.load(role);
+                    checkType(role, ks, km);
+                }
+                for (String w : KeyLoader.validityWarnings(km.certificate(), Instant.now())) {
+                    listener.warning("keys." + role.specName() + ": " + w);
+                }
+                b.keys.put(role, km);
+                b.development.put(role, ks.kind() == KeySpec.Kind.DEV);
+            }
+            return b;
+        }
+    }
+
+    static Prepared prepare(BuildSpec spec) throws IOException {
         // real key sources first, loaded and type-checked: a failure there must not leave dev keys behind
         Map<KeySpec, KeyMaterial> loaded = new HashMap<>();
         Map<KeyRole, KeySpec> sources = new EnumMap<>(KeyRole.class);
@@ -49,24 +74,7 @@ final class BuildKeys {
                 checkType(role, ks, km);
             }
         }
-        boolean anyDev = sources.values().stream().anyMatch(k -> k.kind() == KeySpec.Kind.DEV);
-        DevKeys dev = anyDev ? DevKeys.openOrCreate(devKeysDir, spec.image().name()) : null;
-        BuildKeys b = new BuildKeys(dev);
-        for (Map.Entry<KeyRole, KeySpec> e : sources.entrySet()) {
-            KeyRole role = e.getKey();
-            KeySpec ks = e.getValue();
-            KeyMaterial km = loaded.get(ks);
-            if (km == null) {
-                km = dev.load(role);
-                checkType(role, ks, km);
-            }
-            for (String w : KeyLoader.validityWarnings(km.certificate(), Instant.now())) {
-                err.println("cairn: warning: keys." + role.specName() + ": " + w);
-            }
-            b.keys.put(role, km);
-            b.development.put(role, ks.kind() == KeySpec.Kind.DEV);
-        }
-        return b;
+        return new Prepared(spec, sources, loaded);
     }
 
     /** The key source of {@code role}: its own, else its fallback's; null when neither is given. */
@@ -82,12 +90,12 @@ final class BuildKeys {
 
     private static void checkType(KeyRole role, KeySpec ks, KeyMaterial km) throws SpecException {
         if (role == KeyRole.PCR && !(km.certificate().getPublicKey() instanceof RSAPublicKey)) {
-            throw new SpecException(ExitCode.SIGNING, ks.specFile(), ks.line(), ks.path(),
+            throw new SpecException(PipelineException.Kind.SIGNING, ks.specFile(), ks.line(), ks.path(),
                     "the PCR policy key must be RSA (systemd's .pcrsig), this one is " + km.certificate().getPublicKey().getAlgorithm());
         }
         if ((role == KeyRole.SECUREBOOT || role == KeyRole.VERITY || role == KeyRole.IPE)
                 && !(km.certificate().getPublicKey() instanceof RSAPublicKey)) {
-            throw new SpecException(ExitCode.SIGNING, ks.specFile(), ks.line(), ks.path(),
+            throw new SpecException(PipelineException.Kind.SIGNING, ks.specFile(), ks.line(), ks.path(),
                     "the " + role.specName() + " key must be RSA (UEFI db and the kernel's platform keyring), this one is "
                             + km.certificate().getPublicKey().getAlgorithm());
         }
@@ -108,8 +116,8 @@ final class BuildKeys {
         } catch (SpecException e) {
             throw e;
         } catch (IOException | RuntimeException e) {
-            String m = e instanceof IOException io ? ExceptionMapper.describe(io) : e.getMessage();
-            throw new SpecException(ExitCode.SIGNING, ks.specFile(), ks.line(), ks.path(), "key source unavailable: " + m);
+            String m = e instanceof IOException io ? PipelineException.describe(io) : e.getMessage();
+            throw new SpecException(PipelineException.Kind.SIGNING, ks.specFile(), ks.line(), ks.path(), "key source unavailable: " + m);
         }
     }
 

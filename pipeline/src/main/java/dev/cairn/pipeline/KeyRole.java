@@ -1,4 +1,4 @@
-package dev.cairn.cli.build;
+package dev.cairn.pipeline;
 
 import java.util.Locale;
 

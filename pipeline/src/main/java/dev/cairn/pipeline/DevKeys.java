@@ -1,6 +1,6 @@
-package dev.cairn.cli.build;
+package dev.cairn.pipeline;
 
-import dev.cairn.cli.Outputs;
+import dev.cairn.io.AtomicOutputGroup;
 import dev.cairn.signing.DevelopmentPki;
 import dev.cairn.signing.KeyLoader;
 import dev.cairn.signing.KeyMaterial;
@@ -63,32 +63,45 @@ final class DevKeys {
             throw new IllegalArgumentException(dir + " holds an incomplete set of development keys: remove it to start afresh");
         }
         Files.createDirectories(dir.resolve("secureboot"));
+        // every key, certificate and README or none: a failure midway leaves no half set behind
+        try (AtomicOutputGroup out = new AtomicOutputGroup()) {
+            write(out, dir, imageName);
+            try {
+                out.commit();
+            } catch (IOException e) {
+                throw new PipelineException(PipelineException.Kind.IO, "cannot write the development keys: " + PipelineException.describe(e), e);
+            }
+        }
+        return k;
+    }
+
+    private static void write(AtomicOutputGroup out, Path dir, String imageName) throws IOException {
         Instant now = Instant.now().truncatedTo(ChronoUnit.DAYS);
         String who = "cairn " + imageName;
         Map<String, SecureBootKeys.Level> sb = new SecureBootKeys(2048, VALIDITY, UUID.randomUUID(), who + DevelopmentPki.MARK)
                 .create(now, List.of(), List.of());
         for (SecureBootKeys.Level l : sb.values()) {
-            Outputs.writePrivate(dir.resolve("secureboot/" + l.variable() + ".key"), l.keyPem());
-            Outputs.write(dir.resolve("secureboot/" + l.variable() + ".crt"), l.certPem());
-            Outputs.write(dir.resolve("secureboot/" + l.variable() + ".esl"), l.esl());
-            Outputs.write(dir.resolve("secureboot/" + l.variable() + ".auth"), l.auth());
+            out.writePrivate(dir.resolve("secureboot/" + l.variable() + ".key"), l.keyPem());
+            out.write(dir.resolve("secureboot/" + l.variable() + ".crt"), l.certPem());
+            out.write(dir.resolve("secureboot/" + l.variable() + ".esl"), l.esl());
+            out.write(dir.resolve("secureboot/" + l.variable() + ".auth"), l.auth());
         }
         if (Files.isRegularFile(OVMF_TEMPLATE)) {
             byte[] fd = OvmfVarStore.enroll(Files.readAllBytes(OVMF_TEMPLATE), OvmfVarStore.secureBoot(sb.get("PK").esl(),
                     sb.get("KEK").esl(), sb.get("db").esl(), null, now));
-            Outputs.write(dir.resolve("secureboot/OVMF_VARS.fd"), fd);
+            out.write(dir.resolve("secureboot/OVMF_VARS.fd"), fd);
         }
         KeyMaterial ca = DevelopmentPki.ca(who + " CA", 3072, now, VALIDITY);
         KeyMaterial signer = DevelopmentPki.leaf(ca, who + " release signer", 3072, now, VALIDITY, KeyPurposeId.id_kp_codeSigning);
         KeyMaterial pcr = DevelopmentPki.selfSigned(who + " PCR policy", 2048, now, VALIDITY);
-        Outputs.writePrivate(dir.resolve("ca.key"), key(ca));
-        Outputs.write(dir.resolve("ca.crt"), cert(ca.certificate()));
-        Outputs.writePrivate(dir.resolve("signer.key"), key(signer));
-        Outputs.write(dir.resolve("signer.crt"), (new String(cert(signer.certificate()), StandardCharsets.US_ASCII)
+        out.writePrivate(dir.resolve("ca.key"), key(ca));
+        out.write(dir.resolve("ca.crt"), cert(ca.certificate()));
+        out.writePrivate(dir.resolve("signer.key"), key(signer));
+        out.write(dir.resolve("signer.crt"), (new String(cert(signer.certificate()), StandardCharsets.US_ASCII)
                 + new String(cert(ca.certificate()), StandardCharsets.US_ASCII)).getBytes(StandardCharsets.US_ASCII));
-        Outputs.writePrivate(dir.resolve("pcr.key"), key(pcr));
-        Outputs.write(dir.resolve("pcr.crt"), cert(pcr.certificate()));
-        Outputs.write(dir.resolve("README"), String.join("\n",
+        out.writePrivate(dir.resolve("pcr.key"), key(pcr));
+        out.write(dir.resolve("pcr.crt"), cert(pcr.certificate()));
+        out.write(dir.resolve("README"), String.join("\n",
                 "DEVELOPMENT KEYS - NOT FOR RELEASE",
                 "",
                 "cairn build generated these throw-away keys because the spec says 'dev' for a key source.",
@@ -101,7 +114,6 @@ final class DevKeys {
                 "signer.crt, signer.key  leaf of that CA: signs the build manifest and the OCI image (cosign)",
                 "pcr.crt, pcr.key        PCR 11 policy key (.pcrsig/.pcrpkey in the UKI)",
                 "").getBytes(StandardCharsets.US_ASCII));
-        return k;
     }
 
     /** The development key for a role. */

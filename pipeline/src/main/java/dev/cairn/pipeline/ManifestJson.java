@@ -1,4 +1,4 @@
-package dev.cairn.cli.build;
+package dev.cairn.pipeline;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.util.DefaultIndenter;

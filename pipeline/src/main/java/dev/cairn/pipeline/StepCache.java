@@ -1,0 +1,233 @@
+package dev.cairn.pipeline;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.cairn.io.FileTrees;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/**
+ * The content-addressed step cache in {@code OUT/.cairn-cache}, backed by registry caches when the
+ * build names some ({@link RegistryStepCache}): a step's outputs are stored under
+ * {@code STEP/KEY/}, where KEY is the SHA-256 of everything the step reads (content digests of its
+ * input files and trees, its version, its parameters, the certificates it signs with), never a
+ * path, a time or private key material. A later build with the same KEY copies the outputs instead
+ * of recomputing them; the copies are checked against the digests recorded with them, so a damaged
+ * cache is a miss, never a wrong artifact. Only the newest entry of each step is kept locally.
+ */
+final class StepCache {
+    static final String RESULT = "result.json";
+    private final Path dir;
+    private final boolean force;
+    private final RegistryStepCache remote;
+    private final List<StepReport> reports = new ArrayList<>();
+
+    StepCache(Path dir, boolean force, RegistryStepCache remote) {
+        this.dir = dir;
+        this.force = force;
+        this.remote = remote;
+    }
+
+    /** A builder for a step key; it also keeps what went into it, for {@code --explain-cache}. */
+    static final class Key {
+        private final MessageDigest md = sha256();
+        private final List<String> material = new ArrayList<>();
+        private String hex;
+
+        Key add(String label, String value) {
+            if (hex != null) {
+                throw new IllegalStateException("key already computed");
+            }
+            md.update((label + "=" + value.length() + ":" + value + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            material.add(label + "=" + (value.length() <= 96 && !value.contains("\n") ? value
+                    : "sha256:" + HexFormat.of().formatHex(sha256().digest(value.getBytes(java.nio.charset.StandardCharsets.UTF_8)))));
+            return this;
+        }
+
+        /** A file's content (its SHA-256), not its path. */
+        Key addFile(String label, Path file) throws IOException {
+            return add(label, "sha256:" + digest(file));
+        }
+
+        /**
+         * Every entry under {@code root}: relative path, type, permissions, owner, link target and
+         * the SHA-256 of each regular file's content. Times, inode numbers and where the tree lies
+         * are left out, so a fresh checkout of the same tree (a CI job on a new machine) is a hit;
+         * reading the tree costs a fraction of compressing it.
+         */
+        Key addTree(String label, Path root) throws IOException {
+            List<String> lines = new ArrayList<>();
+            try (Stream<Path> s = Files.walk(root)) {
+                for (Path p : (Iterable<Path>) s::iterator) {
+                    Map<String, Object> a = Files.readAttributes(p, "unix:mode,uid,gid", LinkOption.NOFOLLOW_LINKS);
+                    String rel = root.relativize(p).toString();
+                    String what = Files.isSymbolicLink(p) ? "-> " + Files.readSymbolicLink(p)
+                            : Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS) ? digest(p) : "";
+                    lines.add(rel + "\0" + a.get("mode") + " " + a.get("uid") + " " + a.get("gid") + " " + what);
+                }
+            }
+            lines.sort(null);
+            return add(label, String.join("\n", lines));
+        }
+
+        String hex() {
+            if (hex == null) {
+                hex = HexFormat.of().formatHex(md.digest());
+            }
+            return hex;
+        }
+
+        List<String> material() {
+            return List.copyOf(material);
+        }
+    }
+
+    /**
+     * Copies the cached outputs of {@code step}/{@code key} into {@code target}: from the local
+     * cache, else from the first registry cache that has a sound entry (which then becomes the
+     * local one). Empty on a miss. Records the step's report either way.
+     */
+    Optional<ObjectNode> restore(String step, Key key, Path target, List<String> files) throws IOException {
+        if (force) {
+            reports.add(new StepReport(step, StepReport.Cache.FORCED, null, key.hex(), key.material()));
+            return Optional.empty();
+        }
+        Optional<ObjectNode> local = restoreLocal(step, key.hex(), target, files);
+        if (local.isPresent()) {
+            reports.add(new StepReport(step, StepReport.Cache.HIT, "local", key.hex(), key.material()));
+            return local;
+        }
+        if (remote != null) {
+            Optional<String> from = remote.fetch(step, key, files, this);
+            if (from.isPresent()) {
+                Optional<ObjectNode> r = restoreLocal(step, key.hex(), target, files);
+                if (r.isPresent()) {
+                    reports.add(new StepReport(step, StepReport.Cache.HIT, from.get(), key.hex(), key.material()));
+                    return r;
+                }
+            }
+        }
+        reports.add(new StepReport(step, StepReport.Cache.MISS, null, key.hex(), key.material()));
+        return Optional.empty();
+    }
+
+    /** Forgets a hit that the caller found unsound after all (the step is then built): it counts as a miss. */
+    void rejectHit(String step, Key key) throws IOException {
+        reports.removeIf(r -> r.step().equals(step));
+        reports.add(new StepReport(step, StepReport.Cache.MISS, null, key.hex(), key.material()));
+        FileTrees.delete(dir.resolve(step).resolve(key.hex()));
+    }
+
+    /** Records a step that is never cached. */
+    void notCached(String step) {
+        reports.add(new StepReport(step, StepReport.Cache.NOT_CACHEABLE, null, null, List.of()));
+    }
+
+    List<StepReport> reports() {
+        return List.copyOf(reports);
+    }
+
+    StepReport report(String step) {
+        return reports.stream().filter(r -> r.step().equals(step)).reduce((a, b) -> b).orElse(null);
+    }
+
+    private Optional<ObjectNode> restoreLocal(String step, String key, Path target, List<String> files) throws IOException {
+        Path entry = dir.resolve(step).resolve(key);
+        Path result = entry.resolve(RESULT);
+        if (!Files.isRegularFile(result)) {
+            return Optional.empty();
+        }
+        ObjectNode r;
+        try {
+            r = (ObjectNode) new com.fasterxml.jackson.databind.ObjectMapper().readTree(Files.readAllBytes(result));
+        } catch (IOException | ClassCastException e) {
+            return Optional.empty();
+        }
+        for (String f : files) {
+            Path cached = entry.resolve(f);
+            if (!Files.isRegularFile(cached) || !digest(cached).equals(r.path("files").path(f).asText())) {
+                return Optional.empty();
+            }
+        }
+        for (String f : files) {
+            Files.copy(entry.resolve(f), target.resolve(f), StandardCopyOption.REPLACE_EXISTING);
+        }
+        r.remove("files");
+        return Optional.of(r);
+    }
+
+    /**
+     * Records the outputs {@code files} (in {@code source}) and {@code result} as step/key, replacing
+     * older entries, then offers the entry to the registry caches the build writes to.
+     */
+    void store(String step, Key key, Path source, List<String> files, ObjectNode result) throws IOException {
+        Path stepDir = dir.resolve(step);
+        Files.createDirectories(stepDir);
+        Path tmp = Files.createTempDirectory(stepDir, ".new-");
+        try {
+            ObjectNode digests = result.putObject("files");
+            for (String f : files) {
+                Files.copy(source.resolve(f), tmp.resolve(f));
+                digests.put(f, digest(tmp.resolve(f)));
+            }
+            Files.write(tmp.resolve(RESULT), ManifestJson.encode(result));
+            install(stepDir, tmp, key.hex());
+        } finally {
+            if (Files.exists(tmp)) {
+                FileTrees.delete(tmp);
+            }
+            result.remove("files");
+        }
+        if (remote != null) {
+            remote.store(step, key, dir.resolve(step).resolve(key.hex()), files);
+        }
+    }
+
+    /** A temp directory beside the entries of {@code step}, for an entry being fetched. */
+    Path newEntryDir(String step) throws IOException {
+        Path stepDir = dir.resolve(step);
+        Files.createDirectories(stepDir);
+        return Files.createTempDirectory(stepDir, ".new-");
+    }
+
+    /** Makes the complete entry {@code tmp} the one entry of its step, under {@code key}. */
+    void install(Path stepDir, Path tmp, String key) throws IOException {
+        try (Stream<Path> old = Files.list(stepDir)) {
+            for (Path o : old.toList()) {
+                if (!o.equals(tmp)) {
+                    FileTrees.delete(o);
+                }
+            }
+        }
+        Files.move(tmp, stepDir.resolve(key), StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    static String digest(Path file) throws IOException {
+        MessageDigest md = sha256();
+        try (InputStream in = Files.newInputStream(file)) {
+            byte[] buf = new byte[1 << 16];
+            for (int n; (n = in.read(buf)) > 0; ) {
+                md.update(buf, 0, n);
+            }
+        }
+        return HexFormat.of().formatHex(md.digest());
+    }
+
+    static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
