@@ -328,7 +328,7 @@ class BuildCommandIT {
         assertThat(p.exitValue()).isNotZero();
         try (Stream<Path> s = Files.list(bigOut)) {
             assertThat(s.map(x -> x.getFileName().toString()).toList()).as("only the keys survive an interrupted first build")
-                    .allMatch(n -> n.equals(".cairn-cache") || n.equals("dev-keys"));
+                    .allMatch(n -> n.equals(".cairn-cache") || n.equals("dev-keys") || n.equals(".cairn-lock"));
         }
         MainTest.Run again = run("build", bigSpec.toString(), "--out", bigOut.toString(), "--dev-keys", devKeys.toString(), "-q");
         assertThat(again.code()).as(again.err()).isZero();

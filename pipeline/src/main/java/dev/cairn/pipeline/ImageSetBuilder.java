@@ -30,9 +30,9 @@ public final class ImageSetBuilder {
         int threads = request.threads() == 0 ? Runtime.getRuntime().availableProcessors() : request.threads();
         // every key source that can fail is tried before OUT (and its lock) is made
         BuildKeys.Prepared prepared = BuildKeys.prepare(request.spec());
-        try (OutputLock lock = OutputLock.acquire(out, request.waitForLock(), request.listener());
-             RegistryStepCache remote = RegistryStepCache.of(request.cacheFrom(), request.cacheTo(), request.registries(),
-                     request.listener())) {
+        try (RegistryStepCache remote = RegistryStepCache.of(request.cacheFrom(), request.cacheTo(), request.registries(),
+                request.listener());
+             OutputLock lock = OutputLock.acquire(out, request.waitForLock(), request.listener())) {
             BuildKeys keys = prepared.load(request.devKeys() != null ? request.devKeys() : out.resolve("dev-keys"), request.listener());
             BuildPipeline.Outcome o = BuildPipeline.run(request.spec(), keys, new BuildPipeline.Options(out, request.force(), threads,
                     request.effectiveSourceDateEpoch(), request.listener(), remote));

@@ -39,9 +39,24 @@ final class UkiEntryCheck {
             for (PcrPredictor.SectionDigests d : f.measuredSections(prepared.rule(), banks)) {
                 actual.add(line(d));
             }
-            // .pcrsig is measured by no rule, and was added by the build: the lists cover the same sections
+            // the stub measures in its rule's order, the build plans in its own: compare as sets of lines
+            // (.pcrsig is measured by no rule: the build adds it, the signature check above covers it)
+            expected.sort(null);
+            actual.sort(null);
             if (!expected.equals(actual)) {
-                listener.warning("step cache: the cached UKI's sections differ from this build's inputs: not used (uki is built instead)");
+                java.util.Set<String> differ = new java.util.TreeSet<>();
+                for (String l : expected) {
+                    if (!actual.contains(l)) {
+                        differ.add(l.substring(0, l.indexOf(' ')));
+                    }
+                }
+                for (String l : actual) {
+                    if (!expected.contains(l)) {
+                        differ.add(l.substring(0, l.indexOf(' ')));
+                    }
+                }
+                listener.warning("step cache: the cached UKI's sections " + String.join(", ", differ)
+                        + " differ from this build's inputs: not used (uki is built instead)");
                 return false;
             }
             return true;
