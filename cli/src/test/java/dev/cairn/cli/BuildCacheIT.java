@@ -39,7 +39,7 @@ class BuildCacheIT {
     @BeforeAll
     static void start() throws Exception {
         registry = RegistryFixture.start(dir.resolve("registry"), null, null);
-        spec = ExampleGoldenTest.exampleSpec(Files.createDirectories(dir.resolve("example")));
+        spec = dev.cairn.testing.ExampleSpec.write(dev.cairn.testing.ExampleSpec.examplesDir(), Files.createDirectories(dir.resolve("example")));
         cache = registry.host() + "/team/cairn-cache";
     }
 
@@ -145,7 +145,7 @@ class BuildCacheIT {
     @Order(4)
     void aUkiSignedByTheSameKeyOverOtherContentIsNotTakenFromTheCache() throws Exception {
         // a poisoned entry: the UKI of another build (other command line, same keys), relabelled with this build's key
-        Path other = ExampleGoldenTest.exampleSpec(Files.createDirectories(dir.resolve("other")));
+        Path other = dev.cairn.testing.ExampleSpec.write(dev.cairn.testing.ExampleSpec.examplesDir(), Files.createDirectories(dir.resolve("other")));
         Files.writeString(other, Files.readString(other).replace("panic=-1", "panic=-2"));
         String poisoned = registry.host() + "/team/poisoned";
         JsonNode b = json(run("build", other.toString(), "--out", dir.resolve("other-out").toString(), "--cache-to", poisoned, "--json"));

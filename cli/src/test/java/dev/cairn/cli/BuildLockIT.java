@@ -30,7 +30,7 @@ class BuildLockIT {
 
     @BeforeAll
     static void example() throws IOException {
-        spec = ExampleGoldenTest.exampleSpec(Files.createDirectories(dir.resolve("example")));
+        spec = dev.cairn.testing.ExampleSpec.write(dev.cairn.testing.ExampleSpec.examplesDir(), Files.createDirectories(dir.resolve("example")));
         keys = spec.getParent().resolve("keys");
         // enough data that a build takes a few seconds, so two builds started together overlap
         Path big = spec.getParent().resolve("rootfs/usr/share/data");
