@@ -379,7 +379,19 @@ final class BuildPipeline {
         v.put("verity.datablocks", vn.path("dataBlocks").asText());
         v.put("image.name", spec.image().name());
         v.put("image.version", spec.image().version());
+        if (spec.outputs().disk() != null) {
+            // DPS: the data partition's UUID is the root hash's first 128 bits, the hash partition's its last
+            byte[] rh = HexFormat.of().parseHex(vn.path("rootHash").asText());
+            v.put("disk.root.partuuid", uuid(rh, 0).toString());
+            v.put("disk.verity.partuuid", uuid(rh, rh.length - 16).toString());
+        }
         return v;
+    }
+
+    /** 16 bytes of {@code b} from {@code off} as a UUID in textual byte order (systemd's sd_id128_t), no version bits. */
+    static UUID uuid(byte[] b, int off) {
+        ByteBuffer bb = ByteBuffer.wrap(b, off, 16);
+        return new UUID(bb.getLong(), bb.getLong());
     }
 
     private ObjectNode uki(String cmdline) throws IOException {

@@ -66,7 +66,24 @@ public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEp
     public record Ipe(boolean enabled, String name, String version, List<String> rules) {
     }
 
-    public record Outputs(String ociLayout, String tag, String reference, String push) {
+    /** {@code disk} null: no disk image. */
+    public record Outputs(String ociLayout, String tag, String reference, String push, Disk disk) {
+    }
+
+    /**
+     * {@code outputs.disk}: a Discoverable Disk Image (GPT: ESP with the signed UKI, root,
+     * root-verity and root-verity-sig partitions; with {@code slots: 2} a second, empty set of the
+     * last three for A/B updates).
+     *
+     * @param file    the image's file name in OUT ({@code disk.raw}, or {@code disk.vhd} for VHD)
+     * @param format  raw or fixed VHD (size rounded up to 1 MiB, footer appended)
+     * @param slots   1, or 2 for an A/B layout
+     * @param espSize the ESP's size in bytes (0: big enough for two copies of the UKI, at least 64 MiB)
+     * @param seed    the seed of the disk GUID and the ESP's and signature partition's UUIDs, as
+     *                systemd-repart's {@code --seed} (null: derived from the image name and version)
+     */
+    public record Disk(String file, Format format, int slots, long espSize, java.util.UUID seed) {
+        public enum Format { RAW, VHD }
     }
 
     public static BuildSpec load(Path file) throws IOException {
@@ -121,6 +138,10 @@ public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEp
         Ipe ipe = ipe(t, t.map(root, "ipe", false), name, version);
         Map<KeyRole, KeySpec> keys = keys(t, t.map(root, "keys", true));
         Outputs outputs = outputs(t, t.map(root, "outputs", false), name, version);
+        if (outputs.disk() == null && kernel.cmdline().variables().stream().anyMatch(v -> v.startsWith("disk."))) {
+            throw t.error(t.node(t.map(root, "kernel", true), "cmdline"), "${disk.root.partuuid} and ${disk.verity.partuuid} need a disk "
+                    + "image: add outputs.disk");
+        }
         return new BuildSpec(file, sha256(bytes), new Image(name, version), sde, rootfs, verity, kernel, ipe, keys, outputs);
     }
 
@@ -317,9 +338,9 @@ public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEp
 
     private static Outputs outputs(SpecTree t, Node n, String name, String version) throws SpecException {
         if (n == null) {
-            return new Outputs("oci", version, "localhost/" + name, null);
+            return new Outputs("oci", version, "localhost/" + name, null, null);
         }
-        t.onlyKeys(n, "ociLayout", "tag", "reference", "push");
+        t.onlyKeys(n, "ociLayout", "tag", "reference", "push", "disk");
         String layout = t.string(n, "ociLayout", false);
         if (layout != null && (layout.isBlank() || layout.contains("/") || layout.startsWith("."))) {
             throw t.error(t.node(n, "ociLayout"), "a directory name inside the output directory, not '" + layout + "'");
@@ -339,7 +360,48 @@ public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEp
         }
         String tg = tag != null ? tag : version.replace('+', '_');
         String r = ref != null ? ref : push != null ? push.replaceFirst("[:@][^/]*$", "") : "localhost/" + name;
-        return new Outputs(layout != null ? layout : "oci", tg, r, push);
+        Node d = t.node(n, "disk");
+        return new Outputs(layout != null ? layout : "oci", tg, r, push, d == null ? null : disk(t, d));
+    }
+
+    private static Disk disk(SpecTree t, Node n) throws SpecException {
+        if (n.isScalar() && ("true".equals(n.value()) || "{}".equals(n.value()))) {
+            return new Disk("disk.raw", Disk.Format.RAW, 1, 0, null);
+        }
+        if (!n.isMap()) {
+            throw t.error(n, "a mapping (file, format, slots, espSize, seed) or 'true'");
+        }
+        t.onlyKeys(n, "file", "format", "slots", "espSize", "seed");
+        String format = t.string(n, "format", false);
+        Disk.Format f;
+        if (format == null || format.equals("raw")) {
+            f = Disk.Format.RAW;
+        } else if (format.equals("vhd")) {
+            f = Disk.Format.VHD;
+        } else {
+            throw t.error(t.node(n, "format"), "raw or vhd, not '" + format + "'");
+        }
+        String file = t.string(n, "file", false);
+        if (file == null) {
+            file = f == Disk.Format.VHD ? "disk.vhd" : "disk.raw";
+        } else if (file.isBlank() || file.contains("/") || file.startsWith(".")) {
+            throw t.error(t.node(n, "file"), "a file name inside the output directory, not '" + file + "'");
+        }
+        Long slots = t.number(n, "slots", 1, 2);
+        Long esp = t.number(n, "espSize", 33L << 20, 1L << 40);
+        if (esp != null && esp % (1 << 20) != 0) {
+            throw t.error(t.node(n, "espSize"), "a multiple of 1 MiB (1048576), not " + esp);
+        }
+        String seed = t.string(n, "seed", false);
+        java.util.UUID u = null;
+        if (seed != null) {
+            try {
+                u = java.util.UUID.fromString(seed);
+            } catch (IllegalArgumentException e) {
+                throw t.error(t.node(n, "seed"), "a UUID (as systemd-repart --seed takes), not '" + seed + "'");
+            }
+        }
+        return new Disk(file, f, slots == null ? 1 : slots.intValue(), esp == null ? 0 : esp, u);
     }
 
     private static String sha256(byte[] b) {

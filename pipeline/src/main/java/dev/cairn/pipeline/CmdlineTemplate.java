@@ -15,7 +15,7 @@ import java.util.TreeSet;
  */
 public record CmdlineTemplate(String text, List<Object> parts) {
     public static final Set<String> VARIABLES = Set.of("verity.roothash", "verity.salt", "verity.hashoffset", "verity.datablocks",
-            "image.name", "image.version");
+            "image.name", "image.version", "disk.root.partuuid", "disk.verity.partuuid");
     /** COMMAND_LINE_SIZE on x86: 2048 including the terminating NUL. */
     public static final int MAX_LENGTH = 2047;
 

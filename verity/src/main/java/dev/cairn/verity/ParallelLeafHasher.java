@@ -34,13 +34,18 @@ final class ParallelLeafHasher {
 
     static void run(FileChannel data, long dataBlocks, int dataBlockSize, VerityParams p, int slotSize,
                     int unitBlocks, int threads, VerityProgress progress, UnitSink sink) throws IOException {
+        run(data, 0, data.size(), dataBlocks, dataBlockSize, p, slotSize, unitBlocks, threads, progress, sink);
+    }
+
+    /** Like {@link #run(FileChannel, long, int, VerityParams, int, int, int, VerityProgress, UnitSink)} over the data at {@code dataOffset} of {@code data}, {@code size} bytes long. */
+    static void run(FileChannel data, long dataOffset, long size, long dataBlocks, int dataBlockSize, VerityParams p, int slotSize,
+                    int unitBlocks, int threads, VerityProgress progress, UnitSink sink) throws IOException {
         long units = (dataBlocks + unitBlocks - 1) / unitBlocks;
-        long size = data.size();
-        WorkerPool.run("cairn-verity-hash", threads, units, () -> worker(data, size, dataBlocks, dataBlockSize, p, slotSize,
+        WorkerPool.run("cairn-verity-hash", threads, units, () -> worker(data, dataOffset, size, dataBlocks, dataBlockSize, p, slotSize,
                 unitBlocks, progress, sink));
     }
 
-    private static WorkerPool.Worker worker(FileChannel data, long size, long dataBlocks, int dbs, VerityParams p,
+    private static WorkerPool.Worker worker(FileChannel data, long dataOffset, long size, long dataBlocks, int dbs, VerityParams p,
                                             int slotSize, int unitBlocks, VerityProgress progress, UnitSink sink) {
         BlockHasher hasher = new BlockHasher(p.hash(), p.salt(), p.hashType());
         byte[] block = new byte[dbs];
@@ -54,7 +59,7 @@ final class ParallelLeafHasher {
                 throw new EOFException("data file ended at offset " + size + " before block " + dataBlocks);
             }
             // Mapping avoids a copy through a read buffer; the kernel's fault-around maps page-cache pages in batches.
-            MappedByteBuffer buf = data.map(FileChannel.MapMode.READ_ONLY, pos, (long) count * dbs);
+            MappedByteBuffer buf = data.map(FileChannel.MapMode.READ_ONLY, dataOffset + pos, (long) count * dbs);
             if (slotSize != digest) {
                 java.util.Arrays.fill(slots, (byte) 0);
             }

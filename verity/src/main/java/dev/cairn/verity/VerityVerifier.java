@@ -53,7 +53,7 @@ public final class VerityVerifier {
             VerityResult geometry = new VerityResult(p.hash(), p.hashType(), p.dataBlockSize(), p.hashBlockSize(),
                     dataBlocks, p.salt(), p.superblock() ? p.uuid() : null, rootHash, p.hashOffset(),
                     g.hashStartBlock(), g.levels(), g.hashBlocks(), g.hashAreaEnd(), null);
-            long[] bad = firstBadBlock(in, hc, p, g, rootHash, threads, progress);
+            long[] bad = firstBadBlock(in, 0, in.size(), hc, p, g, rootHash, threads, progress);
             if (bad == null) {
                 return new VerifyResult.Intact(geometry, p.fec() == null ? -1 : 0);
             }
@@ -68,6 +68,44 @@ public final class VerityVerifier {
                 repairable = d.uncorrectableCodewords() == 0;
             }
             return new VerifyResult.Corrupted(geometry, isHash ? "hash" : "data", bad[1], offset, fecErrors, repairable);
+        }
+    }
+
+    /**
+     * Verifies data that lies in {@code dataFile} at {@code dataOffset} ({@code dataLength} bytes)
+     * against the superblock and tree at {@code hashOffset} of {@code hashFile}: a disk image's root
+     * and root-verity partitions, checked in place. The geometry (algorithm, block sizes, salt,
+     * data blocks) is the superblock's; the data blocks must fit in the region.
+     */
+    public static VerifyResult verifyRegion(Path dataFile, long dataOffset, long dataLength, Path hashFile, long hashOffset,
+                                            byte[] rootHash, int threads) throws IOException {
+        VerityParams p = VeritySuperblock.read(hashFile, hashOffset).toParams(hashOffset, null);
+        if (rootHash.length != p.hash().digestSize()) {
+            throw new FormatException("root-hash", rootHash.length * 2 + " hex digits", "root hash length does not match "
+                    + p.hash().veritysetupName());
+        }
+        try (FileChannel in = FileChannel.open(dataFile, StandardOpenOption.READ);
+             FileChannel hc = FileChannel.open(hashFile, StandardOpenOption.READ)) {
+            if (dataOffset < 0 || dataLength < 0 || dataOffset > in.size() - dataLength) {
+                throw new FormatException("data", dataOffset, "region of " + dataLength + " bytes lies outside " + dataFile);
+            }
+            long dataBlocks = p.dataBlocks();
+            if (dataBlocks < 0 || dataBlocks > dataLength / p.dataBlockSize()) {
+                throw new FormatException("data blocks", dataBlocks, "more than the " + dataLength + "-byte data region holds");
+            }
+            TreeGeometry g = TreeGeometry.plan(p, dataBlocks);
+            if (hc.size() < g.hashAreaEnd()) {
+                throw new FormatException("hash", hashFile, "too small: " + hc.size() + " bytes, the tree needs " + g.hashAreaEnd());
+            }
+            VerityResult geometry = new VerityResult(p.hash(), p.hashType(), p.dataBlockSize(), p.hashBlockSize(), dataBlocks, p.salt(),
+                    p.uuid(), rootHash, p.hashOffset(), g.hashStartBlock(), g.levels(), g.hashBlocks(), g.hashAreaEnd(), null);
+            long[] bad = firstBadBlock(in, dataOffset, dataLength, hc, p, g, rootHash, threads, VerityProgress.NONE);
+            if (bad == null) {
+                return new VerifyResult.Intact(geometry, -1);
+            }
+            boolean isHash = bad[0] == 1;
+            long offset = isHash ? (g.hashStartBlock() + bad[1]) * p.hashBlockSize() : dataOffset + bad[1] * p.dataBlockSize();
+            return new VerifyResult.Corrupted(geometry, isHash ? "hash" : "data", bad[1], offset, -1, false);
         }
     }
 
@@ -132,14 +170,14 @@ public final class VerityVerifier {
     }
 
     /** {kind (0 data, 1 hash), block} of the first mismatch, or null when intact. */
-    static long[] firstBadBlock(FileChannel in, FileChannel hc, VerityParams p, TreeGeometry g, byte[] rootHash,
-                                int threads, VerityProgress progress) throws IOException {
+    static long[] firstBadBlock(FileChannel in, long dataOffset, long dataSize, FileChannel hc, VerityParams p, TreeGeometry g,
+                                byte[] rootHash, int threads, VerityProgress progress) throws IOException {
         int dbs = p.dataBlockSize();
         int hbs = p.hashBlockSize();
         BlockHasher hasher = new BlockHasher(p.hash(), p.salt(), p.hashType());
         if (g.levels() == 0) {
             byte[] block = new byte[dbs];
-            VeritySuperblock.readFully(in, ByteBuffer.wrap(block), 0);
+            VeritySuperblock.readFully(in, ByteBuffer.wrap(block), dataOffset);
             progress.advanced(dbs);
             return MessageDigest.isEqual(hasher.hash(block, 0, dbs), rootHash) ? null : new long[] {0, 0};
         }
@@ -167,7 +205,7 @@ public final class VerityVerifier {
         }
         AtomicLong firstBad = new AtomicLong(Long.MAX_VALUE);
         int unit = ParallelLeafHasher.unitBlocks(dbs, g.hashesPerBlock());
-        ParallelLeafHasher.run(in, g.dataBlocks(), dbs, p, slot, unit, threads, progress, (first, count, slots) -> {
+        ParallelLeafHasher.run(in, dataOffset, dataSize, g.dataBlocks(), dbs, p, slot, unit, threads, progress, (first, count, slots) -> {
             if (first > firstBad.get()) {
                 return;
             }
