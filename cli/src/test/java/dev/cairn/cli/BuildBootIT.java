@@ -5,10 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.cairn.testing.boot.BootResult;
+import dev.cairn.pipeline.boot.BootRequest;
+import dev.cairn.pipeline.boot.BootResult;
+import dev.cairn.pipeline.boot.BootTarget;
+import dev.cairn.pipeline.boot.SecureBootMachine;
 import dev.cairn.testing.boot.BusyboxInitramfs;
 import dev.cairn.testing.boot.DebianBootFiles;
-import dev.cairn.testing.boot.SecureBootVm;
+import dev.cairn.testing.boot.SecureBootFirmware;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
@@ -65,16 +68,18 @@ class BuildBootIT {
 
     @BeforeAll
     static void buildExample() {
-        SecureBootVm.requireInstalled();
+        SecureBootFirmware.requireInstalled();
         DebianBootFiles.stub();
         DebianBootFiles.kernel();
         out = build("image.yaml", "out");
         assertThat(out.resolve("dev-keys/secureboot/OVMF_VARS.fd")).isRegularFile();
     }
 
-    static SecureBootVm vm(Path set, String efi, Path disk, String logs) {
-        return SecureBootVm.of(set.resolve(efi)).vars(set.resolve("dev-keys/secureboot/OVMF_VARS.fd")).disk(disk).marker(DONE)
-                .timeout(TIMEOUT).keepLogsIn(dir.resolve(logs));
+    /** The set's UKI with {@code disk} as /dev/vda, the set's own variable store, until the example /init's last line. */
+    static BootResult boot(Path set, String efi, Path disk) throws IOException, InterruptedException {
+        return SecureBootMachine.boot(BootRequest.builder(BootTarget.uki(set.resolve(efi), disk))
+                .ovmfVars(set.resolve("dev-keys/secureboot/OVMF_VARS.fd")).expect(DONE).waitForPowerOff(true).timeout(TIMEOUT)
+                .searchPath(System.getenv("PATH")).build());
     }
 
     @Test
@@ -87,7 +92,7 @@ class BuildBootIT {
             }
         }
         assertThat(predicted).as("the manifest predicts PCR 11 after the stub").isNotNull();
-        BootResult r = vm(out, "cairn-example.efi", out.resolve("rootfs.img"), "logs-intact").boot();
+        BootResult r = boot(out, "cairn-example.efi", out.resolve("rootfs.img"));
         System.out.println("[BuildBootIT] example, intact root: " + r.describe());
         assertThat(r.booted()).as(r.describe()).isTrue();
         assertThat(r.console()).contains("secureboot: Secure boot enabled", MOUNTED).doesNotContain(IO_ERROR);
@@ -111,7 +116,7 @@ class BuildBootIT {
             f.seek(at);
             f.write(b ^ 0x01);
         }
-        BootResult r = vm(out, "cairn-example.efi", tampered, "logs-tampered").boot();
+        BootResult r = boot(out, "cairn-example.efi", tampered);
         System.out.println("[BuildBootIT] example, byte " + (inodeTable - 1) + " of the SquashFS changed: " + r.describe());
         assertThat(r.booted()).as(r.describe()).isTrue();
         assertThat(r.console()).contains(IO_ERROR).doesNotContain(MARKER);
@@ -122,7 +127,7 @@ class BuildBootIT {
     void ipeExampleOn612RootHashSignatureAndSignedPolicyAreEnforced() throws Exception {
         DebianBootFiles.ipeKernel();
         Path ipe = build("image-ipe.yaml", "out-ipe");
-        BootResult r = vm(ipe, "cairn-example-ipe.efi", ipe.resolve("rootfs.img"), "logs-ipe").boot();
+        BootResult r = boot(ipe, "cairn-example-ipe.efi", ipe.resolve("rootfs.img"));
         System.out.println("[BuildBootIT] IPE example on 6.12: " + r.describe());
         assertThat(r.booted()).as(r.describe()).isTrue();
         assertThat(r.console()).contains("cairn.verity.sig=/etc/cairn/roothash.p7s", "cairn.ipe.policy=/etc/ipe/policy.p7s");

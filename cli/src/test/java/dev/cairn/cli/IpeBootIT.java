@@ -3,12 +3,15 @@ package dev.cairn.cli;
 import static dev.cairn.cli.MainTest.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.cairn.pipeline.boot.BootRequest;
+import dev.cairn.pipeline.boot.BootResult;
+import dev.cairn.pipeline.boot.BootTarget;
+import dev.cairn.pipeline.boot.SecureBootMachine;
 import dev.cairn.testing.TestPki;
 import dev.cairn.testing.ToolOracle;
-import dev.cairn.testing.boot.BootResult;
 import dev.cairn.testing.boot.BusyboxInitramfs;
 import dev.cairn.testing.boot.DebianBootFiles;
-import dev.cairn.testing.boot.SecureBootVm;
+import dev.cairn.testing.boot.SecureBootFirmware;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -54,7 +57,7 @@ class IpeBootIT {
     @BeforeAll
     void bootOnce(@TempDir Path tmp) throws Exception {
         dir = tmp;
-        SecureBootVm.requireInstalled();
+        SecureBootFirmware.requireInstalled();
         DebianBootFiles.stub();
         Path kernel = DebianBootFiles.ipeKernel();
         String release = DebianBootFiles.release(kernel);
@@ -116,8 +119,8 @@ class IpeBootIT {
         ok(run("uki", "build", "--linux", kernel.toString(), "--initrd", dir.resolve("initrd.zst").toString(),
                 "--cmdline", "console=ttyS0 panic=-1", "--os-release", "ID=cairn-test\n", "--key", dbKey.toString(),
                 "--cert", dbCert.toString(), "--sign-kernel", "--output", uki.toString()));
-        boot = SecureBootVm.of(uki).vars(vars).withoutTpm().marker(DONE).timeout(Duration.ofMinutes(5))
-                .keepLogsIn(dir.resolve("logs")).boot();
+        boot = SecureBootMachine.boot(BootRequest.builder(BootTarget.uki(uki)).ovmfVars(vars).tpm(false).expect(DONE).waitForPowerOff(true)
+                .timeout(Duration.ofMinutes(5)).searchPath(System.getenv("PATH")).build());
         System.out.println("[IpeBootIT] " + release + ", cairn keys, cairn-signed UKI, verity root + IPE policy: " + boot.describe());
         assertThat(boot.booted()).as(boot.describe()).isTrue();
     }

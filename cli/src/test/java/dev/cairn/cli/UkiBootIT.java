@@ -3,12 +3,15 @@ package dev.cairn.cli;
 import static dev.cairn.cli.MainTest.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.cairn.pipeline.boot.BootRequest;
+import dev.cairn.pipeline.boot.BootResult;
+import dev.cairn.pipeline.boot.BootTarget;
+import dev.cairn.pipeline.boot.SecureBootMachine;
 import dev.cairn.testing.TestPki;
 import dev.cairn.testing.ToolOracle;
-import dev.cairn.testing.boot.BootResult;
 import dev.cairn.testing.boot.BusyboxInitramfs;
 import dev.cairn.testing.boot.DebianBootFiles;
-import dev.cairn.testing.boot.SecureBootVm;
+import dev.cairn.testing.boot.SecureBootFirmware;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -38,7 +41,7 @@ class UkiBootIT {
     @BeforeAll
     void build(@TempDir Path tmp) throws Exception {
         dir = tmp;
-        SecureBootVm.requireInstalled();
+        SecureBootFirmware.requireInstalled();
         DebianBootFiles.stub();
         kernel = DebianBootFiles.kernel();
         String release = DebianBootFiles.release(kernel);
@@ -46,8 +49,14 @@ class UkiBootIT {
         initrd = dir.resolve("initrd.zst");
         MainTest.Run i = run("initrd", "create", tree.toString(), initrd.toString(), "--compress", "zstd");
         assertThat(i.code()).as(i.err()).isZero();
-        keyPass = Files.writeString(dir.resolve("snakeoil.pass"), SecureBootVm.SNAKEOIL_PASSPHRASE + "\n");
-        signed = ukiSignedBy(SecureBootVm.SNAKEOIL_KEY, SecureBootVm.SNAKEOIL_CERT, keyPass, "signed.efi");
+        keyPass = Files.writeString(dir.resolve("snakeoil.pass"), SecureBootFirmware.SNAKEOIL_PASSPHRASE + "\n");
+        signed = ukiSignedBy(SecureBootFirmware.SNAKEOIL_KEY, SecureBootFirmware.SNAKEOIL_CERT, keyPass, "signed.efi");
+    }
+
+    /** The snakeoil variable store, the busybox initramfs's marker; the guest powers off after printing what the tests read. */
+    static BootRequest.Builder vm(Path uki) {
+        return BootRequest.builder(BootTarget.uki(uki)).ovmfVars(SecureBootFirmware.SNAKEOIL_VARS).expect(BusyboxInitramfs.MARKER)
+                .waitForPowerOff(true).timeout(java.time.Duration.ofMinutes(3)).searchPath(System.getenv("PATH"));
     }
 
     Path ukiSignedBy(Path key, Path cert, Path pass, String name) {
@@ -70,7 +79,7 @@ class UkiBootIT {
         MainTest.Run m = run("uki", "measure", "--bank", "sha256", "--phase", ":", signed.toString());
         assertThat(m.code()).as(m.err()).isZero();
         String predicted = m.out().strip().replaceFirst("^11:sha256=", "").toUpperCase(Locale.ROOT);
-        BootResult r = SecureBootVm.of(signed).keepLogsIn(dir.resolve("logs-signed")).boot();
+        BootResult r = SecureBootMachine.boot(vm(signed).build());
         System.out.println("[UkiBootIT] cairn-signed UKI: " + r.describe());
         assertThat(r.booted()).as(r.describe()).isTrue();
         assertThat(r.console()).contains("secureboot: Secure boot enabled");
@@ -100,18 +109,18 @@ class UkiBootIT {
                 "--os-release", "ID=cairn-test\n", "--key", keys.resolve("db.key").toString(), "--cert", keys.resolve("db.crt").toString(),
                 "--output", ours.toString());
         assertThat(b.code()).as(b.err()).isZero();
-        BootResult r = SecureBootVm.of(ours).vars(vars).withoutTpm().boot();
+        BootResult r = SecureBootMachine.boot(vm(ours).ovmfVars(vars).tpm(false).build());
         System.out.println("[UkiBootIT] cairn keys, cairn var store, cairn-signed UKI: " + r.describe());
         assertThat(r.booted()).as(r.describe()).isTrue();
         assertThat(r.console()).contains("secureboot: Secure boot enabled");
-        BootResult refused = SecureBootVm.of(signed).vars(vars).withoutTpm().boot();
+        BootResult refused = SecureBootMachine.boot(vm(signed).ovmfVars(vars).tpm(false).build());
         System.out.println("[UkiBootIT] cairn var store, snakeoil-signed UKI: " + refused.describe());
         assertThat(refused.refused()).as(refused.describe()).isTrue();
     }
 
     @Test
     void unsignedUkiIsRefused() throws Exception {
-        BootResult r = SecureBootVm.of(ukiSignedBy(null, null, null, "unsigned.efi")).withoutTpm().boot();
+        BootResult r = SecureBootMachine.boot(vm(ukiSignedBy(null, null, null, "unsigned.efi")).tpm(false).build());
         System.out.println("[UkiBootIT] unsigned UKI: " + r.describe());
         assertThat(r.refused()).as(r.describe()).isTrue();
         assertThat(r.console()).doesNotContain(BusyboxInitramfs.MARKER).doesNotContain("Linux version");
@@ -121,7 +130,7 @@ class UkiBootIT {
     void ukiSignedByAKeyOutsideDbIsRefused() throws Exception {
         TestPki.KeyAndCert other = TestPki.get().secureBoot();
         Path uki = ukiSignedBy(other.writeKeyPem(dir.resolve("other.key")), other.writeCertPem(dir.resolve("other.crt")), null, "other.efi");
-        BootResult r = SecureBootVm.of(uki).withoutTpm().boot();
+        BootResult r = SecureBootMachine.boot(vm(uki).tpm(false).build());
         System.out.println("[UkiBootIT] UKI signed outside db: " + r.describe());
         assertThat(r.refused()).as(r.describe()).isTrue();
         assertThat(r.console()).doesNotContain(BusyboxInitramfs.MARKER);
@@ -140,7 +149,7 @@ class UkiBootIT {
         assertThat(at).isPositive();
         b[at + needle.length - 1] = '2'; // cairn.boot-test=2
         Path tampered = Files.write(dir.resolve("tampered.efi"), b);
-        BootResult r = SecureBootVm.of(tampered).withoutTpm().boot();
+        BootResult r = SecureBootMachine.boot(vm(tampered).tpm(false).build());
         System.out.println("[UkiBootIT] tampered .cmdline: " + r.describe());
         assertThat(r.refused()).as(r.describe()).isTrue();
         assertThat(r.console()).doesNotContain(BusyboxInitramfs.MARKER);

@@ -3,12 +3,15 @@ package dev.cairn.cli;
 import static dev.cairn.cli.MainTest.run;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.cairn.pipeline.boot.BootRequest;
+import dev.cairn.pipeline.boot.BootResult;
+import dev.cairn.pipeline.boot.BootTarget;
+import dev.cairn.pipeline.boot.SecureBootMachine;
 import dev.cairn.testing.SeededData;
 import dev.cairn.testing.ToolOracle;
-import dev.cairn.testing.boot.BootResult;
 import dev.cairn.testing.boot.BusyboxInitramfs;
 import dev.cairn.testing.boot.DebianBootFiles;
-import dev.cairn.testing.boot.SecureBootVm;
+import dev.cairn.testing.boot.SecureBootFirmware;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.ByteBuffer;
@@ -58,7 +61,7 @@ class VerityBootIT {
     @BeforeAll
     void build(@TempDir Path tmp) throws Exception {
         dir = tmp;
-        SecureBootVm.requireInstalled();
+        SecureBootFirmware.requireInstalled();
         DebianBootFiles.stub();
         Path kernel = DebianBootFiles.kernel();
         String release = DebianBootFiles.release(kernel);
@@ -109,21 +112,27 @@ class VerityBootIT {
         // 4. The signed UKI; the command line names the disk, the tree offset and the root hash.
         cmdline = "console=ttyS0 panic=-1 cairn.verity.data=/dev/vda cairn.verity.hashoffset=" + hashOffset
                 + " cairn.verity.roothash=" + rootHash;
-        Path pass = Files.writeString(dir.resolve("snakeoil.pass"), SecureBootVm.SNAKEOIL_PASSPHRASE + "\n");
+        Path pass = Files.writeString(dir.resolve("snakeoil.pass"), SecureBootFirmware.SNAKEOIL_PASSPHRASE + "\n");
         uki = dir.resolve("verity.efi");
         ok(run("uki", "build", "--linux", kernel.toString(), "--initrd", initrd.toString(), "--cmdline", cmdline, "--os-release",
-                "ID=cairn-test\nNAME=\"cairn verity boot test\"\n", "--secureboot-private-key", SecureBootVm.SNAKEOIL_KEY.toString(),
-                "--secureboot-certificate", SecureBootVm.SNAKEOIL_CERT.toString(), "--sign-kernel", "--key-pass-file", pass.toString(),
+                "ID=cairn-test\nNAME=\"cairn verity boot test\"\n", "--secureboot-private-key", SecureBootFirmware.SNAKEOIL_KEY.toString(),
+                "--secureboot-certificate", SecureBootFirmware.SNAKEOIL_CERT.toString(), "--sign-kernel", "--key-pass-file", pass.toString(),
                 "--output", uki.toString()));
         System.out.printf("[VerityBootIT] kernel %s, squashfs %d bytes, hash offset %d, disk %d bytes, initrd %d bytes, UKI %d bytes%n",
                 release, squashfsSize, hashOffset, Files.size(disk), Files.size(initrd), Files.size(uki));
+    }
+
+    /** The UKI with {@code rootDisk} as /dev/vda under the snakeoil variable store, until /init's last line. */
+    BootResult boot(Path rootDisk) throws IOException, InterruptedException {
+        return SecureBootMachine.boot(BootRequest.builder(BootTarget.uki(uki, rootDisk)).ovmfVars(SecureBootFirmware.SNAKEOIL_VARS)
+                .expect(DONE).waitForPowerOff(true).timeout(TIMEOUT).searchPath(System.getenv("PATH")).build());
     }
 
     @Test
     void intactRootIsOpenedThroughDmVerityAndPcr11MatchesThePrediction() throws Exception {
         MainTest.Run m = ok(run("uki", "measure", "--bank", "sha256", "--phase", ":", uki.toString()));
         String predicted = m.out().strip().replaceFirst("^11:sha256=", "").toUpperCase(Locale.ROOT);
-        BootResult r = SecureBootVm.of(uki).disk(disk).marker(DONE).timeout(TIMEOUT).keepLogsIn(dir.resolve("logs-intact")).boot();
+        BootResult r = boot(disk);
         System.out.println("[VerityBootIT] intact root: " + r.describe());
         assertThat(r.booted()).as(r.describe()).isTrue();
         assertThat(r.console()).contains("secureboot: Secure boot enabled").contains(MOUNTED);
@@ -143,7 +152,7 @@ class VerityBootIT {
             f.seek(markerOffset + 3);
             f.write(b ^ 0x01);
         }
-        BootResult r = SecureBootVm.of(uki).disk(tampered).marker(DONE).timeout(TIMEOUT).keepLogsIn(dir.resolve("logs-tampered")).boot();
+        BootResult r = boot(tampered);
         System.out.println("[VerityBootIT] one byte changed in etc/cairn-marker: " + r.describe());
         assertThat(r.booted()).as(r.describe()).isTrue();
         // The root still opens and mounts (superblock and tables are intact); only the changed block fails.

@@ -19,14 +19,14 @@ public final class Sbsign {
     public record Key(Path key, Path cert) {
     }
 
-    /** The snakeoil db key of {@link SecureBootVm#SNAKEOIL_VARS}, decrypted into {@code dir} (sbsign cannot prompt). */
+    /** The snakeoil db key of {@link SecureBootFirmware#SNAKEOIL_VARS}, decrypted into {@code dir} (sbsign cannot prompt). */
     public static Key snakeoil(Path dir) {
         ToolOracle openssl = ToolOracle.require("openssl", "openssl");
-        ToolOracle.requireFile(SecureBootVm.SNAKEOIL_KEY, "ovmf");
+        ToolOracle.requireFile(SecureBootFirmware.SNAKEOIL_KEY, "ovmf");
         Path key = dir.resolve("snakeoil.key");
-        openssl.runOk("rsa", "-in", SecureBootVm.SNAKEOIL_KEY.toString(), "-passin", "pass:" + SecureBootVm.SNAKEOIL_PASSPHRASE,
+        openssl.runOk("rsa", "-in", SecureBootFirmware.SNAKEOIL_KEY.toString(), "-passin", "pass:" + SecureBootFirmware.SNAKEOIL_PASSPHRASE,
                 "-out", key.toString());
-        return new Key(key, SecureBootVm.SNAKEOIL_CERT);
+        return new Key(key, SecureBootFirmware.SNAKEOIL_CERT);
     }
 
     /** A fresh self-signed RSA-2048 key and certificate that no firmware trusts. */

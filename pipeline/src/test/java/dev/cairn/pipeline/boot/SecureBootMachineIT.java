@@ -1,13 +1,12 @@
-package dev.cairn.uki.boot;
+package dev.cairn.pipeline.boot;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.cairn.testing.ToolOracle;
-import dev.cairn.testing.boot.BootResult;
 import dev.cairn.testing.boot.BusyboxInitramfs;
 import dev.cairn.testing.boot.ObjcopyUki;
 import dev.cairn.testing.boot.Sbsign;
-import dev.cairn.testing.boot.SecureBootVm;
+import dev.cairn.testing.boot.SecureBootFirmware;
 import dev.cairn.uki.initrd.InitrdCompression;
 import dev.cairn.uki.initrd.InitrdOptions;
 import dev.cairn.uki.initrd.InitrdTree;
@@ -30,13 +29,14 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Proves the Secure Boot harness before cairn's UKI builder exists: a UKI made the traditional
- * way (objcopy on Debian 12's systemd 252 stub, signed with sbsign) around a busybox initramfs
- * written by cairn's {@link InitrdWriter} boots in OVMF with the snakeoil db, and OVMF refuses the
- * same UKI unsigned or signed by a key outside db.
+ * Proves cairn's boot runner ({@link SecureBootMachine}; it began as the Secure Boot test harness, before cairn's UKI
+ * builder existed) against UKIs that cairn did not make: a UKI made the traditional way (objcopy on Debian 12's
+ * systemd 252 stub, signed with sbsign) around a busybox initramfs written by cairn's {@link InitrdWriter} boots in
+ * OVMF with the snakeoil db, and OVMF refuses the same UKI unsigned or signed by a key outside db. A timeout stops QEMU
+ * and swtpm and leaves nothing behind.
  *
  * <p>To test cairn's own UKI builder and signer, replace {@link #assembleUki} and
- * {@link #sign}: everything else (initramfs, kernel, keys, VM, assertions) stays.
+ * {@link #sign}: everything else (initramfs, kernel, keys, VM, assertions) stays (the cli module's UkiBootIT does).
  *
  * <p>The embedded kernel is signed too: its Debian signature is stripped (sbsign would <i>add</i> a
  * second one) and replaced by a snakeoil signature, as a UKI for any stub that has the firmware
@@ -45,7 +45,7 @@ import org.junit.jupiter.api.io.TempDir;
  * ({@link #debianStubDoesNotVerifyTheEmbeddedKernel}), contrary to the reference notes §2.7.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
-class BootHarnessIT {
+class SecureBootMachineIT {
     static final String CMDLINE = "console=ttyS0 cairn.boot-test=1 panic=-1";
     static final String OS_RELEASE = "ID=cairn-test\nNAME=\"cairn boot test\"\nVERSION_ID=1\n";
 
@@ -63,7 +63,7 @@ class BootHarnessIT {
     @BeforeAll
     void buildUkis(@TempDir Path tmp) throws IOException {
         dir = tmp;
-        SecureBootVm.requireInstalled();
+        SecureBootFirmware.requireInstalled();
         stub = ToolOracle.requireFile(ObjcopyUki.DEBIAN_STUB, "systemd-boot-efi");
         Path vmlinuz = newestKernel();
         ToolOracle.require("sbsign", "sbsigntool");
@@ -93,6 +93,12 @@ class BootHarnessIT {
         unsignedUki = assembleUki(stub, osrel, cmdline, kernel, initrd, dir.resolve("uki.unsigned.efi"));
     }
 
+    /** The snakeoil variable store, the busybox initramfs's marker; the guest powers off after printing what the tests read. */
+    static BootRequest.Builder vm(Path uki) {
+        return BootRequest.builder(BootTarget.uki(uki)).ovmfVars(SecureBootFirmware.SNAKEOIL_VARS).expect(BusyboxInitramfs.MARKER)
+                .waitForPowerOff(true).timeout(java.time.Duration.ofMinutes(3)).searchPath(System.getenv("PATH"));
+    }
+
     /** Stand-in for {@code cairn uki build}. */
     Path assembleUki(Path stub, Path osrel, Path cmdline, Path kernel, Path initrd, Path out) {
         ObjcopyUki.build(stub, List.of(new ObjcopyUki.Section(".osrel", osrel), new ObjcopyUki.Section(".cmdline", cmdline),
@@ -108,8 +114,8 @@ class BootHarnessIT {
     @Test
     void snakeoilSignedUkiBootsWithTpmMeasurements() throws IOException, InterruptedException {
         Path uki = sign(snakeoil, unsignedUki, dir.resolve("uki.signed.efi"));
-        BootResult r = SecureBootVm.of(uki).boot();
-        System.out.println("[BootHarnessIT] signed UKI: " + r.describe());
+        BootResult r = SecureBootMachine.boot(vm(uki).build());
+        System.out.println("[SecureBootMachineIT] signed UKI: " + r.describe());
         assertThat(r.booted()).as(r.describe()).isTrue();
         assertThat(r.console()).as("the firmware reports Secure Boot to the kernel").contains("secureboot: Secure boot enabled");
         assertThat(r.valueAfter(BusyboxInitramfs.SECURE_BOOT_PREFIX)).as(r.describe()).contains("01");
@@ -123,8 +129,8 @@ class BootHarnessIT {
 
     @Test
     void unsignedUkiIsRefused() throws IOException, InterruptedException {
-        BootResult r = SecureBootVm.of(unsignedUki).withoutTpm().boot();
-        System.out.println("[BootHarnessIT] unsigned UKI: " + r.describe());
+        BootResult r = SecureBootMachine.boot(vm(unsignedUki).tpm(false).build());
+        System.out.println("[SecureBootMachineIT] unsigned UKI: " + r.describe());
         assertThat(r.refused()).as(r.describe()).isTrue();
         assertThat(r.console()).doesNotContain(BusyboxInitramfs.MARKER).doesNotContain("Linux version");
     }
@@ -134,8 +140,8 @@ class BootHarnessIT {
         Sbsign.Key other = Sbsign.throwAway(dir, "cairn-not-in-db");
         Path uki = sign(other, unsignedUki, dir.resolve("uki.other.efi"));
         assertThat(Sbsign.signers(uki)).hasSize(1).allMatch(s -> s.contains("cairn-not-in-db"));
-        BootResult r = SecureBootVm.of(uki).withoutTpm().boot();
-        System.out.println("[BootHarnessIT] UKI signed by a key outside db: " + r.describe());
+        BootResult r = SecureBootMachine.boot(vm(uki).tpm(false).build());
+        System.out.println("[SecureBootMachineIT] UKI signed by a key outside db: " + r.describe());
         assertThat(r.refused()).as(r.describe()).isTrue();
         assertThat(r.console()).doesNotContain(BusyboxInitramfs.MARKER).doesNotContain("Linux version");
     }
@@ -144,8 +150,8 @@ class BootHarnessIT {
     void debianStubDoesNotVerifyTheEmbeddedKernel() throws IOException, InterruptedException {
         Path inner = assembleUki(stub, osrel, cmdline, unsignedKernel, initrd, dir.resolve("uki.unsigned-kernel.efi"));
         Path uki = sign(snakeoil, inner, dir.resolve("uki.unsigned-kernel.signed.efi"));
-        BootResult r = SecureBootVm.of(uki).withoutTpm().boot();
-        System.out.println("[BootHarnessIT] signed UKI, unsigned kernel: " + r.describe());
+        BootResult r = SecureBootMachine.boot(vm(uki).tpm(false).build());
+        System.out.println("[SecureBootMachineIT] signed UKI, unsigned kernel: " + r.describe());
         assertThat(r.booted()).as("systemd 252's stub starts .linux itself, without the firmware's signature check\n" + r.describe())
                 .isTrue();
         assertThat(r.valueAfter(BusyboxInitramfs.SECURE_BOOT_PREFIX)).as(r.describe()).contains("01");
@@ -153,11 +159,11 @@ class BootHarnessIT {
 
     @Test
     void timeoutKillsQemuAndSwtpmAndCleansUp() throws IOException, InterruptedException {
-        BootResult r = SecureBootVm.of(unsignedUki).timeout(java.time.Duration.ofSeconds(2)).boot();
+        BootResult r = SecureBootMachine.boot(vm(unsignedUki).timeout(java.time.Duration.ofSeconds(2)).build());
         assertThat(r.outcome()).as(r.describe()).isEqualTo(BootResult.Outcome.TIMED_OUT);
         assertThat(r.elapsed()).isLessThan(java.time.Duration.ofSeconds(20));
         String work = r.command().stream().filter(a -> a.startsWith("if=pflash,format=raw,unit=1,file=")).findFirst().orElseThrow()
-                .replaceFirst(".*file=", "").replaceFirst("/vars\\.fd$", "");
+                .replaceFirst(".*file=", "").replaceFirst("/OVMF_VARS\\.fd$", "");
         assertThat(Path.of(work)).as("work directory deleted").doesNotExist();
         assertThat(ProcessHandle.allProcesses().map(p -> p.info().commandLine().orElse("")).filter(c -> c.contains(work)).toList())
                 .as("no qemu or swtpm left running").isEmpty();
