@@ -26,4 +26,4 @@ fi
 
 "$cairn" build "$here/image.yaml" --out "$out"
 "$cairn" verify "$out" --ca "$out/dev-keys/ca.crt" --db-cert "$out/dev-keys/secureboot/db.crt"
-echo "Boot it in QEMU with Secure Boot on and these development keys enrolled: docs/build-local.md"
+echo "Boot it in QEMU with Secure Boot on and these development keys enrolled: $cairn boot $out (docs/build-local.md)"
