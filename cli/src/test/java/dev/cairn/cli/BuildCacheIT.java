@@ -123,6 +123,12 @@ class BuildCacheIT {
         assertThat(r.err()).contains("warning", "rootfs-" + steps(out).get("rootfs").path("key").asText(), "not used");
         assertThat(steps(out).get("rootfs").path("cache").asText()).isEqualTo("miss");
         assertThat(Files.readAllBytes(dir.resolve("tampered/manifest.json"))).isEqualTo(coldManifest);
+        try (RandomAccessFile f = new RandomAccessFile(blob.toFile(), "rw")) { // mended again for the tests after this one
+            f.seek(100);
+            int b = f.read();
+            f.seek(100);
+            f.write(b ^ 0x01);
+        }
     }
 
     @Test
@@ -137,6 +143,8 @@ class BuildCacheIT {
                 "--json");
         JsonNode out = json(r);
         assertThat(r.err()).contains("warning", "step cache " + down, "not asked again");
+        assertThat(r.err().split("step cache " + down, -1)).as("one warning per direction, then the registry is left alone: " + r.err())
+                .hasSizeLessThanOrEqualTo(3);
         assertThat(steps(out).get("rootfs").path("cache").asText()).isEqualTo("miss");
         assertThat(Files.readAllBytes(dir.resolve("down/manifest.json"))).isEqualTo(coldManifest);
     }
@@ -170,6 +178,56 @@ class BuildCacheIT {
 
     @Test
     @Order(5)
+    void aResultJsonThatClaimsWhatItsFilesDoNotProveIsNotUsed() throws Exception {
+        // valid blobs, but a result.json whose hash offset would put more arguments on the signed kernel command line
+        JsonNode cold = json(run("build", spec.toString(), "--out", dir.resolve("again").toString(), "--cache-from", cache, "--json",
+                "--force"));
+        String key = steps(cold).get("initramfs").path("key").asText();
+        String rootfsKey = steps(cold).get("rootfs").path("key").asText();
+        String liar = registry.host() + "/team/liar";
+        dev.cairn.oci.RegistryReference repo = dev.cairn.oci.RegistryReference.parse(liar + ":x");
+        dev.cairn.oci.RegistryReference src = dev.cairn.oci.RegistryReference.parse(cache + ":x");
+        try (dev.cairn.oci.RegistryClient c = new dev.cairn.oci.RegistryClient(dev.cairn.oci.RegistryClient.Options.defaults(
+                h -> java.util.Optional.empty()))) {
+            // the cold build's rootfs entry, its result.json lying
+            dev.cairn.oci.RegistryReference freshRef = src;
+            com.fasterxml.jackson.databind.node.ObjectNode m = (com.fasterxml.jackson.databind.node.ObjectNode) new ObjectMapper()
+                    .readTree(c.getManifest(freshRef, "rootfs-" + rootfsKey).bytes());
+            com.fasterxml.jackson.databind.node.ArrayNode layers = (com.fasterxml.jackson.databind.node.ArrayNode) m.path("layers");
+            for (int i = 0; i < layers.size(); i++) {
+                com.fasterxml.jackson.databind.node.ObjectNode l = (com.fasterxml.jackson.databind.node.ObjectNode) layers.get(i);
+                dev.cairn.oci.Descriptor d = dev.cairn.oci.Descriptor.of(l.path("mediaType").asText(),
+                        dev.cairn.oci.Digest.of(l.path("digest").asText()), l.path("size").asLong());
+                byte[] blob;
+                try (java.io.InputStream in = c.getBlob(freshRef, d)) {
+                    blob = in.readAllBytes();
+                }
+                if (l.path("annotations").path("org.opencontainers.image.title").asText().equals("result.json")) {
+                    com.fasterxml.jackson.databind.node.ObjectNode rj = (com.fasterxml.jackson.databind.node.ObjectNode) new ObjectMapper().readTree(blob);
+                    ((com.fasterxml.jackson.databind.node.ObjectNode) rj.path("verity")).put("hashOffset", "4096 init=/bin/sh");
+                    blob = new ObjectMapper().writeValueAsBytes(rj);
+                    l.put("digest", dev.cairn.oci.Digest.ofBytes(blob).toString());
+                    l.put("size", blob.length);
+                }
+                byte[] bytes = blob;
+                c.pushBlob(repo, dev.cairn.oci.Descriptor.of(l.path("mediaType").asText(), dev.cairn.oci.Digest.of(l.path("digest").asText()),
+                        bytes.length), off -> new java.io.ByteArrayInputStream(bytes, (int) off, bytes.length - (int) off));
+            }
+            c.pushBlob(repo, dev.cairn.oci.Descriptor.empty(), off -> new java.io.ByteArrayInputStream(new byte[] {'{', '}'}, (int) off,
+                    2 - (int) off));
+            c.putManifest(repo, "rootfs-" + rootfsKey, new ObjectMapper().writeValueAsBytes(m), dev.cairn.oci.MediaTypes.MANIFEST);
+        }
+        assertThat(key).isNotEmpty();
+        MainTest.Run r = run("build", spec.toString(), "--out", dir.resolve("lied-to").toString(), "--cache-from", liar, "--json");
+        JsonNode out = json(r);
+        assertThat(r.err()).contains("rootfs entry from " + liar + " is not used", "verity.hashOffset");
+        assertThat(steps(out).get("rootfs").path("cache").asText()).isEqualTo("miss");
+        assertThat(Files.readAllBytes(dir.resolve("lied-to/manifest.json"))).isEqualTo(coldManifest);
+        assertThat(Files.readString(dir.resolve("lied-to/manifest.json"))).doesNotContain("init=/bin/sh");
+    }
+
+    @Test
+    @Order(6)
     void aCacheRefWithATagIsRefused() {
         MainTest.Run r = run("build", spec.toString(), "--out", dir.resolve("tagged").toString(), "--cache-from", cache + ":latest");
         assertThat(r.code()).isEqualTo(3);

@@ -122,6 +122,7 @@ final class BuildPipeline {
     private Outcome run() throws IOException {
         Files.createDirectories(o.out());
         dev.cairn.io.FileTrees.delete(staging); // an interrupted earlier build
+        cache.sweep();
         Files.createDirectories(staging);
         Thread cleanup = new Thread(() -> {
             try {
@@ -153,12 +154,14 @@ final class BuildPipeline {
                 ImageSetVerifier.Report r = ImageSetVerifier.verify(staging, anchor(keys.get(KeyRole.MANIFEST)),
                         keys.get(KeyRole.SECUREBOOT).certificate(), Instant.now());
                 if (!r.ok()) {
-                    throw new IllegalStateException("the new image set fails its own verification: " + r.firstFailure());
+                    throw new PipelineException(PipelineException.Kind.IO, "the new image set fails its own verification (not kept): "
+                            + r.firstFailure());
                 }
                 return ManifestJson.object();
             });
             publish();
             done = true;
+            cache.publishRemote();
             return new Outcome(manifest, bytes, cache.reports(), o.out().resolve(uki.path("path").asText()));
         } finally {
             if (!done) {
@@ -194,12 +197,12 @@ final class BuildPipeline {
 
     private ObjectNode rootfs() throws IOException {
         BuildSpec.Rootfs r = spec.rootfs();
-        StepCache.Key key = new StepCache.Key().add("step", "rootfs v2").add("name", spec.image().name())
+        StepCache.Key key = new StepCache.Key().add("step", "rootfs v3").add("name", spec.image().name())
                 .add("version", spec.image().version()).add("comp", r.compression().name()).add("pseudo", String.join("\n", r.pseudo()))
                 .add("exclude", String.join("\n", r.exclude())).add("sde", Long.toString(o.sourceDateEpoch()))
                 .add("salt", spec.verity().salt() == null ? "derived" : HexFormat.of().formatHex(spec.verity().salt()));
         if (r.dir() != null) {
-            key.addTree("dir", r.dir());
+            key.addTree("dir", r.dir(), Set.of(o.out().toAbsolutePath().normalize()));
         } else if (r.tar() != null) {
             key.addFile("tar", r.tar());
         } else {
@@ -210,7 +213,11 @@ final class BuildPipeline {
         }
         Optional<ObjectNode> hit = cache.restore("rootfs", key, staging, List.of(ROOTFS));
         if (hit.isPresent()) {
-            return hit.get();
+            Optional<ObjectNode> sound = sound("rootfs", key, List.of(ROOTFS),
+                    () -> CachedResults.rootfs(hit.get(), staging.resolve(ROOTFS), spec.compressionName(), o.threads()));
+            if (sound.isPresent()) {
+                return sound.get();
+            }
         }
         Path img = staging.resolve(ROOTFS);
         long sde = o.sourceDateEpoch();
@@ -255,22 +262,7 @@ final class BuildPipeline {
         ByteBuffer ub = ByteBuffer.wrap(u);
         VerityParams p = VerityParams.defaults(salt, new UUID(ub.getLong(), ub.getLong())).withHashOffset(sq.imageSize());
         VerityResult v = VerityFormatter.format(img, img, p, o.threads(), VerityProgress.NONE);
-        ObjectNode res = ManifestJson.object();
-        ObjectNode s = res.putObject("squashfs");
-        s.put("compression", spec.compressionName());
-        s.put("size", sq.imageSize());
-        s.put("sha256", HexFormat.of().formatHex(sqDigest));
-        s.put("inodes", sq.inodes());
-        ObjectNode vn = res.putObject("verity");
-        vn.put("rootHash", v.rootHashHex());
-        vn.put("algorithm", v.hash().veritysetupName());
-        vn.put("hashType", v.hashType());
-        vn.put("dataBlockSize", v.dataBlockSize());
-        vn.put("hashBlockSize", v.hashBlockSize());
-        vn.put("dataBlocks", v.dataBlocks());
-        vn.put("hashOffset", v.hashOffset());
-        vn.put("salt", v.saltHex());
-        vn.put("uuid", v.uuid().toString());
+        ObjectNode res = CachedResults.result(spec.compressionName(), sq.imageSize(), HexFormat.of().formatHex(sqDigest), sq.inodes(), v);
         cache.store("rootfs", key, staging, List.of(ROOTFS), res);
         return res;
     }
@@ -325,8 +317,8 @@ final class BuildPipeline {
         }
         InitrdOptions opts = InitrdOptions.defaults(InitrdCompression.ZSTD).withLevel(INITRD_ZSTD_LEVEL).withMtime(o.sourceDateEpoch());
         InitrdContent extra = InitrdContent.resolve(in.binaries(), in.modulesDir(), in.modules());
-        StepCache.Key key = new StepCache.Key().add("step", "initramfs v1").add("level", Integer.toString(INITRD_ZSTD_LEVEL))
-                .add("sde", Long.toString(o.sourceDateEpoch())).addTree("dir", in.dir())
+        StepCache.Key key = new StepCache.Key().add("step", "initramfs v2").add("level", Integer.toString(INITRD_ZSTD_LEVEL))
+                .add("sde", Long.toString(o.sourceDateEpoch())).addTree("dir", in.dir(), Set.of(o.out().toAbsolutePath().normalize()))
                 .addFile("roothash", staging.resolve(ROOTHASH)).addFile("roothash.p7s", staging.resolve(ROOTHASH_SIG));
         if (spec.ipe().enabled()) {
             key.addFile("policy", staging.resolve(POLICY_SIG));
@@ -338,7 +330,11 @@ final class BuildPipeline {
         }
         Optional<ObjectNode> hit = cache.restore("initramfs", key, staging, List.of(INITRAMFS));
         if (hit.isPresent()) {
-            return hit.get();
+            Optional<ObjectNode> sound = sound("initramfs", key, List.of(INITRAMFS),
+                    () -> CachedResults.initramfs(hit.get(), target, extra.moduleLoadOrder()));
+            if (sound.isPresent()) {
+                return sound.get();
+            }
         }
         try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(target, StandardOpenOption.CREATE_NEW), 1 << 16);
              InitrdWriter w = new InitrdWriter(os, opts)) {
@@ -410,22 +406,38 @@ final class BuildPipeline {
                 .add("recorded", k.linuxFile() + "\n" + k.stubFile());
         Optional<ObjectNode> hit = cache.restore("uki", ck, staging, List.of(file));
         if (hit.isPresent()) {
-            StepReport how = cache.report("uki");
-            if ("local".equals(how.source()) || UkiEntryCheck.matches(staging.resolve(file), in, keys.get(KeyRole.SECUREBOOT), o.listener())) {
-                return hit.get();
+            Optional<ObjectNode> sound = sound("uki", ck, List.of(file), () -> {
+                ObjectNode rebuilt = ukiResult(file, cmdline, UkiBuilder.prepare(in));
+                UkiEntryCheck.check(staging.resolve(file), in, keys.get(KeyRole.SECUREBOOT), pcrKey, k.pcrBanks(),
+                        predictions(staging.resolve(file), UkiBuilder.prepare(in).rule(), PcrPredictor.DEFAULT_PHASES));
+                CachedResults.same(hit.get(), rebuilt, "uki");
+                return rebuilt;
+            });
+            if (sound.isPresent()) {
+                return sound.get();
             }
-            cache.rejectHit("uki", ck);
-            Files.delete(staging.resolve(file));
         }
         UkiAssembly.Result r = UkiAssembly.build(new UkiAssembly.Request(in, keys.get(KeyRole.SECUREBOOT), false, pcrKey, k.pcrBanks(),
                 null, true, staging.resolve(file)));
+        ObjectNode n = ukiResult(file, cmdline, r.prepared());
+        cache.store("uki", ck, staging, List.of(file), n);
+        return n;
+    }
+
+    /**
+     * The uki step's result, from the UKI in staging and this build's own inputs: what the manifest
+     * records, the same whether the UKI was just built or came from the cache.
+     */
+    private ObjectNode ukiResult(String file, String cmdline, UkiBuilder.Prepared prepared) throws IOException {
+        BuildSpec.Kernel k = spec.kernel();
+        Path uki = staging.resolve(file);
         ObjectNode n = ManifestJson.object();
         n.put("path", file);
-        n.put("authenticodeSha256", HexFormat.of().formatHex(r.written().authenticodeDigest()));
+        n.put("authenticodeSha256", HexFormat.of().formatHex(dev.cairn.uki.UkiFile.open(uki).authenticodeDigest("SHA-256")));
         n.put("cmdline", cmdline);
-        n.put("stub", r.prepared().stub().map(s -> s.version()).orElse("unknown"));
-        n.put("uname", r.prepared().uname());
-        n.put("measurementRule", r.prepared().rule().label());
+        n.put("stub", prepared.stub().map(s -> s.version()).orElse("unknown"));
+        n.put("uname", prepared.uname());
+        n.put("measurementRule", prepared.rule().label());
         ObjectNode kernel = n.putObject("kernel");
         kernel.put("file", k.linuxFile());
         kernel.put("sha256", StepCache.digest(k.linux()));
@@ -434,19 +446,46 @@ final class BuildPipeline {
         stub.put("sha256", StepCache.digest(k.stub()));
         ArrayNode pcrs = n.putArray("pcr11");
         // ":" (no phase word yet: what an initramfs without systemd-pcrphase reads) first; .pcrsig signs only systemd's phases
-        dev.cairn.uki.UkiFile staged = dev.cairn.uki.UkiFile.open(staging.resolve(file));
-        List<PcrPredictor.Bank> banks = k.pcrBanks().stream().map(PcrPredictor.Bank::parse).toList();
-        List<PcrPredictor.Prediction> all = new ArrayList<>(PcrPredictor.predict(r.prepared().rule(),
-                staged.measuredSections(r.prepared().rule(), banks), banks, List.of(SECTIONS_ONLY_PHASE)));
-        all.addAll(r.predictions());
+        List<PcrPredictor.Prediction> all = new ArrayList<>(predictions(uki, prepared.rule(), List.of(SECTIONS_ONLY_PHASE)));
+        all.addAll(predictions(uki, prepared.rule(), PcrPredictor.DEFAULT_PHASES));
         for (PcrPredictor.Prediction p : all) {
             ObjectNode e = pcrs.addObject();
             e.put("phase", p.phase());
             e.put("bank", p.bank().id());
             e.put("value", p.hex());
         }
-        cache.store("uki", ck, staging, List.of(file), n);
         return n;
+    }
+
+    /** PCR 11 for {@code phases} (sorted, as UkiAssembly predicts them) from the sections of the UKI {@code uki} measures. */
+    private List<PcrPredictor.Prediction> predictions(Path uki, dev.cairn.uki.MeasurementRule rule, List<String> phases) throws IOException {
+        List<PcrPredictor.Bank> banks = spec.kernel().pcrBanks().stream().map(PcrPredictor.Bank::parse).toList();
+        return PcrPredictor.predict(rule, dev.cairn.uki.UkiFile.open(uki).measuredSections(rule, banks), banks,
+                phases.stream().distinct().sorted().toList());
+    }
+
+    interface Rebuild {
+        ObjectNode result() throws IOException;
+    }
+
+    /**
+     * A cache hit made sound: the step's result rebuilt from the restored files (which must prove
+     * what the entry claims), or empty when they do not; then the entry is dropped, the restored
+     * files removed, and the step is built as on a miss.
+     */
+    private Optional<ObjectNode> sound(String step, StepCache.Key key, List<String> files, Rebuild rebuild) throws IOException {
+        try {
+            return Optional.of(rebuild.result());
+        } catch (IOException | RuntimeException e) {
+            String from = cache.report(step).source();
+            o.listener().warning("step cache: the " + step + " entry" + ("local".equals(from) ? "" : " from " + from) + " is not used ("
+                    + step + " is built instead): " + (e instanceof IOException io ? PipelineException.describe(io) : e.getMessage()));
+            cache.rejectHit(step, key);
+            for (String f : files) {
+                Files.deleteIfExists(staging.resolve(f));
+            }
+            return Optional.empty();
+        }
     }
 
     private String osRelease() {

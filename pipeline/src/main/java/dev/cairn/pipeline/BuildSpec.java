@@ -29,7 +29,18 @@ public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEp
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
     private static final Pattern VERSION = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._+-]{0,62}");
 
+    /** The image's name and version: names of files in OUT, so checked here too, not only when a spec file is read. */
     public record Image(String name, String version) {
+        public Image {
+            if (name == null || !NAME.matcher(name).matches()) {
+                throw new IllegalArgumentException("image name must be lower-case letters, digits, '.', '_' or '-' (at most 63), not '"
+                        + name + "'");
+            }
+            if (version == null || !VERSION.matcher(version).matches()) {
+                throw new IllegalArgumentException("image version must be letters, digits, '.', '_', '+' or '-' (at most 63), not '"
+                        + version + "'");
+            }
+        }
     }
 
     /** Exactly one of dir, tar and oci. */

@@ -18,6 +18,7 @@ public record CmdlineTemplate(String text, List<Object> parts) {
             "image.name", "image.version", "disk.root.partuuid", "disk.verity.partuuid");
     /** COMMAND_LINE_SIZE on x86: 2048 including the terminating NUL. */
     public static final int MAX_LENGTH = 2047;
+    private static final java.util.regex.Pattern SAFE_VALUE = java.util.regex.Pattern.compile("[A-Za-z0-9._+:-]{1,256}");
 
     private record Var(String name) {
     }
@@ -83,6 +84,11 @@ public record CmdlineTemplate(String text, List<Object> parts) {
                 String s = values.get(v.name());
                 if (s == null) {
                     throw new IllegalStateException("no value for ${" + v.name() + "}");
+                }
+                // values are hashes, numbers, UUIDs and spec-checked names: one word each, never more arguments
+                if (!SAFE_VALUE.matcher(s).matches()) {
+                    throw new IllegalArgumentException("${" + v.name() + "} would insert '" + s.replaceAll("[^\\x20-\\x7e]", "?")
+                            + "' into the kernel command line: only letters, digits and . _ + - : are allowed");
                 }
                 sb.append(s);
             } else {

@@ -19,7 +19,7 @@ import java.nio.file.Path;
  * }</pre>
  *
  * Failures are {@link PipelineException}s ({@link SpecException} for the spec, naming its line);
- * {@link IOException}s are problems with input files.
+ * {@link IOException}s are problems reading an input or writing an output, naming the file.
  */
 public final class ImageSetBuilder {
     private ImageSetBuilder() {

@@ -9,8 +9,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Instant;
-import java.util.HashSet;
-import java.util.Set;
 
 /**
  * Holds an output directory (and with it its step cache) for one build at a time: an exclusive
@@ -22,14 +20,20 @@ import java.util.Set;
  */
 final class OutputLock implements AutoCloseable {
     static final String FILE = ".cairn-lock";
-    /** Directories held by builds of this JVM (a file lock cannot tell them apart). */
-    private static final Set<Path> HELD_HERE = new HashSet<>();
+    /**
+     * Builds of this JVM note the directories they hold in a system property named by this prefix
+     * and the directory's real path, and wait on that name's interned string: both are one per JVM,
+     * whatever class loader loaded this class (a Maven build loads each plugin in its own). They must
+     * be consulted before the lock file is opened: closing any descriptor of a file drops every
+     * fcntl lock this process holds on it.
+     */
+    static final String HELD_PREFIX = "dev.cairn.pipeline.OutputLock.held:";
 
-    private final Path dir;
+    private final String key;
     private final FileChannel channel;
 
-    private OutputLock(Path dir, FileChannel channel) {
-        this.dir = dir;
+    private OutputLock(String key, FileChannel channel) {
+        this.key = key;
         this.channel = channel;
     }
 
@@ -38,12 +42,13 @@ final class OutputLock implements AutoCloseable {
      * listener once); without, fails at once naming the holder.
      */
     static OutputLock acquire(Path out, boolean wait, BuildListener listener) throws IOException {
-        Path dir = out.toAbsolutePath().normalize();
-        Files.createDirectories(dir);
+        Files.createDirectories(out);
+        Path dir = out.toRealPath();
         Path file = dir.resolve(FILE);
-        synchronized (HELD_HERE) {
+        String key = (HELD_PREFIX + dir).intern();
+        synchronized (key) {
             boolean told = false;
-            while (HELD_HERE.contains(dir)) {
+            while (System.getProperty(key) != null) {
                 if (!wait) {
                     throw busy(dir, "another build in this process");
                 }
@@ -52,13 +57,13 @@ final class OutputLock implements AutoCloseable {
                     told = true;
                 }
                 try {
-                    HELD_HERE.wait();
+                    key.wait();
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new PipelineException(PipelineException.Kind.IO, "interrupted while waiting for the lock on " + dir, e);
                 }
             }
-            HELD_HERE.add(dir);
+            System.setProperty(key, "held");
         }
         FileChannel ch = null;
         try {
@@ -75,12 +80,12 @@ final class OutputLock implements AutoCloseable {
             byte[] me = ("pid " + ProcessHandle.current().pid() + ", started " + Instant.now() + "\n").getBytes(StandardCharsets.US_ASCII);
             ch.truncate(0);
             ch.write(ByteBuffer.wrap(me), 0);
-            return new OutputLock(dir, ch);
+            return new OutputLock(key, ch);
         } catch (IOException | RuntimeException e) {
             if (ch != null) {
                 ch.close();
             }
-            release(dir);
+            release(key);
             throw e;
         }
     }
@@ -104,10 +109,10 @@ final class OutputLock implements AutoCloseable {
         return "another cairn build";
     }
 
-    private static void release(Path dir) {
-        synchronized (HELD_HERE) {
-            HELD_HERE.remove(dir);
-            HELD_HERE.notifyAll();
+    private static void release(String key) {
+        synchronized (key) {
+            System.clearProperty(key);
+            key.notifyAll();
         }
     }
 
@@ -116,7 +121,7 @@ final class OutputLock implements AutoCloseable {
         try {
             channel.close(); // drops the fcntl lock
         } finally {
-            release(dir);
+            release(key);
         }
     }
 }

@@ -134,7 +134,7 @@ final class RegistryStepCache implements AutoCloseable {
                     try {
                         FileTrees.delete(tmp);
                     } catch (IOException ignored) {
-                        // the next build's staging clean-up catches what is left
+                        // the next build sweeps .new-* entries (StepCache.sweep)
                     }
                 }
             }

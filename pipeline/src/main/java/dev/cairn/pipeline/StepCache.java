@@ -31,6 +31,8 @@ final class StepCache {
     private final boolean force;
     private final RegistryStepCache remote;
     private final List<StepReport> reports = new ArrayList<>();
+    /** Entries to offer the registry caches once the whole set has passed its check. */
+    private final List<Runnable> pending = new ArrayList<>();
 
     StepCache(Path dir, boolean force, RegistryStepCache remote) {
         this.dir = dir;
@@ -60,24 +62,76 @@ final class StepCache {
         }
 
         /**
-         * Every entry under {@code root}: relative path, type, permissions, owner, link target and
-         * the SHA-256 of each regular file's content. Times, inode numbers and where the tree lies
-         * are left out, so a fresh checkout of the same tree (a CI job on a new machine) is a hit;
-         * reading the tree costs a fraction of compressing it.
+         * Every entry under {@code root} as the image writers read it: relative path, type,
+         * permissions, link target, device numbers, hard-link group, user extended attributes and
+         * the SHA-256 of each regular file's content. Owners are left out (the writers make every
+         * entry root's), and so are times, inode numbers and where the tree lies, so a fresh
+         * checkout of the same tree (a CI job on a new machine, under any uid) is a hit. Paths in
+         * {@code skip} (the output directory, when it lies inside the tree) are left out with
+         * everything below them, as the writers leave them out. Lines sort by UTF-8 bytes.
          */
-        Key addTree(String label, Path root) throws IOException {
-            List<String> lines = new ArrayList<>();
-            try (Stream<Path> s = Files.walk(root)) {
-                for (Path p : (Iterable<Path>) s::iterator) {
-                    Map<String, Object> a = Files.readAttributes(p, "unix:mode,uid,gid", LinkOption.NOFOLLOW_LINKS);
-                    String rel = root.relativize(p).toString();
-                    String what = Files.isSymbolicLink(p) ? "-> " + Files.readSymbolicLink(p)
-                            : Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS) ? digest(p) : "";
-                    lines.add(rel + "\0" + a.get("mode") + " " + a.get("uid") + " " + a.get("gid") + " " + what);
+        Key addTree(String label, Path root, java.util.Set<Path> skip) throws IOException {
+            List<byte[]> lines = new ArrayList<>();
+            Map<Object, String> linkGroups = new java.util.HashMap<>();
+            List<Path> entries = new ArrayList<>();
+            Files.walkFileTree(root, new java.nio.file.SimpleFileVisitor<>() {
+                @Override
+                public java.nio.file.FileVisitResult preVisitDirectory(Path d, java.nio.file.attribute.BasicFileAttributes a) {
+                    if (skip.contains(d.toAbsolutePath().normalize())) {
+                        return java.nio.file.FileVisitResult.SKIP_SUBTREE;
+                    }
+                    entries.add(d);
+                    return java.nio.file.FileVisitResult.CONTINUE;
                 }
+
+                @Override
+                public java.nio.file.FileVisitResult visitFile(Path f, java.nio.file.attribute.BasicFileAttributes a) {
+                    if (!skip.contains(f.toAbsolutePath().normalize())) {
+                        entries.add(f);
+                    }
+                    return java.nio.file.FileVisitResult.CONTINUE;
+                }
+            });
+            entries.sort(java.util.Comparator.comparing(p -> root.relativize(p).toString()));
+            for (Path p : entries) {
+                Map<String, Object> a = Files.readAttributes(p, "unix:mode,rdev,nlink,ino,dev", LinkOption.NOFOLLOW_LINKS);
+                String rel = root.relativize(p).toString();
+                StringBuilder line = new StringBuilder(rel).append('\0').append(a.get("mode"));
+                if (Files.isSymbolicLink(p)) {
+                    line.append(" -> ").append(Files.readSymbolicLink(p));
+                } else if (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS)) {
+                    line.append(' ').append(digest(p));
+                    if (((Number) a.get("nlink")).intValue() > 1) {
+                        // the first path of the group (in sorted order) names it: same grouping, same key
+                        line.append(" link ").append(linkGroups.computeIfAbsent(List.of(a.get("dev"), a.get("ino")), x -> rel));
+                    }
+                } else if (!Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS)) {
+                    line.append(" rdev ").append(a.get("rdev"));
+                }
+                java.nio.file.attribute.UserDefinedFileAttributeView x = Files.getFileAttributeView(p,
+                        java.nio.file.attribute.UserDefinedFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
+                if (x != null && !Files.isSymbolicLink(p)) {
+                    List<String> names;
+                    try {
+                        names = new ArrayList<>(x.list());
+                    } catch (IOException | UnsupportedOperationException e) {
+                        names = List.of();
+                    }
+                    names.sort(null);
+                    for (String n : names) {
+                        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(x.size(n));
+                        x.read(n, b);
+                        line.append(" xattr user.").append(n).append('=').append(HexFormat.of().formatHex(b.array(), 0, b.position()));
+                    }
+                }
+                lines.add(line.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
             }
-            lines.sort(null);
-            return add(label, String.join("\n", lines));
+            lines.sort(java.util.Arrays::compareUnsigned);
+            StringBuilder all = new StringBuilder();
+            for (byte[] l : lines) {
+                all.append(new String(l, java.nio.charset.StandardCharsets.UTF_8)).append('\n');
+            }
+            return add(label, all.toString());
         }
 
         String hex() {
@@ -189,7 +243,35 @@ final class StepCache {
             result.remove("files");
         }
         if (remote != null) {
-            remote.store(step, key, dir.resolve(step).resolve(key.hex()), files);
+            Path entry = dir.resolve(step).resolve(key.hex());
+            pending.add(() -> remote.store(step, key, entry, files));
+        }
+    }
+
+    /** Offers this build's new entries to the registry caches: only once the set they belong to has verified. */
+    void publishRemote() {
+        pending.forEach(Runnable::run);
+        pending.clear();
+    }
+
+    /** Removes half-written entries ({@code STEP/.new-*}) an interrupted build left; the caller holds the output directory. */
+    void sweep() throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return;
+        }
+        try (Stream<Path> steps = Files.list(dir)) {
+            for (Path step : steps.toList()) {
+                if (!Files.isDirectory(step, LinkOption.NOFOLLOW_LINKS)) {
+                    continue;
+                }
+                try (Stream<Path> entries = Files.list(step)) {
+                    for (Path e : entries.toList()) {
+                        if (e.getFileName().toString().startsWith(".new-")) {
+                            FileTrees.delete(e);
+                        }
+                    }
+                }
+            }
         }
     }
 

@@ -1,69 +1,72 @@
 package dev.cairn.pipeline;
 
+import dev.cairn.io.FormatException;
 import dev.cairn.pipeline.uki.PeSigning;
+import dev.cairn.pipeline.uki.UkiAssembly;
 import dev.cairn.signing.KeyMaterial;
+import dev.cairn.signing.pcr.PcrSigningKey;
 import dev.cairn.uki.PcrPredictor;
 import dev.cairn.uki.UkiBuilder;
 import dev.cairn.uki.UkiFile;
 import dev.cairn.uki.UkiLayout;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
- * The check a signed UKI from a registry step cache must pass before the build uses it: every
- * section PCR 11 measures (kernel, initrd, command line, os-release, PCR key, ...) holds exactly
- * what this build would put there, and its Authenticode signature verifies with this build's
- * Secure Boot certificate. So a cache can hand back only a UKI this build's key signed over this
- * build's content (PKCS#1 v1.5 signatures are deterministic: the same bytes the build would write);
- * it cannot inject a signature or swap a section.
+ * The check a signed UKI from the step cache must pass before the build uses it: every section
+ * PCR 11 measures (kernel, initrd, command line, os-release, PCR key, ...) holds exactly what this
+ * build would put there, its {@code .pcrsig} is exactly the one this build's PCR key makes for
+ * those sections and banks (PKCS#1 v1.5 signatures are deterministic), and its Authenticode
+ * signature verifies with this build's Secure Boot certificate. A cache can thus hand back only a
+ * UKI this build's keys signed over this build's measured content; it cannot inject a signature or
+ * swap a section. (PE headers outside the sections are covered by the Authenticode signature only.)
  */
 final class UkiEntryCheck {
     private UkiEntryCheck() {
     }
 
-    static boolean matches(java.nio.file.Path uki, UkiBuilder.Inputs inputs, KeyMaterial secureBoot, BuildListener listener) {
-        try {
-            UkiFile f = UkiFile.open(uki);
-            PeSigning.verify(f, List.of(secureBoot.certificate()));
-            UkiBuilder.Prepared prepared = UkiBuilder.prepare(inputs);
-            List<PcrPredictor.Bank> banks = List.of(PcrPredictor.Bank.parse("sha256"));
-            List<String> expected = new ArrayList<>();
-            for (UkiLayout.NewSection s : prepared.sections()) {
-                if (prepared.rule().sections().contains(s.name())) {
-                    expected.add(line(PcrPredictor.digest(s.name(), s.data(), banks)));
+    static void check(java.nio.file.Path uki, UkiBuilder.Inputs inputs, KeyMaterial secureBoot, PcrSigningKey pcrKey, List<String> banks,
+                      List<PcrPredictor.Prediction> predictions) throws IOException {
+        UkiFile f = UkiFile.open(uki);
+        PeSigning.verify(f, List.of(secureBoot.certificate()));
+        UkiBuilder.Prepared prepared = UkiBuilder.prepare(inputs);
+        List<PcrPredictor.Bank> sha256 = List.of(PcrPredictor.Bank.parse("sha256"));
+        List<String> expected = new ArrayList<>();
+        for (UkiLayout.NewSection s : prepared.sections()) {
+            if (prepared.rule().sections().contains(s.name())) {
+                expected.add(line(PcrPredictor.digest(s.name(), s.data(), sha256)));
+            }
+        }
+        List<String> actual = new ArrayList<>();
+        for (PcrPredictor.SectionDigests d : f.measuredSections(prepared.rule(), sha256)) {
+            actual.add(line(d));
+        }
+        // the stub measures in its rule's order, the build plans in its own: compare as sets of lines
+        expected.sort(null);
+        actual.sort(null);
+        if (!expected.equals(actual)) {
+            Set<String> differ = new TreeSet<>();
+            for (String l : expected) {
+                if (!actual.contains(l)) {
+                    differ.add(l.substring(0, l.indexOf(' ')));
                 }
             }
-            List<String> actual = new ArrayList<>();
-            for (PcrPredictor.SectionDigests d : f.measuredSections(prepared.rule(), banks)) {
-                actual.add(line(d));
-            }
-            // the stub measures in its rule's order, the build plans in its own: compare as sets of lines
-            // (.pcrsig is measured by no rule: the build adds it, the signature check above covers it)
-            expected.sort(null);
-            actual.sort(null);
-            if (!expected.equals(actual)) {
-                java.util.Set<String> differ = new java.util.TreeSet<>();
-                for (String l : expected) {
-                    if (!actual.contains(l)) {
-                        differ.add(l.substring(0, l.indexOf(' ')));
-                    }
+            for (String l : actual) {
+                if (!expected.contains(l)) {
+                    differ.add(l.substring(0, l.indexOf(' ')));
                 }
-                for (String l : actual) {
-                    if (!expected.contains(l)) {
-                        differ.add(l.substring(0, l.indexOf(' ')));
-                    }
-                }
-                listener.warning("step cache: the cached UKI's sections " + String.join(", ", differ)
-                        + " differ from this build's inputs: not used (uki is built instead)");
-                return false;
             }
-            return true;
-        } catch (IOException | RuntimeException e) {
-            listener.warning("step cache: the cached UKI is not used (uki is built instead): "
-                    + (e instanceof IOException io ? PipelineException.describe(io) : e.getMessage()));
-            return false;
+            throw new FormatException("sections", String.join(", ", differ), "the cached UKI's sections " + String.join(", ", differ)
+                    + " differ from this build's inputs");
+        }
+        byte[] pcrsig = f.sectionBytes(".pcrsig").orElseThrow(() -> new FormatException(".pcrsig", "absent", "the cached UKI has no .pcrsig"));
+        if (!Arrays.equals(pcrsig, UkiAssembly.pcrsig(predictions, banks, pcrKey))) {
+            throw new FormatException(".pcrsig", "differs", "the cached UKI's .pcrsig is not the one this build's PCR key makes");
         }
     }
 

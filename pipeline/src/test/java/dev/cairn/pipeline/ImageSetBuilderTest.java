@@ -107,6 +107,17 @@ class ImageSetBuilderTest {
     }
 
     @Test
+    void anOutputDirectoryInsideTheRootTreeIsLeftOutOfTheImageAndTheKey() throws Exception {
+        Path tree = spec.getParent().resolve("rootfs");
+        Path out = tree.resolve("out-inside");
+        BuildResult first = ImageSetBuilder.build(BuildRequest.builder(BuildSpec.load(spec), out).build());
+        assertThat(Files.readAllBytes(first.out().resolve(BuildManifest.FILE))).isEqualTo(cliGolden());
+        BuildResult second = ImageSetBuilder.build(BuildRequest.builder(BuildSpec.load(spec), out).build());
+        assertThat(second.cachedSteps()).containsExactly("rootfs", "initramfs", "uki");
+        dev.cairn.io.FileTrees.delete(out);
+    }
+
+    @Test
     void buildsOfOneDirectoryFromTwoThreadsTakeTurns() throws Exception {
         Path out = dir.resolve("threads");
         Recorder first = new Recorder();
@@ -131,7 +142,9 @@ class ImageSetBuilderTest {
             Future<BuildResult> a = pool.submit(() -> ImageSetBuilder.build(BuildRequest.builder(BuildSpec.load(spec), out).listener(holder)
                     .build()));
             assertThat(started.await(60, TimeUnit.SECONDS)).isTrue();
-            assertThatThrownBy(() -> ImageSetBuilder.build(BuildRequest.builder(BuildSpec.load(spec), out).waitForLock(false).build()))
+            // the same directory through a symbolic link is the same lock
+            Path link = Files.createSymbolicLink(dir.resolve("threads-link"), out);
+            assertThatThrownBy(() -> ImageSetBuilder.build(BuildRequest.builder(BuildSpec.load(spec), link).waitForLock(false).build()))
                     .isInstanceOf(PipelineException.class).hasMessageContaining("locked by another build in this process")
                     .satisfies(e -> assertThat(((PipelineException) e).kind()).isEqualTo(PipelineException.Kind.IO));
             Future<BuildResult> b = pool.submit(() -> ImageSetBuilder.build(BuildRequest.builder(BuildSpec.load(spec), out).listener(second)

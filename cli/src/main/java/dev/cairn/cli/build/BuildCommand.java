@@ -79,6 +79,7 @@ public final class BuildCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         PrintWriter err = spec.commandLine().getErr();
+        registry.validate();
         BuildSpec s = BuildSpec.load(specFile);
         Long sde = sourceDateEpoch.instant(spec.commandLine()).map(java.time.Instant::getEpochSecond).orElse(null);
         boolean steps = !quiet && !json.enabled();

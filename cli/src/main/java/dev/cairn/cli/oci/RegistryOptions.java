@@ -40,16 +40,21 @@ public final class RegistryOptions {
      * source, a token realm's or a redirect's host) gets those of the docker config and credential
      * helpers, never the explicit ones.
      */
-    public RegistryClient client(String registry, InputStream stdin) throws IOException {
-        if (registry == null || registry.isEmpty()) {
-            throw new IllegalArgumentException("the explicit credentials need the registry they are for");
-        }
+    /** Checks the flags' combination (a usage error, before any work): {@link #client} would refuse it later. */
+    public void validate() {
         if (passwordStdin && username == null) {
             throw new IllegalArgumentException("--password-stdin needs --username");
         }
         if (username != null && !passwordStdin) {
             throw new IllegalArgumentException("--username needs --password-stdin (passwords are never taken on the command line)");
         }
+    }
+
+    public RegistryClient client(String registry, InputStream stdin) throws IOException {
+        if (registry == null || registry.isEmpty()) {
+            throw new IllegalArgumentException("the explicit credentials need the registry they are for");
+        }
+        validate();
         Credentials given = null;
         if (username != null) {
             if (fromStdin == null) {

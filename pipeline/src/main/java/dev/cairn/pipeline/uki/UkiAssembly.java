@@ -47,8 +47,20 @@ public final class UkiAssembly {
                          List<PcrPredictor.Prediction> predictions) {
     }
 
+    /** The {@code .pcrsig} section: the predicted values of each bank, in bank order, signed with the PCR key (deterministic). */
+    public static byte[] pcrsig(List<PcrPredictor.Prediction> predictions, List<String> banks, PcrSigningKey key) throws IOException {
+        List<PcrValue> values = new ArrayList<>();
+        for (PcrBank b : banks.stream().map(PcrBank::of).toList()) {
+            for (PcrPredictor.Prediction p : predictions) {
+                if (p.bank().id().equals(b.jsonName())) {
+                    values.add(new PcrValue(b, p.phase(), p.value()));
+                }
+            }
+        }
+        return PcrPolicySigner.sign(values, key).toJson().getBytes(StandardCharsets.US_ASCII);
+    }
+
     public static Result build(Request r) throws IOException {
-        List<PcrBank> pcrBanks = r.banks().stream().map(PcrBank::of).toList();
         List<PcrPredictor.Bank> predictorBanks = r.banks().stream().map(PcrPredictor.Bank::parse).toList();
         r.phases().forEach(PcrPredictor::phaseWords);
         UkiBuilder.Inputs in = r.inputs();
@@ -75,16 +87,7 @@ public final class UkiAssembly {
             }
             List<UkiLayout.NewSection> more = new ArrayList<>();
             if (r.pcrKey() != null) {
-                List<PcrValue> values = new ArrayList<>();
-                for (PcrBank b : pcrBanks) {
-                    for (PcrPredictor.Prediction p : predictions) {
-                        if (p.bank().id().equals(b.jsonName())) {
-                            values.add(new PcrValue(b, p.phase(), p.value()));
-                        }
-                    }
-                }
-                more.add(new UkiLayout.NewSection(".pcrsig",
-                        SectionData.of(PcrPolicySigner.sign(values, r.pcrKey()).toJson().getBytes(StandardCharsets.US_ASCII))));
+                more.add(new UkiLayout.NewSection(".pcrsig", SectionData.of(pcrsig(predictions, r.banks(), r.pcrKey()))));
             }
             UkiLayout.Plan plan = UkiLayout.plan(prepared.stubBytes(), prepared.with(more), prepared.kernelNxCompat());
             UkiWriter.Result result;
