@@ -3,6 +3,7 @@ package dev.cairn.disk;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.cairn.io.FormatException;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.UUID;
@@ -11,7 +12,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Every on-disk struct: known values give the expected bytes, and SIZE is what is written. The
  * expected GPT bytes are systemd-repart 252's (the 42 184 704-byte image of ddi-sysext.md §3.1),
- *
+ * the FAT bytes mkfs.fat 4.2's.
  */
 class StructEncodeTest {
     static final HexFormat HEX = HexFormat.of();
@@ -77,5 +78,58 @@ class StructEncodeTest {
         assertThat(GptEntry.decode(root.encode(), 0, 2)).isEqualTo(root);
         String max = "x".repeat(35) + "✓";
         assertThat(GptEntry.decode(new GptEntry(3, DpsType.VAR.uuid(), DISK, 1, 2, 0, max).encode(), 0, 3).name()).isEqualTo(max);
+    }
+
+    @Test
+    void fatBootSectorIsMkfsFats() {
+        FatGeometry g = FatGeometry.of(33L << 20);
+        byte[] b = FatBootSector.of(g, 0x26AAD50E, FatNames.volumeLabel("esp")).encode();
+        assertThat(b).hasSize(FatBootSector.SIZE);
+        // mkfs.fat 4.2 -F 32 -i 26aad50e -n ESP on a 33 MiB file, with our OEM name
+        assertThat(Arrays.copyOf(b, 0x62)).isEqualTo(hex("eb5890 636169726e202020 0002 01 2000 02 0000 0000 f8 0000 2000 0800"
+                + " 00000000 00080100 08020000 0000 0000 02000000 0100 0600 000000000000000000000000 80 00 29 0ed5aa26"
+                + " 4553502020202020202020 4641543332202020 0e1fbe777cac22c0"));
+        assertThat(new String(b, 0x77, 28, StandardCharsets.US_ASCII)).isEqualTo("This is not a bootable disk.");
+        assertThat(Arrays.copyOfRange(b, 510, 512)).isEqualTo(hex("55aa"));
+    }
+
+    @Test
+    void fsInfo() {
+        byte[] b = new FatFsInfo(66511, 2).encode();
+        assertThat(b).hasSize(FatFsInfo.SIZE);
+        assertThat(Arrays.copyOf(b, 4)).isEqualTo(hex("52526141"));
+        assertThat(Arrays.copyOfRange(b, 0x1E4, 0x200)).isEqualTo(hex("72724161 cf030100 02000000 000000000000000000000000 000055aa"));
+    }
+
+    @Test
+    void directoryEntryAndTimes() {
+        FatTime t = FatTime.of(1_426_325_213L); // 2015-03-14 09:26:53 UTC, mkfs.fat --invariant
+        assertThat(t).isEqualTo(new FatTime(0x466e, 0x4b5a, 100));
+        FatDirEntry label = FatDirEntry.of(FatNames.volumeLabel("ESP"), FatDirEntry.ATTR_VOLUME_ID, new FatTime(0x466e, 0x4b5a, 0), 0, 0);
+        assertThat(label.encode()).hasSize(FatDirEntry.SIZE)
+                .isEqualTo(hex("4553502020202020202020 08 00 00 5a4b 6e46 6e46 0000 5a4b 6e46 0000 00000000"));
+        FatDirEntry file = FatDirEntry.of(FatNames.pack("BOOTX64", "EFI"), FatDirEntry.ATTR_ARCHIVE, t, 0x12345, 300_001);
+        assertThat(file.encode()).isEqualTo(hex("424f4f5458363420454649 20 00 64 5a4b 6e46 6e46 0100 5a4b 6e46 4523 e1930400"));
+        assertThat(FatDirEntry.decode(file.encode(), 0)).isEqualTo(file);
+        assertThat(FatTime.of(0)).isEqualTo(new FatTime(0x21, 0, 0));
+        assertThat(FatTime.toEpoch(0x466e, 0x4b5a)).isEqualTo(1_426_325_212L);
+    }
+
+    @Test
+    void longNameEntry() {
+        byte[] shortName = FatNames.pack("LINUX", "");
+        assertThat(FatLfnEntry.checksum(shortName)).isEqualTo(0x3c);
+        FatLfnEntry[] e = FatLfnEntry.forName("Linux", 0x3c);
+        assertThat(e).hasSize(1);
+        assertThat(e[0].encode()).hasSize(FatLfnEntry.SIZE)
+                .isEqualTo(hex("41 4c00 6900 6e00 7500 7800 0f 00 3c 0000 ffff ffff ffff ffff ffff 0000 ffff ffff"));
+        FatLfnEntry[] two = FatLfnEntry.forName("abcdefghijklmN", 1);
+        assertThat(two).hasSize(2);
+        assertThat(two[0].ord()).isEqualTo(0x42);
+        assertThat(two[1].ord()).isEqualTo(0x01);
+        assertThat(two[0].units()[0]).isEqualTo('N');
+        assertThat(two[0].units()[1]).isEqualTo('\0');
+        assertThat(two[0].units()[2]).isEqualTo('\uFFFF');
+        assertThat(FatLfnEntry.forName("abcdefghijklm", 1)).hasSize(1); // exactly 13: no terminator
     }
 }
