@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 /**
  * Every on-disk struct: known values give the expected bytes, and SIZE is what is written. The
  * expected GPT bytes are systemd-repart 252's (the 42 184 704-byte image of ddi-sysext.md §3.1),
- * the FAT bytes mkfs.fat 4.2's.
+ * the FAT bytes mkfs.fat 4.2's, the VHD footer qemu-img 7.2's.
  */
 class StructEncodeTest {
     static final HexFormat HEX = HexFormat.of();
@@ -131,5 +131,33 @@ class StructEncodeTest {
         assertThat(two[0].units()[1]).isEqualTo('\0');
         assertThat(two[0].units()[2]).isEqualTo('\uFFFF');
         assertThat(FatLfnEntry.forName("abcdefghijklm", 1)).hasSize(1); // exactly 13: no terminator
+    }
+
+    @Test
+    void vhdFooterRoundTripsQemusOwn() throws FormatException {
+        // qemu-img 7.2 `convert -O vpc -o subformat=fixed,force_size` of a 20 MiB raw file
+        byte[] qemu = new byte[512];
+        System.arraycopy(hex("636f6e6563746978 00000002 00010000 ffffffffffffffff 32a7d3aa 71656d32 00050003 5769326b"
+                + " 0000000001400000 0000000001400000 ffff 10 ff 00000002 ffffe4c3 6c51f271587c4fa8a1109a3425644be5 00"), 0, qemu, 0, 85);
+        VhdFooter f = VhdFooter.decode(qemu);
+        assertThat(f.creatorApplication()).isEqualTo("qem2");
+        assertThat(f.currentSize()).isEqualTo(20L << 20);
+        assertThat(f.cylinders()).isEqualTo(65535);
+        assertThat(f.uniqueId()).isEqualTo(UUID.fromString("6c51f271-587c-4fa8-a110-9a3425644be5"));
+        assertThat(f.encode()).isEqualTo(qemu);
+    }
+
+    @Test
+    void fixedVhdFooter() throws FormatException {
+        UUID id = UUID.fromString("00112233-4455-6677-8899-aabbccddeeff");
+        byte[] b = VhdFooter.fixed(20L << 20, id, VhdFooter.VHD_EPOCH + 0x01020304);
+        assertThat(b).hasSize(VhdFooter.SIZE);
+        // 40960 sectors: 17 sectors/track gives 2409 cylinder-heads, 4 heads, 602 cylinders
+        assertThat(Arrays.copyOf(b, 85)).isEqualTo(hex("636f6e6563746978 00000002 00010000 ffffffffffffffff 01020304 71656d32"
+                + " 00000001 5769326b 0000000001400000 0000000001400000 025a 04 11 00000002 ffffe8dd"
+                + " 00112233445566778899aabbccddeeff 00"));
+        assertThat(Arrays.copyOfRange(b, 85, 512)).isEqualTo(new byte[427]);
+        assertThat(VhdFooter.decode(b).checksum()).isEqualTo(0xffffe8ddL);
+        assertThat(VhdFooter.forFixedDisk(1 << 20, id, 0).timestamp()).isZero();
     }
 }
