@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -121,12 +122,23 @@ class FatOracleIT {
     }
 
     @Test
-    void twoWritesAreIdentical() throws IOException {
+    void twoWritesAreIdenticalAndOurReaderAgrees() throws IOException {
         Path a = dir.resolve("a.img");
         Path b = dir.resolve("b.img");
         FatResult ra = write(a, 40L << 20, 7, "ESP", TIME, files());
         FatResult rb = write(b, 40L << 20, 7, "ESP", TIME, files());
         Golden.assertFilesEqual(a, b);
         assertThat(ra).isEqualTo(rb);
+        try (FileChannel ch = FileChannel.open(a)) {
+            FatReader reader = FatReader.open(ch);
+            List<FatFile> all = reader.list();
+            for (Map.Entry<String, byte[]> e : files().entrySet()) {
+                assertThat(reader.readFile(e.getKey(), 1 << 24)).as(e.getKey()).isEqualTo(e.getValue());
+            }
+            assertThat(all).allMatch(f -> f.modifiedEpochSeconds() == TIME);
+            assertThat(reader.find("/EFI/BOOT/BOOTX64.EFI").shortName()).isEqualTo("BOOTX64.EFI");
+            assertThat(reader.find("/EFI/Linux").shortName()).isEqualTo("LINUX");
+            assertThat(reader.volumeLabel()).isEqualTo("ESP");
+        }
     }
 }
