@@ -73,7 +73,7 @@ public final class GptWriter {
                 sink.beginPartition();
                 Path content = p.spec().content();
                 if (content != null) {
-                    copied[i] = copy(content, contentSizes[i], p, sink);
+                    copied[i] = copy(content, p.spec().contentOffset(), contentSizes[i], p, sink);
                 }
                 sink.zeros(p.size() - copied[i]);
                 digests.add(sink.endPartition());
@@ -142,7 +142,14 @@ public final class GptWriter {
             if (!Files.isRegularFile(c)) {
                 throw new IllegalArgumentException("content of partition " + p.number() + " is not a regular file: " + c);
             }
-            sizes[i] = Files.size(c);
+            long fileSize = Files.size(c);
+            long off = p.spec().contentOffset();
+            long len = p.spec().contentLength();
+            if (off > fileSize || (len >= 0 && len > fileSize - off)) {
+                throw new IllegalArgumentException("content region " + off + "+" + len + " of partition " + p.number() + " lies outside "
+                        + c + " (" + fileSize + " bytes)");
+            }
+            sizes[i] = len >= 0 ? len : fileSize - off;
             if (sizes[i] > p.size()) {
                 throw new IllegalArgumentException("content of partition " + p.number() + " (" + c + ") has " + sizes[i]
                         + " bytes, more than the partition's " + p.size());
@@ -151,12 +158,17 @@ public final class GptWriter {
         return sizes;
     }
 
-    private static long copy(Path content, long expected, PlacedPartition p, DigestingSink sink) throws IOException {
+    private static long copy(Path content, long offset, long expected, PlacedPartition p, DigestingSink sink) throws IOException {
         long copied = 0;
         try (FileChannel in = FileChannel.open(content, StandardOpenOption.READ)) {
+            boolean region = p.spec().contentLength() >= 0;
+            in.position(offset);
             while (true) {
                 ByteBuffer buf = sink.nextBuffer();
-                int n = in.read(buf);
+                if (region && buf.remaining() > expected - copied) {
+                    buf.limit(buf.position() + (int) (expected - copied));
+                }
+                int n = buf.hasRemaining() ? in.read(buf) : -1;
                 if (n < 0) {
                     break;
                 }

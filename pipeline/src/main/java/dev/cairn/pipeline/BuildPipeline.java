@@ -105,7 +105,10 @@ final class BuildPipeline {
     private final Path staging;
     private final StepCache cache;
     private int stepNo;
-    private static final int STEPS = 8;
+    /** Steps of a build: 8, and the disk image when the spec asks for one. */
+    private int steps() {
+        return spec.outputs().disk() != null ? 9 : 8;
+    }
 
     private BuildPipeline(BuildSpec spec, BuildKeys keys, Options o) {
         this.spec = spec;
@@ -142,7 +145,9 @@ final class BuildPipeline {
             String cmdline = spec.kernel().cmdline().render(cmdlineValues(rootfs));
             ObjectNode uki = step("uki", "UKI (signed, PCR 11 predicted)", () -> uki(cmdline));
             ObjectNode oci = step("oci", "OCI layout (layer, artifacts, cosign signature)", () -> oci(rootHash, ipe.size() > 0));
-            ObjectNode manifest = manifest(rootfs, ipe, initrd, uki, oci);
+            ObjectNode disk = spec.outputs().disk() == null ? null
+                    : step("disk", "disk image (GPT: ESP with the UKI, root, root-verity, root-verity-sig)", () -> disk(rootfs, uki));
+            ObjectNode manifest = manifest(rootfs, ipe, initrd, uki, oci, disk);
             byte[] bytes = ManifestJson.encode(manifest);
             step("manifest", "build manifest (signed)", () -> {
                 Files.write(staging.resolve(MANIFEST), bytes);
@@ -182,7 +187,7 @@ final class BuildPipeline {
     private ObjectNode step(String name, String label, Step s) throws IOException {
         stepNo++;
         long t0 = System.nanoTime();
-        o.listener().stepStarted(stepNo, STEPS, name, label);
+        o.listener().stepStarted(stepNo, steps(), name, label);
         ObjectNode r = s.run();
         StepReport report = cache.report(name);
         if (report == null) {
@@ -562,7 +567,22 @@ final class BuildPipeline {
 
     // ---- manifest ----
 
-    private ObjectNode manifest(ObjectNode rootfs, ObjectNode ipe, ObjectNode initrd, ObjectNode uki, ObjectNode oci) throws IOException {
+    private ObjectNode disk(ObjectNode rootfs, ObjectNode uki) throws IOException {
+        Path ukiFile = staging.resolve(uki.path("path").asText());
+        int machine = dev.cairn.uki.UkiFile.open(ukiFile).image().coff().machine();
+        dev.cairn.disk.DpsType.Arch arch = switch (machine) {
+            case 0x8664 -> dev.cairn.disk.DpsType.Arch.X86_64;
+            case 0xAA64 -> dev.cairn.disk.DpsType.Arch.ARM64;
+            default -> throw new PipelineException(PipelineException.Kind.BAD_INPUT, String.format(Locale.ROOT,
+                    "outputs.disk: the UKI's machine type 0x%04x has no DPS root partition type here (x86-64 and arm64 have)", machine));
+        };
+        com.fasterxml.jackson.databind.JsonNode v = rootfs.path("verity");
+        return DiskImageStep.build(spec, staging, staging.resolve(ROOTFS), v.path("hashOffset").asLong(), v.path("rootHash").asText(),
+                ukiFile, keys.get(KeyRole.VERITY), Files.readAllBytes(staging.resolve(ROOTHASH_SIG)), arch, o.sourceDateEpoch());
+    }
+
+    private ObjectNode manifest(ObjectNode rootfs, ObjectNode ipe, ObjectNode initrd, ObjectNode uki, ObjectNode oci, ObjectNode disk)
+            throws IOException {
         ObjectNode m = ManifestJson.object();
         m.put("schemaVersion", 1);
         m.put("mediaType", ManifestJson.MEDIA_TYPE);
@@ -584,6 +604,9 @@ final class BuildPipeline {
         }
         files.put("initramfs", INITRAMFS);
         files.put("uki", uki.path("path").asText());
+        if (disk != null) {
+            files.put("disk", disk.path("file").asText());
+        }
         for (Map.Entry<String, String> e : files.entrySet()) {
             Path p = staging.resolve(e.getValue());
             ObjectNode a = artifacts.addObject();
@@ -606,6 +629,9 @@ final class BuildPipeline {
                 : List.of(INITRD_ROOTHASH, INITRD_ROOTHASH_SIG)));
         m.set("uki", uki);
         m.set("oci", oci);
+        if (disk != null) {
+            m.set("disk", disk);
+        }
         ObjectNode k = m.putObject("keys");
         for (KeyRole role : KeyRole.values()) {
             if (!keys.has(role)) {

@@ -67,7 +67,7 @@ public final class ImageSetVerifier {
     private static final Pattern ROOT_HASH_PARAM = Pattern.compile("(?i)(?:^|\\s)([A-Za-z0-9_.-]*root_?hash)=([0-9a-fA-F]+)");
     private static final int MAX_SMALL_FILE = 4 * 1024 * 1024;
     /** The fixed names {@code cairn build} writes artifacts under. */
-    private static final List<String> ARTIFACT_NAMES = List.of(BuildPipeline.ROOTFS, BuildPipeline.ROOTHASH,
+    private static final List<String> ARTIFACT_NAMES = List.of(BuildPipeline.ROOTFS, BuildPipeline.ROOTHASH, "disk.raw", "disk.vhd",
             BuildPipeline.ROOTHASH_SIG, BuildPipeline.POLICY, BuildPipeline.POLICY_SIG, BuildPipeline.INITRAMFS);
 
     /** One checked link: its name, whether it holds, and what was found. */
@@ -377,6 +377,41 @@ public final class ImageSetVerifier {
             }
             return sigs.size() + (sigs.size() == 1 ? " signature" : " signatures") + " by keys.oci";
         });
+        if (m.has("disk")) {
+            link("disk image", () -> {
+                JsonNode dm = m.path("disk");
+                Path disk = need(artifacts, "disk");
+                X509Certificate verityCert = dbCert != null ? dbCert : pinnedCertificate("verity");
+                dev.cairn.pipeline.disk.DiskInspector.Report r = dev.cairn.pipeline.disk.DiskInspector.inspect(disk, List.of(verityCert), now,
+                        Runtime.getRuntime().availableProcessors());
+                for (dev.cairn.pipeline.disk.DiskInspector.Check c : r.checks()) {
+                    require(c.ok(), c.what() + ": " + c.detail());
+                }
+                require(rootHash.equals(r.rootHash()), "the disk's root partitions hold root hash " + r.rootHash() + ", the set's is " + rootHash);
+                // exactly the partitions the manifest lists, where it says
+                List<String> listed = new ArrayList<>();
+                for (JsonNode p : dm.path("partitions")) {
+                    listed.add(p.path("number").asInt() + " " + p.path("type").asText() + " " + p.path("uuid").asText() + " "
+                            + p.path("label").asText() + " " + p.path("attributes").asText() + " " + p.path("offset").asLong() + " "
+                            + p.path("size").asLong());
+                }
+                List<String> found = new ArrayList<>();
+                for (dev.cairn.pipeline.disk.DiskInspector.Partition p : r.partitions()) {
+                    found.add(p.number() + " " + p.type() + " " + p.uuid() + " " + p.label() + " "
+                            + String.format(java.util.Locale.ROOT, "0x%016x", p.attributes()) + " " + p.offset() + " " + p.size());
+                }
+                require(found.equals(listed), "the disk's partitions " + found + " are not the manifest's " + listed);
+                String ukiSha = artifactSha(m, "uki");
+                for (JsonNode f : dm.path("esp").path("files")) {
+                    String want = f.asText();
+                    require(r.espFiles().stream().anyMatch(e -> e.path().equalsIgnoreCase(want) && e.sha256().equals(ukiSha)),
+                            "the ESP's " + want + " is not the set's UKI");
+                }
+                require(java.util.Arrays.equals(r.signature(), readSmall(need(artifacts, "roothash-signature"))),
+                        "the signature partition does not carry the set's root-hash signature");
+                return r.partitions().size() + " partitions; root hash recomputed from them; ESP holds the UKI; signature partition verifies";
+            });
+        }
     }
 
     // ---- helpers ----

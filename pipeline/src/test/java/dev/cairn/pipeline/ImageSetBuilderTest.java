@@ -70,10 +70,10 @@ class ImageSetBuilderTest {
         Recorder r = new Recorder();
         BuildResult result = ImageSetBuilder.build(BuildRequest.builder(BuildSpec.load(spec), dir.resolve("api")).listener(r).build());
         assertThat(Files.readAllBytes(result.out().resolve(BuildManifest.FILE))).isEqualTo(cliGolden());
-        assertThat(r.events).contains("start 1/8 rootfs", "done rootfs miss", "done roothash not-cacheable", "start 8/8 check",
+        assertThat(r.events).contains("start 1/9 rootfs", "done rootfs miss", "done roothash not-cacheable", "start 9/9 check",
                 "done check not-cacheable");
         assertThat(result.steps()).extracting(StepReport::step)
-                .containsExactly("rootfs", "roothash", "ipe", "initramfs", "uki", "oci", "manifest", "check");
+                .containsExactly("rootfs", "roothash", "ipe", "initramfs", "uki", "oci", "disk", "manifest", "check");
         assertThat(result.devKeys()).isNull();
         assertThat(result.uki()).exists().hasFileName("cairn-example.efi");
 

@@ -69,6 +69,8 @@ public final class ExampleSpec {
                 "    cairn.verity.data=/dev/vda",
                 "    cairn.verity.roothash=${verity.roothash}",
                 "    cairn.verity.hashoffset=${verity.hashoffset}",
+                "    cairn.verity.root-partuuid=${disk.root.partuuid}",
+                "    cairn.verity.hash-partuuid=${disk.verity.partuuid}",
                 "  initramfs:",
                 "    dir: initramfs",
                 "keys:",
@@ -77,6 +79,7 @@ public final class ExampleSpec {
                 "outputs:",
                 "  tag: \"1.0.0\"",
                 "  reference: registry.example/cairn/example",
+                "  disk: {}",
                 ""));
         return spec;
     }

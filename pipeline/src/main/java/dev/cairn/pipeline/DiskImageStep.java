@@ -1,0 +1,177 @@
+package dev.cairn.pipeline;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.cairn.disk.DiskLayout;
+import dev.cairn.disk.DiskResult;
+import dev.cairn.disk.DpsType;
+import dev.cairn.disk.Fat32Writer;
+import dev.cairn.disk.PartitionSpec;
+import dev.cairn.disk.PlacedPartition;
+import dev.cairn.disk.RepartUuids;
+import dev.cairn.disk.VhdFooter;
+import dev.cairn.signing.KeyMaterial;
+import dev.cairn.signing.RootHashSignature;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.UUID;
+
+/**
+ * The disk step of a build: the set as a Discoverable Disk Image, laid out as systemd-repart 252
+ * would lay out the same partitions (docs/disk.md): an ESP (FAT32) holding the signed UKI as
+ * {@code /EFI/BOOT/BOOTX64.EFI} and {@code /EFI/Linux/NAME_VERSION.efi}; the root partition (the
+ * SquashFS), its root-verity partition (superblock and hash tree) and root-verity-sig partition
+ * (systemd's JSON with the root-hash signature), all three read-only and named by the DPS types of
+ * the kernel's architecture, the first two with the UUIDs the root hash implies; with two slots a
+ * second, empty root/verity/sig set labelled {@code _empty} for A/B updates. The disk GUID and the
+ * other partitions' UUIDs come from a seed as repart derives them. The disk is written once,
+ * streaming the partitions' contents from the set's own artifacts.
+ */
+final class DiskImageStep {
+    /** repart's VERITY_SIG_SIZE. */
+    static final long SIG_PARTITION_SIZE = 16384;
+    static final long MIN_ESP = 64L << 20;
+    static final long MIB = 1L << 20;
+
+    private DiskImageStep() {
+    }
+
+    /** The seed the spec gives, else one derived from the image name and version (a v4 UUID). */
+    static UUID seed(BuildSpec spec) {
+        BuildSpec.Disk d = spec.outputs().disk();
+        if (d.seed() != null) {
+            return d.seed();
+        }
+        byte[] h = StepCache.sha256().digest(("cairn disk seed\0" + spec.image().name() + "\0" + spec.image().version())
+                .getBytes(StandardCharsets.UTF_8));
+        h[6] = (byte) ((h[6] & 0x0f) | 0x40);
+        h[8] = (byte) ((h[8] & 0x3f) | 0x80);
+        return BuildPipeline.uuid(h, 0);
+    }
+
+    /** The ESP size: the spec's, else room for two copies of the UKI and FAT's tables, at least 64 MiB. */
+    static long espSize(BuildSpec.Disk d, long ukiSize) {
+        if (d.espSize() > 0) {
+            return d.espSize();
+        }
+        long need = 2 * ukiSize + ukiSize / 16 + 4 * MIB;
+        return Math.max(MIN_ESP, (need + MIB - 1) / MIB * MIB);
+    }
+
+    static ObjectNode build(BuildSpec spec, Path staging, Path rootfs, long hashOffset, String rootHashHex, Path uki,
+                            KeyMaterial verityKey, byte[] rootHashSignature, DpsType.Arch arch, long sde) throws IOException {
+        BuildSpec.Disk d = spec.outputs().disk();
+        UUID seed = seed(spec);
+        byte[] rootHash = HexFormat.of().parseHex(rootHashHex);
+        long rootfsSize = Files.size(rootfs);
+        long hashSize = rootfsSize - hashOffset;
+        if (hashOffset % PartitionSpec.GRAIN != 0 || hashSize <= 0 || hashSize % PartitionSpec.GRAIN != 0) {
+            throw new IllegalStateException("rootfs.img is not laid out in 4 KiB units: hash offset " + hashOffset + ", size " + rootfsSize);
+        }
+        String efiName = spec.image().name() + "_" + spec.image().version() + ".efi";
+        String bootName = arch == DpsType.Arch.ARM64 ? "BOOTAA64.EFI" : "BOOTX64.EFI";
+        Path esp = staging.resolve(".esp.img");
+        Path sig = staging.resolve(".verity-sig.img");
+        try {
+            UUID espUuid = RepartUuids.partitionUuid(seed, DpsType.ESP.uuid(), 0);
+            long espSize = espSize(d, Files.size(uki));
+            try (Fat32Writer fat = new Fat32Writer(espSize, RepartUuids.fatVolumeId(espUuid), "ESP", sde);
+                 FileChannel ch = FileChannel.open(esp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, StandardOpenOption.READ)) {
+                fat.addDirectory("EFI");
+                fat.addDirectory("EFI/BOOT");
+                fat.addDirectory("EFI/Linux");
+                fat.addFile("EFI/BOOT/" + bootName, uki);
+                fat.addFile("EFI/Linux/" + efiName, uki);
+                fat.finish(ch);
+            }
+            byte[] json = RootHashSignature.systemdJson(rootHashHex, rootHashSignature, verityKey).getBytes(StandardCharsets.US_ASCII);
+            byte[] padded = new byte[Math.toIntExact((json.length + 4095) / 4096 * 4096)];
+            System.arraycopy(json, 0, padded, 0, json.length);
+            if (padded.length > SIG_PARTITION_SIZE) {
+                throw new IllegalStateException("the verity signature JSON (" + json.length + " bytes) does not fit in "
+                        + SIG_PARTITION_SIZE + " bytes");
+            }
+            Files.write(sig, padded);
+
+            DpsType root = DpsType.of(DpsType.Role.ROOT, arch);
+            DpsType verity = DpsType.of(DpsType.Role.ROOT_VERITY, arch);
+            DpsType rootSig = DpsType.of(DpsType.Role.ROOT_VERITY_SIG, arch);
+            long ro = DpsType.READ_ONLY;
+            List<PartitionSpec> parts = new ArrayList<>();
+            parts.add(PartitionSpec.of(DpsType.ESP, espUuid, 0, espSize, esp));
+            parts.add(PartitionSpec.of(root, RepartUuids.fromRootHashHalf(rootHash, false), ro, hashOffset, rootfs)
+                    .withContentRegion(0, hashOffset));
+            parts.add(PartitionSpec.of(verity, RepartUuids.fromRootHashHalf(rootHash, true), ro, hashSize, rootfs)
+                    .withContentRegion(hashOffset, hashSize));
+            parts.add(PartitionSpec.of(rootSig, RepartUuids.partitionUuid(seed, rootSig.uuid(), 0), ro, SIG_PARTITION_SIZE, sig));
+            if (d.slots() == 2) {
+                // slot B: the same types and sizes, empty, as systemd-sysupdate expects to find them
+                parts.add(new PartitionSpec(root.uuid(), RepartUuids.partitionUuid(seed, root.uuid(), 1), "_empty", ro, hashOffset, null));
+                parts.add(new PartitionSpec(verity.uuid(), RepartUuids.partitionUuid(seed, verity.uuid(), 1), "_empty", ro, hashSize, null));
+                parts.add(new PartitionSpec(rootSig.uuid(), RepartUuids.partitionUuid(seed, rootSig.uuid(), 1), "_empty", ro,
+                        SIG_PARTITION_SIZE, null));
+            }
+            DiskLayout layout = DiskLayout.plan(RepartUuids.diskUuid(seed), parts, 0);
+            if (d.format() == BuildSpec.Disk.Format.VHD) {
+                layout = layout.withSizeRoundedTo(MIB);
+            }
+            Path file = staging.resolve(d.file());
+            DiskResult written;
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, StandardOpenOption.READ)) {
+                written = dev.cairn.disk.GptWriter.write(layout, ch);
+                if (d.format() == BuildSpec.Disk.Format.VHD) {
+                    UUID unique = RepartUuids.partitionUuid(seed, VHD_ID, 0);
+                    ch.write(ByteBuffer.wrap(VhdFooter.fixed(layout.totalSize(), unique, sde)), layout.totalSize());
+                }
+            }
+            ObjectNode n = ManifestJson.object();
+            n.put("file", d.file());
+            n.put("format", d.format().name().toLowerCase(Locale.ROOT));
+            n.put("slots", d.slots());
+            n.put("size", Files.size(file));
+            n.put("rawSize", layout.totalSize());
+            n.put("diskGuid", layout.diskGuid().toString());
+            n.put("seed", seed.toString());
+            n.put("architecture", arch.systemdName());
+            ArrayNode ps = n.putArray("partitions");
+            for (int i = 0; i < layout.partitions().size(); i++) {
+                PlacedPartition p = layout.partitions().get(i);
+                DiskResult.Partition r = written.partitions().get(i);
+                ObjectNode e = ps.addObject();
+                e.put("number", p.number());
+                e.put("designator", DpsType.of(p.spec().type()).map(DpsType::systemdName).orElse("unknown"));
+                e.put("type", p.spec().type().toString());
+                e.put("uuid", p.spec().uuid().toString());
+                e.put("label", p.spec().label());
+                e.put("attributes", String.format(Locale.ROOT, "0x%016x", p.spec().attributes()));
+                e.put("offset", p.offset());
+                e.put("size", p.size());
+                e.put("sha256", r.sha256Hex());
+            }
+            ObjectNode espNode = n.putObject("esp");
+            espNode.put("volumeId", String.format(Locale.ROOT, "%08X", RepartUuids.fatVolumeId(espUuid)));
+            espNode.putArray("files").add("/EFI/BOOT/" + bootName).add("/EFI/Linux/" + efiName);
+            return n;
+        } finally {
+            Files.deleteIfExists(esp);
+            Files.deleteIfExists(sig);
+        }
+    }
+
+    /** The "type" under which the VHD footer's unique id is derived from the seed (not a partition type). */
+    static final UUID VHD_ID = UUID.nameUUIDFromBytes("cairn vhd unique id".getBytes(StandardCharsets.US_ASCII));
+
+    static MessageDigest sha256() {
+        return StepCache.sha256();
+    }
+}

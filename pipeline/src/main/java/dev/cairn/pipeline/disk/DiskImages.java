@@ -1,0 +1,110 @@
+package dev.cairn.pipeline.disk;
+
+import dev.cairn.disk.GptReader;
+import dev.cairn.disk.GptTable;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.NonWritableChannelException;
+import java.nio.channels.SeekableByteChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/** Opening a disk image as raw bytes: a fixed VHD's footer (the last 512 bytes, "conectix") is not part of the disk. */
+public final class DiskImages {
+    private DiskImages() {
+    }
+
+    /** The raw disk's size: the file's, less a fixed-VHD footer when there is one. */
+    public static long rawSize(FileChannel ch) throws IOException {
+        long size = ch.size();
+        if (size >= 512 + 1024) {
+            ByteBuffer b = ByteBuffer.allocate(8);
+            ch.read(b, size - 512);
+            if (new String(b.array(), StandardCharsets.US_ASCII).equals("conectix")) {
+                return size - 512;
+            }
+        }
+        return size;
+    }
+
+    /** Whether the image ends in a fixed-VHD footer. */
+    public static boolean isVhd(FileChannel ch) throws IOException {
+        return rawSize(ch) != ch.size();
+    }
+
+    /** The GPT of the disk in {@code image} (raw or fixed VHD). */
+    public static GptTable readGpt(Path image) throws IOException {
+        try (FileChannel ch = FileChannel.open(image, StandardOpenOption.READ)) {
+            return GptReader.read(new Bounded(ch, rawSize(ch)));
+        }
+    }
+
+    /** A read-only view of the first {@code size} bytes of a channel. */
+    static final class Bounded implements SeekableByteChannel {
+        private final FileChannel ch;
+        private final long size;
+        private long position;
+
+        Bounded(FileChannel ch, long size) {
+            this.ch = ch;
+            this.size = size;
+        }
+
+        @Override
+        public int read(ByteBuffer dst) throws IOException {
+            if (position >= size) {
+                return -1;
+            }
+            int want = (int) Math.min(dst.remaining(), size - position);
+            ByteBuffer d = dst.duplicate();
+            d.limit(d.position() + want);
+            int n = ch.read(d, position);
+            if (n > 0) {
+                dst.position(dst.position() + n);
+                position += n;
+            }
+            return n;
+        }
+
+        @Override
+        public int write(ByteBuffer src) {
+            throw new NonWritableChannelException();
+        }
+
+        @Override
+        public long position() {
+            return position;
+        }
+
+        @Override
+        public SeekableByteChannel position(long p) {
+            if (p < 0) {
+                throw new IllegalArgumentException("negative position " + p);
+            }
+            this.position = p;
+            return this;
+        }
+
+        @Override
+        public long size() {
+            return size;
+        }
+
+        @Override
+        public SeekableByteChannel truncate(long s) {
+            throw new NonWritableChannelException();
+        }
+
+        @Override
+        public boolean isOpen() {
+            return ch.isOpen();
+        }
+
+        @Override
+        public void close() {
+            // the underlying channel belongs to the caller
+        }
+    }
+}
