@@ -101,6 +101,70 @@ class BuildBootIT {
         assertThat(r.console()).contains("cairn.verity.roothash=" + m.path("verity").path("rootHash").asText());
     }
 
+    /** The disk image alone (no -kernel, no second drive): the firmware starts its ESP's BOOTX64.EFI. */
+    static BootResult bootDisk(Path set, Path disk) throws IOException, InterruptedException {
+        return SecureBootMachine.boot(BootRequest.builder(BootTarget.diskImage(disk))
+                .ovmfVars(set.resolve("dev-keys/secureboot/OVMF_VARS.fd")).expect(DONE).waitForPowerOff(true).timeout(TIMEOUT)
+                .searchPath(System.getenv("PATH")).build());
+    }
+
+    /** The squashfs superblock's inode_table_start: the byte before it is the last byte of file data. */
+    static long inodeTableStart(Path squashfs, long at) throws IOException {
+        try (RandomAccessFile f = new RandomAccessFile(squashfs.toFile(), "r")) {
+            byte[] sb = new byte[96];
+            f.seek(at);
+            f.readFully(sb);
+            return ByteBuffer.wrap(sb).order(ByteOrder.LITTLE_ENDIAN).getLong(64);
+        }
+    }
+
+    @Test
+    void theDiskImageBootsAloneFindsItsRootByPartuuidAndPcr11IsThePrediction() throws Exception {
+        JsonNode m = new ObjectMapper().readTree(out.resolve("manifest.json").toFile());
+        String predicted = null;
+        for (JsonNode p : m.path("uki").path("pcr11")) {
+            if (p.path("phase").asText().equals(":") && p.path("bank").asText().equals("sha256")) {
+                predicted = p.path("value").asText().toUpperCase(Locale.ROOT);
+            }
+        }
+        BootResult r = bootDisk(out, out.resolve("disk.raw"));
+        System.out.println("[BuildBootIT] example disk.raw: " + r.describe());
+        assertThat(r.booted()).as(r.describe()).isTrue();
+        assertThat(String.join(" ", r.command())).contains("disk.raw").doesNotContain("-kernel").doesNotContain("rootfs.img")
+                .doesNotContain("fat:");
+        assertThat(r.console()).contains("secureboot: Secure boot enabled", MOUNTED).doesNotContain(IO_ERROR);
+        assertThat(r.console()).as("the root and hash partitions found by the PARTUUIDs the root hash implies")
+                .contains("cairn-init: root partition /dev/vda2, hash partition /dev/vda3 (by PARTUUID)");
+        assertThat(r.valueAfter(MARKER)).as(r.describe()).contains(Files.readString(examples().resolve("rootfs/etc/cairn-marker")).strip());
+        assertThat(r.valueAfter(BusyboxInitramfs.PCR11_PREFIX)).as("PCR 11 in the guest vs the manifest\n" + r.describe()).contains(predicted);
+    }
+
+    @Test
+    void oneChangedByteInTheDisksRootPartitionIsAnIoError() throws Exception {
+        JsonNode m = new ObjectMapper().readTree(out.resolve("manifest.json").toFile());
+        long rootOffset = -1;
+        for (JsonNode p : m.path("disk").path("partitions")) {
+            if (p.path("designator").asText().equals("root-x86-64")) {
+                rootOffset = p.path("offset").asLong();
+            }
+        }
+        assertThat(rootOffset).isPositive();
+        Path tampered = dir.resolve("disk-tampered.raw");
+        Files.copy(out.resolve("disk.raw"), tampered);
+        long at = rootOffset + inodeTableStart(tampered, rootOffset) - 1;
+        try (RandomAccessFile f = new RandomAccessFile(tampered.toFile(), "rw")) {
+            f.seek(at);
+            int b = f.read();
+            f.seek(at);
+            f.write(b ^ 0x01);
+        }
+        BootResult r = bootDisk(out, tampered);
+        System.out.println("[BuildBootIT] example disk, byte " + at + " (in the root partition) changed: " + r.describe());
+        assertThat(r.booted()).as(r.describe()).isTrue();
+        assertThat(r.console()).contains("(by PARTUUID)", IO_ERROR).doesNotContain(MARKER);
+        assertThat(r.console()).as("the kernel names the corrupted block").containsPattern("device-mapper: verity: .*data block \\d+ is corrupted");
+    }
+
     @Test
     void oneChangedSquashfsByteIsAnIoErrorInTheGuest() throws Exception {
         Path tampered = dir.resolve("rootfs-tampered.img");
