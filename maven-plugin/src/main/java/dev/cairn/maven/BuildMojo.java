@@ -18,7 +18,6 @@ import org.apache.maven.plugin.MojoFailureException;
 import org.apache.maven.plugins.annotations.LifecyclePhase;
 import org.apache.maven.plugins.annotations.Mojo;
 import org.apache.maven.plugins.annotations.Parameter;
-import org.apache.maven.settings.Settings;
 import org.apache.maven.settings.crypto.SettingsDecrypter;
 
 /**
@@ -27,7 +26,7 @@ import org.apache.maven.settings.crypto.SettingsDecrypter;
  * (docs/maven-plugin.md).
  */
 @Mojo(name = "build", defaultPhase = LifecyclePhase.PACKAGE, threadSafe = true)
-public class BuildMojo extends AbstractCairnMojo {
+public class BuildMojo extends AbstractRegistryMojo {
     /** The build spec (YAML, docs/build-spec.md); relative paths in it are relative to its directory. */
     @Parameter(property = "cairn.spec", required = true)
     private File spec;
@@ -60,15 +59,10 @@ public class BuildMojo extends AbstractCairnMojo {
     @Parameter(defaultValue = "${project.build.outputTimestamp}")
     private String outputTimestamp;
 
-    @Parameter(defaultValue = "${settings}", readonly = true)
-    private Settings settings;
-
-    private final SettingsDecrypter settingsDecrypter;
-
     /** @param settingsDecrypter Maven's decrypter for {@code settings.xml} passwords */
     @Inject
     public BuildMojo(SettingsDecrypter settingsDecrypter) {
-        this.settingsDecrypter = settingsDecrypter;
+        super(settingsDecrypter);
     }
 
     @Override
@@ -83,7 +77,7 @@ public class BuildMojo extends AbstractCairnMojo {
         getLog().info(s.sourceDateEpoch() != null ? "Source date epoch " + s.sourceDateEpoch() + " (the spec's sourceDateEpoch)"
                 : sourceDateEpoch != null ? "Source date epoch " + sourceDateEpoch + " (project.build.outputTimestamp " + outputTimestamp.strip() + ")"
                 : "Source date epoch 0 (neither the spec nor project.build.outputTimestamp names one)");
-        SettingsCredentials credentials = new SettingsCredentials(settings, settingsDecrypter);
+        SettingsCredentials credentials = credentials();
         BuildRequest.Builder rb = BuildRequest.builder(s, outputDirectory.toPath())
                 .devKeys(devKeys == null ? null : devKeys.toPath())
                 .force(force)

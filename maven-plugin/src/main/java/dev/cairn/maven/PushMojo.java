@@ -17,7 +17,6 @@ import org.apache.maven.plugins.annotations.LifecyclePhase;
 import org.apache.maven.plugins.annotations.Mojo;
 import org.apache.maven.plugins.annotations.Parameter;
 import org.apache.maven.settings.Server;
-import org.apache.maven.settings.Settings;
 import org.apache.maven.settings.crypto.SettingsDecrypter;
 
 /**
@@ -27,7 +26,7 @@ import org.apache.maven.settings.crypto.SettingsDecrypter;
  * is the reference's registry ({@code HOST} or {@code HOST:PORT}).
  */
 @Mojo(name = "push", defaultPhase = LifecyclePhase.DEPLOY, threadSafe = true)
-public class PushMojo extends AbstractCairnMojo {
+public class PushMojo extends AbstractRegistryMojo {
     /** Where to push: {@code HOST[:PORT]/REPOSITORY:TAG}. */
     @Parameter(property = "cairn.reference", required = true)
     private String reference;
@@ -36,15 +35,10 @@ public class PushMojo extends AbstractCairnMojo {
     @Parameter(property = "cairn.insecureRegistries")
     private List<String> insecureRegistries = new ArrayList<>();
 
-    @Parameter(defaultValue = "${settings}", readonly = true)
-    private Settings settings;
-
-    private final SettingsDecrypter settingsDecrypter;
-
     /** @param settingsDecrypter Maven's decrypter for {@code settings.xml} passwords */
     @Inject
     public PushMojo(SettingsDecrypter settingsDecrypter) {
-        this.settingsDecrypter = settingsDecrypter;
+        super(settingsDecrypter);
     }
 
     @Override
@@ -59,7 +53,7 @@ public class PushMojo extends AbstractCairnMojo {
             throw new MojoFailureException(dir + ": no image set (no " + BuildManifest.FILE + "); cairn:build writes one");
         }
         RegistryReference destination = RegistryReference.parse(reference);
-        SettingsCredentials credentials = new SettingsCredentials(settings, settingsDecrypter);
+        SettingsCredentials credentials = credentials();
         Server server = credentials.server(destination.registry());
         if (server != null) {
             credentials.apply(destination.registry()); // a server entry that cannot be used fails here, before any upload
