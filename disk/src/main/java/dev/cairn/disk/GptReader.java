@@ -39,8 +39,19 @@ public final class GptReader {
     }
 
     public static GptTable read(SeekableByteChannel in) throws IOException {
+        return read(in, in.size());
+    }
+
+    /**
+     * The GPT of a disk that is the first {@code diskSize} bytes of {@code in} (a fixed VHD: the
+     * footer follows the disk): the backup header is looked for at the end of those bytes.
+     */
+    public static GptTable read(SeekableByteChannel in, long diskSize) throws IOException {
         Objects.requireNonNull(in, "in");
-        long size = in.size();
+        if (diskSize < 0 || diskSize > in.size()) {
+            throw new FormatException(0, "disk size", diskSize, "not within the image's " + in.size() + " bytes");
+        }
+        long size = diskSize;
         if (size < 2 * 512) {
             throw new FormatException(0, "disk size", size, "image too small for a GPT");
         }

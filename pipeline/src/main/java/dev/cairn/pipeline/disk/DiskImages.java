@@ -5,8 +5,6 @@ import dev.cairn.disk.GptTable;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
-import java.nio.channels.NonWritableChannelException;
-import java.nio.channels.SeekableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -37,74 +35,7 @@ public final class DiskImages {
     /** The GPT of the disk in {@code image} (raw or fixed VHD). */
     public static GptTable readGpt(Path image) throws IOException {
         try (FileChannel ch = FileChannel.open(image, StandardOpenOption.READ)) {
-            return GptReader.read(new Bounded(ch, rawSize(ch)));
-        }
-    }
-
-    /** A read-only view of the first {@code size} bytes of a channel. */
-    static final class Bounded implements SeekableByteChannel {
-        private final FileChannel ch;
-        private final long size;
-        private long position;
-
-        Bounded(FileChannel ch, long size) {
-            this.ch = ch;
-            this.size = size;
-        }
-
-        @Override
-        public int read(ByteBuffer dst) throws IOException {
-            if (position >= size) {
-                return -1;
-            }
-            int want = (int) Math.min(dst.remaining(), size - position);
-            ByteBuffer d = dst.duplicate();
-            d.limit(d.position() + want);
-            int n = ch.read(d, position);
-            if (n > 0) {
-                dst.position(dst.position() + n);
-                position += n;
-            }
-            return n;
-        }
-
-        @Override
-        public int write(ByteBuffer src) {
-            throw new NonWritableChannelException();
-        }
-
-        @Override
-        public long position() {
-            return position;
-        }
-
-        @Override
-        public SeekableByteChannel position(long p) {
-            if (p < 0) {
-                throw new IllegalArgumentException("negative position " + p);
-            }
-            this.position = p;
-            return this;
-        }
-
-        @Override
-        public long size() {
-            return size;
-        }
-
-        @Override
-        public SeekableByteChannel truncate(long s) {
-            throw new NonWritableChannelException();
-        }
-
-        @Override
-        public boolean isOpen() {
-            return ch.isOpen();
-        }
-
-        @Override
-        public void close() {
-            // the underlying channel belongs to the caller
+            return GptReader.read(ch, rawSize(ch));
         }
     }
 }
