@@ -7,11 +7,11 @@ import dev.cairn.disk.DiskResult;
 import dev.cairn.disk.DpsType;
 import dev.cairn.disk.Fat32Writer;
 import dev.cairn.disk.PartitionSpec;
-import dev.cairn.disk.PlacedPartition;
 import dev.cairn.disk.RepartUuids;
 import dev.cairn.disk.VhdFooter;
+import dev.cairn.pipeline.disk.VerityPartitions;
+import dev.cairn.pipeline.disk.WrittenPartition;
 import dev.cairn.signing.KeyMaterial;
-import dev.cairn.signing.RootHashSignature;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -38,8 +38,6 @@ import java.util.UUID;
  * streaming the partitions' contents from the set's own artifacts.
  */
 final class DiskImageStep {
-    /** repart's VERITY_SIG_SIZE. */
-    static final long SIG_PARTITION_SIZE = 16384;
     static final long MIN_ESP = 64L << 20;
     static final long MIB = 1L << 20;
 
@@ -52,11 +50,7 @@ final class DiskImageStep {
         if (d.seed() != null) {
             return d.seed();
         }
-        byte[] h = StepCache.sha256().digest(("cairn disk seed\0" + spec.image().name() + "\0" + spec.image().version())
-                .getBytes(StandardCharsets.UTF_8));
-        h[6] = (byte) ((h[6] & 0x0f) | 0x40);
-        h[8] = (byte) ((h[8] & 0x3f) | 0x80);
-        return BuildPipeline.uuid(h, 0);
+        return VerityPartitions.seed("cairn disk seed", spec.image().name(), spec.image().version());
     }
 
     /** The ESP size: the spec's, else room for two copies of the UKI and FAT's tables, at least 64 MiB. */
@@ -75,9 +69,6 @@ final class DiskImageStep {
         byte[] rootHash = HexFormat.of().parseHex(rootHashHex);
         long rootfsSize = Files.size(rootfs);
         long hashSize = rootfsSize - hashOffset;
-        if (hashOffset % PartitionSpec.GRAIN != 0 || hashSize <= 0 || hashSize % PartitionSpec.GRAIN != 0) {
-            throw new IllegalStateException("rootfs.img is not laid out in 4 KiB units: hash offset " + hashOffset + ", size " + rootfsSize);
-        }
         String efiName = spec.image().name() + "_" + spec.image().version() + ".efi";
         String bootName = arch == DpsType.Arch.ARM64 ? "BOOTAA64.EFI" : "BOOTX64.EFI";
         Path esp = staging.resolve(".esp.img");
@@ -94,14 +85,7 @@ final class DiskImageStep {
                 fat.addFile("EFI/Linux/" + efiName, uki);
                 fat.finish(ch);
             }
-            byte[] json = RootHashSignature.systemdJson(rootHashHex, rootHashSignature, verityKey).getBytes(StandardCharsets.US_ASCII);
-            byte[] padded = new byte[Math.toIntExact((json.length + 4095) / 4096 * 4096)];
-            System.arraycopy(json, 0, padded, 0, json.length);
-            if (padded.length > SIG_PARTITION_SIZE) {
-                throw new IllegalStateException("the verity signature JSON (" + json.length + " bytes) does not fit in "
-                        + SIG_PARTITION_SIZE + " bytes");
-            }
-            Files.write(sig, padded);
+            Files.write(sig, VerityPartitions.signatureContent(rootHashHex, rootHashSignature, verityKey));
 
             DpsType root = DpsType.of(DpsType.Role.ROOT, arch);
             DpsType verity = DpsType.of(DpsType.Role.ROOT_VERITY, arch);
@@ -109,17 +93,13 @@ final class DiskImageStep {
             long ro = DpsType.READ_ONLY;
             List<PartitionSpec> parts = new ArrayList<>();
             parts.add(PartitionSpec.of(DpsType.ESP, espUuid, 0, espSize, esp));
-            parts.add(PartitionSpec.of(root, RepartUuids.fromRootHashHalf(rootHash, false), ro, hashOffset, rootfs)
-                    .withContentRegion(0, hashOffset));
-            parts.add(PartitionSpec.of(verity, RepartUuids.fromRootHashHalf(rootHash, true), ro, hashSize, rootfs)
-                    .withContentRegion(hashOffset, hashSize));
-            parts.add(PartitionSpec.of(rootSig, RepartUuids.partitionUuid(seed, rootSig.uuid(), 0), ro, SIG_PARTITION_SIZE, sig));
+            parts.addAll(VerityPartitions.specs(arch, rootfs, rootfsSize, hashOffset, rootHash, seed, sig));
             if (d.slots() == 2) {
                 // slot B: the same types and sizes, empty, as systemd-sysupdate expects to find them
                 parts.add(new PartitionSpec(root.uuid(), RepartUuids.partitionUuid(seed, root.uuid(), 1), "_empty", ro, hashOffset, null));
                 parts.add(new PartitionSpec(verity.uuid(), RepartUuids.partitionUuid(seed, verity.uuid(), 1), "_empty", ro, hashSize, null));
                 parts.add(new PartitionSpec(rootSig.uuid(), RepartUuids.partitionUuid(seed, rootSig.uuid(), 1), "_empty", ro,
-                        SIG_PARTITION_SIZE, null));
+                        VerityPartitions.SIGNATURE_PARTITION_SIZE, null));
             }
             DiskLayout layout = DiskLayout.plan(RepartUuids.diskUuid(seed), parts, 0);
             if (d.format() == BuildSpec.Disk.Format.VHD) {
@@ -144,19 +124,17 @@ final class DiskImageStep {
             n.put("seed", seed.toString());
             n.put("architecture", arch.systemdName());
             ArrayNode ps = n.putArray("partitions");
-            for (int i = 0; i < layout.partitions().size(); i++) {
-                PlacedPartition p = layout.partitions().get(i);
-                DiskResult.Partition r = written.partitions().get(i);
+            for (WrittenPartition p : WrittenPartition.of(layout, written)) {
                 ObjectNode e = ps.addObject();
                 e.put("number", p.number());
-                e.put("designator", DpsType.of(p.spec().type()).map(DpsType::systemdName).orElse("unknown"));
-                e.put("type", p.spec().type().toString());
-                e.put("uuid", p.spec().uuid().toString());
-                e.put("label", p.spec().label());
-                e.put("attributes", String.format(Locale.ROOT, "0x%016x", p.spec().attributes()));
+                e.put("designator", p.designator());
+                e.put("type", p.type().toString());
+                e.put("uuid", p.uuid().toString());
+                e.put("label", p.label());
+                e.put("attributes", p.attributesHex());
                 e.put("offset", p.offset());
                 e.put("size", p.size());
-                e.put("sha256", r.sha256Hex());
+                e.put("sha256", p.sha256());
             }
             ObjectNode espNode = n.putObject("esp");
             espNode.put("volumeId", String.format(Locale.ROOT, "%08X", RepartUuids.fatVolumeId(espUuid)));
