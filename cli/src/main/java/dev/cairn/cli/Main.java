@@ -43,6 +43,7 @@ public final class Main extends CommandGroup {
         m.put("oci", dev.cairn.cli.oci.OciCommand::new);
         m.put("build", dev.cairn.cli.build.BuildCommand::new);
         m.put("disk", dev.cairn.cli.disk.DiskCommand::new);
+        m.put("sysext", dev.cairn.cli.sysext.SysextCommand::new);
         m.put("boot", dev.cairn.cli.boot.BootCommand::new);
         m.put("help", CommandLine.HelpCommand::new);
         return m;

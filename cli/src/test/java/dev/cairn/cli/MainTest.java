@@ -33,7 +33,7 @@ class MainTest {
     void helpAndVersion() {
         Run help = run("--help");
         assertThat(help.code()).isZero();
-        assertThat(help.out()).contains("verity", "squashfs", "uki", "sign", "keys", "ipe", "oci", "build", "boot", "Exit codes:");
+        assertThat(help.out()).contains("verity", "squashfs", "uki", "sign", "keys", "ipe", "oci", "build", "boot", "sysext", "Exit codes:");
         Run v = run("--version");
         assertThat(v.code()).isZero();
         assertThat(v.out().trim()).matches("cairn \\d+\\.\\d+\\.\\d+(-SNAPSHOT)?");
