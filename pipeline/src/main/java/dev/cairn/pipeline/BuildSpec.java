@@ -92,8 +92,10 @@ public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEp
      * @param espSize the ESP's size in bytes (0: big enough for two copies of the UKI, at least 64 MiB)
      * @param seed    the seed of the disk GUID and the ESP's and signature partition's UUIDs, as
      *                systemd-repart's {@code --seed} (null: derived from the image name and version)
+     * @param rootSize   the root partitions' size (0: the SquashFS's); with two slots, room for later versions
+     * @param veritySize the root-verity partitions' size (0: the tree's)
      */
-    public record Disk(String file, Format format, int slots, long espSize, java.util.UUID seed) {
+    public record Disk(String file, Format format, int slots, long espSize, java.util.UUID seed, long rootSize, long veritySize) {
         public enum Format { RAW, VHD }
     }
 
@@ -149,6 +151,10 @@ public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEp
         Ipe ipe = ipe(t, t.map(root, "ipe", false), name, version);
         Map<KeyRole, KeySpec> keys = keys(t, t.map(root, "keys", true));
         Outputs outputs = outputs(t, t.map(root, "outputs", false), name, version);
+        if (outputs.disk() != null && outputs.disk().slots() == 2 && (name + "_" + version + "_verity_sig").length() > 36) {
+            throw t.error(t.node(t.map(root, "outputs", false), "disk"), "with slots: 2 the partitions are labelled NAME_VERSION_verity_sig, "
+                    + "which must fit in a GPT name (36 characters): '" + name + "_" + version + "_verity_sig' is longer");
+        }
         if (outputs.disk() == null && kernel.cmdline().variables().stream().anyMatch(v -> v.startsWith("disk."))) {
             throw t.error(t.node(t.map(root, "kernel", true), "cmdline"), "${disk.root.partuuid} and ${disk.verity.partuuid} need a disk "
                     + "image: add outputs.disk");
@@ -377,12 +383,12 @@ public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEp
 
     private static Disk disk(SpecTree t, Node n) throws SpecException {
         if (n.isScalar() && ("true".equals(n.value()) || "{}".equals(n.value()))) {
-            return new Disk("disk.raw", Disk.Format.RAW, 1, 0, null);
+            return new Disk("disk.raw", Disk.Format.RAW, 1, 0, null, 0, 0);
         }
         if (!n.isMap()) {
             throw t.error(n, "a mapping (file, format, slots, espSize, seed) or 'true'");
         }
-        t.onlyKeys(n, "file", "format", "slots", "espSize", "seed");
+        t.onlyKeys(n, "file", "format", "slots", "espSize", "seed", "rootSize", "veritySize");
         String format = t.string(n, "format", false);
         Disk.Format f;
         if (format == null || format.equals("raw")) {
@@ -412,7 +418,16 @@ public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEp
                 throw t.error(t.node(n, "seed"), "a UUID (as systemd-repart --seed takes), not '" + seed + "'");
             }
         }
-        return new Disk(file, f, slots == null ? 1 : slots.intValue(), esp == null ? 0 : esp, u);
+        Long rootSize = t.number(n, "rootSize", 4096, 1L << 44);
+        Long veritySize = t.number(n, "veritySize", 4096, 1L << 44);
+        for (String k : new String[] {"rootSize", "veritySize"}) {
+            Long v = k.equals("rootSize") ? rootSize : veritySize;
+            if (v != null && v % 4096 != 0) {
+                throw t.error(t.node(n, k), "a multiple of 4096, not " + v);
+            }
+        }
+        return new Disk(file, f, slots == null ? 1 : slots.intValue(), esp == null ? 0 : esp, u, rootSize == null ? 0 : rootSize,
+                veritySize == null ? 0 : veritySize);
     }
 
     private static String sha256(byte[] b) {

@@ -93,13 +93,15 @@ final class DiskImageStep {
             long ro = DpsType.READ_ONLY;
             List<PartitionSpec> parts = new ArrayList<>();
             parts.add(PartitionSpec.of(DpsType.ESP, espUuid, 0, espSize, esp));
-            parts.addAll(VerityPartitions.specs(arch, rootfs, rootfsSize, hashOffset, rootHash, seed, sig));
+            // A/B: slot A's labels carry the version (NAME_VERSION, _verity, _verity_sig) for systemd-sysupdate's MatchPattern=
+            List<PartitionSpec> slotA = VerityPartitions.specs(arch, rootfs, rootfsSize, hashOffset, rootHash, seed, sig,
+                    d.slots() == 2 ? slotLabel(spec) : null, d.rootSize(), d.veritySize());
+            parts.addAll(slotA);
             if (d.slots() == 2) {
-                // slot B: the same types and sizes, empty, as systemd-sysupdate expects to find them
-                parts.add(new PartitionSpec(root.uuid(), RepartUuids.partitionUuid(seed, root.uuid(), 1), "_empty", ro, hashOffset, null));
-                parts.add(new PartitionSpec(verity.uuid(), RepartUuids.partitionUuid(seed, verity.uuid(), 1), "_empty", ro, hashSize, null));
-                parts.add(new PartitionSpec(rootSig.uuid(), RepartUuids.partitionUuid(seed, rootSig.uuid(), 1), "_empty", ro,
-                        VerityPartitions.SIGNATURE_PARTITION_SIZE, null));
+                // slot B: the same types and sizes, empty, labelled _empty as systemd-sysupdate expects to find them
+                for (PartitionSpec a : slotA) {
+                    parts.add(new PartitionSpec(a.type(), RepartUuids.partitionUuid(seed, a.type(), 1), "_empty", ro, a.size(), null));
+                }
             }
             DiskLayout layout = DiskLayout.plan(RepartUuids.diskUuid(seed), parts, 0);
             if (d.format() == BuildSpec.Disk.Format.VHD) {
@@ -144,6 +146,11 @@ final class DiskImageStep {
             Files.deleteIfExists(esp);
             Files.deleteIfExists(sig);
         }
+    }
+
+    /** Slot A's label with two slots: NAME_VERSION (the spec checks that it and its suffixes fit in a GPT name). */
+    static String slotLabel(BuildSpec spec) {
+        return spec.image().name() + "_" + spec.image().version();
     }
 
     /** The "type" under which the VHD footer's unique id is derived from the seed (not a partition type). */

@@ -381,13 +381,17 @@ public final class ImageSetVerifier {
             link("disk image", () -> {
                 JsonNode dm = m.path("disk");
                 Path disk = need(artifacts, "disk");
+                // a disk that is not the one the manifest lists is not read any further (it may be anything)
+                String diskLink = "artifact disk";
+                require(checks.stream().anyMatch(c -> c.link().equals(diskLink) && c.ok()),
+                        "not inspected: the disk's digest does not match the manifest");
                 X509Certificate verityCert = dbCert != null ? dbCert : pinnedCertificate("verity");
                 dev.cairn.pipeline.disk.DiskInspector.Report r = dev.cairn.pipeline.disk.DiskInspector.inspect(disk, List.of(verityCert), now,
                         Runtime.getRuntime().availableProcessors());
                 for (dev.cairn.pipeline.disk.DiskInspector.Check c : r.checks()) {
                     require(c.ok(), c.what() + ": " + c.detail());
                 }
-                require(rootHash.equals(r.rootHash()), "the disk's root partitions hold root hash " + r.rootHash() + ", the set's is " + rootHash);
+                require(rootHash.equalsIgnoreCase(r.rootHash()), "the disk's root partitions hold root hash " + r.rootHash() + ", the set's is " + rootHash);
                 // exactly the partitions the manifest lists, where it says
                 List<String> listed = new ArrayList<>();
                 for (JsonNode p : dm.path("partitions")) {

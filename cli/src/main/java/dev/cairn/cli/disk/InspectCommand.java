@@ -83,7 +83,13 @@ public final class InspectCommand implements Callable<Integer> {
             m.put("partitions", parts);
             m.put("rootHash", r.rootHash());
             m.put("signedRootHash", r.signedRootHash());
-            m.put("esp", r.espFiles().stream().map(f -> Map.of("path", f.path(), "size", f.size(), "sha256", f.sha256())).toList());
+            m.put("esp", r.espFiles().stream().map(f -> {
+                Map<String, Object> x = new LinkedHashMap<>();
+                x.put("path", f.path());
+                x.put("size", f.size());
+                x.put("sha256", f.sha256());
+                return x;
+            }).toList());
             m.put("checks", r.checks().stream().map(c -> {
                 Map<String, Object> x = new LinkedHashMap<>();
                 x.put("check", c.what());
@@ -98,17 +104,17 @@ public final class InspectCommand implements Callable<Integer> {
             out.printf(Locale.ROOT, "  %-2s %-24s %-36s %-24s %12s %12s  %s%n", "#", "designator", "partition UUID", "label", "offset", "size",
                     "flags");
             for (DiskInspector.Partition p : r.partitions()) {
-                out.printf(Locale.ROOT, "  %-2d %-24s %-36s %-24s %12d %12d  %s%n", p.number(), p.designator(), p.uuid(), p.label(), p.offset(),
+                out.printf(Locale.ROOT, "  %-2d %-24s %-36s %-24s %12d %12d  %s%n", p.number(), p.designator(), p.uuid(), printable(p.label()), p.offset(),
                         p.size(), String.join(",", p.flags()));
             }
             if (!r.espFiles().isEmpty()) {
                 out.println("  ESP:");
                 for (DiskInspector.EspFile f : r.espFiles()) {
-                    out.printf(Locale.ROOT, "    %-40s %10d  sha256:%s%n", f.path(), f.size(), f.sha256());
+                    out.printf(Locale.ROOT, "    %-40s %10d  sha256:%s%n", printable(f.path()), f.size(), f.sha256());
                 }
             }
             for (DiskInspector.Check c : r.checks()) {
-                out.printf(Locale.ROOT, "%-6s %-20s %s%n", c.ok() ? "ok" : "FAILED", c.what(), c.detail());
+                out.printf(Locale.ROOT, "%-6s %-20s %s%n", c.ok() ? "ok" : "FAILED", c.what(), printable(c.detail()));
             }
         }
         out.flush();
@@ -117,5 +123,18 @@ public final class InspectCommand implements Callable<Integer> {
                     .map(c -> c.what() + ": " + c.detail()).findFirst().orElse("disagrees"));
         }
         return 0;
+    }
+
+    /** Names from the image are the image's: control characters are shown escaped, never sent to the terminal. */
+    static String printable(String s) {
+        StringBuilder b = new StringBuilder(s.length());
+        s.codePoints().forEach(c -> {
+            if (Character.isISOControl(c) || c == 0x7f) {
+                b.append(String.format(Locale.ROOT, "\\x%02x", c));
+            } else {
+                b.appendCodePoint(c);
+            }
+        });
+        return b.toString();
     }
 }

@@ -66,8 +66,9 @@ public final class CreateCommand implements Callable<Integer> {
     String format = "ddi";
     @Option(names = {"--comp", "-comp"}, paramLabel = "ALG", description = "SquashFS compression: gzip (default), xz, lz4 or zstd.")
     String comp = "gzip";
-    @Option(names = {"--all-root", "-all-root"}, description = "Make every entry owned by 0:0.")
-    boolean allRoot;
+    @Option(names = {"--keep-owners"}, description = "Keep the source's owners (default: every entry 0:0, as an extension of /usr "
+            + "needs and mkosi does; a build user's uid would otherwise own files in the host's /usr).")
+    boolean keepOwners;
     @Option(names = "--no-sign", description = "Write an unsigned image (verity, no signature).")
     boolean noSign;
     @Mixin
@@ -83,7 +84,7 @@ public final class CreateCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         SysextRequest.Builder b;
         try {
-            b = SysextRequest.builder(source, out, release()).format(format()).compression(compression()).allRoot(allRoot)
+            b = SysextRequest.builder(source, out, release()).format(format()).compression(compression()).allRoot(!keepOwners)
                     .sourceDateEpoch(sourceDateEpoch.instant(spec.commandLine()).map(Instant::getEpochSecond).orElse(0L))
                     .threads(threads.threads());
             b.build(); // the request's own checks (OUT's name) before a key is loaded

@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.Objects;
 import java.util.stream.Stream;
 
@@ -95,7 +96,17 @@ public record BootTarget(Kind kind, Path image, List<Path> dataDisks, Path devVa
 
     private static BootTarget resolveDirectory(Path dir) throws IOException {
         Path vars = existing(dir.resolve(DEV_VARS));
+        // the manifest's disk artifact (outputs.disk.file: disk.raw, disk.vhd or another name), else disk.raw
         Path disk = dir.resolve(DISK_IMAGE);
+        if (Files.isRegularFile(dir.resolve(BuildManifest.FILE))) {
+            Optional<BuildManifest.Artifact> d = BuildManifest.read(dir).artifact("disk");
+            if (d.isPresent()) {
+                disk = dir.resolve(d.get().path());
+                if (!Files.isRegularFile(disk)) {
+                    throw new PipelineException(PipelineException.Kind.BAD_INPUT, disk + ": no such file (the manifest's disk image)");
+                }
+            }
+        }
         if (Files.isRegularFile(disk)) {
             return new BootTarget(Kind.DISK_IMAGE, disk, List.of(), vars);
         }

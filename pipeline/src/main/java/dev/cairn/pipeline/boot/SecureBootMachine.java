@@ -159,7 +159,9 @@ public final class SecureBootMachine {
                 "-drive", "if=pflash,format=raw,unit=0,readonly=on,file=" + option(r.ovmfCode()),
                 "-drive", "if=pflash,format=raw,unit=1,file=" + option(varsCopy)));
         if (r.target().kind() == BootTarget.Kind.DISK_IMAGE) {
-            cmd.addAll(List.of("-drive", "if=virtio,format=raw,file=" + option(r.target().image()) + ",snapshot=on"));
+            // a fixed VHD is the raw disk and a 512-byte footer: QEMU's vpc driver shows the disk without it
+            cmd.addAll(List.of("-drive", "if=virtio,format=" + diskFormat(r.target().image()) + ",file=" + option(r.target().image())
+                    + ",snapshot=on"));
         } else {
             cmd.addAll(List.of("-drive", "file=fat:rw:" + option(esp) + ",format=raw"));
         }
@@ -168,7 +170,7 @@ public final class SecureBootMachine {
             cmd.addAll(List.of("-drive", "file=" + option(d) + ",format=raw,if=virtio,readonly=on"));
         }
         for (Path d : r.disks()) {
-            cmd.addAll(List.of("-drive", "file=" + option(d) + ",format=raw,if=virtio,snapshot=on"));
+            cmd.addAll(List.of("-drive", "file=" + option(d) + ",format=" + diskFormat(d) + ",if=virtio,snapshot=on"));
         }
         if (tpmSocket != null) {
             cmd.addAll(List.of("-chardev", "socket,id=chrtpm,path=" + option(tpmSocket),
@@ -508,6 +510,15 @@ public final class SecureBootMachine {
 
         Optional<Duration> untilExpected() {
             return expectedAt < 0 ? Optional.empty() : Optional.of(Duration.ofNanos(expectedAt - start));
+        }
+    }
+
+    /** {@code vpc} for a fixed VHD (its footer's cookie), else {@code raw}. */
+    static String diskFormat(Path image) {
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(image, java.nio.file.StandardOpenOption.READ)) {
+            return dev.cairn.pipeline.disk.DiskImages.rawSize(ch) != ch.size() ? "vpc" : "raw";
+        } catch (IOException e) {
+            return "raw"; // unreadable: QEMU names the problem when it opens it
         }
     }
 }

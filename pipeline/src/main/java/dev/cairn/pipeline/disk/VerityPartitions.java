@@ -64,6 +64,18 @@ public final class VerityPartitions {
      */
     public static List<PartitionSpec> specs(DpsType.Arch arch, Path image, long imageSize, long hashOffset, byte[] rootHash,
                                             UUID seed, Path signature) {
+        return specs(arch, image, imageSize, hashOffset, rootHash, seed, signature, null, 0, 0);
+    }
+
+    /**
+     * Like {@link #specs(DpsType.Arch, Path, long, long, byte[], UUID, Path)}, with labels
+     * {@code LABEL}, {@code LABEL_verity} and {@code LABEL_verity_sig} when {@code label} is given
+     * (what systemd-sysupdate's {@code MatchPattern=} needs to tell versions apart), and root and
+     * root-verity partitions of at least {@code rootSize} and {@code veritySize} bytes (0: their
+     * contents' sizes), so that a later version has room in the same slot.
+     */
+    public static List<PartitionSpec> specs(DpsType.Arch arch, Path image, long imageSize, long hashOffset, byte[] rootHash,
+                                            UUID seed, Path signature, String label, long rootSize, long veritySize) {
         long hashSize = imageSize - hashOffset;
         if (hashOffset <= 0 || hashOffset % PartitionSpec.GRAIN != 0 || hashSize <= 0 || hashSize % PartitionSpec.GRAIN != 0) {
             throw new IllegalArgumentException(image.getFileName() + " is not laid out in 4 KiB units: hash offset " + hashOffset
@@ -74,12 +86,18 @@ public final class VerityPartitions {
         DpsType sig = DpsType.of(DpsType.Role.ROOT_VERITY_SIG, arch);
         long ro = DpsType.READ_ONLY;
         List<PartitionSpec> parts = new ArrayList<>();
-        parts.add(PartitionSpec.of(root, RepartUuids.fromRootHashHalf(rootHash, false), ro, hashOffset, image)
-                .withContentRegion(0, hashOffset));
-        parts.add(PartitionSpec.of(verity, RepartUuids.fromRootHashHalf(rootHash, true), ro, hashSize, image)
+        if (rootSize != 0 && rootSize < hashOffset || veritySize != 0 && veritySize < hashSize) {
+            throw new IllegalArgumentException("the root partition needs " + hashOffset + " bytes and the root-verity partition "
+                    + hashSize + ": rootSize " + rootSize + " or veritySize " + veritySize + " is too small");
+        }
+        parts.add(new PartitionSpec(root.uuid(), RepartUuids.fromRootHashHalf(rootHash, false), label != null ? label : root.systemdName(),
+                ro, Math.max(rootSize, hashOffset), image).withContentRegion(0, hashOffset));
+        parts.add(new PartitionSpec(verity.uuid(), RepartUuids.fromRootHashHalf(rootHash, true),
+                label != null ? label + "_verity" : verity.systemdName(), ro, Math.max(veritySize, hashSize), image)
                 .withContentRegion(hashOffset, hashSize));
         if (signature != null) {
-            parts.add(PartitionSpec.of(sig, RepartUuids.partitionUuid(seed, sig.uuid(), 0), ro, SIGNATURE_PARTITION_SIZE, signature));
+            parts.add(new PartitionSpec(sig.uuid(), RepartUuids.partitionUuid(seed, sig.uuid(), 0),
+                    label != null ? label + "_verity_sig" : sig.systemdName(), ro, SIGNATURE_PARTITION_SIZE, signature));
         }
         return parts;
     }

@@ -68,7 +68,7 @@ public record SysextRequest(Path source, Path output, ExtensionRelease release, 
         private Format format = Format.DDI;
         private KeyMaterial key;
         private Compression compression = Compression.GZIP;
-        private boolean allRoot;
+        private boolean allRoot = true;
         private long sourceDateEpoch;
         private int threads = 1;
 
