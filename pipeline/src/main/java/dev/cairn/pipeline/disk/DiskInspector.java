@@ -85,9 +85,23 @@ public final class DiskInspector {
             return checks.stream().allMatch(Check::ok);
         }
 
+        /**
+         * The first partition of that role that is neither an empty A/B slot (labelled
+         * {@code _empty}, as systemd-sysupdate marks them) nor flagged no-auto (systemd-dissect 252
+         * skips such root, usr, verity and signature partitions; the flag means nothing on an ESP).
+         */
         public Optional<Partition> partition(DpsType.Role role) {
             return partitions.stream().filter(p -> DpsType.of(p.type()).map(t -> t.role() == role).orElse(false))
-                    .filter(p -> !"_empty".equals(p.label())).findFirst();
+                    .filter(p -> considered(p, role)).findFirst();
+        }
+
+        /** As {@link #partition(DpsType.Role)}, of exactly this (architecture-specific) type. */
+        public Optional<Partition> partition(DpsType type) {
+            return partitions.stream().filter(p -> p.type().equals(type.uuid())).filter(p -> considered(p, type.role())).findFirst();
+        }
+
+        private static boolean considered(Partition p, DpsType.Role role) {
+            return !"_empty".equals(p.label()) && (role == DpsType.Role.ESP || (p.attributes() & DpsType.NO_AUTO) == 0);
         }
     }
 
@@ -116,9 +130,13 @@ public final class DiskInspector {
         byte[] signature = null;
         List<EspFile> esp = new ArrayList<>();
         Report partial = new Report(image, vhd ? "vhd" : "raw", rawSize, t.diskGuid(), parts, null, null, null, esp, checks);
+        // the verity and signature partitions of the root's architecture: dissect refuses an image whose
+        // root-verity partition has no root partition of the same architecture
         Optional<Partition> root = partial.partition(DpsType.Role.ROOT);
-        Optional<Partition> verity = partial.partition(DpsType.Role.ROOT_VERITY);
-        Optional<Partition> sig = partial.partition(DpsType.Role.ROOT_VERITY_SIG);
+        Optional<DpsType.Arch> arch = root.flatMap(p -> DpsType.of(p.type())).flatMap(DpsType::arch);
+        Optional<Partition> verity = arch.flatMap(a -> partial.partition(DpsType.of(DpsType.Role.ROOT_VERITY, a)));
+        Optional<Partition> sig = arch.isPresent() ? partial.partition(DpsType.of(DpsType.Role.ROOT_VERITY_SIG, arch.get()))
+                : partial.partition(DpsType.Role.ROOT_VERITY_SIG);
         if (root.isPresent() && verity.isPresent()) {
             byte[] rh = new byte[32];
             ByteBuffer.wrap(rh).putLong(root.get().uuid().getMostSignificantBits()).putLong(root.get().uuid().getLeastSignificantBits())
@@ -134,7 +152,9 @@ public final class DiskInspector {
         if (sig.isPresent()) {
             try {
                 JsonNode j = signaturePartition(image, sig.get());
-                signedRootHash = j.path("rootHash").asText("");
+                // systemd unhexes rootHash (either case) and checks the signature over the lowercase hex
+                String text = j.path("rootHash").asText("");
+                signedRootHash = text.matches("[0-9a-fA-F]+") ? text.toLowerCase(Locale.ROOT) : text;
                 signature = Base64.getDecoder().decode(j.path("signature").asText(""));
                 boolean same = signedRootHash.equals(rootHash);
                 checks.add(new Check("signature partition", same, same ? "rootHash " + signedRootHash
