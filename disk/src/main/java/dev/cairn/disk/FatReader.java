@@ -167,7 +167,7 @@ public final class FatReader {
             List<FatFile> out = new ArrayList<>();
             Set<Long> visited = new HashSet<>();
             visited.add(rootCluster);
-            walk(rootCluster, "", 0, visited, out);
+            walk(rootCluster, "", 0, visited, new HashSet<>(), out);
             listing = List.copyOf(out);
         }
         return listing;
@@ -248,11 +248,12 @@ public final class FatReader {
         return size;
     }
 
-    private void walk(long first, String dirPath, int depth, Set<Long> visited, List<FatFile> out) throws IOException {
+    private void walk(long first, String dirPath, int depth, Set<Long> visited, Set<Long> dirClusters, List<FatFile> out)
+            throws IOException {
         if (depth > MAX_DEPTH) {
             throw new FormatException("depth", depth, dirPath + ": directories nested deeper than " + MAX_DEPTH);
         }
-        byte[] dir = readDirectory(first, dirPath.isEmpty() ? "/" : dirPath);
+        byte[] dir = readDirectory(first, dirPath.isEmpty() ? "/" : dirPath, dirClusters);
         Set<String> names = new HashSet<>();
         List<FatFile> subdirs = new ArrayList<>();
         char[] lfn = null;
@@ -341,7 +342,7 @@ public final class FatReader {
             }
         }
         for (FatFile d : subdirs) {
-            walk(d.firstCluster(), d.path(), depth + 1, visited, out);
+            walk(d.firstCluster(), d.path(), depth + 1, visited, dirClusters, out);
         }
     }
 
@@ -349,22 +350,35 @@ public final class FatReader {
         return dataOffset + (cluster - 2) * clusterBytes;
     }
 
-    /** A directory's clusters, at most 2 MiB; a longer chain (or a loop) is corrupt. */
-    private byte[] readDirectory(long first, String path) throws IOException {
+    /**
+     * A directory's clusters, at most 2 MiB; a longer chain (or a loop) is corrupt, and so is a
+     * chain that runs into a cluster of a directory read before ({@code dirClusters}, which this
+     * directory's clusters join): such cross-linked directories read differently to readers that
+     * stop at the end-of-directory entry (mtools, this one) and to Linux, which takes a zero name
+     * for a free slot and reads on (fsck.fat: "share clusters").
+     */
+    private byte[] readDirectory(long first, String path, Set<Long> dirClusters) throws IOException {
         long max = Math.max(1, MAX_DIR_BYTES / clusterBytes);
         checkCluster(first, path + " first cluster");
         java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(clusterBytes);
         byte[] buf = new byte[clusterBytes];
+        List<Long> chain = new ArrayList<>();
         long c = first;
         for (long i = 0; ; i++) {
             if (i >= max) {
                 throw new FormatException(fatOffset + 4 * c, "FAT[" + c + "]", hex(fat(c)), path
                         + ": directory cluster chain longer than " + MAX_DIR_BYTES + " bytes (looping?)");
             }
+            if (dirClusters.contains(c)) {
+                throw new FormatException(dataOffset + (c - 2) * clusterBytes, "cluster", c, path
+                        + ": directory cluster " + c + " also belongs to another directory (cross-linked)");
+            }
+            chain.add(c);
             readCluster(c, buf);
             out.write(buf, 0, buf.length);
             long next = fat(c);
             if (next >= EOC_MIN) {
+                dirClusters.addAll(chain);
                 return out.toByteArray();
             }
             checkNext(c, next, path);

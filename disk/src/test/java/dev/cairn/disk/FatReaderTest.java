@@ -93,6 +93,9 @@ class FatReaderTest {
         MemChannel toRoot = image.patch(entry + 0x1A, new byte[] {2, 0});
         assertThatThrownBy(() -> open(toRoot).list()).isInstanceOf(FormatException.class).hasMessageContaining("directory loop");
         assertThat(linux).isNotEqualTo(efi);
+        // /EFI/BOOT's chain continues into /EFI's cluster: two directories share it (fsck.fat: "share clusters")
+        assertThatThrownBy(() -> open(fat(image, cluster("/EFI/BOOT"), efi)).list()).isInstanceOf(FormatException.class)
+                .hasMessageContaining("cross-linked");
         // the root directory's chain points at itself: at most 2 MiB of directory, then an error
         assertThatThrownBy(() -> open(fat(image, 2, 2)).list()).isInstanceOf(FormatException.class)
                 .hasMessageContaining("longer than");
