@@ -32,6 +32,8 @@ public final class FatReader {
     public static final int MAX_ENTRIES = 1 << 20;
     public static final int MAX_DEPTH = 128;
     static final int MAX_DIR_BYTES = 65536 * 32;
+    /** FAT_MAX_FAT16_CLUSTER: fewer clusters make a FAT12/16 file system, whatever the BPB says. */
+    static final long MIN_FAT32_CLUSTERS = 65525;
     private static final int FAT_WINDOW = 64 * 1024;
     private static final long EOC_MIN = 0x0FFF_FFF8L;
     private static final long BAD = 0x0FFF_FFF7L;
@@ -47,6 +49,7 @@ public final class FatReader {
     private final long rootCluster;
     private final int volumeId;
     private final String volumeLabel;
+    private final List<String> uefiRefusals;
     private final byte[] window = new byte[FAT_WINDOW];
     private long windowStart = -1;
     private List<FatFile> listing;
@@ -64,6 +67,21 @@ public final class FatReader {
         this.rootCluster = bs.rootCluster();
         this.volumeId = bs.volumeId();
         this.volumeLabel = new String(bs.volumeLabel(), StandardCharsets.ISO_8859_1).stripTrailing();
+        List<String> refusals = new ArrayList<>();
+        if (bs.fsVersion() != 0) {
+            refusals.add("BPB_FSVer " + bs.fsVersion() + " is not 0");
+        }
+        if ((bs.extFlags() & 0x80) != 0) {
+            refusals.add("FAT mirroring is disabled (BPB_ExtFlags " + String.format("0x%04x", bs.extFlags()) + ")");
+        }
+        if (clusterCount < MIN_FAT32_CLUSTERS) {
+            refusals.add(clusterCount + " clusters, fewer than FAT32's " + MIN_FAT32_CLUSTERS);
+        }
+        int media = bs.media();
+        if (media <= 0xF7 && media != 0xF0 && media != 0x00 && media != 0x01) {
+            refusals.add("media byte " + String.format("0x%02X", media));
+        }
+        this.uefiRefusals = List.copyOf(refusals);
     }
 
     /** The file system filling the whole channel. */
@@ -159,6 +177,18 @@ public final class FatReader {
 
     public int clusterBytes() {
         return clusterBytes;
+    }
+
+    /**
+     * Why UEFI firmware would not mount this file system, beyond the damage {@link #open} refuses
+     * itself; empty when it would. These are the refusals of EDK2's FAT driver
+     * ({@code FatPkg/EnhancedFatDxe/Init.c}, {@code FatOpenDevice}; OVMF's) that this reader, like
+     * Linux, reads past: a FAT32 version other than 0, FAT mirroring disabled (BPB_ExtFlags bit 7),
+     * fewer than 65 525 clusters (then it is not FAT32), a media byte below 0xF8 other than 0xF0
+     * (0x00 and 0x01 pass too).
+     */
+    public List<String> uefiRefusals() {
+        return uefiRefusals;
     }
 
     /** Every file and directory (not the root), depth-first in directory order. */

@@ -64,6 +64,23 @@ class FatReaderTest {
     }
 
     @Test
+    void uefiRefusalsAreEdk2sFatOpenDevice() throws IOException {
+        assertThat(open(image).uefiRefusals()).isEmpty();
+        assertThat(open(image.patch(0x2A, new byte[] {1, 0})).uefiRefusals()).containsExactly("BPB_FSVer 1 is not 0");
+        assertThat(open(image.patch(0x28, new byte[] {(byte) 0x81, 0})).uefiRefusals())
+                .containsExactly("FAT mirroring is disabled (BPB_ExtFlags 0x0081)");
+        assertThat(open(image.patch(0x15, new byte[] {(byte) 0xF0})).uefiRefusals()).isEmpty();
+        assertThat(open(image.patch(0x15, new byte[] {(byte) 0xF7})).uefiRefusals()).containsExactly("media byte 0xF7");
+        // 988 sectors (one per cluster) fewer: 65 524 clusters, a FAT16 by count; the files still read
+        long total = java.nio.ByteBuffer.wrap(valid, 0x20, 4).order(java.nio.ByteOrder.LITTLE_ENDIAN).getInt() & 0xFFFF_FFFFL;
+        FatReader small = open(image.patch(0x20, FatImages.u32(total - 988)));
+        assertThat(small.clusterCount()).isEqualTo(65_524);
+        assertThat(small.uefiRefusals()).containsExactly("65524 clusters, fewer than FAT32's 65525");
+        assertThat(small.readFile("/EFI/BOOT/BOOTX64.EFI", 5000)).isEqualTo(SeededData.bytes(1, 5000));
+        assertThat(open(image.patch(0x20, FatImages.u32(total - 987))).uefiRefusals()).isEmpty();
+    }
+
+    @Test
     void loopingChainIsCaught() throws IOException {
         long c = cluster("/EFI/Linux/cairn_1.0-6.1.0-x86-64.efi");
         FatReader selfLoop = open(fat(image, c + 3, c + 3));

@@ -176,8 +176,10 @@ public final class DiskInspector {
         }
         Optional<Partition> espPart = partial.partition(DpsType.Role.ESP);
         if (espPart.isPresent()) {
+            List<String> refusals;
             try (FileChannel ch = FileChannel.open(image, StandardOpenOption.READ)) {
                 FatReader fat = FatReader.open(ch, espPart.get().offset(), espPart.get().size());
+                refusals = fat.uefiRefusals();
                 List<FatFile> files = fat.list();
                 for (FatFile f : files) {
                     if (f.directory()) {
@@ -203,7 +205,9 @@ public final class DiskInspector {
             }
             boolean boots = esp.stream().anyMatch(f -> f.path().equalsIgnoreCase("/EFI/BOOT/BOOTX64.EFI")
                     || f.path().equalsIgnoreCase("/EFI/BOOT/BOOTAA64.EFI"));
-            checks.add(new Check("ESP", boots, esp.size() + " files" + (boots ? ", with the firmware's fallback boot loader" : ", no /EFI/BOOT/BOOT*.EFI")));
+            checks.add(new Check("ESP", boots && refusals.isEmpty(), esp.size() + " files"
+                    + (boots ? ", with the firmware's fallback boot loader" : ", no /EFI/BOOT/BOOT*.EFI")
+                    + (refusals.isEmpty() ? "" : "; UEFI firmware would not mount it: " + String.join(", ", refusals))));
         }
         return new Report(image, vhd ? "vhd" : "raw", rawSize, t.diskGuid(), parts, rootHash, signedRootHash, signature, esp, checks);
     }
