@@ -114,6 +114,22 @@ public enum DpsType {
         return role;
     }
 
+    /**
+     * The attribute bits systemd-repart 252 gives a partition of this type when its definition sets
+     * none of {@code ReadOnly=}, {@code GrowFileSystem=}, {@code Flags=} or {@code Verity=}
+     * ({@code partition_read_definition}): {@link #READ_ONLY} on root and usr verity partitions
+     * ("Verity partitions are read only"), {@link #GROW_FS} on root, usr, home, srv, var, tmp and
+     * xbootldr partitions, which are not read-only then ({@code gpt_partition_type_knows_growfs});
+     * nothing on the others (ESP, verity signature, swap, linux-generic, ...).
+     */
+    public long repartDefaultAttributes() {
+        return switch (role) {
+            case ROOT_VERITY, USR_VERITY -> READ_ONLY;
+            case ROOT, USR, HOME, SRV, VAR, TMP, XBOOTLDR -> GROW_FS;
+            default -> 0;
+        };
+    }
+
     /** The type with this GUID, or empty for a type this enum does not list. */
     public static Optional<DpsType> of(UUID typeGuid) {
         return Optional.ofNullable(BY_UUID.get(Objects.requireNonNull(typeGuid, "typeGuid")));

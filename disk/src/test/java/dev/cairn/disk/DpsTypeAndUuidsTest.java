@@ -49,6 +49,21 @@ class DpsTypeAndUuidsTest {
     }
 
     @Test
+    void repartDefaultAttributesAreRepart252s() {
+        // repart.c partition_read_definition: verity partitions read-only, growfs on unless read-only (gpt.c knows_growfs)
+        assertThat(DpsType.ROOT_X86_64_VERITY.repartDefaultAttributes()).isEqualTo(DpsType.READ_ONLY);
+        assertThat(DpsType.USR_ARM64_VERITY.repartDefaultAttributes()).isEqualTo(DpsType.READ_ONLY);
+        for (DpsType t : new DpsType[] {DpsType.ROOT_X86_64, DpsType.USR_ARM64, DpsType.HOME, DpsType.SRV, DpsType.VAR, DpsType.TMP,
+            DpsType.XBOOTLDR}) {
+            assertThat(t.repartDefaultAttributes()).as(t.systemdName()).isEqualTo(DpsType.GROW_FS);
+        }
+        for (DpsType t : new DpsType[] {DpsType.ESP, DpsType.ROOT_X86_64_VERITY_SIG, DpsType.SWAP, DpsType.LINUX_GENERIC,
+            DpsType.USER_HOME}) {
+            assertThat(t.repartDefaultAttributes()).as(t.systemdName()).isZero();
+        }
+    }
+
+    @Test
     void repartSeedDerivations() {
         assertThat(RepartUuids.diskUuid(SEED)).isEqualTo(UUID.fromString("a5c297da-ee09-4294-b4ec-5007a97cdfc3"));
         UUID esp = RepartUuids.partitionUuid(SEED, DpsType.ESP.uuid(), 0);
