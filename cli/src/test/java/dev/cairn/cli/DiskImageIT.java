@@ -36,7 +36,8 @@ import org.opentest4j.AssertionFailedError;
  * partition against the root-verity partition, systemd-repart 252 given the same partition contents
  * ({@code CopyBlocks=}), UUIDs, labels, flags, sizes and seed writes the same disk byte for byte, and
  * qemu-img reads the fixed VHD. Plus builds with {@code format: vhd} and {@code slots: 2} (the
- * spec's text edited), a second build for reproducibility, and {@code cairn disk inspect}.
+ * spec's text edited), a second build for reproducibility, {@code cairn disk inspect}, and
+ * {@code cairn disk assemble} against repart given only {@code Type=} and {@code CopyBlocks=}.
  * Every expected type GUID below is the DPS specification's, not cairn's table.
  */
 class DiskImageIT {
@@ -522,6 +523,54 @@ class DiskImageIT {
 
         // repart derives slot B's UUIDs from the seed as the second partition of each type (HMAC over type ‖ LE64(1))
         assertSameDisk(repart(ab, d, "ab", "auto", DiskImageIT::isVerityPair), ab, d, d.path("rawSize").asLong());
+    }
+
+    // ---------------------------------------------------------------------------------------------- cairn disk assemble
+
+    @Test
+    void cairnDiskAssembleWritesWhatRepartWritesFromTheSameFiles() throws IOException {
+        // the example's four partitions as files, two linux-generic ones and a var one of 5 KiB (repart takes multiples
+        // of 512): rounded up to 4 KiB, UUIDs for the 1st and 2nd of a type, default labels linux-generic, linux-generic-2,
+        // repart's default flags (root and var grow-fs, verity read-only)
+        Path w = work("assemble");
+        List<String[]> parts = new ArrayList<>();
+        for (String d : List.of("esp", "root-x86-64", "root-x86-64-verity", "root-x86-64-verity-sig")) {
+            parts.add(new String[] {d, extract(disk, partition(manifest, d), w.resolve(d + ".img")).toString()});
+        }
+        for (int i = 0; i < 3; i++) {
+            Path f = w.resolve("generic" + i + ".img");
+            dev.cairn.testing.SeededData.writeFile(f, 40 + i, 5120);
+            parts.add(new String[] {i < 2 ? "linux-generic" : "var", f.toString()});
+        }
+        String seed = manifest.path("seed").asText();
+        List<String> args = new ArrayList<>(List.of("disk", "assemble", w.resolve("cairn.raw").toString(), "--seed", seed, "--json"));
+        for (String[] p : parts) {
+            args.add("--partition");
+            args.add(p[0] + ":" + p[1]);
+        }
+        MainTest.Run r = run(args.toArray(String[]::new));
+        assertThat(r.code()).as(r.err()).isZero();
+        JsonNode j = new ObjectMapper().readTree(r.out());
+        assertThat(j.path("diskGuid")).isEqualTo(manifest.path("diskGuid"));
+        assertThat(partitions(j).stream().map(p -> p.path("label").asText())).containsExactly("esp", "root-x86-64",
+                "root-x86-64-verity", "root-x86-64-verity-sig", "linux-generic", "linux-generic-2", "var");
+        assertThat(partitions(j).stream().map(p -> p.path("attributes").asText())).containsExactly("0x0000000000000000",
+                "0x0800000000000000", "0x1000000000000000", "0x0000000000000000", "0x0000000000000000", "0x0000000000000000",
+                "0x0800000000000000");
+        assertThat(partitions(j).get(4).path("size").asLong()).isEqualTo(8192);
+
+        // repart derives every UUID, label and flag itself: Type=, CopyBlocks= and the size only
+        ToolOracle repart = ToolOracle.require("systemd-repart", "systemd");
+        Path defs = Files.createDirectories(w.resolve("repart.d"));
+        for (int i = 0; i < parts.size(); i++) {
+            Files.writeString(defs.resolve(String.format(Locale.ROOT, "%02d-part.conf", i)), "[Partition]\nType=" + parts.get(i)[0]
+                    + "\nCopyBlocks=" + parts.get(i)[1] + "\nSizeMinBytes=" + partitions(j).get(i).path("size").asLong()
+                    + "\nSizeMaxBytes=" + partitions(j).get(i).path("size").asLong() + "\n");
+        }
+        Path theirs = w.resolve("repart.raw");
+        repart.runOk("--empty=create", "--size=auto", "--seed=" + seed, "--dry-run=no", "--no-pager", "--definitions=" + defs,
+                theirs.toString());
+        assertSameDisk(theirs, w.resolve("cairn.raw"), j, j.path("rawSize").asLong());
     }
 
     // ---------------------------------------------------------------------------------------------- reproducible
