@@ -9,19 +9,20 @@ import java.util.Objects;
  * A written disk: its size, the SHA-256 of all its bytes, and each partition's SHA-256 (over the
  * whole partition: content and zero padding) — by-products of writing, nothing is re-read.
  */
+/** A written disk; the SHA-256s are null when it was written without digests ({@link GptWriter#writeUndigested}). */
 public record DiskResult(long totalSize, byte[] sha256, List<Partition> partitions) {
     public DiskResult {
-        sha256 = sha256.clone();
+        sha256 = sha256 == null ? null : sha256.clone();
         partitions = List.copyOf(partitions);
     }
 
     @Override
     public byte[] sha256() {
-        return sha256.clone();
+        return sha256 == null ? null : sha256.clone();
     }
 
     public String sha256Hex() {
-        return HexFormat.of().formatHex(sha256);
+        return sha256 == null ? null : HexFormat.of().formatHex(sha256);
     }
 
     @Override
@@ -43,16 +44,16 @@ public record DiskResult(long totalSize, byte[] sha256, List<Partition> partitio
     /** One partition as written: number, byte offset, size, SHA-256 of its bytes, bytes taken from its content file. */
     public record Partition(int number, long offset, long size, byte[] sha256, long contentBytes) {
         public Partition {
-            sha256 = sha256.clone();
+            sha256 = sha256 == null ? null : sha256.clone();
         }
 
         @Override
         public byte[] sha256() {
-            return sha256.clone();
+            return sha256 == null ? null : sha256.clone();
         }
 
         public String sha256Hex() {
-            return HexFormat.of().formatHex(sha256);
+            return sha256 == null ? null : HexFormat.of().formatHex(sha256);
         }
 
         @Override

@@ -98,6 +98,116 @@ public final class GptWriter {
     }
 
     /**
+     * Writes the disk to {@code out} without computing digests: the headers and entry arrays as
+     * {@link #write(DiskLayout, SeekableByteChannel)} writes them, each partition's content copied
+     * in the kernel ({@link FileChannel#transferTo}), the big ones on two threads, and the zeros
+     * between left as holes of the new, empty file. The bytes are the same; the result carries no
+     * SHA-256s. For assembling disks from ready-made partitions ({@code cairn disk assemble}).
+     *
+     * @param out an empty file opened for writing (and, for the second thread, reopened by {@code path})
+     */
+    public static DiskResult writeUndigested(DiskLayout layout, Path path, FileChannel out) throws IOException {
+        Objects.requireNonNull(layout, "layout");
+        if (out.size() != 0) {
+            throw new IllegalArgumentException("writeUndigested needs an empty file: holes stand for the zeros");
+        }
+        long[] contentSizes = checkContents(layout);
+        byte[] entries = entryArray(layout);
+        long entriesCrc = crc32(entries);
+        long sectors = layout.totalSectors();
+        GptHeader primary = GptHeader.create(1, sectors - 1, layout.firstUsableLba(), layout.lastUsableLba(),
+                layout.diskGuid(), 2, DiskLayout.ENTRY_COUNT, DiskLayout.ENTRY_SIZE, entriesCrc);
+        GptHeader backup = GptHeader.create(sectors - 1, 1, layout.firstUsableLba(), layout.lastUsableLba(),
+                layout.diskGuid(), layout.backupEntriesLba(), DiskLayout.ENTRY_COUNT, DiskLayout.ENTRY_SIZE, entriesCrc);
+        writeFully(out, ProtectiveMbr.forDisk(sectors).encode(), 0);
+        writeFully(out, primary.encodeSector(DiskLayout.SECTOR_SIZE), DiskLayout.SECTOR_SIZE);
+        writeFully(out, entries, 2L * DiskLayout.SECTOR_SIZE);
+        // the largest content on a second thread, everything else here: two cores copy at once
+        int largest = -1;
+        for (int i = 0; i < contentSizes.length; i++) {
+            if (layout.partitions().get(i).spec().content() != null && (largest < 0 || contentSizes[i] > contentSizes[largest])) {
+                largest = i;
+            }
+        }
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "cairn-disk-copy");
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            List<Future<?>> pending = new ArrayList<>();
+            if (largest >= 0 && contentSizes[largest] >= (64L << 20)) {
+                PlacedPartition p = layout.partitions().get(largest);
+                long half = contentSizes[largest] / 2 / BUFFER * BUFFER;
+                long size = contentSizes[largest];
+                pending.add(pool.submit(() -> {
+                    try (FileChannel second = FileChannel.open(path, StandardOpenOption.WRITE)) {
+                        transfer(p, half, size - half, second);
+                    }
+                    return null;
+                }));
+                transfer(p, 0, half, out);
+            } else {
+                largest = -1;
+            }
+            for (int i = 0; i < contentSizes.length; i++) {
+                PlacedPartition p = layout.partitions().get(i);
+                if (i != largest && p.spec().content() != null) {
+                    transfer(p, 0, contentSizes[i], out);
+                }
+            }
+            writeFully(out, entries, layout.backupEntriesLba() * DiskLayout.SECTOR_SIZE);
+            writeFully(out, backup.encodeSector(DiskLayout.SECTOR_SIZE), (sectors - 1) * DiskLayout.SECTOR_SIZE);
+            for (Future<?> f : pending) {
+                DigestingSink.get(f);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+        if (out.size() != layout.totalSize()) {
+            throw new IOException("wrote " + out.size() + " bytes, planned " + layout.totalSize());
+        }
+        List<DiskResult.Partition> results = new ArrayList<>();
+        for (int i = 0; i < contentSizes.length; i++) {
+            PlacedPartition p = layout.partitions().get(i);
+            results.add(new DiskResult.Partition(p.number(), p.offset(), p.size(), null, contentSizes[i]));
+        }
+        return new DiskResult(layout.totalSize(), null, results);
+    }
+
+    /** {@link #writeUndigested(DiskLayout, Path, FileChannel)} to {@code target} atomically, as {@link #write(DiskLayout, Path)}. */
+    public static DiskResult writeUndigested(DiskLayout layout, Path target) throws IOException {
+        try (AtomicOutput ao = AtomicOutput.open(target)) {
+            DiskResult r = writeUndigested(layout, ao.tempPath(), ao.channel());
+            ao.commit();
+            return r;
+        }
+    }
+
+    /** Copies bytes [from, from+length) of the partition's content to the same place in the partition. */
+    private static void transfer(PlacedPartition p, long from, long length, FileChannel out) throws IOException {
+        try (FileChannel in = FileChannel.open(p.spec().content(), StandardOpenOption.READ)) {
+            long src = p.spec().contentOffset() + from;
+            long done = 0;
+            out.position(p.offset() + from);
+            while (done < length) {
+                long n = in.transferTo(src + done, length - done, out);
+                if (n <= 0) {
+                    throw new IOException("content of partition " + p.number() + " (" + p.spec().content() + ") shrank while it was copied");
+                }
+                done += n;
+            }
+        }
+    }
+
+    private static void writeFully(FileChannel out, byte[] b, long at) throws IOException {
+        ByteBuffer buf = ByteBuffer.wrap(b);
+        while (buf.hasRemaining()) {
+            out.write(buf, at + buf.position());
+        }
+    }
+
+    /**
      * Writes the disk to {@code target} atomically: a temporary file beside it, size checked,
      * then renamed into place; nothing is left under {@code target}'s name on failure.
      */

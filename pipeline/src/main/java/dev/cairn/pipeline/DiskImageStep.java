@@ -99,8 +99,11 @@ final class DiskImageStep {
             parts.addAll(slotA);
             if (d.slots() == 2) {
                 // slot B: the same types and sizes, empty, labelled _empty as systemd-sysupdate expects to find them
+                // no-auto as well: nothing may pick an empty slot (systemd-dissect 252 ranks "_empty" above some versioned
+                // labels); a systemd-sysupdate transfer that fills the slot sets its flags (NoAuto=no)
                 for (PartitionSpec a : slotA) {
-                    parts.add(new PartitionSpec(a.type(), RepartUuids.partitionUuid(seed, a.type(), 1), "_empty", ro, a.size(), null));
+                    parts.add(new PartitionSpec(a.type(), RepartUuids.partitionUuid(seed, a.type(), 1), "_empty", ro | DpsType.NO_AUTO,
+                            a.size(), null));
                 }
             }
             DiskLayout layout = DiskLayout.plan(RepartUuids.diskUuid(seed), parts, 0);
