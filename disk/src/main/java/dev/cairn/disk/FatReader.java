@@ -31,6 +31,10 @@ import java.util.Set;
 public final class FatReader {
     public static final int MAX_ENTRIES = 1 << 20;
     public static final int MAX_DEPTH = 128;
+    /** PATH_MAX: a longer path is refused (deep nesting of long names would otherwise build huge strings). */
+    public static final int MAX_PATH = 4096;
+    /** All paths of a listing together, in characters. */
+    public static final long MAX_LISTING_CHARS = 16L << 20;
     static final int MAX_DIR_BYTES = 65536 * 32;
     /** FAT_MAX_FAT16_CLUSTER: fewer clusters make a FAT12/16 file system, whatever the BPB says. */
     static final long MIN_FAT32_CLUSTERS = 65525;
@@ -53,6 +57,7 @@ public final class FatReader {
     private final byte[] window = new byte[FAT_WINDOW];
     private long windowStart = -1;
     private List<FatFile> listing;
+    private long listingChars;
 
     private FatReader(SeekableByteChannel in, long base, FatBootSector bs, long fatOffset, long fatBytes, long dataOffset,
                       long clusterCount) {
@@ -197,10 +202,48 @@ public final class FatReader {
             List<FatFile> out = new ArrayList<>();
             Set<Long> visited = new HashSet<>();
             visited.add(rootCluster);
-            walk(rootCluster, "", 0, visited, new HashSet<>(), out);
+            Set<Long> dirClusters = new HashSet<>();
+            walk(rootCluster, "", 0, visited, dirClusters, out);
+            claimClusters(out, dirClusters);
             listing = List.copyOf(out);
         }
         return listing;
+    }
+
+    /**
+     * Every cluster belongs to one file or directory at most, as fsck.fat requires: files sharing
+     * a chain (cross-linked) would make reading them all cost a multiple of the image. One pass over
+     * the FAT per cluster, a bit per cluster.
+     */
+    private void claimClusters(List<FatFile> files, Set<Long> dirClusters) throws IOException {
+        java.util.BitSet claimed = new java.util.BitSet(Math.toIntExact(Math.min(clusterCount + 2, Integer.MAX_VALUE)));
+        for (long c : dirClusters) {
+            claimed.set(Math.toIntExact(c));
+        }
+        for (FatFile f : files) {
+            if (f.directory() || f.size() == 0) {
+                continue;
+            }
+            long expected = (f.size() + clusterBytes - 1) / clusterBytes;
+            long c = f.firstCluster();
+            for (long i = 0; i < expected; i++) {
+                checkCluster(c, f.path() + " cluster");
+                if (claimed.get(Math.toIntExact(c))) {
+                    throw new FormatException(fatOffset + 4 * c, "FAT[" + c + "]", hex(c), f.path()
+                            + ": cluster " + c + " also belongs to another file or directory (cross-linked)");
+                }
+                claimed.set(Math.toIntExact(c));
+                if (i + 1 < expected) {
+                    long next = fat(c);
+                    if (next >= EOC_MIN) {
+                        throw new FormatException(fatOffset + 4 * c, "FAT[" + c + "]", hex(next), f.path() + ": cluster chain ends after "
+                                + (i + 1) + " of " + expected + " clusters (file size " + f.size() + ")");
+                    }
+                    checkNext(c, next, f.path());
+                    c = next;
+                }
+            }
+        }
     }
 
     /** The entry at {@code path} (exact spelling first, then case-insensitive), or null. */
@@ -340,7 +383,15 @@ public final class FatReader {
             if (isDir && (shortName.equals(".") || shortName.equals(".."))) {
                 continue;
             }
+            if (dirPath.length() + 1 + name.length() > MAX_PATH) {
+                throw new FormatException(dirOffset(first) + off, "name", name.length(), dirPath.substring(0, Math.min(dirPath.length(), 64))
+                        + "…: a path longer than " + MAX_PATH + " characters");
+            }
             String entryPath = dirPath + "/" + name;
+            listingChars += entryPath.length();
+            if (listingChars > MAX_LISTING_CHARS) {
+                throw new FormatException("listing", listingChars, "the paths of the listing exceed " + MAX_LISTING_CHARS + " characters");
+            }
             if (name.isEmpty() || name.equals(".") || name.equals("..") || name.indexOf('/') >= 0 || name.indexOf('\0') >= 0) {
                 throw new FormatException(dirOffset(first) + off, "name", printable(name), dirPath + "/: invalid file name");
             }

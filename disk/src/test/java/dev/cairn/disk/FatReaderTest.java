@@ -84,8 +84,9 @@ class FatReaderTest {
     void loopingChainIsCaught() throws IOException {
         long c = cluster("/EFI/Linux/cairn_1.0-6.1.0-x86-64.efi");
         FatReader selfLoop = open(fat(image, c + 3, c + 3));
+        // a chain that comes back to one of its own clusters is caught when the listing claims every cluster once
         assertThatThrownBy(() -> selfLoop.readFile("/EFI/Linux/cairn_1.0-6.1.0-x86-64.efi", 1 << 20))
-                .isInstanceOf(FormatException.class).hasMessageContaining("past the file size");
+                .isInstanceOf(FormatException.class).hasMessageContaining("cross-linked");
         FatReader backLoop = open(fat(image, c + 39, c));
         assertThatThrownBy(() -> backLoop.readFile("/EFI/Linux/cairn_1.0-6.1.0-x86-64.efi", 1 << 20))
                 .isInstanceOf(FormatException.class).hasMessageContaining("past the file size");

@@ -45,7 +45,8 @@ final class CachedResults {
             throw new FormatException("verity.hashOffset", off, "not a 4 KiB-aligned offset inside the image");
         }
         long hashOffset = off.asLong();
-        VerifyResult v = VerityVerifier.verifyRegion(img, 0, hashOffset, img, hashOffset, HexFormat.of().parseHex(rootHash), threads);
+        VerifyResult v = VerityVerifier.verifyRegion(img, 0, hashOffset, img, hashOffset, size - hashOffset,
+                HexFormat.of().parseHex(rootHash), threads);
         if (!(v instanceof VerifyResult.Intact intact)) {
             throw new FormatException("verity.rootHash", rootHash, "the cached image's hash tree does not verify against it");
         }

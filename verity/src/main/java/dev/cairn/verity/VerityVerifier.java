@@ -75,10 +75,11 @@ public final class VerityVerifier {
      * Verifies data that lies in {@code dataFile} at {@code dataOffset} ({@code dataLength} bytes)
      * against the superblock and tree at {@code hashOffset} of {@code hashFile}: a disk image's root
      * and root-verity partitions, checked in place. The geometry (algorithm, block sizes, salt,
-     * data blocks) is the superblock's; the data blocks must fit in the region.
+     * data blocks) is the superblock's; the data blocks must fit in the data region and the
+     * superblock and tree in the {@code hashLength} bytes at {@code hashOffset} (the partition).
      */
     public static VerifyResult verifyRegion(Path dataFile, long dataOffset, long dataLength, Path hashFile, long hashOffset,
-                                            byte[] rootHash, int threads) throws IOException {
+                                            long hashLength, byte[] rootHash, int threads) throws IOException {
         VerityParams p = VeritySuperblock.read(hashFile, hashOffset).toParams(hashOffset, null);
         if (rootHash.length != p.hash().digestSize()) {
             throw new FormatException("root-hash", rootHash.length * 2 + " hex digits", "root hash length does not match "
@@ -94,8 +95,12 @@ public final class VerityVerifier {
                 throw new FormatException("data blocks", dataBlocks, "more than the " + dataLength + "-byte data region holds");
             }
             TreeGeometry g = TreeGeometry.plan(p, dataBlocks);
-            if (hc.size() < g.hashAreaEnd()) {
-                throw new FormatException("hash", hashFile, "too small: " + hc.size() + " bytes, the tree needs " + g.hashAreaEnd());
+            if (hashLength < 0 || hashOffset > hc.size() - hashLength) {
+                throw new FormatException("hash", hashOffset, "region of " + hashLength + " bytes lies outside " + hashFile);
+            }
+            if (g.hashAreaEnd() > hashOffset + hashLength) {
+                throw new FormatException("hash", hashFile, "the tree needs " + (g.hashAreaEnd() - hashOffset) + " bytes from offset "
+                        + hashOffset + ", more than the " + hashLength + "-byte hash region");
             }
             VerityResult geometry = new VerityResult(p.hash(), p.hashType(), p.dataBlockSize(), p.hashBlockSize(), dataBlocks, p.salt(),
                     p.uuid(), rootHash, p.hashOffset(), g.hashStartBlock(), g.levels(), g.hashBlocks(), g.hashAreaEnd(), null);

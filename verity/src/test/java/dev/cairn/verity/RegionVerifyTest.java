@@ -39,24 +39,27 @@ class RegionVerifyTest {
             f.seek(hashOff);
             f.write(h);
         }
-        assertThat(VerityVerifier.verifyRegion(disk, dataOff, d.length, disk, hashOff, r.rootHash(), 2))
+        assertThat(VerityVerifier.verifyRegion(disk, dataOff, d.length, disk, hashOff, h.length, r.rootHash(), 2))
                 .isInstanceOf(VerifyResult.Intact.class);
         byte[] other = r.rootHash().clone();
         other[0] ^= 1;
-        assertThat(VerityVerifier.verifyRegion(disk, dataOff, d.length, disk, hashOff, other, 2)).isInstanceOf(VerifyResult.Corrupted.class);
+        assertThat(VerityVerifier.verifyRegion(disk, dataOff, d.length, disk, hashOff, h.length, other, 2)).isInstanceOf(VerifyResult.Corrupted.class);
         try (RandomAccessFile f = new RandomAccessFile(disk.toFile(), "rw")) {
             f.seek(dataOff + 123 * 4096 + 7);
             int b = f.read();
             f.seek(dataOff + 123 * 4096 + 7);
             f.write(b ^ 0x40);
         }
-        VerifyResult bad = VerityVerifier.verifyRegion(disk, dataOff, d.length, disk, hashOff, r.rootHash(), 2);
+        VerifyResult bad = VerityVerifier.verifyRegion(disk, dataOff, d.length, disk, hashOff, h.length, r.rootHash(), 2);
         assertThat(bad).isInstanceOf(VerifyResult.Corrupted.class);
         assertThat(((VerifyResult.Corrupted) bad).kind()).isEqualTo("data");
         assertThat(((VerifyResult.Corrupted) bad).block()).isEqualTo(123);
-        assertThatThrownBy(() -> VerityVerifier.verifyRegion(disk, dataOff, 4096, disk, hashOff, r.rootHash(), 2))
+        assertThatThrownBy(() -> VerityVerifier.verifyRegion(disk, dataOff, 4096, disk, hashOff, h.length, r.rootHash(), 2))
                 .isInstanceOf(FormatException.class).hasMessageContaining("data region");
-        assertThatThrownBy(() -> VerityVerifier.verifyRegion(disk, Files.size(disk), 4096, disk, hashOff, r.rootHash(), 2))
+        assertThatThrownBy(() -> VerityVerifier.verifyRegion(disk, Files.size(disk), 4096, disk, hashOff, h.length, r.rootHash(), 2))
                 .isInstanceOf(FormatException.class).hasMessageContaining("outside");
+        // a tree that runs past its partition (into the next one) is refused, though the file holds it
+        assertThatThrownBy(() -> VerityVerifier.verifyRegion(disk, dataOff, d.length, disk, hashOff, h.length - 4096, r.rootHash(), 2))
+                .isInstanceOf(FormatException.class).hasMessageContaining("hash region");
     }
 }

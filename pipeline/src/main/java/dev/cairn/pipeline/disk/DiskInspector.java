@@ -142,7 +142,8 @@ public final class DiskInspector {
             ByteBuffer.wrap(rh).putLong(root.get().uuid().getMostSignificantBits()).putLong(root.get().uuid().getLeastSignificantBits())
                     .putLong(verity.get().uuid().getMostSignificantBits()).putLong(verity.get().uuid().getLeastSignificantBits());
             rootHash = HexFormat.of().formatHex(rh);
-            VerifyResult v = VerityVerifier.verifyRegion(image, root.get().offset(), root.get().size(), image, verity.get().offset(), rh, threads);
+            VerifyResult v = VerityVerifier.verifyRegion(image, root.get().offset(), root.get().size(), image, verity.get().offset(),
+                    verity.get().size(), rh, threads);
             checks.add(new Check("root hash", v instanceof VerifyResult.Intact, v instanceof VerifyResult.Intact
                     ? "recomputed from the root and root-verity partitions: " + rootHash + ", as their UUIDs say"
                     : "the partitions' UUIDs say " + rootHash + ", but " + ((VerifyResult.Corrupted) v).describe()));
