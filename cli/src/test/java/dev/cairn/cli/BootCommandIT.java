@@ -128,12 +128,14 @@ class BootCommandIT {
     void theExampleBootsUntilItsMarkerAndNothingInTheSetChanges() throws Exception {
         Path extra = Files.write(dir.resolve("extra.img"), new byte[1 << 20]);
         Map<Path, String> before = digests(out.resolve("dev-keys/secureboot/OVMF_VARS.fd"), out.resolve("rootfs.img"),
-                out.resolve("cairn-example.efi"), extra);
+                out.resolve("cairn-example.efi"), out.resolve("disk.raw"), extra);
         Out r = cairn(Map.of(), "boot", out.toString(), "--expect", marker, "--disk", extra.toString());
         System.out.println("[BootCommandIT] cairn boot OUT --expect marker: " + r.describe().lines().limit(8).toList());
         assertThat(r.code()).as(r.describe()).isZero();
-        assertThat(r.err()).contains("cairn: booting UKI " + out.resolve("cairn-example.efi") + ", " + out.resolve("rootfs.img")
-                + " as /dev/vda with Secure Boot and a TPM", "'" + marker + "' appeared after ");
+        // the example writes disk.raw (outputs.disk): the set boots from that disk alone, its root found by PARTUUID
+        assertThat(r.err()).contains("cairn: booting disk image " + out.resolve("disk.raw") + " with Secure Boot and a TPM",
+                "'" + marker + "' appeared after ");
+        assertThat(r.out()).contains("(by PARTUUID)");
         assertThat(r.out()).as("the console, on standard output").contains("secureboot: Secure boot enabled",
                 "cairn-init: root mounted read-only at /sysroot through dm-verity", marker);
         assertThat(r.out()).as("--disk is the second virtio disk").containsPattern("virtio_blk virtio\\d: \\[vdb\\] 2048 512-byte logical blocks");
