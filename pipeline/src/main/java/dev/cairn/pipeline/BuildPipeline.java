@@ -412,9 +412,10 @@ final class BuildPipeline {
         Optional<ObjectNode> hit = cache.restore("uki", ck, staging, List.of(file));
         if (hit.isPresent()) {
             Optional<ObjectNode> sound = sound("uki", ck, List.of(file), () -> {
-                ObjectNode rebuilt = ukiResult(file, cmdline, UkiBuilder.prepare(in));
-                UkiEntryCheck.check(staging.resolve(file), in, keys.get(KeyRole.SECUREBOOT), pcrKey, k.pcrBanks(),
-                        predictions(staging.resolve(file), UkiBuilder.prepare(in).rule(), PcrPredictor.DEFAULT_PHASES));
+                UkiBuilder.Prepared prepared = UkiBuilder.prepare(in);
+                ObjectNode rebuilt = ukiResult(file, cmdline, prepared);
+                UkiEntryCheck.check(staging.resolve(file), prepared, keys.get(KeyRole.SECUREBOOT), pcrKey, k.pcrBanks(),
+                        predictions(staging.resolve(file), prepared.rule(), PcrPredictor.DEFAULT_PHASES));
                 CachedResults.same(hit.get(), rebuilt, "uki");
                 return rebuilt;
             });
@@ -731,10 +732,6 @@ final class BuildPipeline {
     }
 
     private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return StepCache.sha256();
     }
 }

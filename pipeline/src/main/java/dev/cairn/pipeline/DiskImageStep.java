@@ -19,7 +19,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
@@ -158,8 +157,4 @@ final class DiskImageStep {
 
     /** The "type" under which the VHD footer's unique id is derived from the seed (not a partition type). */
     static final UUID VHD_ID = UUID.nameUUIDFromBytes("cairn vhd unique id".getBytes(StandardCharsets.US_ASCII));
-
-    static MessageDigest sha256() {
-        return StepCache.sha256();
-    }
 }

@@ -30,11 +30,11 @@ final class UkiEntryCheck {
     private UkiEntryCheck() {
     }
 
-    static void check(java.nio.file.Path uki, UkiBuilder.Inputs inputs, KeyMaterial secureBoot, PcrSigningKey pcrKey, List<String> banks,
+    /** @param prepared this build's UKI inputs, prepared ({@link UkiBuilder#prepare}) */
+    static void check(java.nio.file.Path uki, UkiBuilder.Prepared prepared, KeyMaterial secureBoot, PcrSigningKey pcrKey, List<String> banks,
                       List<PcrPredictor.Prediction> predictions) throws IOException {
         UkiFile f = UkiFile.open(uki);
         PeSigning.verify(f, List.of(secureBoot.certificate()));
-        UkiBuilder.Prepared prepared = UkiBuilder.prepare(inputs);
         List<PcrPredictor.Bank> sha256 = List.of(PcrPredictor.Bank.parse("sha256"));
         List<String> expected = new ArrayList<>();
         for (UkiLayout.NewSection s : prepared.sections()) {

@@ -27,11 +27,6 @@ public final class DiskImages {
         return size;
     }
 
-    /** Whether the image ends in a fixed-VHD footer. */
-    public static boolean isVhd(FileChannel ch) throws IOException {
-        return rawSize(ch) != ch.size();
-    }
-
     /** The GPT of the disk in {@code image} (raw or fixed VHD). */
     public static GptTable readGpt(Path image) throws IOException {
         try (FileChannel ch = FileChannel.open(image, StandardOpenOption.READ)) {
