@@ -189,7 +189,8 @@ final class TarCorpus {
         Map<String, String> x1 = new LinkedHashMap<>();
         x1.put("SCHILY.xattr.user.comment", "hello xattr");
         x1.put("SCHILY.xattr.trusted.foo", "bar");
-        x1.put("LIBARCHIVE.xattr.security.capability", Base64.getEncoder().encodeToString(cap));
+        // all bytes < 0x80: the UTF-8 String Commons Compress writes is the raw value
+        x1.put("SCHILY.xattr.security.capability", new String(cap, StandardCharsets.ISO_8859_1));
         Map<String, String> x2 = new LinkedHashMap<>();
         x2.put("SCHILY.xattr.user.a", "1");
         x2.put("SCHILY.xattr.user." + name('n', 100), "v".repeat(300));
@@ -214,6 +215,83 @@ final class TarCorpus {
         m.put("replaced", new TarCorpus().file("dup", text("first version")).file("dup", text("second"))
                 .dir("d", 0755).file("d/x", text("x")).file("d", text("now a file")).bytes());
         return m;
+    }
+
+    /**
+     * A seeded random layer: nested directories of random widths, names of 1..255 bytes, files of
+     * random sizes (some block multiples), symlinks up to 4000 bytes (inline or not), hard links,
+     * devices, xattrs of random sizes, whiteouts, mtimes either equal to the build time (compact
+     * inodes) or not. Exercises the block placement far beyond the hand-written cases.
+     */
+    static byte[] randomLayer(long seed) {
+        return randomLayer(seed, 255);
+    }
+
+    static byte[] randomLayer(long seed, int maxNameLen) {
+        Random r = new Random(seed);
+        TarCorpus c = new TarCorpus();
+        java.util.List<String> dirs = new java.util.ArrayList<>();
+        java.util.List<String> files = new java.util.ArrayList<>();
+        dirs.add("");
+        int n = 20 + r.nextInt(r.nextInt(10) == 0 ? 1500 : 200);
+        for (int i = 0; i < n; i++) {
+            String parent = dirs.get(r.nextInt(dirs.size()));
+            int nameLen = r.nextInt(10) == 0 ? 100 + r.nextInt(156) : 1 + r.nextInt(30);
+            StringBuilder nm = new StringBuilder();
+            for (int k = 0; k < nameLen; k++) {
+                nm.append((char) ('a' + r.nextInt(26)));
+            }
+            nm.append(i % 10);
+            String base = nm.length() > maxNameLen ? nm.substring(nm.length() - maxNameLen) : nm.toString();
+            String path = parent.isEmpty() ? base : parent + "/" + base;
+            long mtime = r.nextBoolean() ? 0 : T + r.nextInt(1000);
+            int kind = r.nextInt(20);
+            if (kind < 4) {
+                c.dir(path, r.nextBoolean() ? 0755 : 0700, mtime);
+                dirs.add(path);
+            } else if (kind < 12) {
+                int size = switch (r.nextInt(5)) {
+                    case 0 -> 0;
+                    case 1 -> 4096 * (1 + r.nextInt(3));
+                    case 2 -> r.nextInt(100_000);
+                    default -> r.nextInt(5000);
+                };
+                c.file(path, 0644, mtime, random(r.nextLong(), size));
+                files.add(path);
+            } else if (kind < 14) {
+                int len = r.nextInt(4) == 0 ? 3000 + r.nextInt(1000) : 1 + r.nextInt(300);
+                c.symlink(path, "t".repeat(len));
+            } else if (kind < 15 && !files.isEmpty()) {
+                c.hardlink(path, files.get(r.nextInt(files.size())));
+            } else if (kind < 16) {
+                c.device(path, r.nextBoolean() ? TarConstants.LF_CHR : TarConstants.LF_FIFO, 0644, r.nextInt(300),
+                        r.nextInt(3000));
+            } else if (kind < 18) {
+                Map<String, String> x = new LinkedHashMap<>();
+                int nx = 1 + r.nextInt(4);
+                for (int k = 0; k < nx; k++) {
+                    x.put("SCHILY.xattr." + (r.nextBoolean() ? "user." : "trusted.") + "k" + k + "x".repeat(r.nextInt(40)),
+                            "v".repeat(1 + r.nextInt(r.nextInt(5) == 0 ? 3000 : 60))); // (Commons Compress reads an empty PAX value as "unset")
+                }
+                c.withPax(path, TarConstants.LF_NORMAL, 0640, random(r.nextLong(), r.nextInt(3000)), x);
+            } else {
+                c.file((parent.isEmpty() ? "" : parent + "/") + ".wh." + base, 0644, mtime, new byte[0]);
+            }
+        }
+        return c.bytes();
+    }
+
+    /**
+     * Binary xattr values as bsdtar writes them: LIBARCHIVE.xattr.NAME (URL-encoded) = RFC 4648 base64.
+     * Values are multiples of 3 bytes: erofs-utils 1.8 rejects ("Structure needs cleaning") padded
+     * values whose leftover bits its decoder does not consume.
+     */
+    static byte[] libarchiveXattrs() {
+        Map<String, String> x = new LinkedHashMap<>();
+        x.put("LIBARCHIVE.xattr.user.bin", Base64.getEncoder().encodeToString(new byte[] {0, 1, 2, (byte) 0xFF, 0x7F, 0x10}));
+        x.put("LIBARCHIVE.xattr.user.sp%20ace", Base64.getEncoder().encodeToString(text("spaced name!")));
+        x.put("LIBARCHIVE.xattr.user.aligned", Base64.getEncoder().encodeToString(text("abc")));
+        return new TarCorpus().withPax("f", TarConstants.LF_NORMAL, 0644, text("data"), x).bytes();
     }
 
     static Instant t() {
