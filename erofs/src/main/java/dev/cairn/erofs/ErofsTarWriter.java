@@ -15,7 +15,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
-import java.util.zip.CRC32C;
 
 /**
  * Converts an uncompressed tar stream into the EROFS image mkfs.erofs 1.8 makes of it with
@@ -562,20 +561,29 @@ public final class ErofsTarWriter {
             }
             list.sort((a, b) -> Arrays.compareUnsigned(a.name, b.name));
             inode.sorted = list;
-            long size = 0;
-            for (Dentry d : list) {
-                int len = d.name.length + Dirent.SIZE;
-                if ((size & (BLKSZ - 1)) + len > BLKSZ) {
-                    size = (size + BLKSZ - 1) & -BLKSZ;
-                }
-                size += len;
-            }
+            long size = dirSize(list.stream().map(d -> d.name).toList());
             inode.size = size;
             inode.layout = LAYOUT_FLAT_INLINE;
             inode.idataSize = (int) (size & (BLKSZ - 1));
             inode.nlink = nlink > 0xFFFF && inode.isize == CompactInode.SIZE ? 1 : nlink;
             prepareInodeBuffer(inode);
         }
+    }
+
+    /**
+     * Directory size ({@code erofs_prepare_dir_file}): dirents and names of the sorted entries, a
+     * block is never split, so an entry that does not fit starts the next block.
+     */
+    static long dirSize(List<byte[]> sortedNames) {
+        long size = 0;
+        for (byte[] n : sortedNames) {
+            int len = n.length + Dirent.SIZE;
+            if ((size & (BLKSZ - 1)) + len > BLKSZ) {
+                size = (size + BLKSZ - 1) & -BLKSZ;
+            }
+            size += len;
+        }
+        return size;
     }
 
     private static int xattrIbodySize(Node inode) {
@@ -694,7 +702,8 @@ public final class ErofsTarWriter {
         writeTailEnd(dir);
     }
 
-    private static byte[] dirBlock(List<Dentry> entries, int size) {
+    /** One directory block (or inline tail) of {@code size} bytes: all dirents, then the names. */
+    static byte[] dirBlock(List<Dentry> entries, int size) {
         byte[] b = new byte[size];
         int p = 0;
         int q = entries.size() * Dirent.SIZE;
@@ -766,9 +775,7 @@ public final class ErofsTarWriter {
         Superblock sb = new Superblock(0, compat, BLKSZBITS, (int) root.nid, inos, options.buildTime(), 0, blocks, 0,
                 0, uuid, volumeName == null ? new byte[16] : Arrays.copyOf(volumeName, 16), 0);
         sb.encode(block0, Superblock.OFFSET);
-        CRC32C crc = new CRC32C();
-        crc.update(block0, Superblock.OFFSET, BLKSZ - Superblock.OFFSET);
-        long checksum = ~crc.getValue() & 0xFFFF_FFFFL;
+        long checksum = Superblock.checksum(block0, Superblock.OFFSET, BLKSZ - Superblock.OFFSET);
         sb = new Superblock(checksum, compat, BLKSZBITS, (int) root.nid, inos, options.buildTime(), 0, blocks, 0, 0,
                 uuid, volumeName == null ? new byte[16] : Arrays.copyOf(volumeName, 16), 0);
         sb.encode(block0, Superblock.OFFSET);

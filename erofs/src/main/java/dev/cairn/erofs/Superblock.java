@@ -28,6 +28,17 @@ record Superblock(
     static final long COMPAT_MTIME = 0x2;
     static final long COMPAT_XATTR_FILTER = 0x4;
 
+    /**
+     * The superblock checksum of {@code lib/super.c}: {@code crc32c(~0, ...)} without the final
+     * inversion over {@code len} bytes from {@code off} (the superblock to the end of its block, with
+     * the checksum field zero), which is the bitwise NOT of standard CRC-32C.
+     */
+    static long checksum(byte[] b, int off, int len) {
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(b, off, len);
+        return ~crc.getValue() & 0xFFFF_FFFFL;
+    }
+
     void encode(byte[] b, int off) {
         LittleEndian.putU32(b, off, MAGIC);
         LittleEndian.putU32(b, off + 0x04, checksum);

@@ -24,7 +24,7 @@ final class TarCorpus {
     private final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
     private final TarArchiveOutputStream tar;
 
-    private TarCorpus() {
+    TarCorpus() {
         tar = new TarArchiveOutputStream(bytes);
         tar.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
         tar.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
