@@ -725,8 +725,9 @@ public final class ErofsTarWriter {
         long iu = (type == S_IFCHR || type == S_IFBLK || type == S_IFIFO || type == S_IFSOCK) ? inode.rdev
                 : inode.blkaddr;
         if (inode.isize == CompactInode.SIZE) {
-            new CompactInode(inode.layout << 1, icount, inode.mode, (int) inode.nlink, inode.size, iu, inode.ino,
-                    (int) inode.uid, (int) inode.gid).encode(b, 0);
+            // compact only when nlink, uid and gid fit 16 bits (useExtended)
+            new CompactInode(inode.layout << 1, icount, inode.mode, Math.toIntExact(inode.nlink), inode.size, iu,
+                    inode.ino, Math.toIntExact(inode.uid), Math.toIntExact(inode.gid)).encode(b, 0);
         } else {
             new ExtendedInode(1 | inode.layout << 1, icount, inode.mode, inode.size, iu, inode.ino, inode.uid,
                     inode.gid, inode.mtime, inode.nsec, inode.nlink).encode(b, 0);
