@@ -105,6 +105,21 @@ final class TarCorpus {
         return put(e, data);
     }
 
+    /**
+     * A PAX global header ('g') whose records apply to every following entry. Commons Compress keeps
+     * only non-standard keywords (such as xattrs) of a global header; uid, mtime etc. it would parse.
+     */
+    TarCorpus global(Map<String, String> records) {
+        TarArchiveEntry e = new TarArchiveEntry("pax_global_header", TarConstants.LF_PAX_GLOBAL_EXTENDED_HEADER);
+        records.forEach(e::addPaxHeader);
+        try {
+            tar.putArchiveEntry(e); // written (header and records) at once
+        } catch (IOException ex) {
+            throw new UncheckedIOException(ex);
+        }
+        return this;
+    }
+
     private TarCorpus put(TarArchiveEntry e, byte[] data) {
         try {
             tar.putArchiveEntry(e);
@@ -214,6 +229,19 @@ final class TarCorpus {
                 .bytes());
         m.put("replaced", new TarCorpus().file("dup", text("first version")).file("dup", text("second"))
                 .dir("d", 0755).file("d/x", text("x")).file("d", text("now a file")).bytes());
+        // tails that cannot sit beside their inode: a directory whose last block holds 4059 bytes of
+        // dirents and symlinks of 4070-4095 bytes get a block of their own (mkfs.erofs's ENOSPC path)
+        TarCorpus tails = new TarCorpus().dir("big", 0755);
+        for (int i = 0; i < 36; i++) {
+            tails.file("big/" + String.format("%03d", i) + name('t', 97), new byte[0]);
+        }
+        tails.symlink("s4095", "l".repeat(4095)).symlink("s4070", "k".repeat(4070));
+        TarArchiveEntry compact = tails.entry("s4080-compact", TarConstants.LF_SYMLINK, 0777, 0);
+        compact.setLinkName("c".repeat(4080));
+        m.put("tail-blocks", tails.put(compact, null).bytes());
+        m.put("global-pax", new TarCorpus().global(Map.of("SCHILY.xattr.user.global", "g"))
+                .file("a", text("aa")).withPax("b", TarConstants.LF_NORMAL, 0644, text("b"),
+                        Map.of("SCHILY.xattr.user.global", "local")).dir("d", 0755).file("d/x", text("x")).bytes());
         return m;
     }
 
