@@ -32,16 +32,24 @@ mkdir -p "$DEST.tmp/root" "$DEST.tmp/bin"
 for deb in "$WORK"/debs/*.deb; do
   dpkg-deb -x "$deb" "$DEST.tmp/root"
 done
-# Check that every NEEDED library of the tools is present in the unpacked tree.
 LIBDIR="$DEST/root/usr/lib/x86_64-linux-gnu"
 for tool in mkfs.erofs fsck.erofs dump.erofs; do
   cat > "$DEST.tmp/bin/$tool" <<WRAP
 #!/bin/sh
 # trixie's $tool through trixie's loader and libraries (written by src-test-fixtures/trixie-erofs-utils.sh)
-exec "$LIBDIR/ld-linux-x86-64.so.2" --library-path "$LIBDIR:$DEST/root/lib/x86_64-linux-gnu" "$DEST/root/usr/bin/$tool" "\$@"
+exec "$LIBDIR/ld-linux-x86-64.so.2" --library-path "$LIBDIR" "$DEST/root/usr/bin/$tool" "\$@"
 WRAP
   chmod 755 "$DEST.tmp/bin/$tool"
 done
 rm -rf "$DEST"
 mv "$DEST.tmp" "$DEST"
+# Every library the tools need must resolve inside DEST (not from the host's Debian 12 libraries).
+for tool in mkfs.erofs fsck.erofs dump.erofs; do
+  libs=$("$LIBDIR/ld-linux-x86-64.so.2" --library-path "$LIBDIR" --list "$DEST/root/usr/bin/$tool")
+  if echo "$libs" | grep -v -e "$DEST/" -e 'linux-vdso' | grep -q '=>'; then
+    echo "$tool needs libraries from outside $DEST (add their trixie packages to PKGS):" >&2
+    echo "$libs" >&2
+    exit 1
+  fi
+done
 "$DEST/bin/mkfs.erofs" --version
