@@ -3,13 +3,15 @@ package dev.cairn.cli.oci;
 import dev.cairn.cli.CairnException;
 import dev.cairn.cli.ExitCode;
 import dev.cairn.cli.JsonOption;
+import dev.cairn.io.AtomicOutput;
+import dev.cairn.io.FileTrees;
 import dev.cairn.oci.ImageTransfer;
 import dev.cairn.oci.OciLayout;
 import dev.cairn.oci.RegistryClient;
 import dev.cairn.oci.RegistryException;
 import dev.cairn.oci.RegistryReference;
+import dev.cairn.oci.TransferProgress;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -49,23 +51,29 @@ final class CopyCommand implements Callable<Integer> {
         // --username/--password-stdin are for DEST (skopeo's --dest-creds), or SRC when only it is a registry
         RegistryClient client = s != null || d != null ? registry.client((d != null ? d : s).registry(), System.in) : null;
         ImageTransfer.TransferResult r;
-        try {
+        try (TransferProgressLine line = TransferProgressLine.start(spec.commandLine().getErr(), json.enabled())) {
+            TransferProgress progress = line.listener();
             if (s == null && d == null) {
                 LayoutRef sl = layout(source);
                 LayoutRef dl = layout(destination);
-                r = ImageTransfer.copy(OciLayout.open(sl.layout()), sl.tag(), OciLayout.openOrCreate(dl.layout()), dl.tag());
+                r = ImageTransfer.copy(OciLayout.open(sl.layout()), sl.tag(), OciLayout.openOrCreate(dl.layout()), dl.tag(), progress);
             } else if (s == null) {
                 LayoutRef sl = layout(source);
-                r = ImageTransfer.push(OciLayout.open(sl.layout()), sl.tag(), client, d);
+                r = ImageTransfer.push(OciLayout.open(sl.layout()), sl.tag(), client, d, progress);
             } else if (d == null) {
                 LayoutRef dl = layout(destination);
-                r = ImageTransfer.pull(client, s, dl.layout(), dl.tag());
+                r = ImageTransfer.pull(client, s, dl.layout(), dl.tag(), progress);
             } else {
-                Path temp = Files.createTempDirectory("cairn-oci-copy-");
+                // scratch space for blobs on their way: removed afterwards, and by a Ctrl-C (JVM shutdown) too
+                Path temp = AtomicOutput.createTempDirectory(null, "cairn-oci-copy-");
                 try {
-                    r = ImageTransfer.copy(client, s, d, temp.resolve("scratch"));
+                    r = ImageTransfer.copy(client, s, d, temp.resolve("scratch"), progress);
                 } finally {
-                    dev.cairn.io.FileTrees.delete(temp);
+                    try {
+                        FileTrees.delete(temp);
+                    } finally {
+                        AtomicOutput.settled(temp);
+                    }
                 }
             }
         } catch (RegistryException e) {
