@@ -70,7 +70,7 @@ class ProgressTest {
         p.advance(42);
         p.tick();
         String frame = text.toString();
-        assertThat(frame).isEqualTo("\rhashing [############.................]  42% 42 B/100 B");
+        assertThat(frame).isEqualTo("\rhashing [############..................]  42% 42 B/100 B");
         p.close();
         String all = text.toString();
         String tail = all.substring(frame.length());
@@ -113,9 +113,9 @@ class ProgressTest {
     void framesSayBytesRateAndTimeLeft() {
         long s = 1_000_000_000L;
         assertThat(Progress.frame("hashing", 512L << 20, 1L << 30, Progress.Unit.BYTES, 2 * s, 0))
-                .isEqualTo("hashing [##########..........]  50% 512.0 MiB/1.0 GiB 256.0 MiB/s ETA 0:02");
+                .isEqualTo("hashing [############.............]  50% 512.0 MiB/1.0 GiB 256.0 MiB/s ETA 0:02");
         assertThat(Progress.frame("creating rootfs.img", 512L << 20, 1L << 30, Progress.Unit.BYTES, 2 * s, 0)).as("less room, a shorter bar")
-                .isEqualTo("creating rootfs.img [#####.....]  50% 512.0 MiB/1.0 GiB 256.0 MiB/s ETA 0:02");
+                .isEqualTo("creating rootfs.img [######.......]  50% 512.0 MiB/1.0 GiB 256.0 MiB/s ETA 0:02");
         assertThat(Progress.frame("reading", 3L << 20, -1, Progress.Unit.BYTES, 3 * s, 1))
                 .isEqualTo("reading / 3.0 MiB 1.0 MiB/s");
         assertThat(Progress.frame("      rootfs", 0, -1, Progress.Unit.NONE, 12_300_000_000L, 2))
