@@ -6,6 +6,7 @@ import dev.cairn.cli.Progress;
 import dev.cairn.cli.SourceDateEpochOption;
 import dev.cairn.cli.ThreadsOption;
 import dev.cairn.cli.oci.RegistryOptions;
+import dev.cairn.cli.oci.TransferProgressLine;
 import dev.cairn.oci.RegistryReference;
 import dev.cairn.pipeline.BuildListener;
 import dev.cairn.pipeline.BuildManifest;
@@ -104,8 +105,9 @@ public final class BuildCommand implements Callable<Integer> {
         String pushed = null;
         if (s.outputs().push() != null) {
             RegistryReference dest = RegistryReference.parse(s.outputs().push());
-            try (dev.cairn.oci.RegistryClient client = registry.client(dest.registry(), System.in)) {
-                pushed = ImageSetBuilder.push(outDir, dest, client);
+            try (dev.cairn.oci.RegistryClient client = registry.client(dest.registry(), System.in);
+                 TransferProgressLine progress = TransferProgressLine.start(err, !steps)) {
+                pushed = ImageSetBuilder.push(outDir, dest, client, progress.listener());
             }
             if (steps) {
                 err.println("      pushed " + pushed);

@@ -11,7 +11,7 @@ import java.io.PrintWriter;
  * digest).
  * Shown only where {@link Progress} shows.
  */
-final class TransferProgressLine implements TransferProgress, AutoCloseable {
+public final class TransferProgressLine implements TransferProgress, AutoCloseable {
     private final Progress progress;
     private int blobs;
 
@@ -19,12 +19,13 @@ final class TransferProgressLine implements TransferProgress, AutoCloseable {
         this.progress = progress;
     }
 
-    static TransferProgressLine start(PrintWriter err, boolean json) {
-        return new TransferProgressLine(Progress.start(err, "", -1, json));
+    /** A line on {@code err} where {@link Progress} shows ({@code off}: never, e.g. under --json or --quiet). */
+    public static TransferProgressLine start(PrintWriter err, boolean off) {
+        return new TransferProgressLine(Progress.start(err, "", -1, off));
     }
 
     /** What the transfer reports to: {@link TransferProgress#NONE} when no line shows (nothing to count). */
-    TransferProgress listener() {
+    public TransferProgress listener() {
         return progress.enabled() ? this : TransferProgress.NONE;
     }
 
