@@ -87,6 +87,7 @@ public final class Progress implements AutoCloseable {
             return OFF;
         }
         Progress p = new Progress(err, label, total, unit, true, System::nanoTime, delayMillis() * 1_000_000L);
+        Shown.LINES.add(p);
         p.startTicker();
         return p;
     }
@@ -123,6 +124,15 @@ public final class Progress implements AutoCloseable {
             return target.startsWith("/dev/pts/") || target.startsWith("/dev/tty");
         } catch (IOException | UnsupportedOperationException | SecurityException e) {
             return false;
+        }
+    }
+
+    /** Lines being drawn: a Ctrl-C (JVM shutdown) erases them, so the shell's prompt starts on a clean line. */
+    private static final class Shown {
+        static final java.util.Set<Progress> LINES = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+        static {
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> LINES.forEach(Progress::close), "cairn-progress-erase"));
         }
     }
 
@@ -287,6 +297,7 @@ public final class Progress implements AutoCloseable {
             erase();
             err.flush();
         }
+        Shown.LINES.remove(this);
         if (t != null && t != Thread.currentThread()) {
             t.interrupt();
         }
