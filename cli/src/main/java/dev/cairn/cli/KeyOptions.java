@@ -5,6 +5,7 @@ import dev.cairn.signing.KeyMaterial;
 import dev.cairn.signing.Secret;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import picocli.CommandLine.Option;
@@ -14,7 +15,7 @@ import picocli.CommandLine.Option;
  * file or standard input; never as an option value.
  */
 public final class KeyOptions {
-    @Option(names = "--key", paramLabel = "FILE", description = "Private key: PEM (PKCS#8, encrypted PKCS#8, traditional RSA/EC) or DER PKCS#8.")
+    @Option(names = "--key", paramLabel = "FILE", description = "Private key: PEM (PKCS#8, encrypted PKCS#8, traditional RSA/EC), DER PKCS#8, or a cosign.key (password from COSIGN_PASSWORD or --key-pass-*).")
     Path key;
 
     @Option(names = "--cert", paramLabel = "FILE", description = "Signer certificate (PEM or DER; further certificates in the file form the chain).")
@@ -86,7 +87,44 @@ public final class KeyOptions {
         if (passFile != null) {
             return Secret.ofFile(passFile);
         }
-        return passStdin ? Secret.ofStream(System.in) : null;
+        if (passStdin) {
+            return Secret.ofStream(System.in);
+        }
+        // cosign reads a cosign.key's password from COSIGN_PASSWORD; so does cairn when no option names one.
+        if (key != null && Environment.get(COSIGN_PASSWORD) != null && isCosignKey(key)) {
+            return Secret.ofEnvironment(COSIGN_PASSWORD, java.util.Map.of(COSIGN_PASSWORD, Environment.get(COSIGN_PASSWORD)));
+        }
+        return null;
+    }
+
+    /** The environment variable cosign reads a key file's password from. */
+    public static final String COSIGN_PASSWORD = "COSIGN_PASSWORD";
+
+    private static boolean isCosignKey(Path file) {
+        try {
+            return Files.size(file) < 64 * 1024
+                    && dev.cairn.signing.CosignKeyFile.isCosignKey(Files.readString(file, java.nio.charset.StandardCharsets.US_ASCII));
+        } catch (IOException | java.io.UncheckedIOException e) {
+            return false; // loading the key reports the real problem
+        }
+    }
+
+    /** Whether the options name a key file alone (no certificate, PKCS#12 or token): cosign's keyed mode. */
+    public boolean keyOnly() {
+        return key != null && cert == null && pkcs12 == null && pkcs11Module == null;
+    }
+
+    /** The --key file's private key, for signatures that carry no certificate (cosign's keyed mode). */
+    public java.security.PrivateKey loadKeyOnly() throws IOException {
+        if (!keyOnly()) {
+            throw new IllegalStateException("not a key-only signer");
+        }
+        return KeyLoader.loadPrivateKey(key, passphrase());
+    }
+
+    /** The --key file's name, to name the signer in messages. */
+    public Path keyFile() {
+        return key;
     }
 
     private byte[] keyId() {

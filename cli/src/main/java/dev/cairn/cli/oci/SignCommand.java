@@ -37,7 +37,9 @@ import picocli.CommandLine.Spec;
                 "(PS256/384/512 or ES256/384 chosen from the key, x5c chain) as an OCI 1.1 referrer. --format sigstore-bundle:",
                 "sigstore bundle v0.3 message signature over the manifest, signer certificate included, no transparency log,",
                 "as a referrer. Referrers go through the referrers API, else the sha256-<hex> fallback tag.",
-                "Keys from PEM files, PKCS#12 or a PKCS#11 token. TARGET is LAYOUT:TAG or HOST/REPOSITORY:TAG (docker:// optional).",
+                "Keys from PEM files, PKCS#12 or a PKCS#11 token; --format cosign also signs with a key alone (a cosign.key,",
+                "password from COSIGN_PASSWORD; cosign's keyed mode: no certificate in the signature; verify with --key cosign.pub).",
+                "TARGET is LAYOUT:TAG or HOST/REPOSITORY:TAG (docker:// optional).",
                 "In a layout, push the signature with the image (cosign: also push LAYOUT:sha256-<hex>.sig)."})
 final class SignCommand implements Callable<Integer> {
     static final String SIGNING_AGENT = "cairn";
@@ -68,17 +70,32 @@ final class SignCommand implements Callable<Integer> {
         if (format != SignatureFormat.COSIGN && (reference != null || noCertificate)) {
             throw new IllegalArgumentException("--reference and --no-certificate are cosign options (not for --format " + format + ")");
         }
-        KeyMaterial km = keys.load(spec.commandLine().getErr());
+        if (keys.keyOnly() && format != SignatureFormat.COSIGN) {
+            throw new IllegalArgumentException("--format " + format + " signatures carry the signer certificate: give --cert with --key"
+                    + " (a key alone signs only --format cosign)");
+        }
+        // cosign's keyed mode: --key alone (a cosign.key or any PEM key), no certificate in the signature.
+        Signer signer = keys.keyOnly()
+                ? new Signer(null, keys.loadKeyOnly(), keys.keyFile().toString())
+                : new Signer(keys.load(spec.commandLine().getErr()), null, null);
         Instant now = time.instant(spec.commandLine()).orElseGet(Instant::now);
         ImageTarget t = ImageTarget.open(target, registry, System.in);
         try {
-            return sign(t, km, now);
+            return sign(t, signer, now);
         } catch (RegistryException e) {
             throw new CairnException(ExitCode.REGISTRY, "signing " + t.display() + " failed: " + e.getMessage(), e);
         }
     }
 
-    private int sign(ImageTarget t, KeyMaterial km, Instant now) throws IOException {
+    /** Who signs: key material with its certificate, or (cosign keyed mode) a key alone. */
+    private record Signer(KeyMaterial km, java.security.PrivateKey key, String keyName) {
+        byte[] sign(byte[] data) throws IOException {
+            return km != null ? RawSignature.sign(data, km) : RawSignature.sign(data, key, keyName);
+        }
+    }
+
+    private int sign(ImageTarget t, Signer signer, Instant now) throws IOException {
+        KeyMaterial km = signer.km();
         Descriptor subject = t.store().resolve(t.reference());
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("subject", subject.digest().toString());
@@ -92,8 +109,8 @@ final class SignCommand implements Callable<Integer> {
                     throw new IllegalArgumentException("--reference REGISTRY/REPOSITORY is required for a layout (the payload names where the image will live)");
                 }
                 byte[] payload = CosignSignatures.payload(dockerRef, subject.digest());
-                String sig = Base64.getEncoder().encodeToString(RawSignature.sign(payload, km));
-                String pem = noCertificate ? null : dev.cairn.signing.Pem.encode("CERTIFICATE", der(km.certificate()));
+                String sig = Base64.getEncoder().encodeToString(signer.sign(payload));
+                String pem = noCertificate || km == null ? null : dev.cairn.signing.Pem.encode("CERTIFICATE", der(km.certificate()));
                 sigManifest = CosignSignatures.attach(t.store(), subject.digest(), new CosignSignatures.Signature(payload, sig, pem));
                 out.put("tag", CosignSignatures.tag(subject.digest()));
                 where = t.store().describe() + ":" + CosignSignatures.tag(subject.digest());
