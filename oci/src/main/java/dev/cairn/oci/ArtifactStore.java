@@ -28,6 +28,9 @@ public interface ArtifactStore {
     /** Reads a small blob completely (digest and size checked); more than {@code max} bytes is refused. */
     byte[] readBlob(Descriptor d, int max) throws IOException;
 
+    /** Streams a blob of any size; the stream fails at its end unless size and digest match {@code d}. */
+    InputStream openBlob(Descriptor d) throws IOException;
+
     /** Stores a blob (a registry skips one it already has). */
     Descriptor putBlob(byte[] bytes, String mediaType) throws IOException;
 
@@ -83,6 +86,11 @@ public interface ArtifactStore {
         @Override
         public byte[] readBlob(Descriptor d, int max) throws IOException {
             return layout.readBlob(d, max);
+        }
+
+        @Override
+        public InputStream openBlob(Descriptor d) throws IOException {
+            return layout.openBlob(d);
         }
 
         @Override
@@ -163,6 +171,11 @@ public interface ArtifactStore {
                 }
                 return b;
             }
+        }
+
+        @Override
+        public InputStream openBlob(Descriptor d) throws IOException {
+            return client.getBlob(repository, d);
         }
 
         @Override
