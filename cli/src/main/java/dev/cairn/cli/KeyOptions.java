@@ -77,24 +77,35 @@ public final class KeyOptions {
     }
 
     private Secret readPassphrase() throws IOException {
-        int n = (passEnv != null ? 1 : 0) + (passFile != null ? 1 : 0) + (passStdin ? 1 : 0);
-        if (n > 1) {
-            throw new IllegalArgumentException("give the passphrase one way: --key-pass-env, --key-pass-file or --key-pass-stdin");
-        }
-        if (passEnv != null) {
-            return Secret.ofEnvironment(passEnv, System.getenv());
-        }
-        if (passFile != null) {
-            return Secret.ofFile(passFile);
-        }
-        if (passStdin) {
-            return Secret.ofStream(System.in);
+        Secret given = secret(passEnv, passFile, passStdin, "passphrase", "--key-pass-env, --key-pass-file or --key-pass-stdin");
+        if (given != null) {
+            return given;
         }
         // cosign reads a cosign.key's password from COSIGN_PASSWORD; so does cairn when no option names one.
         if (key != null && Environment.get(COSIGN_PASSWORD) != null && isCosignKey(key)) {
             return Secret.ofEnvironment(COSIGN_PASSWORD, java.util.Map.of(COSIGN_PASSWORD, Environment.get(COSIGN_PASSWORD)));
         }
         return null;
+    }
+
+    /**
+     * A secret from at most one of its three sources (an environment variable, a file's first line,
+     * standard input's first line), or null when none is given; {@code what} and {@code options} name
+     * them in the usage error.
+     */
+    public static Secret secret(String env, Path file, boolean stdin, String what, String options) throws IOException {
+        int n = (env != null ? 1 : 0) + (file != null ? 1 : 0) + (stdin ? 1 : 0);
+        if (n > 1) {
+            throw new IllegalArgumentException("give the " + what + " one way: " + options);
+        }
+        if (env != null) {
+            String v = Environment.get(env);
+            return Secret.ofEnvironment(env, v == null ? java.util.Map.of() : java.util.Map.of(env, v));
+        }
+        if (file != null) {
+            return Secret.ofFile(file);
+        }
+        return stdin ? Secret.ofStream(System.in) : null;
     }
 
     /** The environment variable cosign reads a key file's password from. */

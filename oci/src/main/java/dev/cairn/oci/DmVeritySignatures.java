@@ -67,7 +67,6 @@ public final class DmVeritySignatures {
         if (signatures.isEmpty() || signatures.size() > MAX_LAYERS) {
             throw new IllegalArgumentException("a dm-verity referrer signs 1 to " + MAX_LAYERS + " layers, not " + signatures.size());
         }
-        store.putBlob(MediaTypes.EMPTY_JSON, MediaTypes.EMPTY);
         List<Descriptor> layers = new ArrayList<>();
         for (int i = 0; i < signatures.size(); i++) {
             LayerSignature s = signatures.get(i);
@@ -82,26 +81,14 @@ public final class DmVeritySignatures {
         ann.put(SIGNATURE_MARKER, "true");
         ann.put(CONVERSION, conversion);
         ann.put(MediaTypes.CREATED, created.truncatedTo(ChronoUnit.SECONDS).toString());
-        Manifest m = Manifest.of(ARTIFACT_TYPE, Descriptor.empty(), layers,
-                Descriptor.of(subject.mediaType(), subject.digest(), subject.size()), ann);
-        return store.putManifest(m, null);
+        return store.attachReferrer(subject, ARTIFACT_TYPE, layers, ann);
     }
 
     /** The dm-verity signature referrers of {@code subject} whose manifest really names it. */
     public static List<Attached> read(ArtifactStore store, Digest subject) throws IOException {
         List<Attached> out = new ArrayList<>();
-        for (Descriptor r : store.referrers(subject)) {
-            if (!ARTIFACT_TYPE.equals(r.artifactType()) || !MediaTypes.isManifest(r.mediaType())) {
-                continue;
-            }
-            if (out.size() >= 64) {
-                throw new FormatException("referrers", out.size(), "more than 64 dm-verity signature referrers on " + subject);
-            }
-            ManifestBlob mb = store.readManifest(r);
+        for (ManifestBlob mb : store.referrersOfType(subject, ARTIFACT_TYPE, 64, "dm-verity signature referrers")) {
             Manifest m = mb.manifest();
-            if (m.subject() == null || !m.subject().digest().equals(subject) || !ARTIFACT_TYPE.equals(m.effectiveArtifactType())) {
-                continue;
-            }
             if (m.layers().size() > MAX_LAYERS) {
                 throw new FormatException("layers", m.layers().size(), "dm-verity referrer " + mb.descriptor().digest() + " has too many layers");
             }

@@ -116,18 +116,10 @@ public final class KeysCommand extends CommandGroup implements Main.LazySubcomma
         }
 
         private dev.cairn.signing.Secret password() throws IOException {
-            int n = (passEnv != null ? 1 : 0) + (passFile != null ? 1 : 0) + (passStdin ? 1 : 0);
-            if (n > 1) {
-                throw new IllegalArgumentException("give the password one way: --key-pass-env, --key-pass-file or --key-pass-stdin");
-            }
-            if (passEnv != null) {
-                return dev.cairn.signing.Secret.ofEnvironment(passEnv, System.getenv());
-            }
-            if (passFile != null) {
-                return dev.cairn.signing.Secret.ofFile(passFile);
-            }
-            if (passStdin) {
-                return dev.cairn.signing.Secret.ofStream(System.in);
+            dev.cairn.signing.Secret given = KeyOptions.secret(passEnv, passFile, passStdin, "password",
+                    "--key-pass-env, --key-pass-file or --key-pass-stdin");
+            if (given != null) {
+                return given;
             }
             if (dev.cairn.cli.Environment.get(KeyOptions.COSIGN_PASSWORD) != null) {
                 return dev.cairn.signing.Secret.ofEnvironment(KeyOptions.COSIGN_PASSWORD,

@@ -1,9 +1,9 @@
 package dev.cairn.cli.oci;
 
 import dev.cairn.cli.CairnException;
-import dev.cairn.cli.Environment;
 import dev.cairn.cli.ExitCode;
 import dev.cairn.cli.JsonOption;
+import dev.cairn.cli.KeyOptions;
 import dev.cairn.oci.Credentials;
 import dev.cairn.oci.ImageTransfer;
 import dev.cairn.oci.OciLayout;
@@ -14,7 +14,6 @@ import dev.cairn.signing.Secret;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -75,18 +74,13 @@ final class CopyCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--src-password-stdin and --password-stdin cannot both read standard input:"
                     + " give SRC's with --src-password-env or --src-password-file");
         }
-        Secret pw = srcPasswordEnv != null ? Secret.ofEnvironment(srcPasswordEnv, envOf(srcPasswordEnv))
-                : srcPasswordFile != null ? Secret.ofFile(srcPasswordFile) : Secret.ofStream(System.in);
+        Secret pw = KeyOptions.secret(srcPasswordEnv, srcPasswordFile, srcPasswordStdin, "SRC password",
+                "--src-password-env, --src-password-file or --src-password-stdin");
         String password = new String(pw.chars());
         if (password.isEmpty()) {
             throw new IllegalArgumentException("SRC's password is empty");
         }
         return new Credentials(srcUsername, password);
-    }
-
-    private static Map<String, String> envOf(String variable) {
-        String v = Environment.get(variable);
-        return v == null ? Map.of() : Map.of(variable, v);
     }
 
     private static final String OCI = "oci:";
