@@ -169,4 +169,52 @@ class OciDmVerityIT {
             assertThat(fallback).contains(DmVeritySignatures.ARTIFACT_TYPE);
         }
     }
+
+    /** containerd's EROFS conversion: cairn's image equals mkfs.erofs 1.8's, and the signed root hash is veritysetup's over it. */
+    @Test
+    void containerdErofsRootHashesAreThoseOfMkfsErofsImages() throws Exception {
+        ToolOracle veritysetup = ToolOracle.require("veritysetup", "cryptsetup-bin");
+        ToolOracle mkfs = ToolOracle.requireAt(Path.of(System.getProperty("cairn.erofs.tools", "/opt/cairn-oracles/trixie-erofs/bin"))
+                .resolve("mkfs.erofs"), "erofs-utils from Debian 13 (src-test-fixtures/trixie-erofs-utils.sh)");
+        assertThat(mkfs.runOk("--version").stdout()).startsWith("mkfs.erofs (erofs-utils) 1.8.");
+        Path key = TestPki.get().ecLeaf().writeKeyPem(dir.resolve("k.pem"));
+        Path cert = TestPki.get().ecLeaf().writeCertPem(dir.resolve("k.crt"));
+        Path img = image("img", "erofs layer\n", "z".repeat(300_000));
+        MainTest.Run s = run("oci", "sign", img + ":app", "--format", "dm-verity", "--conversion", "containerd-erofs", "--key",
+                key.toString(), "--cert", cert.toString(), "--json");
+        assertThat(s.code()).as(s.err()).isZero();
+        OciLayout layout = OciLayout.open(img);
+        Descriptor subject = layout.resolve("app");
+        Manifest m = ArtifactStore.of(layout).readManifest(subject).manifest();
+        DmVeritySignatures.Attached ref = DmVeritySignatures.read(ArtifactStore.of(layout), subject.digest()).get(0);
+        assertThat(ref.conversion()).isEqualTo("containerd-erofs");
+        for (int i = 0; i < m.layers().size(); i++) {
+            Descriptor l = m.layers().get(i);
+            byte[] tar;
+            try (InputStream in = new GZIPInputStream(Files.newInputStream(layout.blobPath(l.digest())))) {
+                tar = in.readAllBytes();
+            }
+            // containerd's argv (erofs differ, reproducible configuration) with its UUIDv5 of the layer digest
+            String uuid = dev.cairn.erofs.ErofsOptions.containerd(l.digest().toString()).uuid().toString();
+            Path erofs = dir.resolve("layer" + i + ".erofs");
+            mkfs.run(Duration.ofMinutes(2), dir, List.of("--tar=f", "--aufs", "--quiet", "-Enoinline_data", "-b4096", "-T0",
+                    "--mkfs-time", "--sort=none", "-U", uuid, erofs.toString()), tar).assertExit(0);
+            Path tree = dir.resolve("layer" + i + ".vtree");
+            String format = veritysetup.runOk("format", "--no-superblock", "--salt=" + ZERO_SALT, "--data-block-size=4096",
+                    "--hash-block-size=4096", erofs.toString(), tree.toString()).stdout();
+            assertThat(format).as("veritysetup over mkfs.erofs's image").contains("Root hash:      \t" + ref.layers().get(i).rootHash());
+            Path work = Files.createDirectories(dir.resolve("erofs-work" + i));
+            NodeLayerConversion.Converted c;
+            try (InputStream in = layout.openBlob(l)) {
+                c = NodeLayerConversion.convert(NodeLayerConversion.Conversion.CONTAINERD_EROFS, l, in, work, 2);
+            }
+            assertThat(Files.readAllBytes(c.data())).as("cairn's EROFS image is mkfs.erofs's").isEqualTo(Files.readAllBytes(erofs));
+        }
+        MainTest.Run v = run("oci", "verify", img + ":app", "--format", "dm-verity", "--cert", cert.toString());
+        assertThat(v.code()).as(v.err()).isZero();
+        // the same signatures do not pass as another conversion's
+        MainTest.Run wrong = run("oci", "verify", img + ":app", "--format", "dm-verity", "--conversion", "tardev", "--cert", cert.toString());
+        assertThat(wrong.code()).isEqualTo(1);
+        assertThat(wrong.err()).contains("layer 0 (").contains("tardev root hash");
+    }
 }

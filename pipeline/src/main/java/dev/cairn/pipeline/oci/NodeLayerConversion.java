@@ -1,5 +1,7 @@
 package dev.cairn.pipeline.oci;
 
+import dev.cairn.erofs.ErofsOptions;
+import dev.cairn.erofs.ErofsTarWriter;
 import dev.cairn.io.FormatException;
 import dev.cairn.oci.Descriptor;
 import dev.cairn.oci.MediaTypes;
@@ -41,7 +43,14 @@ public final class NodeLayerConversion {
          * Kata's tardev snapshotter (AKS Confidential Containers): the decompressed tar, the tarfs
          * index appended, a SHA-256 dm-verity tree with 4 KiB blocks and a 32-byte zero salt.
          */
-        TARDEV("tardev");
+        TARDEV("tardev"),
+        /**
+         * containerd's EROFS differ with dm-verity (containerd 2.3+, Azure Linux OS Guard), in its
+         * documented reproducible configuration: {@code mkfs.erofs --tar=f --aufs -Enoinline_data -b4096
+         * -T0 --mkfs-time --sort=none -U <UUIDv5 of the layer digest>} (erofs-utils 1.8), then a
+         * SHA-256 dm-verity tree with 4 KiB blocks and a 32-byte zero salt.
+         */
+        CONTAINERD_EROFS("containerd-erofs");
 
         private final String flag;
 
@@ -59,7 +68,7 @@ public final class NodeLayerConversion {
                     return c;
                 }
             }
-            throw new IllegalArgumentException("unknown conversion '" + flag + "' (supported: tardev)");
+            throw new IllegalArgumentException("unknown conversion '" + flag + "' (supported: tardev, containerd-erofs)");
         }
 
         @Override
@@ -79,7 +88,37 @@ public final class NodeLayerConversion {
         }
     }
 
-    /** The tardev tree's parameters: SHA-256, format 1, 4096/4096, 32 zero bytes of salt, no superblock. */
+    /** Layer media types containerd's EROFS differ converts (a tar, uncompressed or compressed). */
+    static final Set<String> CONTAINERD_MEDIA_TYPES = Set.of(MediaTypes.LAYER_TAR, MediaTypes.LAYER_TAR_GZIP,
+            MediaTypes.LAYER_TAR_ZSTD, "application/vnd.docker.image.rootfs.diff.tar.gzip");
+
+    private static Converted containerdErofs(Descriptor layer, InputStream blob, Path work, int threads) throws IOException {
+        String type = layer.mediaType();
+        if (!CONTAINERD_MEDIA_TYPES.contains(type)) {
+            throw new FormatException("mediaType", type, "layer " + layer.digest()
+                    + " cannot be signed for containerd-erofs: the differ converts tar layers ("
+                    + String.join(", ", CONTAINERD_MEDIA_TYPES.stream().sorted().toList()) + ")");
+        }
+        Path data = Files.createTempFile(work, "layer-", ".erofs");
+        try (InputStream tar = type.endsWith("+zstd") ? new com.github.luben.zstd.ZstdInputStream(blob)
+                : type.endsWith("gzip") ? new GZIPInputStream(blob, 64 * 1024) : blob) {
+            ErofsTarWriter.write(tar, data, ErofsOptions.containerd(layer.digest().toString()));
+        } catch (java.util.zip.ZipException e) {
+            throw new FormatException("layer " + layer.digest() + " is not valid gzip: " + e.getMessage(), e);
+        } catch (FormatException e) {
+            throw new FormatException("layer " + layer.digest() + ": " + e.getMessage(), e);
+        }
+        Path tree = Files.createTempFile(work, "layer-", ".tree");
+        VerityResult v = VerityFormatter.format(data, tree, tardevVerity(), threads, VerityProgress.NONE);
+        return new Converted(data, tree, HexFormat.of().formatHex(v.rootHash()).toLowerCase(Locale.ROOT), Files.size(data),
+                List.of());
+    }
+
+    /**
+     * The nodes' tree parameters (tardev and containerd alike): SHA-256, format 1, 4096/4096, 32 zero
+     * bytes of salt, no superblock (containerd writes one with a random UUID after the data; the root
+     * hash does not depend on it).
+     */
     public static VerityParams tardevVerity() {
         return new VerityParams(HashAlgorithm.SHA256, 1, 4096, 4096, new byte[32], null, false, 0, -1, null);
     }
@@ -90,8 +129,8 @@ public final class NodeLayerConversion {
      */
     public static Converted convert(Conversion conversion, Descriptor layer, InputStream blob, Path work, int threads)
             throws IOException {
-        if (conversion != Conversion.TARDEV) {
-            throw new IllegalStateException("unhandled conversion " + conversion);
+        if (conversion == Conversion.CONTAINERD_EROFS) {
+            return containerdErofs(layer, blob, work, threads);
         }
         if (!TARDEV_MEDIA_TYPES.contains(layer.mediaType())) {
             throw new FormatException("mediaType", layer.mediaType(), "layer " + layer.digest()
