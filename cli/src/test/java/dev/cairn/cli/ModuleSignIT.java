@@ -62,4 +62,33 @@ class ModuleSignIT {
         assertThat(again.code()).isEqualTo(4);
         assertThat(again.err()).contains("already has an appended signature");
     }
+
+    /** A batch: three real modules and a bad one; modinfo reads each good module's signature, the bad one is named. */
+    @Test
+    void batchSignsEveryGoodModuleAndNamesTheBadOne() throws Exception {
+        TestPki.KeyAndCert leaf = TestPki.get().rsaLeaf();
+        Path key = leaf.writeKeyPem(dir.resolve("k.pem"));
+        Path cert = leaf.writeCertPem(dir.resolve("c.pem"));
+        ToolOracle as = ToolOracle.require("as", "binutils");
+        List<Path> modules = new java.util.ArrayList<>();
+        for (String name : List.of("one", "two", "three")) {
+            Path src = dir.resolve(name + ".s");
+            Files.writeString(src, ".section .modinfo,\"a\"\n.string \"license=GPL\"\n.string \"name=" + name + "\"\n");
+            Path ko = dir.resolve(name + ".ko");
+            as.run(Duration.ofMinutes(1), dir, List.of("-o", ko.toString(), src.toString()), null).assertExit(0);
+            modules.add(ko);
+        }
+        Path bad = Files.writeString(dir.resolve("bad.ko"), "not an object file\n");
+        MainTest.Run r = run("sign", "module", "--key", key.toString(), "--cert", cert.toString(), modules.get(0).toString(),
+                bad.toString(), modules.get(1).toString(), modules.get(2).toString());
+        assertThat(r.code()).as(r.err()).isEqualTo(3);
+        assertThat(r.err()).contains("cairn: " + bad + ": not an ELF file").endsWith("cairn: signed 3 of 4 modules; 1 failed\n");
+        assertThat(bad).hasContent("not an object file\n");
+        ToolOracle modinfo = ToolOracle.require("modinfo", "kmod");
+        for (Path ko : modules) {
+            String name = ko.getFileName().toString().replace(".ko", "");
+            String info = modinfo.run(Duration.ofMinutes(1), dir, List.of(ko.toString()), null).assertExit(0).stdout();
+            assertThat(info).contains("name:           " + name).contains("sig_id:         PKCS#7").contains("sig_hashalgo:   sha256");
+        }
+    }
 }
