@@ -46,9 +46,10 @@ public final class ImaCommand extends CommandGroup implements Main.LazySubcomman
     @Command(name = "sign", mixinStandardHelpOptions = true,
             description = {"Sign files with IMA signature v2 (evmctl ima_sign): set security.ima (needs root and setfattr),",
                     "or write FILE.sig side files with --sigfile; --json prints every blob (hex) for image builders.",
-                    "The key is loaded once for all FILEs; a file that fails is named on stderr and left untouched,",
-                    "the others are signed (--fail-fast stops at the first); with several FILEs a summary line ends",
-                    "the run (not with --json, which lists the signed files only), the exit code is the first failure's."})
+                    "The key is loaded once for all FILEs; a file that fails is named on",
+                    "stderr and left untouched, the others are signed (--fail-fast stops at",
+                    "the first); a summary line ends the run (--json: the signed files only);",
+                    "exit code of the first failure."})
     static final class Sign implements Callable<Integer> {
         @Spec
         CommandLine.Model.CommandSpec spec;

@@ -43,9 +43,9 @@ public final class SignCommand extends CommandGroup implements Main.LazySubcomma
     @Command(name = "module", mixinStandardHelpOptions = true,
             description = {"Append a kernel module signature like scripts/sign-file: detached PKCS#7 (no certificates,",
                     "no signed attributes), module_signature trailer and magic. Signs in place unless --out.",
-                    "Several MODULEs are signed in one run, the key loaded once: a module that fails is named on",
-                    "stderr and left untouched, the others are signed (--fail-fast stops at the first); a summary",
-                    "line ends the run, and the exit code is the first failure's."})
+                    "Several MODULEs: the key is loaded once; a module that fails is named on",
+                    "stderr and left untouched, the others are signed (--fail-fast stops at",
+                    "the first); a summary line ends the run; exit code of the first failure."})
     static final class Module implements Callable<Integer> {
         @Spec
         CommandLine.Model.CommandSpec spec;

@@ -26,9 +26,10 @@ import picocli.CommandLine.Spec;
         description = {"Sign a PE/EFI image (UKI, kernel, boot loader) for Secure Boot, like sbsign: Authenticode SHA-256,",
                 "signature appended to any already present (multiple signers); --replace drops the old ones first,",
                 "--remove-signature only removes. Writes IN.signed unless --output.",
-                "Several INs are signed in one run, the key loaded once: each to IN.signed, into --output-dir, or",
-                "--in-place; an image that fails is named on stderr and left untouched, the others are signed",
-                "(--fail-fast stops at the first); a summary line ends the run, the exit code is the first failure's."})
+                "Several INs: the key is loaded once, each goes to IN.signed, into",
+                "--output-dir or --in-place; an image that fails is named on stderr and left",
+                "untouched, the others are signed (--fail-fast stops at the first); a",
+                "summary line ends the run; exit code of the first failure."})
 public final class SignPeCommand implements Callable<Integer> {
     @Spec
     CommandLine.Model.CommandSpec spec;

@@ -28,9 +28,9 @@ import picocli.CommandLine.Spec;
 @Command(name = "pe", mixinStandardHelpOptions = true,
         description = {"Verify a PE/EFI image's Authenticode signature against a certificate or CA (like sbverify --cert):",
                 "exit 0 when a signature by a trusted certificate covers the image as it is, 1 otherwise.",
-                "Several FILEs are checked in one run: each failing one is named on stderr (--fail-fast stops at",
-                "the first), a summary line ends the run, and the exit code is the first failure's; --json then",
-                "prints a list with one entry per file."})
+                "Several FILEs: each failing one is named on stderr (--fail-fast stops at",
+                "the first), a summary line ends the run; exit code of the first failure;",
+                "--json prints a list with one entry per file."})
 public final class VerifyPeCommand implements Callable<Integer> {
     @Spec
     CommandLine.Model.CommandSpec spec;
