@@ -91,4 +91,35 @@ class ModuleSignIT {
             assertThat(info).contains("name:           " + name).contains("sig_id:         PKCS#7").contains("sig_hashalgo:   sha256");
         }
     }
+
+    /** The kernel's own scripts/sign-file (Debian's linux-kbuild-6.1) writes the very same bytes as a cairn batch. */
+    @Test
+    void batchOutputIsByteIdenticalToSignFile() throws Exception {
+        ToolOracle signFile = ToolOracle.requireAt(Path.of("/usr/lib/linux-kbuild-6.1/scripts/sign-file"), "linux-kbuild-6.1");
+        TestPki.KeyAndCert leaf = TestPki.get().rsaLeaf();
+        Path key = leaf.writeKeyPem(dir.resolve("k.pem"));
+        Path cert = leaf.writeCertPem(dir.resolve("c.pem"));
+        ToolOracle as = ToolOracle.require("as", "binutils");
+        for (String hash : List.of("sha256", "sha512")) {
+            List<String> args = new java.util.ArrayList<>(List.of("sign", "module", "--hash", hash, "--key", key.toString(), "--cert", cert.toString()));
+            List<Path> theirs = new java.util.ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                Path src = dir.resolve("m" + i + ".s");
+                Files.writeString(src, ".section .modinfo,\"a\"\n.string \"license=GPL\"\n.string \"name=m" + i + "\"\n.text\n.fill "
+                        + (1000 * (i + 1)) + ",4," + (i + 7) + "\n");
+                Path ours = dir.resolve(hash + "-cairn-" + i + ".ko");
+                as.run(Duration.ofMinutes(1), dir, List.of("-o", ours.toString(), src.toString()), null).assertExit(0);
+                Path other = Files.copy(ours, dir.resolve(hash + "-sign-file-" + i + ".ko"));
+                signFile.runOk(hash, key.toString(), cert.toString(), other.toString());
+                args.add(ours.toString());
+                theirs.add(other);
+            }
+            MainTest.Run r = run(args.toArray(String[]::new));
+            assertThat(r.code()).as(r.err()).isZero();
+            for (int i = 0; i < 4; i++) {
+                assertThat(Files.readAllBytes(dir.resolve(hash + "-cairn-" + i + ".ko"))).as(hash + " module " + i)
+                        .isEqualTo(Files.readAllBytes(theirs.get(i)));
+            }
+        }
+    }
 }
