@@ -71,6 +71,31 @@ public final class FileBatch {
         static <R> Pending<R> done(R result) {
             return () -> result;
         }
+
+        /**
+         * {@code bytes} written under a temporary name beside {@code target} (see
+         * {@link Outputs#prepare}); flushed, renamed into place by commit, deleted by close.
+         */
+        static <R> Pending<R> writing(Path target, byte[] bytes, R result) {
+            dev.cairn.io.AtomicOutput written = Outputs.prepare(target, bytes);
+            return new Pending<>() {
+                @Override
+                public void flush() {
+                    Outputs.flush(written, target);
+                }
+
+                @Override
+                public R commit() {
+                    Outputs.commit(written, target);
+                    return result;
+                }
+
+                @Override
+                public void close() throws IOException {
+                    written.close();
+                }
+            };
+        }
     }
 
     /** What happened to one file: a result, or the exit code and message of its failure. */

@@ -9,7 +9,6 @@ import dev.cairn.cli.KeyOptions;
 import dev.cairn.cli.Main;
 import dev.cairn.cli.Outputs;
 import dev.cairn.cli.ThreadsOption;
-import dev.cairn.io.AtomicOutput;
 import dev.cairn.signing.ImaSignature;
 import dev.cairn.signing.KeyMaterial;
 import java.io.IOException;
@@ -92,25 +91,7 @@ public final class ImaCommand extends CommandGroup implements Main.LazySubcomman
                 }
                 String hex = HexFormat.of().formatHex(blob);
                 if (writeSigfiles) {
-                    Path sig = Path.of(f + ".sig");
-                    AtomicOutput written = Outputs.prepare(sig, blob);
-                    return new FileBatch.Pending<>() {
-                        @Override
-                        public void flush() {
-                            Outputs.flush(written, sig);
-                        }
-
-                        @Override
-                        public String commit() {
-                            Outputs.commit(written, sig);
-                            return hex;
-                        }
-
-                        @Override
-                        public void close() throws IOException {
-                            written.close();
-                        }
-                    };
+                    return FileBatch.Pending.writing(Path.of(f + ".sig"), blob, hex);
                 }
                 return () -> {
                     if (!noXattr) {

@@ -80,24 +80,7 @@ public final class SignCommand extends CommandGroup implements Main.LazySubcomma
                 }
                 byte[] signed = dev.cairn.signing.ModuleSignature.sign(ko, km, digest);
                 Path target = out != null ? out : module;
-                dev.cairn.io.AtomicOutput written = Outputs.prepare(target, signed);
-                return new FileBatch.Pending<>() {
-                    @Override
-                    public void flush() {
-                        Outputs.flush(written, target);
-                    }
-
-                    @Override
-                    public Path commit() {
-                        Outputs.commit(written, target);
-                        return target;
-                    }
-
-                    @Override
-                    public void close() throws IOException {
-                        written.close();
-                    }
-                };
+                return FileBatch.Pending.writing(target, signed, target);
             };
             if (modules.size() == 1 && !json.enabled()) {
                 try (FileBatch.Pending<Path> p = task.prepare(modules.get(0))) {
