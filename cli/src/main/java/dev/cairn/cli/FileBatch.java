@@ -99,7 +99,7 @@ public final class FileBatch {
     }
 
     /** What happened to one file: a result, or the exit code and message of its failure. */
-    public record Outcome<R>(Path file, R result, ExitCode failure, String error) {
+    public record Outcome<R>(Path file, R result, ExitCode failure, String error, Throwable cause) {
         public boolean ok() {
             return failure == null;
         }
@@ -207,10 +207,13 @@ public final class FileBatch {
                     window.add(cpu == null ? prepareNow(task, f) : CompletableFuture.supplyAsync(() -> prepare(task, f), cpu)
                             .thenApplyAsync(FileBatch::flush, io));
                 }
-                Outcome<R> o = commit(file, window.poll(), err);
+                Outcome<R> o = commit(file, window.poll());
                 outcomes.add(o);
                 if (!o.ok()) {
                     err.println("cairn: " + o.error());
+                    if (Main.stacktraceRequested()) {
+                        o.cause().printStackTrace(err);
+                    }
                     err.flush();
                     if (failFast) {
                         break;
@@ -284,33 +287,30 @@ public final class FileBatch {
         }
     }
 
-    private static <R> Outcome<R> commit(Path file, Future<Pending<R>> prepared, PrintWriter err) {
+    private static <R> Outcome<R> commit(Path file, Future<Pending<R>> prepared) {
         Pending<R> p;
         try {
             p = prepared.get();
         } catch (ExecutionException e) {
             Throwable cause = e.getCause() instanceof java.util.concurrent.CompletionException c && c.getCause() != null ? c.getCause() : e.getCause();
-            return failure(file, cause, err);
+            return failure(file, cause);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return failure(file, new java.io.InterruptedIOException("interrupted"), err);
+            return failure(file, new java.io.InterruptedIOException("interrupted"));
         }
         try (p) {
-            return new Outcome<>(file, p.commit(), null, null);
+            return new Outcome<>(file, p.commit(), null, null, null);
         } catch (Exception e) {
-            return failure(file, e, err);
+            return failure(file, e);
         }
     }
 
-    private static <R> Outcome<R> failure(Path file, Throwable t, PrintWriter err) {
+    private static <R> Outcome<R> failure(Path file, Throwable t) {
         Throwable cause = t instanceof UncheckedIOException u ? u.getCause() : t;
         if (cause instanceof Error e) {
             throw e;
         }
-        if (Main.stacktraceRequested()) {
-            cause.printStackTrace(err);
-        }
-        return new Outcome<>(file, null, ExceptionMapper.exitCode(cause), named(file, ExceptionMapper.message(cause)));
+        return new Outcome<>(file, null, ExceptionMapper.exitCode(cause), named(file, ExceptionMapper.message(cause)), cause);
     }
 
     /** {@code FILE: message}, unless the message already starts with the file's name. */
