@@ -247,6 +247,15 @@ public final class AtomicOutput implements AutoCloseable {
     }
 
     /**
+     * Flushes the temporary file to disk and closes it, so that a later {@link #commit()} only
+     * renames it. Lets a batch pay the (slow) flushes of several outputs on worker threads, where
+     * the file system can merge them, and still rename them one by one in order.
+     */
+    public void flush() throws IOException {
+        flushForCommit();
+    }
+
+    /**
      * First half of {@link #commit()}: everything that can fail short of the rename (the final
      * flush; the target must not be a directory). Used by {@link AtomicOutputGroup} to finish all
      * its outputs before it renames any.
