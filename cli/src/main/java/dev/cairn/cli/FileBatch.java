@@ -30,8 +30,9 @@ import picocli.CommandLine;
  * behave exactly as in a sequential run: with {@code --fail-fast} nothing after the first failing
  * file is written, even if it was already prepared.
  *
- * <p>Exit code of a batch: 0 when every file succeeded, else the code of the first failing file
- * (what {@code --fail-fast} would return).
+ * <p>Exit code of a batch: 0 when every file succeeded, 1 when some did and some failed (each
+ * failure's own code is in its message and in {@code --json}), else (nothing succeeded) the code of
+ * the first failing file.
  */
 public final class FileBatch {
     /** {@code --fail-fast}: stop at the first failing file. */
@@ -120,8 +121,13 @@ public final class FileBatch {
             return total - outcomes.size();
         }
 
+        /**
+         * 0 when every file succeeded; 1 when some succeeded and some failed (a partial batch: each
+         * file's own code is in its message and in --json); when none succeeded, the first failure's code.
+         */
         public int exitCode() {
-            return outcomes.stream().filter(o -> !o.ok()).findFirst().map(o -> o.failure().code()).orElse(0);
+            int first = outcomes.stream().filter(o -> !o.ok()).findFirst().map(o -> o.failure().code()).orElse(0);
+            return first != 0 && succeeded() > 0 ? ExitCode.VERIFICATION_FAILED.code() : first;
         }
 
         /** {@code signed 498 of 500 modules; 2 failed} (and how many were not attempted after --fail-fast). */
