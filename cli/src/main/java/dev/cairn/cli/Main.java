@@ -24,10 +24,22 @@ public final class Main extends CommandGroup {
         STACKTRACE.get()[0] = on;
     }
 
-    private static final ThreadLocal<boolean[]> STACKTRACE = ThreadLocal.withInitial(() -> new boolean[1]);
+    // (An anonymous class, not a lambda: the fast paths in run() link no call site at all, and
+    // the first lambda of a JVM costs milliseconds of method-handle set-up.)
+    private static final ThreadLocal<boolean[]> STACKTRACE = new ThreadLocal<>() {
+        @Override
+        protected boolean[] initialValue() {
+            return new boolean[1];
+        }
+    };
 
-    /** Top-level subcommands, in help order. */
-    static final Map<String, Supplier<Object>> SUBCOMMANDS = subcommands();
+    /** Top-level subcommands, in help order (a holder: made when a command line is built). */
+    static final class Subcommands {
+        static final Map<String, Supplier<Object>> ALL = subcommands();
+
+        private Subcommands() {
+        }
+    }
 
     private static Map<String, Supplier<Object>> subcommands() {
         Map<String, Supplier<Object>> m = new LinkedHashMap<>();
@@ -95,7 +107,7 @@ public final class Main extends CommandGroup {
         trace[0] = false;
         ExceptionMapper mapper = new ExceptionMapper(trace);
         CommandLine cl = new CommandLine(new Main());
-        addSubcommands(cl, SUBCOMMANDS, args, 0);
+        addSubcommands(cl, Subcommands.ALL, args, 0);
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler(mapper);
@@ -110,6 +122,15 @@ public final class Main extends CommandGroup {
     /** Runs cairn and returns its exit code; never exits the JVM. */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
         try {
+            if (args.length == 1 && (args[0].equals("--version") || args[0].equals("-V"))) {
+                // What picocli prints for the standard --version option, without building the
+                // command tree for it (half a second of start-up, measured: bench/startup.sh).
+                // MainTest checks that both print the same.
+                for (String line : new Version().getVersion()) {
+                    out.println(line);
+                }
+                return 0;
+            }
             return commandLine(out, err, args).execute(args);
         } finally {
             dev.cairn.cli.oci.RegistryOptions.closeClients();
