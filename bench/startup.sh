@@ -12,15 +12,17 @@
 # The JDK is the launcher's: JAVA_HOME, else java on PATH. The UKI is made here by cairn uki build
 # from Debian's systemd stub (systemd-boot-efi) with systemd-boot itself as a stand-in kernel (any
 # PE image will do for inspect).
-# Usage: bench/startup.sh     RUNS=N (default 25)
+# Usage: bench/startup.sh     RUNS=N (default 25), CAIRN=.../bin/cairn (default: this checkout's build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS="${RUNS:-25}"
 STUB=/usr/lib/systemd/boot/efi/linuxx64.efi.stub
 KERNEL=/usr/lib/systemd/boot/efi/systemd-bootx64.efi
 [ -f "$STUB" ] && [ -f "$KERNEL" ] || { echo "$STUB or $KERNEL missing: apt-get install systemd-boot-efi" >&2; exit 2; }
-ls cli/target/cairn-*/cairn-*/bin/cairn >/dev/null 2>&1 || ./mvnw -q -B package -DskipTests
-CAIRN=$(ls cli/target/cairn-*/cairn-*/bin/cairn | head -1)
+if [ -z "${CAIRN:-}" ]; then   # CAIRN=path/to/bin/cairn measures another installation
+  ls cli/target/cairn-*/cairn-*/bin/cairn >/dev/null 2>&1 || ./mvnw -q -B package -DskipTests
+  CAIRN=$(ls cli/target/cairn-*/cairn-*/bin/cairn | head -1)
+fi
 if [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then JAVA=$JAVA_HOME/bin/java; else JAVA=java; fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/cairn-bench-startup.XXXXXX")
