@@ -90,6 +90,15 @@ final class CdsTraining {
             Main.run(sink, sink, "squashfs", "create", tree.toString(), img.toString(), "--source-date-epoch", "0", "--comp", comp);
         }
         Main.run(sink, sink, "verity", "format", img.toString(), dir.resolve("tree.hash").toString(), "--seed", "cds");
+        Path stub = Path.of("/usr/lib/systemd/boot/efi/linuxx64.efi.stub"); // Debian's systemd-boot-efi
+        if (Files.isRegularFile(stub)) {
+            // uki build and inspect (the PE reader, UKI sections, PCR prediction), with the stub
+            // itself standing in for the kernel: where no stub is installed, UKIs are rarely built
+            Path uki = dir.resolve("training.efi");
+            Main.run(sink, sink, "uki", "build", "--stub", stub.toString(), "--linux", stub.toString(),
+                    "--initrd", tree.resolve("file").toString(), "--cmdline", "quiet", "--output", uki.toString());
+            Main.run(sink, sink, "uki", "inspect", uki.toString());
+        }
         String layout = dir.resolve("layout") + ":training";
         Main.run(sink, sink, "oci", "layer", "add", layout, tree.toString(), "--type", "tar+gzip");
         com.sun.net.httpserver.HttpServer registry = com.sun.net.httpserver.HttpServer.create(

@@ -24,34 +24,72 @@ public final class Main extends CommandGroup {
         STACKTRACE.get()[0] = on;
     }
 
-    private static final ThreadLocal<boolean[]> STACKTRACE = ThreadLocal.withInitial(() -> new boolean[1]);
+    // (An anonymous class, not a lambda: the fast paths in run() link no call site at all, and
+    // the first lambda of a JVM costs milliseconds of method-handle set-up.)
+    private static final ThreadLocal<boolean[]> STACKTRACE = new ThreadLocal<>() {
+        @Override
+        protected boolean[] initialValue() {
+            return new boolean[1];
+        }
+    };
 
     /** Whether --stacktrace was given (for errors reported without ending the command: batches). */
     static boolean stacktraceRequested() {
         return STACKTRACE.get()[0];
     }
 
-    /** Top-level subcommands, in help order. */
-    static final Map<String, Supplier<Object>> SUBCOMMANDS = subcommands();
+    /** Top-level subcommands, in help order (a holder: made when a command line is built). */
+    static final class Subcommands {
+        static final Map<String, Supplier<Object>> ALL = subcommands();
+
+        private Subcommands() {
+        }
+    }
+
+    private static final String[] NAMES = {"verity", "squashfs", "uki", "initrd", "sign", "verify", "keys", "ipe", "ima",
+        "oci", "build", "disk", "sysext", "boot", "help"};
 
     private static Map<String, Supplier<Object>> subcommands() {
         Map<String, Supplier<Object>> m = new LinkedHashMap<>();
-        m.put("verity", VerityCommand::new);
-        m.put("squashfs", dev.cairn.cli.squashfs.SquashfsCommand::new);
-        m.put("uki", dev.cairn.cli.uki.UkiCommand::new);
-        m.put("initrd", dev.cairn.cli.initrd.InitrdCommand::new);
-        m.put("sign", dev.cairn.cli.sign.SignCommand::new);
-        m.put("verify", dev.cairn.cli.sign.VerifyCommand::new);
-        m.put("keys", dev.cairn.cli.keys.KeysCommand::new);
-        m.put("ipe", dev.cairn.cli.ipe.IpeCommand::new);
-        m.put("ima", dev.cairn.cli.ima.ImaCommand::new);
-        m.put("oci", dev.cairn.cli.oci.OciCommand::new);
-        m.put("build", dev.cairn.cli.build.BuildCommand::new);
-        m.put("disk", dev.cairn.cli.disk.DiskCommand::new);
-        m.put("sysext", dev.cairn.cli.sysext.SysextCommand::new);
-        m.put("boot", dev.cairn.cli.boot.BootCommand::new);
-        m.put("help", CommandLine.HelpCommand::new);
+        for (String name : NAMES) {
+            m.put(name, new Factory(name));
+        }
         return m;
+    }
+
+    /**
+     * Makes one top-level command. A class and a switch rather than fifteen constructor
+     * references: each method reference is a call site that a fresh JVM links through method
+     * handles before its first use, about half a millisecond each, on every run of cairn.
+     */
+    private static final class Factory implements Supplier<Object> {
+        private final String name;
+
+        Factory(String name) {
+            this.name = name;
+        }
+
+        @Override
+        public Object get() {
+            switch (name) {
+                case "verity": return new VerityCommand();
+                case "squashfs": return new dev.cairn.cli.squashfs.SquashfsCommand();
+                case "uki": return new dev.cairn.cli.uki.UkiCommand();
+                case "initrd": return new dev.cairn.cli.initrd.InitrdCommand();
+                case "sign": return new dev.cairn.cli.sign.SignCommand();
+                case "verify": return new dev.cairn.cli.sign.VerifyCommand();
+                case "keys": return new dev.cairn.cli.keys.KeysCommand();
+                case "ipe": return new dev.cairn.cli.ipe.IpeCommand();
+                case "ima": return new dev.cairn.cli.ima.ImaCommand();
+                case "oci": return new dev.cairn.cli.oci.OciCommand();
+                case "build": return new dev.cairn.cli.build.BuildCommand();
+                case "disk": return new dev.cairn.cli.disk.DiskCommand();
+                case "sysext": return new dev.cairn.cli.sysext.SysextCommand();
+                case "boot": return new dev.cairn.cli.boot.BootCommand();
+                case "help": return new CommandLine.HelpCommand();
+                default: throw new IllegalArgumentException(name);
+            }
+        }
     }
 
     /**
@@ -100,7 +138,7 @@ public final class Main extends CommandGroup {
         trace[0] = false;
         ExceptionMapper mapper = new ExceptionMapper(trace);
         CommandLine cl = new CommandLine(new Main());
-        addSubcommands(cl, SUBCOMMANDS, args, 0);
+        addSubcommands(cl, Subcommands.ALL, args, 0);
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler(mapper);
@@ -115,6 +153,15 @@ public final class Main extends CommandGroup {
     /** Runs cairn and returns its exit code; never exits the JVM. */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
         try {
+            if (args.length == 1 && (args[0].equals("--version") || args[0].equals("-V"))) {
+                // What picocli prints for the standard --version option, without building the
+                // command tree for it (half a second of start-up, measured: bench/startup.sh).
+                // MainTest checks that both print the same.
+                for (String line : new Version().getVersion()) {
+                    out.println(line);
+                }
+                return 0;
+            }
             return commandLine(out, err, args).execute(args);
         } finally {
             dev.cairn.cli.oci.RegistryOptions.closeClients();
