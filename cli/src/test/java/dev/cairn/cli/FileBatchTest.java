@@ -76,7 +76,7 @@ class FileBatchTest {
             assertThat(err.toString()).isEqualTo("cairn: 3: no such file\ncairn: 7: no such file\n");
             assertThat(res.outcomes()).hasSize(12);
             assertThat(res.outcomes().get(4).result()).isEqualTo("ok 4");
-            assertThat(res.exitCode()).isEqualTo(3);
+            assertThat(res.exitCode()).as("a partial batch").isEqualTo(1);
             assertThat(res.summary("signed", "things")).isEqualTo("signed 10 of 12 things; 2 failed");
         }
     }
@@ -98,15 +98,16 @@ class FileBatchTest {
     }
 
     @Test
-    void exitCodeIsTheFirstFailuresAndAllGoodIsZero() {
+    void exitCodeIsOneForAPartialBatchTheFirstFailuresWhenNothingSucceededAndZeroWhenAllDid() {
         FileBatch.Task<String> task = f -> switch (f.toString()) {
             case "sig" -> throw new dev.cairn.signing.SigningException("already signed");
             case "missing" -> throw new NoSuchFileException("missing");
             default -> FileBatch.Pending.done("fine");
         };
         PrintWriter err = new PrintWriter(new StringWriter());
-        assertThat(FileBatch.run(List.of(Path.of("a"), Path.of("sig"), Path.of("missing")), false, 2, err, task).exitCode()).isEqualTo(4);
+        assertThat(FileBatch.run(List.of(Path.of("a"), Path.of("sig"), Path.of("missing")), false, 2, err, task).exitCode()).isEqualTo(1);
         assertThat(FileBatch.run(List.of(Path.of("missing"), Path.of("sig")), false, 2, err, task).exitCode()).isEqualTo(3);
+        assertThat(FileBatch.run(List.of(Path.of("sig"), Path.of("missing")), false, 2, err, task).exitCode()).isEqualTo(4);
         FileBatch.Result<String> ok = FileBatch.run(List.of(Path.of("a"), Path.of("b")), false, 2, err, task);
         assertThat(ok.exitCode()).isZero();
         assertThat(ok.summary("checked", "files")).isEqualTo("checked 2 of 2 files");
