@@ -31,17 +31,17 @@ public final class Main extends CommandGroup {
 
     private static Map<String, Supplier<Object>> subcommands() {
         Map<String, Supplier<Object>> m = new LinkedHashMap<>();
+        m.put("build", dev.cairn.cli.build.BuildCommand::new);
+        m.put("verify", dev.cairn.cli.sign.VerifyCommand::new);
         m.put("verity", VerityCommand::new);
         m.put("squashfs", dev.cairn.cli.squashfs.SquashfsCommand::new);
         m.put("uki", dev.cairn.cli.uki.UkiCommand::new);
         m.put("initrd", dev.cairn.cli.initrd.InitrdCommand::new);
         m.put("sign", dev.cairn.cli.sign.SignCommand::new);
-        m.put("verify", dev.cairn.cli.sign.VerifyCommand::new);
         m.put("keys", dev.cairn.cli.keys.KeysCommand::new);
         m.put("ipe", dev.cairn.cli.ipe.IpeCommand::new);
         m.put("ima", dev.cairn.cli.ima.ImaCommand::new);
         m.put("oci", dev.cairn.cli.oci.OciCommand::new);
-        m.put("build", dev.cairn.cli.build.BuildCommand::new);
         m.put("disk", dev.cairn.cli.disk.DiskCommand::new);
         m.put("sysext", dev.cairn.cli.sysext.SysextCommand::new);
         m.put("boot", dev.cairn.cli.boot.BootCommand::new);

@@ -35,15 +35,13 @@ import picocli.CommandLine.Spec;
  * {@link DiskLayout#plan} and {@link GptWriter#write(DiskLayout, Path)}).
  */
 @Command(name = "assemble", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Write a GPT disk image from ready-made partition contents, laid out",
-                "byte for byte as systemd-repart 252 lays out the same partitions",
-                "(CopyBlocks= each FILE, --empty=create --size=auto --seed=UUID): each",
-                "partition is its file rounded up to 4 KiB; the disk GUID and the",
-                "partition UUIDs derive from --seed as repart derives them (the k-th",
-                "partition of a type from the type and k), the flags are repart's",
-                "defaults (read-only on verity partitions, grow-fs on root, usr, home,",
-                "srv, var, tmp, xbootldr). For scripts and benchmarks: cairn build",
-                "writes complete DDIs (outputs.disk)."})
+        description = {"Write a GPT disk image from ready-made partitions, as systemd-repart does.",
+                "Laid out byte for byte as systemd-repart 252 lays out the same partitions (CopyBlocks= each FILE, "
+                        + "--empty=create --size=auto --seed=UUID): each partition is its file rounded up to 4 KiB; the disk "
+                        + "GUID and the partition UUIDs derive from --seed as repart derives them (the k-th partition of a type "
+                        + "from the type and k), the flags are repart's defaults (read-only on verity partitions, grow-fs on "
+                        + "root, usr, home, srv, var, tmp, xbootldr). For scripts and benchmarks: cairn build writes complete "
+                        + "DDIs (outputs.disk)."})
 public final class AssembleCommand implements Callable<Integer> {
     @Spec
     CommandLine.Model.CommandSpec spec;

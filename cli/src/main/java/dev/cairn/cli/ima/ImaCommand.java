@@ -42,8 +42,9 @@ public final class ImaCommand extends CommandGroup implements Main.LazySubcomman
     }
 
     @Command(name = "sign", mixinStandardHelpOptions = true,
-            description = {"Sign files with IMA signature v2 (evmctl ima_sign): set security.ima (needs root and setfattr),",
-                    "or write FILE.sig side files with --sigfile; --json prints every blob (hex) for image builders."})
+            description = {"Sign files with IMA signature v2, like evmctl ima_sign.",
+                    "Sets security.ima (needs root and setfattr), or writes FILE.sig side files with --sigfile; --json",
+                    "prints every blob (hex) for image builders."})
     static final class Sign implements Callable<Integer> {
         @Spec
         CommandLine.Model.CommandSpec spec;

@@ -30,16 +30,15 @@ import picocli.CommandLine.Spec;
 
 /** {@code cairn sysext create SOURCE NAME.raw}: the face of {@link SysextBuilder}. */
 @Command(name = "create", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Build a systemd extension image from SOURCE (a directory or tarball holding",
-                "usr/ and opt/, or etc/ with --confext). cairn writes the extension-release",
-                "file itself (/usr/lib/extension-release.d/extension-release.NAME, or",
-                "/etc/extension-release.d/ with --confext) and refuses a SOURCE that has an",
-                "os-release or another extension-release file. OUT must be NAME.raw: systemd",
-                "names the image after its file. --format ddi (default): a GPT disk with root,",
-                "root-verity and root-verity-sig partitions; --format squashfs: the naked",
-                "SquashFS, with NAME.verity, NAME.roothash and NAME.roothash.p7s beside it.",
-                "The root hash is signed: give a key (--key/--cert, --pkcs12, --pkcs11-module)",
-                "or --no-sign. Same inputs, same bytes (time stamps: --source-date-epoch)."})
+        description = {"Build a signed, verity-protected systemd extension image from SOURCE.",
+                "SOURCE is a directory or tarball holding usr/ and opt/, or etc/ with --confext. cairn writes the "
+                        + "extension-release file itself (/usr/lib/extension-release.d/extension-release.NAME, or "
+                        + "/etc/extension-release.d/ with --confext) and refuses a SOURCE that has an os-release or another "
+                        + "extension-release file. OUT must be NAME.raw: systemd names the image after its file. --format ddi "
+                        + "(default): a GPT disk with root, root-verity and root-verity-sig partitions; --format squashfs: the "
+                        + "naked SquashFS, with NAME.verity, NAME.roothash and NAME.roothash.p7s beside it. The root hash is "
+                        + "signed: give a key (--key/--cert, --pkcs12, --pkcs11-module) or --no-sign. Same inputs, same bytes "
+                        + "(time stamps: --source-date-epoch)."})
 public final class CreateCommand implements Callable<Integer> {
     @Spec
     CommandLine.Model.CommandSpec spec;

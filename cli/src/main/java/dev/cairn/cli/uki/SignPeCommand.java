@@ -16,9 +16,9 @@ import picocli.CommandLine.Spec;
 
 /** {@code cairn sign pe}: sbsign (and sbattach --remove) in one command. */
 @Command(name = "pe", mixinStandardHelpOptions = true,
-        description = {"Sign a PE/EFI image (UKI, kernel, boot loader) for Secure Boot, like sbsign: Authenticode SHA-256,",
-                "signature appended to any already present (multiple signers); --replace drops the old ones first,",
-                "--remove-signature only removes. Writes IN.signed unless --output."})
+        description = {"Sign a PE/EFI image (UKI, kernel, boot loader) for Secure Boot, like sbsign.",
+                "Authenticode SHA-256, the signature appended to any already present (multiple signers); --replace",
+                "drops the old ones first, --remove-signature only removes. Writes IN.signed unless --output."})
 public final class SignPeCommand implements Callable<Integer> {
     @Spec
     CommandLine.Model.CommandSpec spec;

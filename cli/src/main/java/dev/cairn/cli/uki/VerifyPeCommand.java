@@ -20,8 +20,9 @@ import picocli.CommandLine.Spec;
 
 /** {@code cairn verify pe}: sbverify --cert. */
 @Command(name = "pe", mixinStandardHelpOptions = true,
-        description = {"Verify a PE/EFI image's Authenticode signature against a certificate or CA (like sbverify --cert):",
-                "exit 0 when a signature by a trusted certificate covers the image as it is, 1 otherwise."})
+        description = {"Verify a PE/EFI image's Authenticode signature, like sbverify --cert.",
+                "Against a certificate or CA: exit 0 when a signature by a trusted certificate covers the image as it is,",
+                "1 otherwise."})
 public final class VerifyPeCommand implements Callable<Integer> {
     @Spec
     CommandLine.Model.CommandSpec spec;
