@@ -15,8 +15,10 @@ import java.nio.channels.FileChannel;
  * for as long as the mapping lives, and on JDK 17 a {@code MappedByteBuffer} is unmapped only
  * when the garbage collector finds it unreachable, which with small heaps and few allocations can
  * be never: mapping each unit made {@code verity format} of a 4 GiB file peak at a 4.2 GB
- * resident set. A read copies from the page cache into a buffer that stays in the CPU cache for
- * the hashing that follows, at the same speed (bench/verity.sh).
+ * resident set. (Unmapping by hand needs {@code sun.misc.Unsafe.invokeCleaner}, which JDK 24 and
+ * later warn about on standard error, or JDK 22's {@code Arena}, which JDK 17 lacks.) A read copies
+ * from the page cache into a buffer that stays in the CPU cache for the hashing that follows; the
+ * copy costs some system time, the mapping's page faults cost about as much (bench/verity.sh).
  */
 final class ParallelLeafHasher {
     /** Target bytes of data per work unit. */
