@@ -129,6 +129,51 @@ class CommandTreeTest {
                 "cairn keys secureboot auth", "cairn keys secureboot ovmf-vars");
     }
 
+    /**
+     * A positional output labelled OUT or OUTPUT (not one that mirrors another tool's order, such
+     * as {@code verity format DATA HASH} or {@code squashfs create SOURCE IMAGE}) may be given as
+     * {@code --output}/{@code -o} instead.
+     */
+    @Test
+    void positionalOutputsCanBeGivenAsOutputToo() {
+        List<String> checked = new ArrayList<>();
+        List<String> bad = new ArrayList<>();
+        for (CommandSpec c : allCommands()) {
+            boolean positionalOutput = c.positionalParameters().stream()
+                    .anyMatch(p -> p.type() == Path.class && List.of("OUT", "OUTPUT").contains(p.paramLabel()));
+            if (positionalOutput) {
+                checked.add(c.qualifiedName());
+                OptionSpec o = c.findOption("--output");
+                if (o == null || c.findOption("-o") != o) {
+                    bad.add(c.qualifiedName());
+                }
+            }
+        }
+        assertThat(bad).isEmpty();
+        assertThat(checked).contains("cairn initrd create", "cairn disk assemble", "cairn sysext create");
+    }
+
+    @Test
+    void aPositionalOutputAndOutputAreOneOrTheOther() throws Exception {
+        Path tree = Files.createDirectories(dir.resolve("tree"));
+        Files.writeString(tree.resolve("init"), "#!/bin/sh\n");
+        Path a = dir.resolve("a.cpio");
+        Path b = dir.resolve("b.cpio");
+        MainTest.Run positional = MainTest.run("initrd", "create", tree.toString(), a.toString(), "--compress", "none");
+        assertThat(positional.code()).as(positional.err()).isZero();
+        MainTest.Run option = MainTest.run("initrd", "create", tree.toString(), "-o", b.toString(), "--compress", "none");
+        assertThat(option.code()).as(option.err()).isZero();
+        assertThat(b).hasBinaryContent(Files.readAllBytes(a));
+
+        MainTest.Run both = MainTest.run("initrd", "create", tree.toString(), a.toString(), "--output", dir.resolve("c").toString());
+        assertThat(both.code()).isEqualTo(2);
+        assertThat(both.err()).contains("given twice").contains("--help");
+        MainTest.Run neither = MainTest.run("initrd", "create", tree.toString());
+        assertThat(neither.code()).isEqualTo(2);
+        assertThat(neither.err()).contains("'OUTPUT' (or --output FILE)").contains("--help");
+        assertThat(dir.resolve("c")).doesNotExist();
+    }
+
     @Test
     void outputAndOAreAcceptedAndTheOldNamesStillWork() throws Exception {
         Path cert = TestPki.get().secureBoot().writeCertPem(dir.resolve("db.pem"));

@@ -1,6 +1,7 @@
 package dev.cairn.cli.disk;
 
 import dev.cairn.cli.JsonOption;
+import dev.cairn.cli.OutputFile;
 import dev.cairn.disk.DiskLayout;
 import dev.cairn.disk.DiskResult;
 import dev.cairn.disk.DpsType;
@@ -45,8 +46,19 @@ import picocli.CommandLine.Spec;
 public final class AssembleCommand implements Callable<Integer> {
     @Spec
     CommandLine.Model.CommandSpec spec;
-    @Parameters(index = "0", paramLabel = "OUT", description = "The disk image to write (replaced atomically).")
+    private final OutputFile outputFile = new OutputFile("OUT");
     Path out;
+
+    @Parameters(index = "0", arity = "0..1", paramLabel = "OUT", description = "The disk image to write (replaced atomically); or --output.")
+    void outputArgument(Path p) {
+        outputFile.set(spec, p);
+    }
+
+    @Option(names = {"--output", "-o"}, paramLabel = "FILE", description = "The disk image to write, instead of OUT.")
+    void outputOption(Path p) {
+        outputFile.set(spec, p);
+    }
+
     @Option(names = "--partition", required = true, paramLabel = "TYPE:FILE[:LABEL]", converter = PartitionArg.Converter.class,
             description = {"A partition, in disk order. TYPE: a DPS type name",
                     "(esp, root-x86-64, root-x86-64-verity, ...) or a",
@@ -90,6 +102,7 @@ public final class AssembleCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        out = outputFile.require(spec);
         List<PartitionSpec> specs = new ArrayList<>();
         List<UUID> types = new ArrayList<>();
         Set<String> labels = new HashSet<>();

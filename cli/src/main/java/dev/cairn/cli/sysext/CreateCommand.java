@@ -2,6 +2,7 @@ package dev.cairn.cli.sysext;
 
 import dev.cairn.cli.JsonOption;
 import dev.cairn.cli.KeyOptions;
+import dev.cairn.cli.OutputFile;
 import dev.cairn.cli.SourceDateEpochOption;
 import dev.cairn.cli.ThreadsOption;
 import dev.cairn.pipeline.disk.WrittenPartition;
@@ -44,8 +45,19 @@ public final class CreateCommand implements Callable<Integer> {
     CommandLine.Model.CommandSpec spec;
     @Parameters(index = "0", paramLabel = "SOURCE", description = "Directory or tar archive (plain, gz, zst, xz) with the extension's tree.")
     Path source;
-    @Parameters(index = "1", paramLabel = "OUT", description = "The image to write: NAME.raw (replaced atomically).")
+    private final OutputFile outputFile = new OutputFile("OUT");
     Path out;
+
+    @Parameters(index = "1", arity = "0..1", paramLabel = "OUT", description = "The image to write: NAME.raw (replaced atomically); or --output.")
+    void outputArgument(Path p) {
+        outputFile.set(spec, p);
+    }
+
+    @Option(names = {"--output", "-o"}, paramLabel = "FILE", description = "The image to write, instead of OUT.")
+    void outputOption(Path p) {
+        outputFile.set(spec, p);
+    }
+
     @Option(names = "--name", required = true, paramLabel = "NAME",
             description = "The extension's name: extension-release.NAME, and OUT's file name NAME.raw.")
     String name;
@@ -81,6 +93,7 @@ public final class CreateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        out = outputFile.require(spec);
         SysextRequest.Builder b;
         try {
             b = SysextRequest.builder(source, out, release()).format(format()).compression(compression()).allRoot(!keepOwners)
