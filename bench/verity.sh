@@ -9,13 +9,16 @@
 # the best of RUNS (default 3) each, so load from elsewhere on the machine hits both alike.
 # Usage: bench/verity.sh [size-in-MiB ...]   (default: 1024 4096; needs about 2 x the largest
 # size free in ${TMPDIR:-/tmp}, veritysetup and /usr/bin/time)
+# Environment: RUNS (3), FEC=0 skips the FEC comparison, CAIRN=path/to/bin/cairn times another
+# build (default: this checkout's ./cairn).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "$#" -eq 0 ]; then set -- 1024 4096; fi
 RUNS="${RUNS:-3}"
+CAIRN="${CAIRN:-./cairn}"
 command -v veritysetup >/dev/null || { echo "veritysetup missing: apt-get install cryptsetup-bin" >&2; exit 2; }
 [ -x /usr/bin/time ] || { echo "/usr/bin/time missing: apt-get install time" >&2; exit 2; }
-ls cli/target/cairn-*/cairn-*/bin/cairn >/dev/null 2>&1 || ./mvnw -q -B package -DskipTests
+if [ "$CAIRN" = ./cairn ]; then ls cli/target/cairn-*/cairn-*/bin/cairn >/dev/null 2>&1 || ./mvnw -q -B package -DskipTests; fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/cairn-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -40,7 +43,7 @@ compare() {
     rm -f "$work"/h.* "$work"/f.*
     v_time=$(min "$v_time" "$(timed veritysetup format "$data" "$work/h.vs" --salt "$salt" --uuid "$uuid" "$@" \
       ${fec:+--fec-device "$work/f.vs"})")
-    c_time=$(min "$c_time" "$(timed ./cairn verity format "$data" "$work/h.cairn" --salt "$salt" --uuid "$uuid" "$@" \
+    c_time=$(min "$c_time" "$(timed "$CAIRN" verity format "$data" "$work/h.cairn" --salt "$salt" --uuid "$uuid" "$@" \
       ${fec:+--fec-device "$work/f.cairn"})")
     c_rss=$(max "$c_rss" "$(cat "$work/rss")")
   done
@@ -54,14 +57,14 @@ for SIZE_MIB in "$@"; do
   rm -f "$data"
   head -c $((SIZE_MIB * 1024 * 1024)) /dev/urandom > "$data"
   cat "$data" > /dev/null   # warm the page cache
-  ./cairn --version > /dev/null  # the launcher's first run records its start-up archive
+  "$CAIRN" --version > /dev/null  # the launcher's first run records its start-up archive
 
   fec="" compare
   printf 'veritysetup format (%s MiB): %.3f s\ncairn verity format (%s MiB): %.3f s\n' "$SIZE_MIB" "$v_time" "$SIZE_MIB" "$c_time"
   awk -v v="$v_time" -v c="$c_time" -v s="$SIZE_MIB" 'BEGIN { printf "verity speedup (%s MiB): %.2f\n", s, v / c }'
   awk -v k="$c_rss" -v s="$SIZE_MIB" 'BEGIN { printf "cairn max RSS (%s MiB): %d MiB\n", s, k / 1024 }'
 
-  if [ "$first" = 1 ]; then
+  if [ "$first" = 1 ] && [ "${FEC:-1}" != 0 ]; then
     first=0
     fec=1 RUNS=1 compare --fec-roots 2
     printf 'veritysetup format --fec-roots 2: %.3f s\ncairn verity format --fec-roots 2: %.3f s\n' "$v_time" "$c_time"
