@@ -3,6 +3,8 @@
 # salt and UUID, JVM start included), by default a 1 GiB and a 4 GiB file. Prints, per size:
 #   verity speedup (1024 MiB): X.XX   (veritysetup time / cairn time; goal >= 1.8 on 2 cores)
 #   cairn max RSS (1024 MiB): N MiB   (peak resident set of the cairn JVM; goal < 256 MiB at any size)
+#   CPU time, user+sys (1024 MiB): veritysetup X s, cairn Y s   (least of the runs; steadier than
+#                                     wall time when the machine is shared)
 # and, for the first size only:
 #   FEC speedup: X.XX                 (same with --fec-device --fec-roots 2; goal >= 4)
 # and checks that both tools wrote identical bytes. Runs alternate veritysetup and cairn and keep
@@ -27,25 +29,29 @@ salt=000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f
 uuid=12345678-1234-1234-1234-123456789abc
 
 now() { date +%s.%N; }
-# wall time of one run, in seconds; the peak RSS (KiB) goes to $work/rss
+# wall time of one run, in seconds; "peak-RSS-KiB user-s sys-s" go to $work/rss
 timed() {
   local t0 t1
-  t0=$(now); /usr/bin/time -f %M -o "$work/rss" "$@" > /dev/null; t1=$(now)
+  t0=$(now); /usr/bin/time -f '%M %U %S' -o "$work/rss" "$@" > /dev/null; t1=$(now)
   awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", b - a }'
 }
+cpu() { awk '{ print $2 + $3 }' "$work/rss"; }
 min() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b < a) ? b : a }'; }
 max() { awk -v a="$1" -v b="$2" 'BEGIN { print (a == "" || b > a) ? b : a }'; }
 
-# best-of-RUNS of veritysetup and cairn, alternating; sets v_time, c_time, c_rss (max over runs)
+# best-of-RUNS of veritysetup and cairn, alternating; sets v_time, c_time, v_cpu, c_cpu (user+sys,
+# least over runs: less sensitive than wall time to load from elsewhere) and c_rss (max over runs)
 compare() {
-  v_time="" c_time="" c_rss=""
+  v_time="" c_time="" v_cpu="" c_cpu="" c_rss=""
   for _ in $(seq "$RUNS"); do
     rm -f "$work"/h.* "$work"/f.*
     v_time=$(min "$v_time" "$(timed veritysetup format "$data" "$work/h.vs" --salt "$salt" --uuid "$uuid" "$@" \
       ${fec:+--fec-device "$work/f.vs"})")
+    v_cpu=$(min "$v_cpu" "$(cpu)")
     c_time=$(min "$c_time" "$(timed "$CAIRN" verity format "$data" "$work/h.cairn" --salt "$salt" --uuid "$uuid" "$@" \
       ${fec:+--fec-device "$work/f.cairn"})")
-    c_rss=$(max "$c_rss" "$(cat "$work/rss")")
+    c_cpu=$(min "$c_cpu" "$(cpu)")
+    c_rss=$(max "$c_rss" "$(awk '{ print $1 }' "$work/rss")")
   done
   cmp "$work/h.vs" "$work/h.cairn" || { echo "hash files differ!" >&2; exit 1; }
   if [ -n "${fec:-}" ]; then cmp "$work/f.vs" "$work/f.cairn" || { echo "FEC files differ!" >&2; exit 1; }; fi
@@ -63,6 +69,7 @@ for SIZE_MIB in "$@"; do
   printf 'veritysetup format (%s MiB): %.3f s\ncairn verity format (%s MiB): %.3f s\n' "$SIZE_MIB" "$v_time" "$SIZE_MIB" "$c_time"
   awk -v v="$v_time" -v c="$c_time" -v s="$SIZE_MIB" 'BEGIN { printf "verity speedup (%s MiB): %.2f\n", s, v / c }'
   awk -v k="$c_rss" -v s="$SIZE_MIB" 'BEGIN { printf "cairn max RSS (%s MiB): %d MiB\n", s, k / 1024 }'
+  printf 'CPU time, user+sys (%s MiB): veritysetup %.2f s, cairn %.2f s\n' "$SIZE_MIB" "$v_cpu" "$c_cpu"
 
   if [ "$first" = 1 ] && [ "${FEC:-1}" != 0 ]; then
     first=0
