@@ -24,6 +24,8 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class AtomicOutput implements AutoCloseable {
     private static final Set<Path> PENDING = ConcurrentHashMap.newKeySet();
+    /** Scratch directories ({@link #createTempDirectory}) that a shutdown removes with everything in them. */
+    private static final Set<Path> PENDING_DIRS = ConcurrentHashMap.newKeySet();
 
     static {
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
@@ -34,7 +36,34 @@ public final class AtomicOutput implements AutoCloseable {
                     // best effort during shutdown
                 }
             }
+            removeDirectories(PENDING_DIRS);
         }, "cairn-atomic-output-cleanup"));
+    }
+
+    /**
+     * Removes {@code dirs} with their contents. The thread that fills one may still be writing into
+     * it while the JVM shuts down (hooks run beside it), so a directory is removed again until it
+     * stayed gone for two passes 20 ms apart (at most 50 passes).
+     */
+    static void removeDirectories(Set<Path> dirs) {
+        for (Path d : dirs) {
+            int gone = 0;
+            for (int pass = 0; pass < 50 && gone < 2; pass++) {
+                if (Files.exists(d, LinkOption.NOFOLLOW_LINKS)) {
+                    FileTrees.removeQuietly(d, false);
+                    gone = 0;
+                } else {
+                    gone++;
+                }
+                if (gone < 2) {
+                    try {
+                        Thread.sleep(20);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            }
+        }
     }
 
     private final Path target;
@@ -155,14 +184,29 @@ public final class AtomicOutput implements AutoCloseable {
         return temp;
     }
 
-    /** {@code temp} from {@link #createTempFile} was moved into place or deleted: shutdown leaves that path alone. */
-    public static void settled(Path temp) {
-        PENDING.remove(temp.toAbsolutePath());
+    /**
+     * A new empty scratch directory in {@code dir} (null: the system's temp directory) for a writer
+     * that manages it itself (fills it, then moves it into place or deletes it): until
+     * {@link #settled} is called, a JVM shutdown (Ctrl-C) removes it with everything in it.
+     */
+    public static Path createTempDirectory(Path dir, String prefix) throws IOException {
+        Path temp = (dir == null ? Files.createTempDirectory(prefix) : Files.createTempDirectory(dir, prefix)).toAbsolutePath();
+        PENDING_DIRS.add(temp);
+        return temp;
     }
 
-    /** Whether {@code temp} is a temporary file that a JVM shutdown would delete (for tests). */
+    /**
+     * {@code temp} from {@link #createTempFile} or {@link #createTempDirectory} was moved into place
+     * or deleted: shutdown leaves that path alone.
+     */
+    public static void settled(Path temp) {
+        PENDING.remove(temp.toAbsolutePath());
+        PENDING_DIRS.remove(temp.toAbsolutePath());
+    }
+
+    /** Whether {@code temp} is a temporary file or directory that a JVM shutdown would delete (for tests). */
     static boolean pendingCleanup(Path temp) {
-        return PENDING.contains(temp.toAbsolutePath());
+        return PENDING.contains(temp.toAbsolutePath()) || PENDING_DIRS.contains(temp.toAbsolutePath());
     }
 
     /** The channel to write (and read back) the temporary file through. */
@@ -200,6 +244,15 @@ public final class AtomicOutput implements AutoCloseable {
     public void commit() throws IOException {
         flushForCommit();
         rename();
+    }
+
+    /**
+     * Flushes the temporary file to disk and closes it, so that a later {@link #commit()} only
+     * renames it. Lets a batch pay the (slow) flushes of several outputs on worker threads, where
+     * the file system can merge them, and still rename them one by one in order.
+     */
+    public void flush() throws IOException {
+        flushForCommit();
     }
 
     /**

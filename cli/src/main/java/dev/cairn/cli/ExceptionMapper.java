@@ -19,9 +19,6 @@ public final class ExceptionMapper implements CommandLine.IExecutionExceptionHan
 
     @Override
     public int handleExecutionException(Exception ex, CommandLine cmd, CommandLine.ParseResult parseResult) {
-        if (ex instanceof CommandLine.ParameterException usage) {
-            return handleParseException(usage, new String[0]); // a usage check made by the command itself
-        }
         Throwable t = ex instanceof UncheckedIOException u ? u.getCause() : ex;
         ExitCode code = exitCode(t);
         PrintWriter err = cmd.getErr();

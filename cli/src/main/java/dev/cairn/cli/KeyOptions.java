@@ -5,6 +5,7 @@ import dev.cairn.signing.KeyMaterial;
 import dev.cairn.signing.Secret;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import picocli.CommandLine.Option;
@@ -14,7 +15,7 @@ import picocli.CommandLine.Option;
  * file or standard input; never as an option value.
  */
 public final class KeyOptions {
-    @Option(names = "--key", paramLabel = "FILE", description = "Private key: PEM (PKCS#8, encrypted PKCS#8, traditional RSA/EC) or DER PKCS#8.")
+    @Option(names = "--key", paramLabel = "FILE", description = "Private key: PEM (PKCS#8, encrypted PKCS#8, traditional RSA/EC), DER PKCS#8, or a cosign.key (password from COSIGN_PASSWORD or --key-pass-*).")
     Path key;
 
     @Option(names = "--cert", paramLabel = "FILE", description = "Signer certificate (PEM or DER; further certificates in the file form the chain).")
@@ -76,17 +77,65 @@ public final class KeyOptions {
     }
 
     private Secret readPassphrase() throws IOException {
-        int n = (passEnv != null ? 1 : 0) + (passFile != null ? 1 : 0) + (passStdin ? 1 : 0);
+        Secret given = secret(passEnv, passFile, passStdin, "passphrase", "--key-pass-env, --key-pass-file or --key-pass-stdin");
+        if (given != null) {
+            return given;
+        }
+        // cosign reads a cosign.key's password from COSIGN_PASSWORD; so does cairn when no option names one.
+        if (key != null && Environment.get(COSIGN_PASSWORD) != null && isCosignKey(key)) {
+            return Secret.ofEnvironment(COSIGN_PASSWORD, java.util.Map.of(COSIGN_PASSWORD, Environment.get(COSIGN_PASSWORD)));
+        }
+        return null;
+    }
+
+    /**
+     * A secret from at most one of its three sources (an environment variable, a file's first line,
+     * standard input's first line), or null when none is given; {@code what} and {@code options} name
+     * them in the usage error.
+     */
+    public static Secret secret(String env, Path file, boolean stdin, String what, String options) throws IOException {
+        int n = (env != null ? 1 : 0) + (file != null ? 1 : 0) + (stdin ? 1 : 0);
         if (n > 1) {
-            throw new IllegalArgumentException("give the passphrase one way: --key-pass-env, --key-pass-file or --key-pass-stdin");
+            throw new IllegalArgumentException("give the " + what + " one way: " + options);
         }
-        if (passEnv != null) {
-            return Secret.ofEnvironment(passEnv, System.getenv());
+        if (env != null) {
+            String v = Environment.get(env);
+            return Secret.ofEnvironment(env, v == null ? java.util.Map.of() : java.util.Map.of(env, v));
         }
-        if (passFile != null) {
-            return Secret.ofFile(passFile);
+        if (file != null) {
+            return Secret.ofFile(file);
         }
-        return passStdin ? Secret.ofStream(System.in) : null;
+        return stdin ? Secret.ofStream(System.in) : null;
+    }
+
+    /** The environment variable cosign reads a key file's password from. */
+    public static final String COSIGN_PASSWORD = "COSIGN_PASSWORD";
+
+    private static boolean isCosignKey(Path file) {
+        try {
+            return Files.size(file) < 64 * 1024
+                    && dev.cairn.signing.CosignKeyFile.isCosignKey(Files.readString(file, java.nio.charset.StandardCharsets.US_ASCII));
+        } catch (IOException | java.io.UncheckedIOException e) {
+            return false; // loading the key reports the real problem
+        }
+    }
+
+    /** Whether the options name a key file alone (no certificate, PKCS#12 or token): cosign's keyed mode. */
+    public boolean keyOnly() {
+        return key != null && cert == null && pkcs12 == null && pkcs11Module == null;
+    }
+
+    /** The --key file's private key, for signatures that carry no certificate (cosign's keyed mode). */
+    public java.security.PrivateKey loadKeyOnly() throws IOException {
+        if (!keyOnly()) {
+            throw new IllegalStateException("not a key-only signer");
+        }
+        return KeyLoader.loadPrivateKey(key, passphrase());
+    }
+
+    /** The --key file's name, to name the signer in messages. */
+    public Path keyFile() {
+        return key;
     }
 
     private byte[] keyId() {

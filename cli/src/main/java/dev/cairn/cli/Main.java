@@ -26,6 +26,11 @@ public final class Main extends CommandGroup {
 
     private static final ThreadLocal<boolean[]> STACKTRACE = ThreadLocal.withInitial(() -> new boolean[1]);
 
+    /** Whether --stacktrace was given (for errors reported without ending the command: batches). */
+    static boolean stacktraceRequested() {
+        return STACKTRACE.get()[0];
+    }
+
     /** Top-level subcommands, in help order. */
     static final Map<String, Supplier<Object>> SUBCOMMANDS = subcommands();
 

@@ -50,6 +50,58 @@ public final class Outputs {
         }
     }
 
+    /**
+     * Writes {@code bytes} under a temporary name beside {@code file} but does not rename it:
+     * {@link #commit} puts it in place (flushing it first unless {@link #flush} did),
+     * {@link AtomicOutput#close()} throws it away. For batches, whose flushes run in parallel and
+     * renames in order.
+     */
+    public static AtomicOutput prepare(Path file, byte[] bytes) {
+        AtomicOutput o = null;
+        try {
+            o = AtomicOutput.open(file);
+            ByteBuffer b = ByteBuffer.wrap(bytes);
+            while (b.hasRemaining()) {
+                o.channel().write(b);
+            }
+            return o;
+        } catch (IOException e) {
+            closeQuietly(o);
+            throw new OutputFailure("cannot write " + file, e);
+        } catch (RuntimeException e) {
+            closeQuietly(o);
+            throw e;
+        }
+    }
+
+    /** Flushes a {@link #prepare}d output to disk. */
+    public static void flush(AtomicOutput prepared, Path file) {
+        try {
+            prepared.flush();
+        } catch (IOException e) {
+            throw new OutputFailure("cannot write " + file, e);
+        }
+    }
+
+    /** Renames a {@link #prepare}d output into place. */
+    public static void commit(AtomicOutput prepared, Path file) {
+        try {
+            prepared.commit();
+        } catch (IOException e) {
+            throw new OutputFailure("cannot write " + file, e);
+        }
+    }
+
+    private static void closeQuietly(AtomicOutput o) {
+        if (o != null) {
+            try {
+                o.close();
+            } catch (IOException ignored) {
+                // the output is being thrown away; the first failure is the one reported
+            }
+        }
+    }
+
     private static void write(Path file, byte[] bytes, boolean secret) {
         try (AtomicOutput o = secret ? AtomicOutput.openPrivate(file) : AtomicOutput.open(file)) {
             ByteBuffer b = ByteBuffer.wrap(bytes);

@@ -25,6 +25,7 @@ class ArchitectureTest {
     static final Map<String, String> FORMATS = Map.of(
             "verity", "dev.cairn.verity..",
             "squashfs", "dev.cairn.squashfs..",
+            "erofs", "dev.cairn.erofs..",
             "uki-builder", "dev.cairn.uki..",
             "signing", "dev.cairn.signing..",
             "oci", "dev.cairn.oci..",
@@ -41,7 +42,7 @@ class ArchitectureTest {
     @Test
     void everyModuleIsImported() {
         // a rule over no classes holds trivially: make sure each module's classes are really here
-        for (String pkg : List.of("dev.cairn.io", "dev.cairn.verity", "dev.cairn.squashfs", "dev.cairn.uki", "dev.cairn.signing",
+        for (String pkg : List.of("dev.cairn.io", "dev.cairn.verity", "dev.cairn.squashfs", "dev.cairn.erofs", "dev.cairn.uki", "dev.cairn.signing",
                 "dev.cairn.oci", "dev.cairn.disk", "dev.cairn.pipeline", "dev.cairn.cli")) {
             assertThat(classes.stream().anyMatch(c -> c.getPackageName().equals(pkg))).as(pkg).isTrue();
         }
@@ -67,7 +68,7 @@ class ArchitectureTest {
     @Test
     void binaryIoDependsOnNoOtherModule() {
         check(noClasses().that().resideInAPackage("dev.cairn.io..").should().dependOnClassesThat()
-                .resideInAnyPackage("dev.cairn.verity..", "dev.cairn.squashfs..", "dev.cairn.uki..", "dev.cairn.signing..",
+                .resideInAnyPackage("dev.cairn.verity..", "dev.cairn.squashfs..", "dev.cairn.erofs..", "dev.cairn.uki..", "dev.cairn.signing..",
                         "dev.cairn.oci..", "dev.cairn.disk..", "dev.cairn.pipeline..", "dev.cairn.cli..", "picocli.."));
     }
 

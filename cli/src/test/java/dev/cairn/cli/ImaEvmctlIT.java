@@ -44,4 +44,25 @@ class ImaEvmctlIT {
         assertThat(evmctl.run(Duration.ofMinutes(1), dir, List.of("ima_verify", "--sigfile", "-k", dir.resolve("c.der").toString(),
                 file.toString()), null).exitCode()).isNotZero();
     }
+
+    /** A batch of sigfiles with a missing file among them: evmctl verifies every good one. */
+    @Test
+    void evmctlVerifiesEveryFileOfABatch() throws Exception {
+        ToolOracle evmctl = ToolOracle.require("evmctl", "ima-evm-utils");
+        TestPki.KeyAndCert e = TestPki.get().rsaLeaf();
+        Path key = e.writeKeyPem(dir.resolve("k.pem"));
+        Path cert = e.writeCertPem(dir.resolve("c.pem"));
+        Path der = Files.write(dir.resolve("c.der"), e.cert().getEncoded());
+        List<Path> files = List.of(Files.writeString(dir.resolve("a"), "first\n"), Files.writeString(dir.resolve("b"), "second\n"),
+                Files.writeString(dir.resolve("c"), "third\n"));
+        Path missing = dir.resolve("missing");
+        MainTest.Run r = run("ima", "sign", "--sigfile", files.get(0).toString(), missing.toString(), files.get(1).toString(),
+                files.get(2).toString(), "--key", key.toString(), "--cert", cert.toString());
+        assertThat(r.code()).as(r.err()).isEqualTo(1);
+        assertThat(r.err()).contains("cairn: " + missing + ": no such file").endsWith("cairn: signed 3 of 4 files; 1 failed\n");
+        assertThat(dir.resolve("missing.sig")).doesNotExist();
+        for (Path f : files) {
+            evmctl.run(Duration.ofMinutes(1), dir, List.of("ima_verify", "--sigfile", "-k", der.toString(), f.toString()), null).assertExit(0);
+        }
+    }
 }

@@ -62,4 +62,64 @@ class ModuleSignIT {
         assertThat(again.code()).isEqualTo(4);
         assertThat(again.err()).contains("already has an appended signature");
     }
+
+    /** A batch: three real modules and a bad one; modinfo reads each good module's signature, the bad one is named. */
+    @Test
+    void batchSignsEveryGoodModuleAndNamesTheBadOne() throws Exception {
+        TestPki.KeyAndCert leaf = TestPki.get().rsaLeaf();
+        Path key = leaf.writeKeyPem(dir.resolve("k.pem"));
+        Path cert = leaf.writeCertPem(dir.resolve("c.pem"));
+        ToolOracle as = ToolOracle.require("as", "binutils");
+        List<Path> modules = new java.util.ArrayList<>();
+        for (String name : List.of("one", "two", "three")) {
+            Path src = dir.resolve(name + ".s");
+            Files.writeString(src, ".section .modinfo,\"a\"\n.string \"license=GPL\"\n.string \"name=" + name + "\"\n");
+            Path ko = dir.resolve(name + ".ko");
+            as.run(Duration.ofMinutes(1), dir, List.of("-o", ko.toString(), src.toString()), null).assertExit(0);
+            modules.add(ko);
+        }
+        Path bad = Files.writeString(dir.resolve("bad.ko"), "not an object file\n");
+        MainTest.Run r = run("sign", "module", "--key", key.toString(), "--cert", cert.toString(), modules.get(0).toString(),
+                bad.toString(), modules.get(1).toString(), modules.get(2).toString());
+        assertThat(r.code()).as(r.err()).isEqualTo(1);
+        assertThat(r.err()).contains("cairn: " + bad + ": not an ELF file").endsWith("cairn: signed 3 of 4 modules; 1 failed\n");
+        assertThat(bad).hasContent("not an object file\n");
+        ToolOracle modinfo = ToolOracle.require("modinfo", "kmod");
+        for (Path ko : modules) {
+            String name = ko.getFileName().toString().replace(".ko", "");
+            String info = modinfo.run(Duration.ofMinutes(1), dir, List.of(ko.toString()), null).assertExit(0).stdout();
+            assertThat(info).contains("name:           " + name).contains("sig_id:         PKCS#7").contains("sig_hashalgo:   sha256");
+        }
+    }
+
+    /** The kernel's own scripts/sign-file (Debian's linux-kbuild-6.1) writes the very same bytes as a cairn batch. */
+    @Test
+    void batchOutputIsByteIdenticalToSignFile() throws Exception {
+        ToolOracle signFile = ToolOracle.requireAt(Path.of("/usr/lib/linux-kbuild-6.1/scripts/sign-file"), "linux-kbuild-6.1");
+        TestPki.KeyAndCert leaf = TestPki.get().rsaLeaf();
+        Path key = leaf.writeKeyPem(dir.resolve("k.pem"));
+        Path cert = leaf.writeCertPem(dir.resolve("c.pem"));
+        ToolOracle as = ToolOracle.require("as", "binutils");
+        for (String hash : List.of("sha256", "sha512")) {
+            List<String> args = new java.util.ArrayList<>(List.of("sign", "module", "--hash", hash, "--key", key.toString(), "--cert", cert.toString()));
+            List<Path> theirs = new java.util.ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                Path src = dir.resolve("m" + i + ".s");
+                Files.writeString(src, ".section .modinfo,\"a\"\n.string \"license=GPL\"\n.string \"name=m" + i + "\"\n.text\n.fill "
+                        + (1000 * (i + 1)) + ",4," + (i + 7) + "\n");
+                Path ours = dir.resolve(hash + "-cairn-" + i + ".ko");
+                as.run(Duration.ofMinutes(1), dir, List.of("-o", ours.toString(), src.toString()), null).assertExit(0);
+                Path other = Files.copy(ours, dir.resolve(hash + "-sign-file-" + i + ".ko"));
+                signFile.runOk(hash, key.toString(), cert.toString(), other.toString());
+                args.add(ours.toString());
+                theirs.add(other);
+            }
+            MainTest.Run r = run(args.toArray(String[]::new));
+            assertThat(r.code()).as(r.err()).isZero();
+            for (int i = 0; i < 4; i++) {
+                assertThat(Files.readAllBytes(dir.resolve(hash + "-cairn-" + i + ".ko"))).as(hash + " module " + i)
+                        .isEqualTo(Files.readAllBytes(theirs.get(i)));
+            }
+        }
+    }
 }

@@ -168,7 +168,7 @@ class OciCommandTest {
 
         MainTest.Run format = run("oci", "sign", img + ":app", "--format", "cose", "--key", key.toString(), "--cert", cert.toString());
         assertThat(format.code()).isEqualTo(2);
-        assertThat(format.err()).contains("use cosign, notation or sigstore-bundle");
+        assertThat(format.err()).contains("use cosign, notation, sigstore-bundle or dm-verity");
         MainTest.Run noRef = run("oci", "sign", img + ":app", "--key", key.toString(), "--cert", cert.toString());
         assertThat(noRef.code()).isEqualTo(3);
         assertThat(noRef.err()).contains("--reference REGISTRY/REPOSITORY is required for a layout");

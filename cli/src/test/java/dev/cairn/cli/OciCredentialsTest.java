@@ -229,4 +229,80 @@ class OciCredentialsTest {
         assertThat(pull.code()).as(pull.err()).isZero();
         assertThat(atSourceRealm).as("SRC's realm gets the credentials given for SRC").contains(basic("destuser", "destpass"));
     }
+
+    /** A Basic-auth stand-in that records the Authorization headers it sees. */
+    private HttpServer basicRegistry(StandIn store, String user, String password, List<String> seen) throws IOException {
+        HttpServer server = server();
+        server.createContext("/v2/", ex -> {
+            String a = ex.getRequestHeaders().getFirst("Authorization");
+            seen.add(String.valueOf(a));
+            if (basic(user, password).equals(a)) {
+                store.handle(ex);
+            } else {
+                try (ex) {
+                    ex.getRequestBody().readAllBytes();
+                    ex.getResponseHeaders().set("WWW-Authenticate", "Basic realm=\"r\"");
+                    ex.sendResponseHeaders(401, -1);
+                }
+            }
+        });
+        return server;
+    }
+
+    @Test
+    void sourceCredentialsGoToTheSourceOnly() throws IOException {
+        List<String> atSrc = Collections.synchronizedList(new ArrayList<>());
+        List<String> atDst = Collections.synchronizedList(new ArrayList<>());
+        StandIn src = new StandIn();
+        StandIn dst = new StandIn();
+        String srcHost = "127.0.0.1:" + basicRegistry(src, "srcuser", "srcpass", atSrc).getAddress().getPort();
+        String dstHost = "127.0.0.1:" + basicRegistry(dst, "destuser", "destpass", atDst).getAddress().getPort();
+        Path noConfig = dir.resolve("no-config.json");
+        Path tree = Files.createDirectories(dir.resolve("tree"));
+        Files.writeString(tree.resolve("hello"), "cairn\n");
+        String lay = dir.resolve("layout") + ":img";
+        assertThat(MainTest.run("oci", "layer", "add", lay, tree.toString(), "--type", "tar").code()).isZero();
+        MainTest.Run seeded = withStdin("srcpass\n", "oci", "push", lay, srcHost + "/a/b:1", "--username", "srcuser", "--password-stdin",
+                "--authfile", noConfig.toString());
+        assertThat(seeded.code()).as(seeded.err()).isZero();
+        atSrc.clear();
+        Path srcPw = Files.writeString(dir.resolve("src-pw"), "srcpass\n");
+
+        MainTest.Run copy = withStdin("destpass\n", "oci", "copy", "docker://" + srcHost + "/a/b:1", "docker://" + dstHost + "/c/d:1",
+                "--username", "destuser", "--password-stdin", "--src-username", "srcuser", "--src-password-file", srcPw.toString(),
+                "--authfile", noConfig.toString());
+        assertThat(copy.code()).as(copy.err()).isZero();
+        assertThat(dst.manifests).containsKey("c/d@1");
+        assertThat(atSrc).as("SRC saw only its own credentials").contains(basic("srcuser", "srcpass"))
+                .doesNotContain(basic("destuser", "destpass"));
+        assertThat(atDst).as("DEST saw only its own credentials").contains(basic("destuser", "destpass"))
+                .doesNotContain(basic("srcuser", "srcpass"));
+
+        // SRC's alone, from standard input, into a layout
+        atDst.clear();
+        MainTest.Run pull = withStdin("srcpass\n", "oci", "copy", "docker://" + srcHost + "/a/b:1", "oci:" + dir.resolve("pulled") + ":img",
+                "--src-username", "srcuser", "--src-password-stdin", "--authfile", noConfig.toString());
+        assertThat(pull.code()).as(pull.err()).isZero();
+        assertThat(atDst).isEmpty();
+
+        // usage errors, before any request: both from stdin, a password without a user, a user without a password
+        atSrc.clear();
+        MainTest.Run both = withStdin("x\n", "oci", "copy", "docker://" + srcHost + "/a/b:1", "docker://" + dstHost + "/c/d:2",
+                "--username", "destuser", "--password-stdin", "--src-username", "srcuser", "--src-password-stdin");
+        assertThat(both.code()).isEqualTo(3);
+        assertThat(both.err()).contains("cannot both read standard input");
+        MainTest.Run noUser = MainTest.run("oci", "copy", "docker://" + srcHost + "/a/b:1", "docker://" + dstHost + "/c/d:2",
+                "--src-password-file", srcPw.toString());
+        assertThat(noUser.err()).contains("need --src-username");
+        MainTest.Run noPassword = MainTest.run("oci", "copy", "docker://" + srcHost + "/a/b:1", "docker://" + dstHost + "/c/d:2",
+                "--src-username", "srcuser");
+        assertThat(noPassword.err()).contains("--src-username needs its password one way");
+        assertThat(atSrc).isEmpty();
+        // a wrong SRC password is SRC's authentication failure (exit 5), and never printed
+        Path wrongPw = Files.writeString(dir.resolve("wrong-pw"), "not-the-password\n");
+        MainTest.Run wrong = MainTest.run("oci", "copy", "docker://" + srcHost + "/a/b:1", "oci:" + dir.resolve("w") + ":img",
+                "--src-username", "srcuser", "--src-password-file", wrongPw.toString(), "--authfile", noConfig.toString());
+        assertThat(wrong.code()).isEqualTo(5);
+        assertThat(wrong.err()).doesNotContain("not-the-password");
+    }
 }

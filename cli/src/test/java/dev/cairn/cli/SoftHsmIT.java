@@ -205,6 +205,35 @@ class SoftHsmIT {
         }
     }
 
+    /** A batch of modules signed with one token login, on several threads: every module verifies. */
+    @Test
+    void tokenKeySignsAModuleBatch() throws Exception {
+        ToolOracle openssl = ToolOracle.require("openssl", "openssl");
+        Path ca = TestPki.get().ca().writeCertPem(dir.resolve("ca-batch.pem"));
+        Path src = dir.resolve("batch.s");
+        Files.writeString(src, ".section .modinfo,\"a\"\n.string \"license=GPL\"\n.string \"name=hsmbatch\"\n");
+        List<String> args = new ArrayList<>(List.of("sign", "module", "--threads", "3"));
+        Map<Path, byte[]> unsigned = new java.util.LinkedHashMap<>();
+        for (int i = 0; i < 8; i++) {
+            Path ko = dir.resolve("batch" + i + ".ko");
+            sh(List.of(ToolOracle.require("as", "binutils").executable().toString(), "-o", ko.toString(), src.toString()));
+            Files.write(ko, java.util.Arrays.copyOf(Files.readAllBytes(ko), Files.readAllBytes(ko).length + i)); // all different
+            unsigned.put(ko, Files.readAllBytes(ko));
+            args.add(ko.toString());
+        }
+        Out r = cairn("rsa", "TOKEN_PIN", "cairn-it", args.toArray(String[]::new));
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.err()).contains("cairn: signed 8 of 8 modules").doesNotContain(PIN);
+        for (Map.Entry<Path, byte[]> e : unsigned.entrySet()) {
+            byte[] signed = Files.readAllBytes(e.getKey());
+            int sigLen = java.nio.ByteBuffer.wrap(signed, signed.length - 28 - 4, 4).getInt();
+            Path sig = Files.write(dir.resolve("batch.p7s"), java.util.Arrays.copyOfRange(signed, e.getValue().length, e.getValue().length + sigLen));
+            Path plain = Files.write(dir.resolve("batch.plain"), e.getValue());
+            openssl.runOk("cms", "-verify", "-binary", "-inform", "DER", "-in", sig.toString(), "-content", plain.toString(),
+                    "-certfile", pem("rsa").toString(), "-CAfile", ca.toString(), "-purpose", "any", "-out", "/dev/null");
+        }
+    }
+
     /** notation JWS (PS384 through SunPKCS11 RSASSA-PSS, ES256 in P1363 form) and sigstore bundles from token keys, checked by the npm oracles. */
     @Test
     void ociNotationAndSigstoreBundleSignedWithTokenKeys() throws Exception {

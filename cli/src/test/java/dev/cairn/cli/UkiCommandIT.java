@@ -126,6 +126,27 @@ class UkiCommandIT {
                 "console=ttyS0 quiet", "--os-release", "ID=cairn\n", "--output", unsigned.toString()).code()).isZero();
     }
 
+    /** {@code sign pe} over several images into --output-dir, checked by sbverify; {@code verify pe} over several. */
+    @Test
+    void batchSignedImagesAreAcceptedBySbverify() throws Exception {
+        Path out = dir.resolve("batch");
+        Path junk = Files.write(dir.resolve("junk.efi"), SeededData.bytes(3, 5000));
+        MainTest.Run r = run("sign", "pe", "--key", sbKey.toString(), "--cert", sbCert.toString(), "--output-dir", out.toString(),
+                STUB.toString(), junk.toString(), kernel.toString());
+        assertThat(r.code()).as(r.err()).isEqualTo(1);
+        assertThat(r.err()).contains("cairn: " + junk).endsWith("cairn: signed 2 of 3 images; 1 failed\n");
+        assertThat(out.resolve("junk.efi")).doesNotExist();
+        ToolOracle sbverify = ToolOracle.require("sbverify", "sbsigntool");
+        Path stubSigned = out.resolve(STUB.getFileName());
+        Path kernelSigned = out.resolve(kernel.getFileName());
+        sbverify.runOk("--cert", sbCert.toString(), stubSigned.toString());
+        sbverify.runOk("--cert", sbCert.toString(), kernelSigned.toString());
+        MainTest.Run v = run("verify", "pe", "--cert", sbCert.toString(), stubSigned.toString(), STUB.toString(), kernelSigned.toString());
+        assertThat(v.code()).isEqualTo(1);
+        assertThat(v.err()).contains("cairn: " + STUB).endsWith("cairn: verified 2 of 3 images; 1 failed\n");
+        assertThat(sbverify.run(Duration.ofMinutes(1), "--cert", sbCert.toString(), STUB.toString()).exitCode()).isNotZero();
+    }
+
     @Test
     void pcrsigSignsWhatMeasurePredicts() throws Exception {
         MainTest.Run m = run("uki", "measure", "--bank", "sha256,sha384", "--json", signed.toString());

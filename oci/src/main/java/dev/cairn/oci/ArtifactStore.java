@@ -28,6 +28,9 @@ public interface ArtifactStore {
     /** Reads a small blob completely (digest and size checked); more than {@code max} bytes is refused. */
     byte[] readBlob(Descriptor d, int max) throws IOException;
 
+    /** Streams a blob of any size; the stream fails at its end unless size and digest match {@code d}. */
+    InputStream openBlob(Descriptor d) throws IOException;
+
     /** Stores a blob (a registry skips one it already has). */
     Descriptor putBlob(byte[] bytes, String mediaType) throws IOException;
 
@@ -43,6 +46,41 @@ public interface ArtifactStore {
 
     /** Where this store is, for messages. */
     String describe();
+
+    /**
+     * The referrers of {@code subject} of {@code artifactType} whose manifest really names
+     * {@code subject} (a registry's referrers list is not trusted), parsed; more than {@code max}
+     * is refused ({@code what} names them in the message).
+     */
+    default List<ManifestBlob> referrersOfType(Digest subject, String artifactType, int max, String what) throws IOException {
+        List<ManifestBlob> out = new java.util.ArrayList<>();
+        for (Descriptor r : referrers(subject)) {
+            if (!artifactType.equals(r.artifactType()) || !MediaTypes.isManifest(r.mediaType())) {
+                continue;
+            }
+            if (out.size() >= max) {
+                throw new dev.cairn.io.FormatException("referrers", out.size(), "more than " + max + " " + what + " on " + subject);
+            }
+            ManifestBlob mb = readManifest(r);
+            Manifest m = mb.manifest();
+            if (m.subject() != null && m.subject().digest().equals(subject) && artifactType.equals(m.effectiveArtifactType())) {
+                out.add(mb);
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Attaches a referrer of {@code subject}: the empty config, then the manifest (untagged) whose
+     * layers are {@code layers} (stored already) and whose annotations are {@code annotations}.
+     */
+    default Descriptor attachReferrer(Descriptor subject, String artifactType, List<Descriptor> layers,
+                                      java.util.Map<String, String> annotations) throws IOException {
+        putBlob(MediaTypes.EMPTY_JSON, MediaTypes.EMPTY);
+        Manifest m = Manifest.of(artifactType, Descriptor.empty(), layers,
+                Descriptor.of(subject.mediaType(), subject.digest(), subject.size()), annotations);
+        return putManifest(m, null);
+    }
 
     static ArtifactStore of(OciLayout layout) {
         return new LayoutStore(layout);
@@ -83,6 +121,11 @@ public interface ArtifactStore {
         @Override
         public byte[] readBlob(Descriptor d, int max) throws IOException {
             return layout.readBlob(d, max);
+        }
+
+        @Override
+        public InputStream openBlob(Descriptor d) throws IOException {
+            return layout.openBlob(d);
         }
 
         @Override
@@ -163,6 +206,11 @@ public interface ArtifactStore {
                 }
                 return b;
             }
+        }
+
+        @Override
+        public InputStream openBlob(Descriptor d) throws IOException {
+            return client.getBlob(repository, d);
         }
 
         @Override

@@ -34,14 +34,21 @@ final class FileRegionPublisher implements HttpRequest.BodyPublisher {
     private final Path file;
     private final long offset;
     private final long length;
+    private final java.util.function.LongConsumer sent;
 
     FileRegionPublisher(Path file, long offset, long length) {
+        this(file, offset, length, n -> { });
+    }
+
+    /** {@code sent} hears of each slice as it is handed to the HTTP client (for a progress display). */
+    FileRegionPublisher(Path file, long offset, long length, java.util.function.LongConsumer sent) {
         if (offset < 0 || length < 0) {
             throw new IllegalArgumentException("negative file region " + offset + "+" + length);
         }
         this.file = file;
         this.offset = offset;
         this.length = length;
+        this.sent = sent;
     }
 
     @Override
@@ -124,6 +131,7 @@ final class FileRegionPublisher implements HttpRequest.BodyPublisher {
                         break;
                     }
                     demand.decrementAndGet();
+                    sent.accept(next.remaining());
                     try {
                         subscriber.onNext(next);
                     } catch (RuntimeException | Error e) {

@@ -30,17 +30,28 @@ public final class ImageTransfer {
     }
 
     private static final class Counter {
+        final TransferProgress progress;
         int sent;
         int skipped;
         int mounted;
         long bytes;
         int manifests;
+
+        Counter(TransferProgress progress) {
+            this.progress = java.util.Objects.requireNonNull(progress);
+        }
     }
 
     public static TransferResult push(OciLayout layout, String tagOrDigest, RegistryClient client, RegistryReference dest)
             throws IOException {
+        return push(layout, tagOrDigest, client, dest, TransferProgress.NONE);
+    }
+
+    /** Like {@link #push(OciLayout, String, RegistryClient, RegistryReference)}, telling {@code progress} of each blob sent. */
+    public static TransferResult push(OciLayout layout, String tagOrDigest, RegistryClient client, RegistryReference dest,
+                                      TransferProgress progress) throws IOException {
         Descriptor root = layout.resolve(tagOrDigest);
-        Counter c = new Counter();
+        Counter c = new Counter(progress);
         pushNode(layout, root, client, dest, dest.reference(), c);
         return new TransferResult(root, c.sent, c.skipped, c.mounted, c.bytes, c.manifests);
     }
@@ -52,7 +63,13 @@ public final class ImageTransfer {
      */
     public static TransferResult pushReferrers(OciLayout layout, Digest subject, RegistryClient client, RegistryReference dest)
             throws IOException {
-        Counter c = new Counter();
+        return pushReferrers(layout, subject, client, dest, TransferProgress.NONE);
+    }
+
+    /** Like {@link #pushReferrers(OciLayout, Digest, RegistryClient, RegistryReference)}, telling {@code progress} of each blob sent. */
+    public static TransferResult pushReferrers(OciLayout layout, Digest subject, RegistryClient client, RegistryReference dest,
+                                               TransferProgress progress) throws IOException {
+        Counter c = new Counter(progress);
         for (Descriptor r : layout.referrers(subject)) {
             pushNode(layout, Descriptor.of(r.mediaType(), r.digest(), r.size()), client, dest, r.digest().toString(), c);
         }
@@ -91,18 +108,7 @@ public final class ImageTransfer {
                 if (!layout.hasBlob(b.digest())) {
                     throw new FormatException("digest", b.digest(), "blob is missing from the layout; cannot push " + d.digest());
                 }
-                Path p = layout.blobPath(b.digest());
-                boolean sent = client.pushBlob(dest, b, new RegistryClient.BlobSource() {
-                    @Override
-                    public InputStream open(long offset) throws IOException {
-                        return ImageTransfer.open(p, b, offset);
-                    }
-
-                    @Override
-                    public Path file() {
-                        return p;
-                    }
-                });
+                boolean sent = client.pushBlob(dest, b, fileSource(layout.blobPath(b.digest()), b, c.progress));
                 if (sent) {
                     c.sent++;
                     c.bytes += b.size();
@@ -120,6 +126,32 @@ public final class ImageTransfer {
         if (subject != null && !registryTracksReferrers) {
             addFallbackReferrer(client, dest, subject.digest(), d, manifest);
         }
+    }
+
+    /** The blob {@code b} in file {@code p}; the first byte handed out announces the blob to {@code progress}. */
+    private static RegistryClient.BlobSource fileSource(Path p, Descriptor b, TransferProgress progress) {
+        return new RegistryClient.BlobSource() {
+            private volatile boolean started;
+
+            @Override
+            public InputStream open(long offset) throws IOException {
+                return ImageTransfer.open(p, b, offset);
+            }
+
+            @Override
+            public Path file() {
+                return p;
+            }
+
+            @Override
+            public void sent(long bytes) {
+                if (!started) {
+                    started = true;
+                    progress.blobStarted("push", b);
+                }
+                progress.advanced(bytes);
+            }
+        };
     }
 
     private static InputStream open(Path p, Descriptor b, long offset) throws IOException {
@@ -162,11 +194,17 @@ public final class ImageTransfer {
      * only after the root manifest has been fetched and verified.
      */
     public static TransferResult pull(RegistryClient client, RegistryReference src, Path layoutDir, String tag) throws IOException {
+        return pull(client, src, layoutDir, tag, TransferProgress.NONE);
+    }
+
+    /** Like {@link #pull(RegistryClient, RegistryReference, Path, String)}, telling {@code progress} of each blob downloaded. */
+    public static TransferResult pull(RegistryClient client, RegistryReference src, Path layoutDir, String tag, TransferProgress progress)
+            throws IOException {
         RegistryClient.FetchedManifest root = client.getManifest(src, src.reference());
         Descriptor rootDesc = root.descriptor();
         parse(rootDesc, root.bytes()); // refuse a malformed root before anything is written
         OciLayout layout = OciLayout.openOrCreate(layoutDir);
-        Counter c = new Counter();
+        Counter c = new Counter(progress);
         pullNode(client, src, layout, root, c, 1);
         Object parsed = parse(rootDesc, root.bytes());
         String artifactType = parsed instanceof Manifest m ? m.artifactType() : ((ImageIndex) parsed).artifactType();
@@ -212,7 +250,8 @@ public final class ImageTransfer {
                 }
                 for (int attempt = 1; ; attempt++) {
                     try {
-                        client.downloadBlob(src, b, layout);
+                        c.progress.blobStarted("pull", b);
+                        client.downloadBlob(src, b, layout, c.progress::advanced);
                         break;
                     } catch (FormatException e) {
                         throw e; // wrong content is never retried into the layout
@@ -237,8 +276,14 @@ public final class ImageTransfer {
      * each verified while copied) into {@code dst} under {@code tag}.
      */
     public static TransferResult copy(OciLayout src, String tagOrDigest, OciLayout dst, String tag) throws IOException {
+        return copy(src, tagOrDigest, dst, tag, TransferProgress.NONE);
+    }
+
+    /** Like {@link #copy(OciLayout, String, OciLayout, String)}, telling {@code progress} of each blob copied. */
+    public static TransferResult copy(OciLayout src, String tagOrDigest, OciLayout dst, String tag, TransferProgress progress)
+            throws IOException {
         Descriptor root = src.resolve(tagOrDigest);
-        Counter c = new Counter();
+        Counter c = new Counter(progress);
         copyNode(src, root, dst, c, 1);
         dst.tag(tag, root.withAnnotation(MediaTypes.REF_NAME, null));
         return new TransferResult(root, c.sent, c.skipped, c.mounted, c.bytes, c.manifests);
@@ -265,7 +310,8 @@ public final class ImageTransfer {
                 c.skipped++;
                 continue;
             }
-            try (InputStream in = src.openBlob(b)) {
+            c.progress.blobStarted("copy", b);
+            try (InputStream in = RegistryClient.counting(src.openBlob(b), c.progress::advanced)) {
                 dst.putBlob(in, b.mediaType(), b.digest(), b.size());
             }
             c.sent++;
@@ -284,8 +330,17 @@ public final class ImageTransfer {
      */
     public static TransferResult copy(RegistryClient client, RegistryReference src, RegistryReference dest, Path scratch)
             throws IOException {
+        return copy(client, src, dest, scratch, TransferProgress.NONE);
+    }
+
+    /**
+     * Like {@link #copy(RegistryClient, RegistryReference, RegistryReference, Path)}, telling
+     * {@code progress} of each blob downloaded ("pull") and uploaded ("push").
+     */
+    public static TransferResult copy(RegistryClient client, RegistryReference src, RegistryReference dest, Path scratch,
+                                      TransferProgress progress) throws IOException {
         RegistryClient.FetchedManifest root = client.getManifest(src, src.reference());
-        Counter c = new Counter();
+        Counter c = new Counter(progress);
         copyRemote(client, src, dest, root, dest.reference(), scratch, c, 1);
         return new TransferResult(root.descriptor(), c.sent, c.skipped, c.mounted, c.bytes, c.manifests);
     }
@@ -323,20 +378,11 @@ public final class ImageTransfer {
                 } else {
                     OciLayout tmp = OciLayout.openOrCreate(scratch);
                     if (!tmp.hasBlob(b.digest())) {
-                        client.downloadBlob(src, b, tmp);
+                        c.progress.blobStarted("pull", b);
+                        client.downloadBlob(src, b, tmp, c.progress::advanced);
                     }
                     Path p = tmp.blobPath(b.digest());
-                    client.pushBlob(dest, b, new RegistryClient.BlobSource() {
-                        @Override
-                        public InputStream open(long offset) throws IOException {
-                            return ImageTransfer.open(p, b, offset);
-                        }
-
-                        @Override
-                        public Path file() {
-                            return p;
-                        }
-                    });
+                    client.pushBlob(dest, b, fileSource(p, b, c.progress));
                     Files.deleteIfExists(p);
                     c.sent++;
                     c.bytes += b.size();

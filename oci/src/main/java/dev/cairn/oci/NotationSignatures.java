@@ -275,14 +275,11 @@ public final class NotationSignatures {
      */
     public static Descriptor attach(ArtifactStore store, Descriptor subject, byte[] envelope, List<X509Certificate> chain,
                                     Instant created) throws IOException {
-        store.putBlob(MediaTypes.EMPTY_JSON, MediaTypes.EMPTY);
         Descriptor layer = store.putBlob(envelope, JWS_MEDIA_TYPE);
         Map<String, String> ann = new LinkedHashMap<>();
         ann.put(THUMBPRINTS, thumbprints(chain));
         ann.put(MediaTypes.CREATED, created.truncatedTo(ChronoUnit.SECONDS).toString());
-        Manifest m = Manifest.of(ARTIFACT_TYPE, Descriptor.empty(), List.of(layer),
-                Descriptor.of(subject.mediaType(), subject.digest(), subject.size()), ann);
-        return store.putManifest(m, null);
+        return store.attachReferrer(subject, ARTIFACT_TYPE, List.of(layer), ann);
     }
 
     /**
@@ -292,18 +289,8 @@ public final class NotationSignatures {
      */
     public static List<Attached> read(ArtifactStore store, Digest subject) throws IOException {
         List<Attached> out = new ArrayList<>();
-        for (Descriptor r : store.referrers(subject)) {
-            if (!ARTIFACT_TYPE.equals(r.artifactType()) || !MediaTypes.isManifest(r.mediaType())) {
-                continue;
-            }
-            if (out.size() >= MAX_SIGNATURES) {
-                throw new FormatException("referrers", out.size(), "more than " + MAX_SIGNATURES + " notation signatures on " + subject);
-            }
-            ManifestBlob mb = store.readManifest(r);
+        for (ManifestBlob mb : store.referrersOfType(subject, ARTIFACT_TYPE, MAX_SIGNATURES, "notation signatures")) {
             Manifest m = mb.manifest();
-            if (m.subject() == null || !m.subject().digest().equals(subject) || !ARTIFACT_TYPE.equals(m.effectiveArtifactType())) {
-                continue;
-            }
             for (Descriptor l : m.layers()) {
                 if (JWS_MEDIA_TYPE.equals(l.mediaType())) {
                     out.add(new Attached(mb.descriptor(), store.readBlob(l, MAX_ENVELOPE)));

@@ -70,6 +70,10 @@ public final class RegistryClient implements AutoCloseable {
         default java.nio.file.Path file() {
             return null;
         }
+
+        /** {@code bytes} more of the blob were handed to the connection (for a progress display; retries count again). */
+        default void sent(long bytes) {
+        }
     }
 
     /** A manifest as the registry returned it. */
@@ -358,7 +362,7 @@ public final class RegistryClient implements AutoCloseable {
         if (file != null) {
             // the registry checks the digest of what arrives (DIGEST_INVALID); a tampered file is refused there
             HttpResponse<InputStream> resp = sendOnce(r, "pull,push", () -> request(put).header("Content-Type", "application/octet-stream")
-                    .PUT(new FileRegionPublisher(file, 0, d.size())));
+                    .PUT(new FileRegionPublisher(file, 0, d.size(), source::sent)));
             drain(resp);
             if (resp.statusCode() != 201) {
                 throw error(resp, "upload blob " + d.digest());
@@ -368,7 +372,7 @@ public final class RegistryClient implements AutoCloseable {
         HttpResponse<InputStream> resp = sendOnce(r, "pull,push", () -> request(put).header("Content-Type", "application/octet-stream")
                 .PUT(HttpRequest.BodyPublishers.fromPublisher(HttpRequest.BodyPublishers.ofInputStream(() -> {
                     try {
-                        return source.open(0);
+                        return counting(source.open(0), source::sent);
                     } catch (IOException e) {
                         throw new java.io.UncheckedIOException(e);
                     }
@@ -443,11 +447,12 @@ public final class RegistryClient implements AutoCloseable {
     private static HttpRequest.BodyPublisher chunkBody(Descriptor d, BlobSource source, long start, long len) {
         java.nio.file.Path file = source.file();
         if (file != null) {
-            return new FileRegionPublisher(file, start, len);
+            return new FileRegionPublisher(file, start, len, source::sent);
         }
         return HttpRequest.BodyPublishers.fromPublisher(HttpRequest.BodyPublishers.ofInputStream(() -> {
             try {
-                return new ExactLengthInputStream(source.open(start), len, "blob " + d.digest() + " from offset " + start);
+                return counting(new ExactLengthInputStream(source.open(start), len, "blob " + d.digest() + " from offset " + start),
+                        source::sent);
             } catch (IOException e) {
                 throw new java.io.UncheckedIOException(new BlobReadException(e));
             }
@@ -574,9 +579,38 @@ public final class RegistryClient implements AutoCloseable {
 
     /** Downloads a blob into {@code layout}, which stores it only if digest and size match (hashed once). */
     public Descriptor downloadBlob(RegistryReference r, Descriptor d, OciLayout layout) throws IOException {
-        try (InputStream in = openBlob(r, d)) {
+        return downloadBlob(r, d, layout, n -> { });
+    }
+
+    /** Like {@link #downloadBlob(RegistryReference, Descriptor, OciLayout)}; {@code received} hears of the bytes as they arrive. */
+    public Descriptor downloadBlob(RegistryReference r, Descriptor d, OciLayout layout, java.util.function.LongConsumer received)
+            throws IOException {
+        try (InputStream in = counting(openBlob(r, d), received)) {
             return layout.putBlob(in, d.mediaType(), d.digest(), d.size());
         }
+    }
+
+    /** {@code in}, telling {@code counter} of every byte read. */
+    static InputStream counting(InputStream in, java.util.function.LongConsumer counter) {
+        return new java.io.FilterInputStream(in) {
+            @Override
+            public int read() throws IOException {
+                int b = super.read();
+                if (b >= 0) {
+                    counter.accept(1);
+                }
+                return b;
+            }
+
+            @Override
+            public int read(byte[] b, int off, int len) throws IOException {
+                int n = super.read(b, off, len);
+                if (n > 0) {
+                    counter.accept(n);
+                }
+                return n;
+            }
+        };
     }
 
     private InputStream openBlob(RegistryReference r, Descriptor d) throws IOException {

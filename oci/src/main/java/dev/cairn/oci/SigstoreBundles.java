@@ -168,31 +168,18 @@ public final class SigstoreBundles {
      * becomes {@code org.opencontainers.image.created}.
      */
     public static Descriptor attach(ArtifactStore store, Descriptor subject, byte[] bundle, Instant created) throws IOException {
-        store.putBlob(MediaTypes.EMPTY_JSON, MediaTypes.EMPTY);
         Descriptor layer = store.putBlob(bundle, MEDIA_TYPE);
         Map<String, String> ann = new LinkedHashMap<>();
         ann.put(CONTENT_ANNOTATION, MESSAGE_SIGNATURE);
         ann.put(MediaTypes.CREATED, created.truncatedTo(ChronoUnit.SECONDS).toString());
-        Manifest m = Manifest.of(MEDIA_TYPE, Descriptor.empty(), List.of(layer),
-                Descriptor.of(subject.mediaType(), subject.digest(), subject.size()), ann);
-        return store.putManifest(m, null);
+        return store.attachReferrer(subject, MEDIA_TYPE, List.of(layer), ann);
     }
 
     /** The bundle referrers of {@code subject} whose manifest really names it, with their bundle bytes. */
     public static List<Attached> read(ArtifactStore store, Digest subject) throws IOException {
         List<Attached> out = new ArrayList<>();
-        for (Descriptor r : store.referrers(subject)) {
-            if (!MEDIA_TYPE.equals(r.artifactType()) || !MediaTypes.isManifest(r.mediaType())) {
-                continue;
-            }
-            if (out.size() >= MAX_SIGNATURES) {
-                throw new FormatException("referrers", out.size(), "more than " + MAX_SIGNATURES + " sigstore bundles on " + subject);
-            }
-            ManifestBlob mb = store.readManifest(r);
+        for (ManifestBlob mb : store.referrersOfType(subject, MEDIA_TYPE, MAX_SIGNATURES, "sigstore bundles")) {
             Manifest m = mb.manifest();
-            if (m.subject() == null || !m.subject().digest().equals(subject) || !MEDIA_TYPE.equals(m.effectiveArtifactType())) {
-                continue;
-            }
             for (Descriptor l : m.layers()) {
                 if (MEDIA_TYPE.equals(l.mediaType())) {
                     out.add(new Attached(mb.descriptor(), store.readBlob(l, MAX_BUNDLE)));

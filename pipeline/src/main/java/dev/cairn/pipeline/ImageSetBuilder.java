@@ -47,6 +47,12 @@ public final class ImageSetBuilder {
      * artifacts, cosign signature) to {@code destination}; returns {@code destination@digest}.
      */
     public static String push(Path out, RegistryReference destination, RegistryClient client) throws IOException {
+        return push(out, destination, client, dev.cairn.oci.TransferProgress.NONE);
+    }
+
+    /** Like {@link #push(Path, RegistryReference, RegistryClient)}, telling {@code progress} of each blob sent. */
+    public static String push(Path out, RegistryReference destination, RegistryClient client, dev.cairn.oci.TransferProgress progress)
+            throws IOException {
         BuildManifest m = BuildManifest.read(out);
         String layoutDir = m.json().path("oci").path("layout").asText("");
         String tag = m.json().path("oci").path("tag").asText("");
@@ -55,8 +61,8 @@ public final class ImageSetBuilder {
         }
         OciLayout layout = OciLayout.open(out.resolve(layoutDir));
         try {
-            ImageTransfer.TransferResult t = ImageTransfer.push(layout, tag, client, destination);
-            ImageTransfer.pushReferrers(layout, t.root().digest(), client, destination);
+            ImageTransfer.TransferResult t = ImageTransfer.push(layout, tag, client, destination, progress);
+            ImageTransfer.pushReferrers(layout, t.root().digest(), client, destination, progress);
             return destination + "@" + t.root().digest();
         } catch (RegistryException e) {
             throw new PipelineException(PipelineException.Kind.REGISTRY, "the image set in " + out + " is complete, but pushing it to "

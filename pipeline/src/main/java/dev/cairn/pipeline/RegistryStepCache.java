@@ -1,7 +1,6 @@
 package dev.cairn.pipeline;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.cairn.io.FileTrees;
 import dev.cairn.oci.Descriptor;
 import dev.cairn.oci.Digest;
 import dev.cairn.oci.Manifest;
@@ -132,7 +131,7 @@ final class RegistryStepCache implements AutoCloseable {
             } finally {
                 if (tmp != null) {
                     try {
-                        FileTrees.delete(tmp);
+                        StepCache.discard(tmp);
                     } catch (IOException ignored) {
                         // the next build sweeps .new-* entries (StepCache.sweep)
                     }

@@ -227,7 +227,7 @@ final class StepCache {
     void store(String step, Key key, Path source, List<String> files, ObjectNode result) throws IOException {
         Path stepDir = dir.resolve(step);
         Files.createDirectories(stepDir);
-        Path tmp = Files.createTempDirectory(stepDir, ".new-");
+        Path tmp = dev.cairn.io.AtomicOutput.createTempDirectory(stepDir, ".new-"); // Ctrl-C removes it
         try {
             ObjectNode digests = result.putObject("files");
             for (String f : files) {
@@ -237,10 +237,14 @@ final class StepCache {
             Files.write(tmp.resolve(RESULT), ManifestJson.encode(result));
             install(stepDir, tmp, key.hex());
         } finally {
-            if (Files.exists(tmp)) {
-                FileTrees.delete(tmp);
+            try {
+                if (Files.exists(tmp)) {
+                    FileTrees.delete(tmp);
+                }
+            } finally {
+                dev.cairn.io.AtomicOutput.settled(tmp);
+                result.remove("files");
             }
-            result.remove("files");
         }
         if (remote != null) {
             Path entry = dir.resolve(step).resolve(key.hex());
@@ -275,11 +279,23 @@ final class StepCache {
         }
     }
 
-    /** A temp directory beside the entries of {@code step}, for an entry being fetched. */
+    /**
+     * A temp directory beside the entries of {@code step}, for an entry being fetched: a JVM
+     * shutdown (Ctrl-C) removes it until {@link #install} or {@link #discard} settled it.
+     */
     Path newEntryDir(String step) throws IOException {
         Path stepDir = dir.resolve(step);
         Files.createDirectories(stepDir);
-        return Files.createTempDirectory(stepDir, ".new-");
+        return dev.cairn.io.AtomicOutput.createTempDirectory(stepDir, ".new-");
+    }
+
+    /** Deletes an entry directory from {@link #newEntryDir} that was not installed. */
+    static void discard(Path tmp) throws IOException {
+        try {
+            FileTrees.delete(tmp);
+        } finally {
+            dev.cairn.io.AtomicOutput.settled(tmp);
+        }
     }
 
     /** Makes the complete entry {@code tmp} the one entry of its step, under {@code key}. */
@@ -292,6 +308,7 @@ final class StepCache {
             }
         }
         Files.move(tmp, stepDir.resolve(key), StandardCopyOption.ATOMIC_MOVE);
+        dev.cairn.io.AtomicOutput.settled(tmp);
     }
 
     static String digest(Path file) throws IOException {

@@ -63,6 +63,9 @@ public final class KeyLoader {
             if (!text.contains("-----BEGIN")) {
                 return converter.getPrivateKey(PrivateKeyInfo.getInstance(bytes));
             }
+            if (CosignKeyFile.isCosignKey(text)) {
+                return CosignKeyFile.read(file, pass);
+            }
             try (Reader r = new StringReader(text); PEMParser parser = new PEMParser(r)) {
                 Object o;
                 while ((o = parser.readObject()) != null) {

@@ -1,6 +1,8 @@
 package dev.cairn.signing;
 
 import java.security.GeneralSecurityException;
+import java.security.PrivateKey;
+import java.security.Provider;
 import java.security.PublicKey;
 import java.security.Signature;
 
@@ -22,14 +24,27 @@ public final class RawSignature {
     }
 
     public static byte[] sign(byte[] data, KeyMaterial km) throws SigningException {
+        return sign(data, km.key(), km.certificate().getPublicKey().getAlgorithm(), km.provider(), km.description());
+    }
+
+    /**
+     * A signature by a key that has no certificate (cosign's keyed mode: {@code cosign.key}, a PEM key).
+     * {@code description} names the key in errors (a file name, never key material).
+     */
+    public static byte[] sign(byte[] data, PrivateKey key, String description) throws SigningException {
+        return sign(data, key, key.getAlgorithm(), null, description);
+    }
+
+    private static byte[] sign(byte[] data, PrivateKey key, String keyAlgorithm, Provider provider, String description)
+            throws SigningException {
         try {
-            String alg = algorithm(km.certificate().getPublicKey().getAlgorithm());
-            Signature s = km.provider() != null ? Signature.getInstance(alg, km.provider()) : Signature.getInstance(alg);
-            s.initSign(km.key());
+            String alg = algorithm(keyAlgorithm);
+            Signature s = provider != null ? Signature.getInstance(alg, provider) : Signature.getInstance(alg);
+            s.initSign(key);
             s.update(data);
             return s.sign();
         } catch (GeneralSecurityException e) {
-            throw new SigningException("cannot sign with " + km.description() + ": " + e.getMessage(), e);
+            throw new SigningException("cannot sign with " + description + ": " + e.getMessage(), e);
         }
     }
 

@@ -70,6 +70,38 @@ public final class DirectorySource {
         return s.entries;
     }
 
+    /**
+     * The bytes of file content {@link #add} would read from {@code dir} with the same filter and
+     * skip set (each hard-linked file once), from metadata alone: the total of a progress display.
+     */
+    public static long contentBytes(Path dir, SourceFilter filter, Set<Path> skip) throws IOException {
+        DirectorySource s = new DirectorySource(null, filter, skip);
+        return s.sizeOf(dir, "");
+    }
+
+    private long sizeOf(Path dir, String rel) throws IOException {
+        long total = 0;
+        List<Path> children = new ArrayList<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
+            ds.forEach(children::add);
+        }
+        for (Path child : children) {
+            String name = child.getFileName().toString();
+            String path = rel.isEmpty() ? name : rel + "/" + name;
+            if (excluded.excluded(path) || skip.contains(child.toAbsolutePath().normalize())) {
+                continue;
+            }
+            Map<String, Object> a = Files.readAttributes(child, "unix:mode,ino,dev,nlink,size", LinkOption.NOFOLLOW_LINKS);
+            int type = (Integer) a.get("mode") & S_IFMT;
+            if (type == S_IFDIR) {
+                total += sizeOf(child, path);
+            } else if (type == S_IFREG && ((Integer) a.get("nlink") <= 1 || links.putIfAbsent(List.of(a.get("dev"), a.get("ino")), path) == null)) {
+                total += (Long) a.get("size");
+            }
+        }
+        return total;
+    }
+
     private void walk(Path dir, String rel) throws IOException {
         List<Map.Entry<byte[], Path>> sorted = new ArrayList<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {

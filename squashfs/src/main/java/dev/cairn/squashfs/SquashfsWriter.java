@@ -71,6 +71,7 @@ public final class SquashfsWriter implements AutoCloseable {
     private Map<Long, Integer> tableIds;
     private XattrTable tableXattrs;
     private boolean closed;
+    private java.util.function.LongConsumer progress = n -> { };
 
     public SquashfsWriter(FileChannel out, SquashfsOptions options) throws IOException {
         this.out = out;
@@ -102,6 +103,15 @@ public final class SquashfsWriter implements AutoCloseable {
             h.putShort((short) (0x8000 | opts.length)).put(opts);
             writeAt(h.array(), 0, h.capacity());
         }
+    }
+
+    /**
+     * Tells {@code bytesRead} how many bytes of file content were read, as they are read (on the
+     * thread calling {@code add…()}), for a progress display; returns this writer.
+     */
+    public SquashfsWriter onContentRead(java.util.function.LongConsumer bytesRead) {
+        this.progress = java.util.Objects.requireNonNull(bytesRead);
+        return this;
     }
 
     // ---------------------------------------------------------------- entries
@@ -374,6 +384,7 @@ public final class SquashfsWriter implements AutoCloseable {
                 break;
             }
             size += n;
+            progress.accept(n);
             if (options.duplicates()) {
                 sha256.update(buf, 0, n);
             }

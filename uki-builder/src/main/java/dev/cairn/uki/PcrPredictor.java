@@ -80,11 +80,20 @@ public final class PcrPredictor {
 
     /** Hashes a section's content with every bank's algorithm in one pass. */
     public static SectionDigests digest(String name, SectionData data, List<Bank> banks) throws java.io.IOException {
+        return digest(name, data, banks, n -> { });
+    }
+
+    /** Like {@link #digest(String, SectionData, List)}; {@code read} hears of the bytes as they are hashed (a progress display). */
+    public static SectionDigests digest(String name, SectionData data, List<Bank> banks, java.util.function.LongConsumer read)
+            throws java.io.IOException {
         Map<Bank, MessageDigest> mds = new LinkedHashMap<>();
         for (Bank b : banks) {
             mds.put(b, b.newDigest());
         }
-        data.writeTo((b, off, len) -> mds.values().forEach(m -> m.update(b, off, len)));
+        data.writeTo((b, off, len) -> {
+            mds.values().forEach(m -> m.update(b, off, len));
+            read.accept(len);
+        });
         Map<Bank, byte[]> out = new LinkedHashMap<>();
         mds.forEach((k, v) -> out.put(k, v.digest()));
         return new SectionDigests(name, data.size(), out);

@@ -33,6 +33,15 @@ public final class UkiWriter {
      */
     public static Result write(UkiLayout.Plan plan, FileChannel out, String digestAlgorithm, List<ImageSigner> signers)
             throws IOException {
+        return write(plan, out, digestAlgorithm, signers, n -> { });
+    }
+
+    /**
+     * Like {@link #write(UkiLayout.Plan, FileChannel, String, List)}; {@code written} hears of the
+     * bytes (headers, sections) as they are written (a progress display; of {@code plan.size()} in all).
+     */
+    public static Result write(UkiLayout.Plan plan, FileChannel out, String digestAlgorithm, List<ImageSigner> signers,
+                               java.util.function.LongConsumer written) throws IOException {
         MessageDigest md = AuthenticodeHash.digest(digestAlgorithm);
         PeChecksum sum = new PeChecksum();
         byte[] headers = plan.headers();
@@ -44,6 +53,7 @@ public final class UkiWriter {
         sum.update(headers, 0, headers.length);
         out.position(0);
         writeAll(out, headers);
+        written.accept(headers.length);
         for (UkiLayout.PlannedSection s : plan.sections()) {
             if (s.header().pointerToRawData() != sum.length()) {
                 throw new IllegalStateException("plan is not contiguous at section " + s.header().name());
@@ -52,6 +62,7 @@ public final class UkiWriter {
                 md.update(b, off, len);
                 sum.update(b, off, len);
                 writeAll(out, ByteBuffer.wrap(b, off, len));
+                written.accept(len);
             });
         }
         if (sum.length() != plan.size()) {

@@ -2,9 +2,11 @@ package dev.cairn.cli.build;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.cairn.cli.JsonOption;
+import dev.cairn.cli.Progress;
 import dev.cairn.cli.SourceDateEpochOption;
 import dev.cairn.cli.ThreadsOption;
 import dev.cairn.cli.oci.RegistryOptions;
+import dev.cairn.cli.oci.TransferProgressLine;
 import dev.cairn.oci.RegistryReference;
 import dev.cairn.pipeline.BuildListener;
 import dev.cairn.pipeline.BuildManifest;
@@ -85,19 +87,26 @@ public final class BuildCommand implements Callable<Integer> {
         // explicit --username/--password-stdin credentials belong to the push destination, else to the first cache
         String explicitFor = s.outputs().push() != null ? RegistryReference.parse(s.outputs().push()).registry()
                 : !cacheTo.isEmpty() ? registryOf(cacheTo.get(0)) : !cacheFrom.isEmpty() ? registryOf(cacheFrom.get(0)) : null;
+        TerminalListener listener = new TerminalListener(err, steps);
         BuildRequest.Builder rb = BuildRequest.builder(s, out).devKeys(devKeys).force(force).threads(threads.threads())
-                .sourceDateEpoch(sde).waitForLock(!noWait).listener(new TerminalListener(err, steps))
+                .sourceDateEpoch(sde).waitForLock(!noWait).listener(listener)
                 .registries(host -> registry.client(explicitFor != null ? explicitFor : host, System.in));
         cacheFrom.forEach(rb::cacheFrom);
         cacheTo.forEach(rb::cacheTo);
-        BuildResult r = ImageSetBuilder.build(rb.build());
+        BuildResult r;
+        try {
+            r = ImageSetBuilder.build(rb.build());
+        } finally {
+            listener.close();
+        }
         Path outDir = r.out();
         PrintWriter o = spec.commandLine().getOut();
         String pushed = null;
         if (s.outputs().push() != null) {
             RegistryReference dest = RegistryReference.parse(s.outputs().push());
-            try (dev.cairn.oci.RegistryClient client = registry.client(dest.registry(), System.in)) {
-                pushed = ImageSetBuilder.push(outDir, dest, client);
+            try (dev.cairn.oci.RegistryClient client = registry.client(dest.registry(), System.in);
+                 TransferProgressLine progress = TransferProgressLine.start(err, !steps)) {
+                pushed = ImageSetBuilder.push(outDir, dest, client, progress.listener());
             }
             if (steps) {
                 err.println("      pushed " + pushed);
@@ -167,10 +176,16 @@ public final class BuildCommand implements Callable<Integer> {
         return m;
     }
 
-    /** Step lines and warnings on standard error, as cairn prints them. */
+    /**
+     * Step lines and warnings on standard error, as cairn prints them. Where a progress line shows
+     * ({@link Progress}: standard error is a terminal, not CI), a running step also has a line of
+     * its own under its "[i/n] ..." line, with a spinner and the time elapsed, erased when the
+     * step's result line replaces it; elsewhere the output is the same, without that line.
+     */
     static final class TerminalListener implements BuildListener {
         private final PrintWriter err;
         private final boolean steps;
+        private Progress running = Progress.off();
 
         TerminalListener(PrintWriter err, boolean steps) {
             this.err = err;
@@ -180,14 +195,18 @@ public final class BuildCommand implements Callable<Integer> {
         @Override
         public void stepStarted(int index, int total, String step, String label) {
             if (steps) {
+                running.close();
                 err.printf(Locale.ROOT, "[%d/%d] %s ...%n", index, total, label);
                 err.flush();
+                running = Progress.spinner(err, "      " + step, false);
             }
         }
 
         @Override
         public void stepFinished(StepReport report, Duration took) {
             if (steps) {
+                running.close();
+                running = Progress.off();
                 String how = report.cache() == StepReport.Cache.HIT
                         ? " cached" + ("local".equals(report.source()) ? "" : " (from " + report.source() + ")") : " done";
                 err.printf(Locale.ROOT, "      %s%s (%.1f s)%n", report.step(), how, took.toNanos() / 1e9);
@@ -197,14 +216,24 @@ public final class BuildCommand implements Callable<Integer> {
 
         @Override
         public void warning(String message) {
-            err.println("cairn: warning: " + message);
-            err.flush();
+            running.interject(() -> {
+                err.println("cairn: warning: " + message);
+                err.flush();
+            });
         }
 
         @Override
         public void info(String message) {
-            err.println("cairn: " + message);
-            err.flush();
+            running.interject(() -> {
+                err.println("cairn: " + message);
+                err.flush();
+            });
+        }
+
+        /** Erases a step's line left by a build that failed. */
+        void close() {
+            running.close();
+            running = Progress.off();
         }
     }
 }

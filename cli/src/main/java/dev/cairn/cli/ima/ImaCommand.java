@@ -3,11 +3,12 @@ package dev.cairn.cli.ima;
 import dev.cairn.cli.CairnException;
 import dev.cairn.cli.CommandGroup;
 import dev.cairn.cli.ExitCode;
+import dev.cairn.cli.FileBatch;
 import dev.cairn.cli.JsonOption;
 import dev.cairn.cli.KeyOptions;
 import dev.cairn.cli.Main;
 import dev.cairn.cli.Outputs;
-import dev.cairn.io.AtomicOutputGroup;
+import dev.cairn.cli.ThreadsOption;
 import dev.cairn.signing.ImaSignature;
 import dev.cairn.signing.KeyMaterial;
 import java.io.IOException;
@@ -44,7 +45,11 @@ public final class ImaCommand extends CommandGroup implements Main.LazySubcomman
     @Command(name = "sign", mixinStandardHelpOptions = true,
             description = {"Sign files with IMA signature v2, like evmctl ima_sign.",
                     "Sets security.ima (needs root and setfattr), or writes FILE.sig side files with --sigfile; --json",
-                    "prints every blob (hex) for image builders."})
+                    "prints every blob (hex) for image builders.",
+                    "The key is loaded once for all FILEs; a file that fails is named on",
+                    "stderr and left untouched, the others are signed (--fail-fast stops at",
+                    "the first); a summary line ends the run (--json: the signed files only);",
+                    "exit code of the first failure."})
     static final class Sign implements Callable<Integer> {
         @Spec
         CommandLine.Model.CommandSpec spec;
@@ -59,10 +64,14 @@ public final class ImaCommand extends CommandGroup implements Main.LazySubcomman
         @Mixin
         KeyOptions keys;
         @Mixin
+        FileBatch.FailFastOption failFast;
+        @Mixin
+        ThreadsOption threads;
+        @Mixin
         JsonOption json;
 
         @Override
-        public Integer call() throws IOException {
+        public Integer call() throws Exception {
             ImaSignature.Hash h = switch (hash.toLowerCase(Locale.ROOT)) {
                 case "sha1" -> ImaSignature.Hash.SHA1;
                 case "sha256" -> ImaSignature.Hash.SHA256;
@@ -70,33 +79,47 @@ public final class ImaCommand extends CommandGroup implements Main.LazySubcomman
                 case "sha512" -> ImaSignature.Hash.SHA512;
                 default -> throw new IllegalArgumentException("--hash must be sha1, sha256, sha384 or sha512, not " + hash);
             };
+            int workers = threads.threads();
+            boolean writeSigfiles = sigfile && !noXattr;
+            if (writeSigfiles) {
+                FileBatch.requireDistinctOutputs(spec.commandLine(), files, f -> Path.of(f + ".sig"));
+            }
             KeyMaterial km = keys.load(spec.commandLine().getErr());
-            // every file is signed before anything is written, so a bad input changes nothing
-            Map<Path, byte[]> blobs = new LinkedHashMap<>();
-            Map<String, String> out = new LinkedHashMap<>();
-            for (Path f : files) {
+            FileBatch.Task<String> task = f -> {
                 byte[] blob;
                 try (InputStream in = Files.newInputStream(f)) {
                     blob = ImaSignature.sign(in, h, km);
                 }
-                blobs.put(f, blob);
-                out.put(f.toString(), HexFormat.of().formatHex(blob));
-            }
-            if (sigfile && !noXattr) {
-                try (AtomicOutputGroup outputs = new AtomicOutputGroup()) {
-                    blobs.forEach((f, blob) -> Outputs.write(outputs, Path.of(f + ".sig"), blob));
-                    Outputs.commit(outputs);
+                String hex = HexFormat.of().formatHex(blob);
+                if (writeSigfiles) {
+                    return FileBatch.Pending.writing(Path.of(f + ".sig"), blob, hex);
                 }
-            } else if (!noXattr) {
-                for (Path f : blobs.keySet()) {
-                    setXattr(f, out.get(f.toString()));
+                return () -> {
+                    if (!noXattr) {
+                        setXattr(f, hex);
+                    }
+                    return hex;
+                };
+            };
+            Map<String, String> out = new LinkedHashMap<>();
+            int code = 0;
+            if (files.size() == 1) {
+                try (FileBatch.Pending<String> p = task.prepare(files.get(0))) {
+                    out.put(files.get(0).toString(), p.commit());
                 }
+            } else {
+                PrintWriter err = spec.commandLine().getErr();
+                FileBatch.Result<String> r = FileBatch.run(files, failFast.enabled(), workers, err, task);
+                r.outcomes().stream().filter(FileBatch.Outcome::ok).forEach(o -> out.put(o.file().toString(), o.result()));
+                if (!json.enabled()) {
+                    err.println("cairn: " + r.summary("signed", "files"));
+                }
+                code = r.exitCode();
             }
-            PrintWriter pw = spec.commandLine().getOut();
             if (json.enabled()) {
-                JsonOption.print(pw, out);
+                JsonOption.print(spec.commandLine().getOut(), out);
             }
-            return 0;
+            return code;
         }
 
         private static void setXattr(Path f, String hex) throws IOException {

@@ -39,7 +39,116 @@ public final class KeysCommand extends CommandGroup implements Main.LazySubcomma
     public Map<String, Supplier<Object>> subcommands() {
         Map<String, Supplier<Object>> m = new LinkedHashMap<>();
         m.put("secureboot", SecureBoot::new);
+        m.put("cosign", Cosign::new);
         return m;
+    }
+
+    /** {@code cairn keys cosign …}. */
+    @Command(name = "cosign", mixinStandardHelpOptions = true,
+            description = "cosign key pairs: cosign.key (encrypted as cosign writes it) and cosign.pub.")
+    public static final class Cosign extends CommandGroup implements Main.LazySubcommands {
+        @Override
+        public Map<String, Supplier<Object>> subcommands() {
+            Map<String, Supplier<Object>> m = new LinkedHashMap<>();
+            m.put("generate", CosignGenerate::new);
+            return m;
+        }
+    }
+
+    @Command(name = "generate", mixinStandardHelpOptions = true,
+            description = {"Generate a key pair like cosign generate-key-pair: PREFIX.key and PREFIX.pub in DIR.",
+                    "The private key is encrypted as cosign encrypts it (scrypt N=65536, r=8, p=1 and a NaCl secretbox, PEM",
+                    "ENCRYPTED SIGSTORE PRIVATE KEY; written 0600) under the password from COSIGN_PASSWORD (as cosign; empty allowed)",
+                    "or --key-pass-env/--key-pass-file/--key-pass-stdin. PREFIX.pub is the PEM public key that",
+                    "'cairn oci verify --key' and 'cosign verify --key' take. Existing files are never overwritten."})
+    static final class CosignGenerate implements Callable<Integer> {
+        @Spec
+        CommandLine.Model.CommandSpec spec;
+        @Option(names = "--dir", defaultValue = ".", paramLabel = "DIR", description = "Output directory (default: the current one).")
+        Path dir;
+        @Option(names = "--output-key-prefix", defaultValue = "cosign", paramLabel = "PREFIX",
+                description = "File name prefix, as cosign's option (default cosign: cosign.key, cosign.pub).")
+        String prefix;
+        @Option(names = "--algorithm", defaultValue = "ecdsa-p256", paramLabel = "ALG",
+                description = "ecdsa-p256 (default, as cosign), rsa-2048, rsa-3072 or rsa-4096 (cairn signs them with SHA-256, as cosign does).")
+        String algorithm;
+        @Option(names = "--key-pass-env", paramLabel = "VAR", description = "Read the password from environment variable VAR.")
+        String passEnv;
+        @Option(names = "--key-pass-file", paramLabel = "FILE", description = "Read the password from the first line of FILE.")
+        Path passFile;
+        @Option(names = "--key-pass-stdin", description = "Read the password from the first line of standard input.")
+        boolean passStdin;
+        @Mixin
+        dev.cairn.cli.JsonOption json;
+
+        @Override
+        public Integer call() throws IOException {
+            if (prefix.isEmpty() || prefix.contains("/") || prefix.equals(".") || prefix.equals("..")) {
+                throw new IllegalArgumentException("--output-key-prefix must be a file name prefix, not a path: " + prefix);
+            }
+            Path keyFile = dir.resolve(prefix + ".key");
+            Path pubFile = dir.resolve(prefix + ".pub");
+            for (Path p : List.of(keyFile, pubFile)) {
+                if (Files.exists(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    throw new IllegalArgumentException(p + " exists: cairn never overwrites keys");
+                }
+            }
+            dev.cairn.signing.Secret pass = password();
+            java.security.KeyPair pair = generate(algorithm);
+            String keyPem = dev.cairn.signing.CosignKeyFile.encrypt(pair.getPrivate(), pass.chars(), new java.security.SecureRandom());
+            String pubPem = dev.cairn.signing.CosignKeyFile.publicKeyPem(pair.getPublic());
+            try (AtomicOutputGroup outputs = new AtomicOutputGroup()) {
+                Outputs.writePrivate(outputs, keyFile, keyPem.getBytes(StandardCharsets.US_ASCII));
+                Outputs.write(outputs, pubFile, pubPem.getBytes(StandardCharsets.US_ASCII));
+                Outputs.commit(outputs);
+            }
+            if (json.enabled()) {
+                Map<String, Object> out = new LinkedHashMap<>();
+                out.put("privateKey", keyFile.toString());
+                out.put("publicKey", pubFile.toString());
+                out.put("algorithm", algorithm);
+                dev.cairn.cli.JsonOption.print(spec.commandLine().getOut(), out);
+            } else {
+                spec.commandLine().getOut().println("Private key written to " + keyFile);
+                spec.commandLine().getOut().println("Public key written to " + pubFile);
+            }
+            return 0;
+        }
+
+        private dev.cairn.signing.Secret password() throws IOException {
+            dev.cairn.signing.Secret given = KeyOptions.secret(passEnv, passFile, passStdin, "password",
+                    "--key-pass-env, --key-pass-file or --key-pass-stdin");
+            if (given != null) {
+                return given;
+            }
+            if (dev.cairn.cli.Environment.get(KeyOptions.COSIGN_PASSWORD) != null) {
+                return dev.cairn.signing.Secret.ofEnvironment(KeyOptions.COSIGN_PASSWORD,
+                        Map.of(KeyOptions.COSIGN_PASSWORD, dev.cairn.cli.Environment.get(KeyOptions.COSIGN_PASSWORD)));
+            }
+            throw new IllegalArgumentException("the key's password: set COSIGN_PASSWORD (as cosign; empty is allowed) or give"
+                    + " --key-pass-env, --key-pass-file or --key-pass-stdin");
+        }
+
+        static java.security.KeyPair generate(String algorithm) {
+            try {
+                java.security.KeyPairGenerator g;
+                switch (algorithm) {
+                    case "ecdsa-p256" -> {
+                        g = java.security.KeyPairGenerator.getInstance("EC");
+                        g.initialize(new java.security.spec.ECGenParameterSpec("secp256r1"));
+                    }
+                    case "rsa-2048", "rsa-3072", "rsa-4096" -> {
+                        g = java.security.KeyPairGenerator.getInstance("RSA");
+                        g.initialize(Integer.parseInt(algorithm.substring(4)));
+                    }
+                    default -> throw new IllegalArgumentException("--algorithm: unknown " + algorithm
+                            + " (ecdsa-p256, rsa-2048, rsa-3072 or rsa-4096)");
+                }
+                return g.generateKeyPair();
+            } catch (java.security.GeneralSecurityException e) {
+                throw new IllegalStateException("the JDK cannot generate " + algorithm + " keys", e);
+            }
+        }
     }
 
     /** {@code cairn keys secureboot …}. */

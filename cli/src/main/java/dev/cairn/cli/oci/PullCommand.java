@@ -38,8 +38,8 @@ final class PullCommand implements Callable<Integer> {
         LayoutRef dest = LayoutRef.parse(destination, true);
         var client = registry.client(src.registry(), System.in);
         ImageTransfer.TransferResult r;
-        try {
-            r = ImageTransfer.pull(client, src, dest.layout(), dest.tag());
+        try (TransferProgressLine progress = TransferProgressLine.start(spec.commandLine().getErr(), json.enabled())) {
+            r = ImageTransfer.pull(client, src, dest.layout(), dest.tag(), progress.listener());
         } catch (RegistryException e) {
             throw new CairnException(ExitCode.REGISTRY, "pull of " + src + " failed: " + e.getMessage(), e);
         }

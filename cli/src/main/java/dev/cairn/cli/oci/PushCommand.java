@@ -44,10 +44,10 @@ final class PushCommand implements Callable<Integer> {
         OciLayout layout = OciLayout.open(src.layout());
         var client = registry.client(dest.registry(), System.in);
         ImageTransfer.TransferResult r;
-        try {
-            r = ImageTransfer.push(layout, src.tag(), client, dest);
+        try (TransferProgressLine progress = TransferProgressLine.start(spec.commandLine().getErr(), json.enabled())) {
+            r = ImageTransfer.push(layout, src.tag(), client, dest, progress.listener());
             if (referrers) {
-                ImageTransfer.TransferResult rr = ImageTransfer.pushReferrers(layout, r.root().digest(), client, dest);
+                ImageTransfer.TransferResult rr = ImageTransfer.pushReferrers(layout, r.root().digest(), client, dest, progress.listener());
                 r = new ImageTransfer.TransferResult(r.root(), r.blobsSent() + rr.blobsSent(), r.blobsSkipped() + rr.blobsSkipped(),
                         r.blobsMounted() + rr.blobsMounted(), r.bytesSent() + rr.bytesSent(), r.manifests() + rr.manifests());
             }

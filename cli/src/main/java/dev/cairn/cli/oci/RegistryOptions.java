@@ -50,6 +50,24 @@ public final class RegistryOptions {
         }
     }
 
+    /** Explicit credentials for a second registry (a copy's SRC), given by that command's own options. */
+    private String otherRegistry;
+    private Credentials otherCredentials;
+
+    /**
+     * Makes {@link #client} send {@code credentials} to {@code registry} (and to no other host) too:
+     * {@code oci copy}'s {@code --src-username}, for SRC while {@code --username} is DEST's.
+     */
+    public void alsoFor(String registry, Credentials credentials) {
+        this.otherRegistry = registry;
+        this.otherCredentials = credentials;
+    }
+
+    /** Whether {@code --password-stdin} will read standard input. */
+    public boolean readsStdin() {
+        return passwordStdin;
+    }
+
     public RegistryClient client(String registry, InputStream stdin) throws IOException {
         if (registry == null || registry.isEmpty()) {
             throw new IllegalArgumentException("the explicit credentials need the registry they are for");
@@ -69,9 +87,18 @@ public final class RegistryOptions {
         }
         Path config = authfile != null ? authfile : defaultAuthFile();
         Credentials fixed = given;
+        String otherHost = otherRegistry;
+        Credentials other = otherCredentials;
+        if (other != null && fixed != null && otherHost.equalsIgnoreCase(registry)) {
+            throw new IllegalArgumentException("SRC and DEST are on the same registry (" + registry
+                    + "): give its credentials once (--username or --src-username)");
+        }
         RegistryClient.Options o = RegistryClient.Options.defaults(host -> {
             if (fixed != null && host.equalsIgnoreCase(registry)) {
                 return Optional.of(fixed);
+            }
+            if (other != null && host.equalsIgnoreCase(otherHost)) {
+                return Optional.of(other);
             }
             try {
                 return config == null ? Optional.empty() : Credentials.fromDockerConfig(config, host, RegistryOptions::onPath);

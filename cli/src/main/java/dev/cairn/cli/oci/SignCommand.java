@@ -7,9 +7,11 @@ import dev.cairn.cli.KeyOptions;
 import dev.cairn.cli.SourceDateEpochOption;
 import dev.cairn.oci.CosignSignatures;
 import dev.cairn.oci.Descriptor;
+import dev.cairn.oci.DmVeritySignatures;
 import dev.cairn.oci.NotationSignatures;
 import dev.cairn.oci.RegistryException;
 import dev.cairn.oci.SigstoreBundles;
+import dev.cairn.pipeline.oci.NodeLayerConversion;
 import dev.cairn.signing.JwsSignature;
 import dev.cairn.signing.KeyMaterial;
 import dev.cairn.signing.RawSignature;
@@ -36,8 +38,13 @@ import picocli.CommandLine.Spec;
                 "(`cosign verify --key --insecure-ignore-tlog` accepts it). --format notation: Notary Project JWS envelope",
                 "(PS256/384/512 or ES256/384 chosen from the key, x5c chain) as an OCI 1.1 referrer. --format sigstore-bundle:",
                 "sigstore bundle v0.3 message signature over the manifest, signer certificate included, no transparency log,",
-                "as a referrer. Referrers go through the referrers API, else the sha256-<hex> fallback tag.",
-                "Keys from PEM files, PKCS#12 or a PKCS#11 token. TARGET is LAYOUT:TAG or HOST/REPOSITORY:TAG (docker:// optional).",
+                "as a referrer. --format dm-verity --conversion tardev|containerd-erofs: for each layer, the dm-verity root hash the container",
+                "host computes over its own conversion of the layer, signed as the kernel checks it (detached DER PKCS#7 over",
+                "the hex root hash, no attributes), one referrer for all layers (Notary Project dm-verity proposal).",
+                "Referrers go through the referrers API, else the sha256-<hex> fallback tag.",
+                "Keys from PEM files, PKCS#12 or a PKCS#11 token; --format cosign also signs with a key alone (a cosign.key,",
+                "password from COSIGN_PASSWORD; cosign's keyed mode: no certificate in the signature; verify with --key cosign.pub).",
+                "TARGET is LAYOUT:TAG or HOST/REPOSITORY:TAG (docker:// optional).",
                 "In a layout, push the signature with the image (cosign: also push LAYOUT:sha256-<hex>.sig)."})
 final class SignCommand implements Callable<Integer> {
     static final String SIGNING_AGENT = "cairn";
@@ -52,6 +59,11 @@ final class SignCommand implements Callable<Integer> {
     @Option(names = "--reference", paramLabel = "REGISTRY/REPOSITORY",
             description = "cosign: the docker-reference the payload names (required for a layout; default for a registry: its HOST/REPOSITORY).")
     String reference;
+    @Option(names = "--conversion", paramLabel = "CONVERSION",
+            description = "dm-verity: the node-side conversion whose root hashes are signed: tardev (Kata's tardev snapshotter) or containerd-erofs (containerd's EROFS differ, mkfs.erofs 1.8).")
+    String conversion;
+    @Option(names = "--threads", paramLabel = "N", description = "dm-verity: hashing threads (default: available processors, at most 4).")
+    Integer threads;
     @Option(names = "--no-certificate", description = "cosign: do not attach the signer certificate (dev.sigstore.cosign/certificate).")
     boolean noCertificate;
     @Mixin
@@ -68,17 +80,45 @@ final class SignCommand implements Callable<Integer> {
         if (format != SignatureFormat.COSIGN && (reference != null || noCertificate)) {
             throw new IllegalArgumentException("--reference and --no-certificate are cosign options (not for --format " + format + ")");
         }
-        KeyMaterial km = keys.load(spec.commandLine().getErr());
+        if (format != SignatureFormat.DM_VERITY && (conversion != null || threads != null)) {
+            throw new IllegalArgumentException("--conversion and --threads are dm-verity options (not for --format " + format + ")");
+        }
+        NodeLayerConversion.Conversion conv = null;
+        if (format == SignatureFormat.DM_VERITY) {
+            if (conversion == null) {
+                throw new IllegalArgumentException("--format dm-verity needs --conversion (tardev or containerd-erofs): the root hashes are of the node's conversion");
+            }
+            conv = NodeLayerConversion.Conversion.of(conversion);
+            if (threads != null && (threads < 1 || threads > 64)) {
+                throw new IllegalArgumentException("--threads must be 1..64, not " + threads);
+            }
+        }
+        if (keys.keyOnly() && format != SignatureFormat.COSIGN) {
+            throw new IllegalArgumentException("--format " + format + " signatures carry the signer certificate: give --cert with --key"
+                    + " (a key alone signs only --format cosign)");
+        }
+        // cosign's keyed mode: --key alone (a cosign.key or any PEM key), no certificate in the signature.
+        Signer signer = keys.keyOnly()
+                ? new Signer(null, keys.loadKeyOnly(), keys.keyFile().toString())
+                : new Signer(keys.load(spec.commandLine().getErr()), null, null);
         Instant now = time.instant(spec.commandLine()).orElseGet(Instant::now);
         ImageTarget t = ImageTarget.open(target, registry, System.in);
         try {
-            return sign(t, km, now);
+            return sign(t, signer, now, conv);
         } catch (RegistryException e) {
             throw new CairnException(ExitCode.REGISTRY, "signing " + t.display() + " failed: " + e.getMessage(), e);
         }
     }
 
-    private int sign(ImageTarget t, KeyMaterial km, Instant now) throws IOException {
+    /** Who signs: key material with its certificate, or (cosign keyed mode) a key alone. */
+    private record Signer(KeyMaterial km, java.security.PrivateKey key, String keyName) {
+        byte[] sign(byte[] data) throws IOException {
+            return km != null ? RawSignature.sign(data, km) : RawSignature.sign(data, key, keyName);
+        }
+    }
+
+    private int sign(ImageTarget t, Signer signer, Instant now, NodeLayerConversion.Conversion conv) throws IOException {
+        KeyMaterial km = signer.km();
         Descriptor subject = t.store().resolve(t.reference());
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("subject", subject.digest().toString());
@@ -92,8 +132,8 @@ final class SignCommand implements Callable<Integer> {
                     throw new IllegalArgumentException("--reference REGISTRY/REPOSITORY is required for a layout (the payload names where the image will live)");
                 }
                 byte[] payload = CosignSignatures.payload(dockerRef, subject.digest());
-                String sig = Base64.getEncoder().encodeToString(RawSignature.sign(payload, km));
-                String pem = noCertificate ? null : dev.cairn.signing.Pem.encode("CERTIFICATE", der(km.certificate()));
+                String sig = Base64.getEncoder().encodeToString(signer.sign(payload));
+                String pem = noCertificate || km == null ? null : dev.cairn.signing.Pem.encode("CERTIFICATE", der(km.certificate()));
                 sigManifest = CosignSignatures.attach(t.store(), subject.digest(), new CosignSignatures.Signature(payload, sig, pem));
                 out.put("tag", CosignSignatures.tag(subject.digest()));
                 where = t.store().describe() + ":" + CosignSignatures.tag(subject.digest());
@@ -123,6 +163,17 @@ final class SignCommand implements Callable<Integer> {
                 sigManifest = SigstoreBundles.attach(t.store(), subject, bundle, now);
                 where = t.store().describe() + "@" + sigManifest.digest();
             }
+            case DM_VERITY -> {
+                List<DmVeritySignatures.LayerSignature> sigs = signLayers(t, subject, conv, km);
+                sigManifest = DmVeritySignatures.attach(t.store(), subject, sigs, conv.flag(), now);
+                out.put("conversion", conv.flag());
+                List<Map<String, String>> layers = new java.util.ArrayList<>();
+                for (DmVeritySignatures.LayerSignature s : sigs) {
+                    layers.add(Map.of("digest", s.layer().toString(), "rootHash", s.rootHash()));
+                }
+                out.put("layers", layers);
+                where = t.store().describe() + "@" + sigManifest.digest();
+            }
             default -> throw new IllegalStateException("unhandled format " + format);
         }
         out.put("signatureManifest", sigManifest.digest().toString());
@@ -132,6 +183,42 @@ final class SignCommand implements Callable<Integer> {
             spec.commandLine().getOut().println("Signed " + subject.digest() + " (" + format + "): " + where);
         }
         return 0;
+    }
+
+    /** Each layer converted as the node converts it, its root hash signed; temp files removed however it ends. */
+    private List<DmVeritySignatures.LayerSignature> signLayers(ImageTarget t, Descriptor subject, NodeLayerConversion.Conversion conv,
+                                                              KeyMaterial km) throws IOException {
+        if (!dev.cairn.oci.MediaTypes.isManifest(subject.mediaType())) {
+            throw new IllegalArgumentException(t.display() + " is an index (" + subject.mediaType() + "): dm-verity signatures are per"
+                    + " image layer; sign each platform's manifest (" + "REFERENCE@sha256:...)");
+        }
+        dev.cairn.oci.Manifest m = t.store().readManifest(subject).manifest();
+        if (m.layers().isEmpty()) {
+            throw new IllegalArgumentException(t.display() + " has no layers to sign");
+        }
+        int n = threads != null ? threads : Math.min(4, Runtime.getRuntime().availableProcessors());
+        java.nio.file.Path work = java.nio.file.Files.createTempDirectory("cairn-dm-verity-");
+        try {
+            List<DmVeritySignatures.LayerSignature> sigs = new java.util.ArrayList<>();
+            for (int i = 0; i < m.layers().size(); i++) {
+                Descriptor l = m.layers().get(i);
+                NodeLayerConversion.Converted c;
+                try (java.io.InputStream in = t.store().openBlob(l)) {
+                    c = NodeLayerConversion.convert(conv, l, in, work, n);
+                }
+                for (String skipped : c.skipped()) {
+                    spec.commandLine().getErr().println("cairn: warning: layer " + i + " (" + l.digest() + "): the " + conv
+                            + " conversion skips " + skipped + " (the node will not show it either)");
+                }
+                sigs.add(new DmVeritySignatures.LayerSignature(l.digest(), c.rootHash(),
+                        dev.cairn.signing.RootHashSignature.sign(c.rootHash(), km, true)));
+                java.nio.file.Files.deleteIfExists(c.data());
+                java.nio.file.Files.deleteIfExists(c.tree());
+            }
+            return sigs;
+        } finally {
+            dev.cairn.io.FileTrees.delete(work);
+        }
     }
 
     private static byte[] der(X509Certificate c) {

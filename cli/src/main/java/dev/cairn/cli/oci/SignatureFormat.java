@@ -9,7 +9,9 @@ enum SignatureFormat {
     /** Notary Project JWS envelope as an OCI 1.1 referrer. */
     NOTATION("notation"),
     /** Sigstore bundle v0.3 (message signature) as an OCI 1.1 referrer. */
-    SIGSTORE_BUNDLE("sigstore-bundle");
+    SIGSTORE_BUNDLE("sigstore-bundle"),
+    /** Per-layer PKCS#7 signatures of the node's dm-verity root hashes (Notary Project dm-verity proposal), as a referrer. */
+    DM_VERITY("dm-verity");
 
     final String flag;
 
@@ -17,7 +19,7 @@ enum SignatureFormat {
         this.flag = flag;
     }
 
-    /** Parses {@code cosign}, {@code notation} or {@code sigstore-bundle}. */
+    /** Parses {@code cosign}, {@code notation}, {@code sigstore-bundle} or {@code dm-verity}. */
     static final class Converter implements CommandLine.ITypeConverter<SignatureFormat> {
         @Override
         public SignatureFormat convert(String value) {
@@ -27,7 +29,7 @@ enum SignatureFormat {
                 }
             }
             throw new CommandLine.TypeConversionException("unknown signature format '" + value
-                    + "' (use cosign, notation or sigstore-bundle)");
+                    + "' (use cosign, notation, sigstore-bundle or dm-verity)");
         }
     }
 

@@ -6,9 +6,13 @@ import dev.cairn.cli.JsonOption;
 import dev.cairn.io.FormatException;
 import dev.cairn.oci.CosignSignatures;
 import dev.cairn.oci.Descriptor;
+import dev.cairn.oci.DmVeritySignatures;
 import dev.cairn.oci.NotationSignatures;
 import dev.cairn.oci.RegistryException;
 import dev.cairn.oci.SigstoreBundles;
+import dev.cairn.pipeline.oci.NodeLayerConversion;
+import dev.cairn.signing.CmsVerifier;
+import dev.cairn.signing.RootHashSignature;
 import dev.cairn.signing.CertificateTrust;
 import dev.cairn.signing.JwsSignature;
 import dev.cairn.signing.KeyLoader;
@@ -16,6 +20,7 @@ import dev.cairn.signing.RawSignature;
 import dev.cairn.signing.SigningException;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
@@ -46,7 +51,9 @@ import picocli.CommandLine.Spec;
                 "must verify with its x5c leaf, the algorithm must match the key, the payload must name this manifest and the",
                 "leaf must chain to --ca (or be --cert / have --key). --format sigstore-bundle: a bundle referrer's message",
                 "signature must verify over this manifest's bytes, its digest must be the manifest's, and its certificate must",
-                "chain to --ca (or be --cert / have --key). No transparency log is consulted. Exit 1 naming what failed."})
+                "chain to --ca (or be --cert / have --key). --format dm-verity: a referrer must sign every image layer; each",
+                "layer is converted as the node converts it (the referrer's conversion, or --conversion), its root hash",
+                "recomputed and its PKCS#7 verified over that hash. No transparency log is consulted. Exit 1 naming what failed."})
 final class VerifyCommand implements Callable<Integer> {
     @Spec
     CommandLine.Model.CommandSpec spec;
@@ -57,6 +64,9 @@ final class VerifyCommand implements Callable<Integer> {
     SignatureFormat format = SignatureFormat.COSIGN;
     @ArgGroup(multiplicity = "1")
     Trust trust;
+    @Option(names = "--conversion", paramLabel = "CONVERSION",
+            description = "dm-verity: the node-side conversion to recompute (default: the one the referrer names): tardev or containerd-erofs.")
+    String conversion;
     @Mixin
     RegistryOptions registry;
     @Mixin
@@ -145,6 +155,11 @@ final class VerifyCommand implements Callable<Integer> {
                 present = sigs.size();
                 byte[] manifest = present == 0 ? null : t.store().manifestBytes(subject);
                 signer = firstValid(sigs, s -> bundle(s, manifest, subject, anchor, now), why);
+            }
+            case DM_VERITY -> {
+                List<DmVeritySignatures.Attached> sigs = DmVeritySignatures.read(t.store(), subject.digest());
+                present = sigs.size();
+                signer = firstValid(sigs, s -> dmVerity(s, t, subject, anchor, now), why);
             }
             default -> throw new IllegalStateException("unhandled format " + format);
         }
@@ -263,6 +278,73 @@ final class VerifyCommand implements Callable<Integer> {
             throw new RejectedIo("bundle " + a.manifest().digest() + ": message digest " + b.messageDigest() + " is not the manifest's " + subject.digest());
         }
         return b.certificate() != null ? b.certificate().getSubjectX500Principal().getName() : "the given key";
+    }
+
+    /**
+     * Every layer of the image has a signature in the referrer; each layer, converted as the node
+     * converts it, has the signed root hash; each PKCS#7 verifies over that hash with the trusted signer.
+     */
+    private String dmVerity(DmVeritySignatures.Attached a, ImageTarget t, Descriptor subject, Anchor anchor, Instant now)
+            throws IOException {
+        String flag = conversion != null ? conversion : a.conversion();
+        if (flag == null) {
+            throw new RejectedIo("referrer " + a.manifest().digest() + " names no conversion: give --conversion");
+        }
+        NodeLayerConversion.Conversion conv;
+        try {
+            conv = NodeLayerConversion.Conversion.of(flag);
+        } catch (IllegalArgumentException e) {
+            throw new RejectedIo("referrer " + a.manifest().digest() + ": " + e.getMessage());
+        }
+        List<Descriptor> layers = t.store().readManifest(subject).manifest().layers();
+        Map<String, DmVeritySignatures.LayerSignature> byLayer = new LinkedHashMap<>();
+        for (DmVeritySignatures.LayerSignature s : a.layers()) {
+            byLayer.putIfAbsent(s.layer().toString(), s);
+        }
+        String signer = null;
+        java.nio.file.Path work = java.nio.file.Files.createTempDirectory("cairn-dm-verity-");
+        try {
+            for (int i = 0; i < layers.size(); i++) {
+                Descriptor l = layers.get(i);
+                String name = "layer " + i + " (" + l.digest() + ")";
+                DmVeritySignatures.LayerSignature s = byLayer.get(l.digest().toString());
+                if (s == null) {
+                    throw new RejectedIo("referrer " + a.manifest().digest() + " has no signature for " + name);
+                }
+                NodeLayerConversion.Converted c;
+                try (InputStream in = t.store().openBlob(l)) {
+                    c = NodeLayerConversion.convert(conv, l, in, work, Math.min(4, Runtime.getRuntime().availableProcessors()));
+                } catch (FormatException e) {
+                    throw new RejectedIo(name + ": " + e.getMessage());
+                }
+                java.nio.file.Files.deleteIfExists(c.data());
+                java.nio.file.Files.deleteIfExists(c.tree());
+                if (!c.rootHash().equals(s.rootHash())) {
+                    throw new RejectedIo(name + ": its " + conv + " root hash is " + c.rootHash() + ", the signature is for "
+                            + s.rootHash());
+                }
+                X509Certificate embedded;
+                try {
+                    embedded = CmsVerifier.signerCertificate(s.pkcs7());
+                } catch (SigningException e) {
+                    throw new RejectedIo(name + ": " + e.getMessage());
+                }
+                reject(anchor.check(embedded, List.of(embedded), now));
+                if (anchor.key() != null && !anchor.key().equals(embedded.getPublicKey())) {
+                    throw new RejectedIo(name + ": signed by " + embedded.getSubjectX500Principal() + ", whose key is not --key");
+                }
+                try {
+                    CmsVerifier.verify(s.pkcs7(), RootHashSignature.signedBytes(c.rootHash()),
+                            anchor.cas() != null ? anchor.cas() : List.of(embedded), List.of(), now);
+                } catch (SigningException e) {
+                    throw new RejectedIo(name + ": " + e.getMessage());
+                }
+                signer = embedded.getSubjectX500Principal().getName();
+            }
+        } finally {
+            dev.cairn.io.FileTrees.delete(work);
+        }
+        return signer;
     }
 
     private static void reject(String why) throws RejectedIo {

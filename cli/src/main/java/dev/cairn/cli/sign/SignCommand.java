@@ -1,9 +1,12 @@
 package dev.cairn.cli.sign;
 
 import dev.cairn.cli.CommandGroup;
+import dev.cairn.cli.FileBatch;
+import dev.cairn.cli.JsonOption;
 import dev.cairn.cli.KeyOptions;
 import dev.cairn.cli.Main;
 import dev.cairn.cli.Outputs;
+import dev.cairn.cli.ThreadsOption;
 import dev.cairn.signing.CmsOptions;
 import dev.cairn.signing.CmsSigner;
 import dev.cairn.signing.KeyMaterial;
@@ -11,7 +14,9 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -38,28 +43,60 @@ public final class SignCommand extends CommandGroup implements Main.LazySubcomma
     @Command(name = "module", mixinStandardHelpOptions = true,
             description = {"Append a kernel module signature, like scripts/sign-file.",
                     "A detached PKCS#7 (no certificates, no signed attributes), the module_signature trailer and magic.",
-                    "Signs in place unless --output."})
+                    "Signs in place unless --output.",
+                    "Several MODULEs: the key is loaded once; a module that fails is named on",
+                    "stderr and left untouched, the others are signed (--fail-fast stops at",
+                    "the first); a summary line ends the run; exit code of the first failure."})
     static final class Module implements Callable<Integer> {
         @Spec
         CommandLine.Model.CommandSpec spec;
-        @picocli.CommandLine.Parameters(index = "0", paramLabel = "MODULE", description = "The .ko file.")
-        Path module;
-        @Option(names = {"--output", "-o", "--out"}, paramLabel = "FILE", description = "Write the signed module here instead of replacing MODULE.")
+        @picocli.CommandLine.Parameters(arity = "1..*", paramLabel = "MODULE", description = "The .ko file(s).")
+        List<Path> modules = new ArrayList<>();
+        @Option(names = {"--output", "-o", "--out"}, paramLabel = "FILE",
+                description = "Write the signed module here instead of replacing MODULE (one MODULE only).")
         Path out;
         @Option(names = {"--hash", "--md"}, paramLabel = "ALG", defaultValue = "sha256", description = "sha256 (default), sha384, sha512.")
         String md;
         @Mixin
         KeyOptions keys;
+        @Mixin
+        FileBatch.FailFastOption failFast;
+        @Mixin
+        ThreadsOption threads;
+        @Mixin
+        JsonOption json;
 
         @Override
-        public Integer call() throws IOException {
-            byte[] ko = Files.readAllBytes(module);
-            if (ko.length < 4 || ko[0] != 0x7f || ko[1] != 'E' || ko[2] != 'L' || ko[3] != 'F') {
-                throw new dev.cairn.io.FormatException("module", module, "not an ELF file (a .ko module is expected)");
+        public Integer call() throws Exception {
+            if (out != null && modules.size() > 1) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--out takes one MODULE; several modules are signed in place");
             }
+            String digest = digest(md);
+            int workers = threads.threads();
+            FileBatch.requireDistinctOutputs(spec.commandLine(), modules, m -> out != null ? out : m);
             KeyMaterial km = keys.load(spec.commandLine().getErr());
-            Outputs.write(out != null ? out : module, dev.cairn.signing.ModuleSignature.sign(ko, km, digest(md)));
-            return 0;
+            FileBatch.Task<Path> task = module -> {
+                byte[] ko = Files.readAllBytes(module);
+                if (ko.length < 4 || ko[0] != 0x7f || ko[1] != 'E' || ko[2] != 'L' || ko[3] != 'F') {
+                    throw new dev.cairn.io.FormatException("module", module, "not an ELF file (a .ko module is expected)");
+                }
+                byte[] signed = dev.cairn.signing.ModuleSignature.sign(ko, km, digest);
+                Path target = out != null ? out : module;
+                return FileBatch.Pending.writing(target, signed, target);
+            };
+            if (modules.size() == 1 && !json.enabled()) {
+                try (FileBatch.Pending<Path> p = task.prepare(modules.get(0))) {
+                    p.commit();
+                }
+                return 0;
+            }
+            FileBatch.Result<Path> r = FileBatch.run(modules, failFast.enabled(), workers, spec.commandLine().getErr(), task);
+            if (json.enabled()) {
+                JsonOption.print(spec.commandLine().getOut(), r.json("signed", target -> Map.of("output", target.toString())));
+            } else {
+                spec.commandLine().getErr().println("cairn: " + r.summary("signed", "modules"));
+            }
+            return r.exitCode();
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.cairn.cli.squashfs;
 
 import dev.cairn.cli.JsonOption;
+import dev.cairn.cli.Progress;
 import dev.cairn.cli.SourceDateEpochOption;
 import dev.cairn.io.AtomicOutput;
 import dev.cairn.squashfs.Compression;
@@ -109,11 +110,13 @@ final class CreateCommand implements Callable<Integer> {
         try (AtomicOutput out = AtomicOutput.open(image);
              SquashfsWriter w = new SquashfsWriter(out.channel(), options)) {
             out.flushInBackground(); // the image grows for seconds: commit() then has little left to sync
-            addSource(w, filter, out.tempPath());
-            for (PseudoDefinition d : defs) {
-                d.apply(w, entryTime);
+            try (Progress progress = Progress.start(spec.commandLine().getErr(), "creating " + image.getFileName(), -1, json.enabled())) {
+                addSource(w, filter, out.tempPath(), progress);
+                for (PseudoDefinition d : defs) {
+                    d.apply(w, entryTime);
+                }
+                r = w.finish();
             }
-            r = w.finish();
             SquashfsImage.check(out.tempPath()); // re-read every table before the image may replace IMAGE
             out.commit();
         }
@@ -121,17 +124,30 @@ final class CreateCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Adds SOURCE; when IMAGE lies inside it, neither IMAGE nor the temp file it grows in is an entry. */
-    private void addSource(SquashfsWriter w, SourceFilter filter, Path temp) throws IOException {
+    /**
+     * Adds SOURCE; when IMAGE lies inside it, neither IMAGE nor the temp file it grows in is an entry.
+     * {@code progress} counts what is read of the total, as mksquashfs: a directory's file content
+     * (totalled first from metadata, only when the progress line shows), a tar archive's bytes as
+     * stored (compressed or not), or the bytes of a tar on standard input (no total).
+     */
+    private void addSource(SquashfsWriter w, SourceFilter filter, Path temp, Progress progress) throws IOException {
         if (source.equals("-")) {
-            TarSource.add(System.in, w, filter);
+            TarSource.add(progress.counting(System.in), w, filter);
             return;
         }
         Path src = Path.of(source);
         if (Files.isDirectory(src)) {
-            DirectorySource.add(src, w, filter, Set.of(image.toAbsolutePath().normalize(), temp.toAbsolutePath().normalize()));
+            Set<Path> skip = Set.of(image.toAbsolutePath().normalize(), temp.toAbsolutePath().normalize());
+            if (progress.enabled()) {
+                progress.restart(progress.label(), DirectorySource.contentBytes(src, filter, skip));
+                w.onContentRead(progress::advance);
+            }
+            DirectorySource.add(src, w, filter, skip);
         } else if (Files.isRegularFile(src)) {
-            try (InputStream in = Files.newInputStream(src)) {
+            if (progress.enabled()) {
+                progress.restart(progress.label(), Files.size(src));
+            }
+            try (InputStream in = progress.counting(Files.newInputStream(src))) {
                 TarSource.add(in, w, filter);
             }
         } else {

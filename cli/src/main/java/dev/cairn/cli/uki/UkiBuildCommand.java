@@ -6,6 +6,7 @@ import dev.cairn.cli.CairnException;
 import dev.cairn.cli.ExitCode;
 import dev.cairn.cli.JsonOption;
 import dev.cairn.cli.KeyOptions;
+import dev.cairn.cli.Progress;
 import dev.cairn.io.AtomicOutput;
 import dev.cairn.signing.KeyMaterial;
 import dev.cairn.signing.pcr.PcrBank;
@@ -124,8 +125,22 @@ public final class UkiBuildCommand implements Callable<Integer> {
         }
         UkiBuilder.Inputs inputs = new UkiBuilder.Inputs(stubPath, linux, initrds, cmdline == null ? null : TextOrFile.cmdline(cmdline),
                 osrel, uname, splash, devicetree, sbat == null ? null : readAll(sbat), pcrpkeyBytes, extra);
-        UkiAssembly.Result r = UkiAssembly.build(new UkiAssembly.Request(inputs, km, signKernel, pcrKey, banks, phases,
-                measure || json.enabled(), output));
+        UkiAssembly.Result r;
+        // large inputs (a 100 MB initrd) take seconds: a progress line per pass over them (measuring, writing)
+        try (Progress progress = Progress.start(err, "", -1, json.enabled())) {
+            r = UkiAssembly.build(new UkiAssembly.Request(inputs, km, signKernel, pcrKey, banks, phases, measure || json.enabled(), output),
+                    new UkiAssembly.ProgressListener() {
+                        @Override
+                        public void phase(String name, long totalBytes) {
+                            progress.restart(name + " " + output.getFileName(), totalBytes);
+                        }
+
+                        @Override
+                        public void advanced(long bytes) {
+                            progress.advance(bytes);
+                        }
+                    });
+        }
         report(r.prepared(), r.plan(), r.written(), r.predictions(), km, pcrKey != null);
         return 0;
     }

@@ -51,6 +51,39 @@ public final class PeSigning {
         }
     }
 
+    /**
+     * {@link #rewrite} written and checked but not committed: {@link Rewritten#commit()} puts it
+     * under {@code out}, closing without committing deletes it. Lets a batch prepare several
+     * images ahead and still commit them in order.
+     */
+    public static Rewritten prepareRewrite(Path in, Path out, KeyMaterial km, String digestAlgorithm,
+                                           java.util.function.IntPredicate keep) throws IOException {
+        AtomicOutput o = AtomicOutput.open(out);
+        try {
+            return new Rewritten(o, rewriteInto(in, o, km, digestAlgorithm, keep));
+        } catch (IOException | RuntimeException e) {
+            o.close();
+            throw e;
+        }
+    }
+
+    /** A rewritten image waiting under a temporary name, with its signature count. */
+    public record Rewritten(AtomicOutput output, int signatures) implements AutoCloseable {
+        /** Flushes the new image to disk ahead of {@link #commit()} (see {@link AtomicOutput#flush()}). */
+        public void flush() throws IOException {
+            output.flush();
+        }
+
+        public void commit() throws IOException {
+            output.commit();
+        }
+
+        @Override
+        public void close() throws IOException {
+            output.close();
+        }
+    }
+
     /** {@link #rewrite} into {@code o}'s temporary file, checked but not committed; returns the signature count. */
     private static int rewriteInto(Path in, AtomicOutput o, KeyMaterial km, String digestAlgorithm,
                                    java.util.function.IntPredicate keep) throws IOException {

@@ -60,7 +60,26 @@ public final class UkiAssembly {
         return PcrPolicySigner.sign(values, key).toJson().getBytes(StandardCharsets.US_ASCII);
     }
 
+    /** What {@link #build(Request, ProgressListener)} tells a progress display: two passes over the inputs, in bytes. */
+    public interface ProgressListener {
+        ProgressListener NONE = new ProgressListener() {
+        };
+
+        /** A pass starts: "measuring" (the PCR 11 prediction reads the measured sections) or "writing" ({@code totalBytes} of sections). */
+        default void phase(String name, long totalBytes) {
+        }
+
+        /** {@code bytes} more of the current pass are done. */
+        default void advanced(long bytes) {
+        }
+    }
+
     public static Result build(Request r) throws IOException {
+        return build(r, ProgressListener.NONE);
+    }
+
+    /** Like {@link #build(Request)}, telling {@code progress} how the passes over the inputs advance. */
+    public static Result build(Request r, ProgressListener progress) throws IOException {
         List<PcrPredictor.Bank> predictorBanks = r.banks().stream().map(PcrPredictor.Bank::parse).toList();
         r.phases().forEach(PcrPredictor::phaseWords);
         UkiBuilder.Inputs in = r.inputs();
@@ -77,9 +96,16 @@ public final class UkiAssembly {
             if (r.predict() || r.pcrKey() != null) {
                 // one extra read of the inputs, only when the prediction is asked for
                 List<PcrPredictor.SectionDigests> digests = new ArrayList<>();
+                long measured = 0;
                 for (UkiLayout.NewSection s : prepared.sections()) {
                     if (rule.sections().contains(s.name())) {
-                        digests.add(PcrPredictor.digest(s.name(), s.data(), predictorBanks));
+                        measured += s.data().size();
+                    }
+                }
+                progress.phase("measuring", measured);
+                for (UkiLayout.NewSection s : prepared.sections()) {
+                    if (rule.sections().contains(s.name())) {
+                        digests.add(PcrPredictor.digest(s.name(), s.data(), predictorBanks, progress::advanced));
                     }
                 }
                 List<String> sortedPhases = r.phases().stream().distinct().sorted().toList();
@@ -94,7 +120,8 @@ public final class UkiAssembly {
             KeyMaterial km = r.signer();
             List<ImageSigner> signers = km == null ? List.of() : List.of(PeSigning.signer(km));
             try (AtomicOutput o = AtomicOutput.open(r.output())) {
-                result = UkiWriter.write(plan, o.channel(), "SHA-256", signers);
+                progress.phase("writing", plan.size());
+                result = UkiWriter.write(plan, o.channel(), "SHA-256", signers, progress::advanced);
                 if (km != null) {
                     PeSigning.verifyOutput(o.tempPath(), result.authenticodeDigest(), "SHA-256", km.certificate());
                 } else {
