@@ -54,7 +54,7 @@ public final class DistributionDocs {
         String title = spec.qualifiedName("-");
         m.append(".TH \"").append(title.toUpperCase(java.util.Locale.ROOT)).append("\" \"1\" \"\" \"cairn ")
                 .append(Version.get()).append("\" \"cairn manual\"\n");
-        m.append(".SH NAME\n").append(esc(title)).append(" \\- ").append(esc(String.join(" ", spec.usageMessage().description()))).append('\n');
+        m.append(".SH NAME\n").append(esc(title)).append(" \\- ").append(esc(summary(spec))).append('\n');
         m.append(".SH SYNOPSIS\n.B ").append(esc(spec.qualifiedName())).append('\n');
         if (!spec.subcommands().isEmpty()) {
             m.append("COMMAND\n");
@@ -87,7 +87,7 @@ public final class DistributionDocs {
             spec.subcommands().forEach((n, c) -> {
                 if (!n.equals("help")) {
                     m.append(".TP\n.B ").append(esc(n)).append('\n')
-                            .append(esc(String.join(" ", c.getCommandSpec().usageMessage().description()))).append('\n')
+                            .append(esc(summary(c.getCommandSpec()))).append('\n')
                             .append("See \\fB").append(esc(c.getCommandSpec().qualifiedName("-"))).append("\\fR(1).\n");
                 }
             });
@@ -101,6 +101,12 @@ public final class DistributionDocs {
                     .append(".B autoload -U bashcompinit && bashcompinit && source cairn\n");
         }
         return m.toString();
+    }
+
+    /** The command's one-line summary: the first description line, as the command lists show it. */
+    static String summary(CommandSpec spec) {
+        String[] d = spec.usageMessage().description();
+        return d.length == 0 ? "" : d[0];
     }
 
     private static void item(StringBuilder m, String label, ArgSpec a) {

@@ -46,8 +46,9 @@ public final class Main extends CommandGroup {
         }
     }
 
-    private static final String[] NAMES = {"verity", "squashfs", "uki", "initrd", "sign", "verify", "keys", "ipe", "ima",
-        "oci", "build", "disk", "sysext", "boot", "help"};
+    /** Help order: the whole-set commands first (build, then verify), then the format groups. */
+    private static final String[] NAMES = {"build", "verify", "verity", "squashfs", "uki", "initrd", "sign", "keys", "ipe", "ima",
+        "oci", "disk", "sysext", "boot", "help"};
 
     private static Map<String, Supplier<Object>> subcommands() {
         Map<String, Supplier<Object>> m = new LinkedHashMap<>();

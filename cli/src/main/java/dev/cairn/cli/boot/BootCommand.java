@@ -23,18 +23,16 @@ import picocli.CommandLine.Spec;
 
 /** {@code cairn boot TARGET}: an image set in QEMU with Secure Boot on (the face of {@link SecureBootMachine}). */
 @Command(name = "boot", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Boot an image set in QEMU (q35) with OVMF in Secure Boot mode and an",
-                "swtpm TPM 2.0; the serial console is this terminal. TARGET: a build's",
-                "output directory (its disk.raw if there is one, else its UKI with",
-                "rootfs.img as /dev/vda), a disk image, or a UKI. The firmware starts from",
-                "a copy of the set's dev-keys/secureboot/OVMF_VARS.fd (--ovmf-vars: another",
-                "store); no input file is ever modified. KVM when /dev/kvm can run the",
-                "Secure Boot firmware (it needs SMM), else TCG (slower). Every exit,",
-                "Ctrl-C included, stops QEMU and swtpm and removes the temporary files.",
-                "Exit 0: --expect's TEXT appeared (without --expect: the guest powered",
-                "off); 1: timeout, kernel panic, image refused by the firmware, or the",
-                "guest stopped before TEXT; 3: TARGET, firmware or variable store",
-                "missing, or qemu-system-x86 / ovmf / swtpm not installed."})
+        description = {"Boot an image set in QEMU with Secure Boot on and a software TPM.",
+                "QEMU (q35) with OVMF in Secure Boot mode and an swtpm TPM 2.0; the serial console is this terminal. "
+                        + "TARGET: a build's output directory (its disk.raw if there is one, else its UKI with rootfs.img as "
+                        + "/dev/vda), a disk image, or a UKI. The firmware starts from a copy of the set's "
+                        + "dev-keys/secureboot/OVMF_VARS.fd (--ovmf-vars: another store); no input file is ever modified. KVM "
+                        + "when /dev/kvm can run the Secure Boot firmware (it needs SMM), else TCG (slower). Every exit, Ctrl-C "
+                        + "included, stops QEMU and swtpm and removes the temporary files.",
+                "Exit 0: --expect's TEXT appeared (without --expect: the guest powered off); 1: timeout, kernel "
+                        + "panic, image refused by the firmware, or the guest stopped before TEXT; 3: TARGET, firmware or "
+                        + "variable store missing, or qemu-system-x86 / ovmf / swtpm not installed."})
 public final class BootCommand implements Callable<Integer> {
     /** The timeout with {@code --expect} and no {@code --timeout}. */
     static final long DEFAULT_EXPECT_TIMEOUT_SECONDS = 300;

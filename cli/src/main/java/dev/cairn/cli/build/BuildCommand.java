@@ -34,22 +34,21 @@ import picocli.CommandLine.Spec;
 
 /** {@code cairn build SPEC}: the whole verified-boot image set from one spec (the face of {@link ImageSetBuilder}). */
 @Command(name = "build", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Build a complete, signed verified-boot image set from a spec",
-                "(docs/build-spec.md): rootfs -> SquashFS + dm-verity tree -> root-hash",
-                "signature -> IPE policy -> initramfs -> signed UKI (PCR 11 predicted,",
-                ".pcrsig) -> OCI layout (stacker layer, UKI and policy artifacts, cosign",
-                "signature) -> signed build manifest [-> registry]. The whole set is",
-                "verified before it replaces the previous one in OUT; unchanged steps come",
-                "from OUT/.cairn-cache (and registry caches: --cache-from/--cache-to). OUT is",
-                "locked while a build writes it: a second build waits (--no-wait: fails).",
-                "Exit 3: spec error (FILE:LINE named); 4: key source unavailable; 5: registry;",
-                "6: I/O, OUT locked under --no-wait, or a new set failing its own check (not kept)."})
+        description = {"Build a complete, signed verified-boot image set from a spec.",
+                "The spec is described in docs/build-spec.md. Steps: rootfs -> SquashFS + dm-verity tree -> root-hash "
+                        + "signature -> IPE policy -> initramfs -> signed UKI (PCR 11 predicted, .pcrsig) -> OCI layout "
+                        + "(stacker layer, UKI and policy artifacts, cosign signature) -> signed build manifest [-> registry]. "
+                        + "The whole set is verified before it replaces the previous one in OUT; unchanged steps come from "
+                        + "OUT/.cairn-cache (and registry caches: --cache-from/--cache-to). OUT is locked while a build writes "
+                        + "it: a second build waits (--no-wait: fails).",
+                "Exit 3: spec error (FILE:LINE named); 4: key source unavailable; 5: registry; 6: I/O, OUT locked "
+                        + "under --no-wait, or a new set failing its own check (not kept)."})
 public final class BuildCommand implements Callable<Integer> {
     @Spec
     CommandLine.Model.CommandSpec spec;
     @Parameters(index = "0", paramLabel = "SPEC", description = "The build spec (YAML).")
     Path specFile;
-    @Option(names = {"--out", "-o"}, paramLabel = "DIR", defaultValue = "out", description = "Output directory (default: out).")
+    @Option(names = {"--out", "--output", "-o"}, paramLabel = "DIR", defaultValue = "out", description = "Output directory (default: out).")
     Path out;
     @Option(names = "--dev-keys", paramLabel = "DIR",
             description = "Where 'dev' key sources keep their throw-away keys (default: OUT/dev-keys; reused when present).")

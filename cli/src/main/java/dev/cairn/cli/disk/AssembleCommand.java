@@ -1,6 +1,7 @@
 package dev.cairn.cli.disk;
 
 import dev.cairn.cli.JsonOption;
+import dev.cairn.cli.OutputFile;
 import dev.cairn.disk.DiskLayout;
 import dev.cairn.disk.DiskResult;
 import dev.cairn.disk.DpsType;
@@ -35,20 +36,29 @@ import picocli.CommandLine.Spec;
  * {@link DiskLayout#plan} and {@link GptWriter#write(DiskLayout, Path)}).
  */
 @Command(name = "assemble", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Write a GPT disk image from ready-made partition contents, laid out",
-                "byte for byte as systemd-repart 252 lays out the same partitions",
-                "(CopyBlocks= each FILE, --empty=create --size=auto --seed=UUID): each",
-                "partition is its file rounded up to 4 KiB; the disk GUID and the",
-                "partition UUIDs derive from --seed as repart derives them (the k-th",
-                "partition of a type from the type and k), the flags are repart's",
-                "defaults (read-only on verity partitions, grow-fs on root, usr, home,",
-                "srv, var, tmp, xbootldr). For scripts and benchmarks: cairn build",
-                "writes complete DDIs (outputs.disk)."})
+        description = {"Write a GPT disk image from ready-made partitions, as systemd-repart does.",
+                "Laid out byte for byte as systemd-repart 252 lays out the same partitions (CopyBlocks= each FILE, "
+                        + "--empty=create --size=auto --seed=UUID): each partition is its file rounded up to 4 KiB; the disk "
+                        + "GUID and the partition UUIDs derive from --seed as repart derives them (the k-th partition of a type "
+                        + "from the type and k), the flags are repart's defaults (read-only on verity partitions, grow-fs on "
+                        + "root, usr, home, srv, var, tmp, xbootldr). For scripts and benchmarks: cairn build writes complete "
+                        + "DDIs (outputs.disk)."})
 public final class AssembleCommand implements Callable<Integer> {
     @Spec
     CommandLine.Model.CommandSpec spec;
-    @Parameters(index = "0", paramLabel = "OUT", description = "The disk image to write (replaced atomically).")
+    private final OutputFile outputFile = new OutputFile("OUT");
     Path out;
+
+    @Parameters(index = "0", arity = "0..1", paramLabel = "OUT", description = "The disk image to write (replaced atomically); or --output.")
+    void outputArgument(Path p) {
+        outputFile.set(spec, p);
+    }
+
+    @Option(names = {"--output", "-o"}, paramLabel = "FILE", description = "The disk image to write, instead of OUT.")
+    void outputOption(Path p) {
+        outputFile.set(spec, p);
+    }
+
     @Option(names = "--partition", required = true, paramLabel = "TYPE:FILE[:LABEL]", converter = PartitionArg.Converter.class,
             description = {"A partition, in disk order. TYPE: a DPS type name",
                     "(esp, root-x86-64, root-x86-64-verity, ...) or a",
@@ -92,6 +102,7 @@ public final class AssembleCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        out = outputFile.require(spec);
         List<PartitionSpec> specs = new ArrayList<>();
         List<UUID> types = new ArrayList<>();
         Set<String> labels = new HashSet<>();

@@ -9,8 +9,9 @@ import picocli.CommandLine.Command;
 
 /** {@code cairn disk}: Discoverable Disk Images. */
 @Command(name = "disk", mixinStandardHelpOptions = true,
-        description = {"Discoverable Disk Images (GPT): inspect and check (cairn build writes them: outputs.disk);",
-                "assemble a GPT disk from ready-made partitions as systemd-repart does."})
+        description = {"Discoverable Disk Images (GPT): inspect and check, assemble.",
+                "cairn build writes them (outputs.disk); assemble lays out a GPT disk from ready-made partitions as",
+                "systemd-repart does."})
 public final class DiskCommand extends CommandGroup implements Main.LazySubcommands {
     @Override
     public Map<String, Supplier<Object>> subcommands() {

@@ -26,12 +26,12 @@ import picocli.CommandLine.Spec;
 
 /** {@code cairn disk inspect IMAGE}: like systemd-dissect, and checked (the face of {@link DiskInspector}). */
 @Command(name = "inspect", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Show a disk image's partitions (DPS designators, sizes, UUIDs, labels,",
-                "flags) and its ESP's files, and check it: the root hash is recomputed from",
-                "the root and root-verity partitions and must be the one their UUIDs imply",
-                "and the signature partition names; with --cert or --ca the root-hash",
-                "signature must verify. A raw disk or a fixed VHD. Exit 0: everything",
-                "agrees; 1: something disagrees (named); 3: not a readable GPT disk."})
+        description = {"Show a disk image's partitions and ESP files, and check its verity chain.",
+                "The partitions with DPS designators, sizes, UUIDs, labels and flags, the ESP's files; and the "
+                        + "checks: the root hash is recomputed from the root and root-verity partitions and must be the one "
+                        + "their UUIDs imply and the signature partition names; with --cert or --ca the root-hash signature "
+                        + "must verify. A raw disk or a fixed VHD.",
+                "Exit 0: everything agrees; 1: something disagrees (named); 3: not a readable GPT disk."})
 public final class InspectCommand implements Callable<Integer> {
     @Spec
     CommandLine.Model.CommandSpec spec;

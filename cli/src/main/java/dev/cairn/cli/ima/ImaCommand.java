@@ -43,8 +43,9 @@ public final class ImaCommand extends CommandGroup implements Main.LazySubcomman
     }
 
     @Command(name = "sign", mixinStandardHelpOptions = true,
-            description = {"Sign files with IMA signature v2 (evmctl ima_sign): set security.ima (needs root and setfattr),",
-                    "or write FILE.sig side files with --sigfile; --json prints every blob (hex) for image builders.",
+            description = {"Sign files with IMA signature v2, like evmctl ima_sign.",
+                    "Sets security.ima (needs root and setfattr), or writes FILE.sig side files with --sigfile; --json",
+                    "prints every blob (hex) for image builders.",
                     "The key is loaded once for all FILEs; a file that fails is named on",
                     "stderr and left untouched, the others are signed (--fail-fast stops at",
                     "the first); a summary line ends the run (--json: the signed files only);",

@@ -2,6 +2,7 @@ package dev.cairn.cli.initrd;
 
 import dev.cairn.cli.JsonOption;
 import dev.cairn.cli.OutputFailure;
+import dev.cairn.cli.OutputFile;
 import dev.cairn.cli.SourceDateEpochOption;
 import dev.cairn.io.AtomicOutput;
 import dev.cairn.uki.initrd.InitrdCompression;
@@ -47,8 +48,19 @@ final class CreateCommand implements Callable<Integer> {
     CommandLine.Model.CommandSpec spec;
     @Parameters(index = "0", paramLabel = "DIR", description = "Directory whose contents become the initramfs root.")
     Path dir;
-    @Parameters(index = "1", paramLabel = "OUTPUT", description = "Archive to write (replaced atomically).")
+    private final OutputFile outputFile = new OutputFile("OUTPUT");
     Path output;
+
+    @Parameters(index = "1", arity = "0..1", paramLabel = "OUTPUT", description = "Archive to write (replaced atomically); or --output.")
+    void outputArgument(Path p) {
+        outputFile.set(spec, p);
+    }
+
+    @Option(names = {"--output", "-o"}, paramLabel = "FILE", description = "Archive to write, instead of OUTPUT.")
+    void outputOption(Path p) {
+        outputFile.set(spec, p);
+    }
+
     @Option(names = "--compress", paramLabel = "ALG", description = "zstd (default), gzip, xz or none.")
     String compress = "zstd";
     @Option(names = "--level", paramLabel = "N", description = "Compression level (defaults: zstd 19, gzip 9, xz 6).")
@@ -70,6 +82,7 @@ final class CreateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        output = outputFile.require(spec);
         InitrdCompression c = InitrdCompression.parse(compress);
         InitrdOptions options = InitrdOptions.defaults(c);
         if (level != null) {

@@ -9,7 +9,8 @@ import picocli.CommandLine.Command;
 
 /** {@code cairn initrd}: initramfs archives. */
 @Command(name = "initrd", mixinStandardHelpOptions = true,
-        description = "Initramfs archives: create a deterministic newc cpio (zstd, gzip, xz or uncompressed) from a directory.")
+        description = {"Initramfs archives: a deterministic newc cpio from a directory.",
+                "Compressed with zstd, gzip or xz, or uncompressed."})
 public final class InitrdCommand extends CommandGroup implements Main.LazySubcommands {
     @Override
     public Map<String, Supplier<Object>> subcommands() {

@@ -43,8 +43,9 @@ public final class IpeCommand extends CommandGroup implements Main.LazySubcomman
     }
 
     @Command(name = "policy", mixinStandardHelpOptions = true,
-            description = {"Write an IPE policy that trusts the given dm-verity root hashes (and optionally the boot",
-                    "volume, signed dm-verity volumes or signed fs-verity files) for the chosen operations."})
+            description = {"Write an IPE policy that trusts the given dm-verity root hashes.",
+                    "Optionally also the boot volume, signed dm-verity volumes or signed fs-verity files, for the chosen",
+                    "operations."})
     static final class Policy implements Callable<Integer> {
         @Spec
         CommandLine.Model.CommandSpec spec;
@@ -73,7 +74,7 @@ public final class IpeCommand extends CommandGroup implements Main.LazySubcomman
         boolean fsveritySignature;
         @Option(names = "--rule", paramLabel = "RULE", description = "A raw rule, e.g. 'op=KMODULE boot_verified=TRUE action=ALLOW' (repeatable).")
         List<String> rawRules = new ArrayList<>();
-        @Option(names = "--out", paramLabel = "FILE", description = "Where to write the policy (default: stdout).")
+        @Option(names = {"--output", "-o", "--out"}, paramLabel = "FILE", description = "Where to write the policy (default: stdout).")
         Path out;
 
         @Override
@@ -161,14 +162,15 @@ public final class IpeCommand extends CommandGroup implements Main.LazySubcomman
     }
 
     @Command(name = "sign", mixinStandardHelpOptions = true,
-            description = {"Sign a policy as the attached DER PKCS#7 the kernel loads (openssl smime -sign -nodetach",
-                    "-noattr -binary -outform der): the exact policy bytes become the signed content."})
+            description = {"Sign a policy as the attached DER PKCS#7 the kernel loads.",
+                    "Like openssl smime -sign -nodetach -noattr -binary -outform der: the exact policy bytes become the",
+                    "signed content."})
     static final class Sign implements Callable<Integer> {
         @Spec
         CommandLine.Model.CommandSpec spec;
         @Parameters(index = "0", paramLabel = "POLICY")
         Path policy;
-        @Option(names = "--out", required = true, paramLabel = "FILE", description = "Where to write the signed policy (.p7b).")
+        @Option(names = {"--output", "-o", "--out"}, required = true, paramLabel = "FILE", description = "Where to write the signed policy (.p7b).")
         Path out;
         @Option(names = "--nocerts", description = "Do not embed the signer certificate.")
         boolean nocerts;

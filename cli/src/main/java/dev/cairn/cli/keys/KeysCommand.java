@@ -153,7 +153,8 @@ public final class KeysCommand extends CommandGroup implements Main.LazySubcomma
 
     /** {@code cairn keys secureboot …}. */
     @Command(name = "secureboot", mixinStandardHelpOptions = true,
-            description = "UEFI Secure Boot keys: create PK/KEK/db (like sbctl create-keys), ESL and signed .auth updates (like efitools).")
+            description = {"UEFI Secure Boot keys: PK/KEK/db, ESLs, signed .auth updates.",
+                    "create PK/KEK/db like sbctl create-keys; ESL and signed .auth updates like efitools."})
     public static final class SecureBoot extends CommandGroup implements Main.LazySubcommands {
         @Override
         public Map<String, Supplier<Object>> subcommands() {
@@ -171,8 +172,9 @@ public final class KeysCommand extends CommandGroup implements Main.LazySubcomma
     }
 
     @Command(name = "ovmf-vars", mixinStandardHelpOptions = true,
-            description = {"Write an OVMF/edk2 variable store with the PK/KEK/db of DIR (from 'keys secureboot create', or",
-                    "any DIR holding PK.esl, KEK.esl, db.esl) enrolled and Secure Boot on, to boot-test with your own keys:",
+            description = {"Write an OVMF/edk2 variable store with your own PK/KEK/db and Secure Boot on.",
+                    "The keys of DIR (from 'keys secureboot create', or any DIR holding PK.esl, KEK.esl, db.esl) are",
+                    "enrolled, to boot-test with your own keys:",
                     "qemu ... -drive if=pflash,format=raw,unit=1,file=VARS.fd with OVMF_CODE_4M.secboot.fd."})
     static final class OvmfVars implements Callable<Integer> {
         static final Path DEBIAN_TEMPLATE = Path.of("/usr/share/OVMF/OVMF_VARS_4M.fd");
@@ -180,7 +182,7 @@ public final class KeysCommand extends CommandGroup implements Main.LazySubcomma
         CommandLine.Model.CommandSpec spec;
         @Option(names = "--dir", required = true, paramLabel = "DIR", description = "Directory with PK.esl, KEK.esl and db.esl.")
         Path dir;
-        @Option(names = "--out", required = true, paramLabel = "FILE", description = "The variable store to write.")
+        @Option(names = {"--output", "-o", "--out"}, required = true, paramLabel = "FILE", description = "The variable store to write.")
         Path out;
         @Option(names = "--template", paramLabel = "FILE", description = "Empty variable store to start from (default: Debian's /usr/share/OVMF/OVMF_VARS_4M.fd).")
         Path template;
@@ -211,12 +213,13 @@ public final class KeysCommand extends CommandGroup implements Main.LazySubcomma
     }
 
     @Command(name = "create", mixinStandardHelpOptions = true,
-            description = {"Create PK, KEK and db keys with self-signed certificates, their ESLs and the signed .auth",
-                    "updates that enroll them (PK by PK, KEK by PK, db by KEK) in DIR. Private keys are written 0600."})
+            description = {"Create PK, KEK and db keys, their ESLs and the signed .auth updates in DIR.",
+                    "Self-signed certificates; the .auth updates enroll them (PK by PK, KEK by PK, db by KEK).",
+                    "Private keys are written 0600."})
     static final class Create implements Callable<Integer> {
         @Spec
         CommandLine.Model.CommandSpec spec;
-        @Option(names = "--dir", required = true, paramLabel = "DIR", description = "Output directory (must not already hold keys).")
+        @Option(names = {"--dir", "--output", "-o"}, required = true, paramLabel = "DIR", description = "Output directory (must not already hold keys).")
         Path dir;
         @Option(names = "--subject", defaultValue = "cairn", paramLabel = "NAME", description = "Common-name prefix (default cairn).")
         String subject;
@@ -282,7 +285,7 @@ public final class KeysCommand extends CommandGroup implements Main.LazySubcomma
         List<Path> certs = new ArrayList<>();
         @Option(names = {"--owner-guid", "-g"}, paramLabel = "GUID", description = "Signature owner (default all zero, as efitools).")
         UUID owner = new UUID(0, 0);
-        @Option(names = "--out", required = true, paramLabel = "FILE")
+        @Option(names = {"--output", "-o", "--out"}, required = true, paramLabel = "FILE", description = "Where to write the signature list.")
         Path out;
 
         @Override
@@ -299,8 +302,9 @@ public final class KeysCommand extends CommandGroup implements Main.LazySubcomma
     }
 
     @Command(name = "auth", mixinStandardHelpOptions = true,
-            description = {"Sign an ESL as a time-based authenticated update of PK, KEK, db or dbx (like efitools",
-                    "sign-efi-sig-list; byte-identical for the same key, certificate and timestamp)."})
+            description = {"Sign an ESL as an authenticated update, like efitools sign-efi-sig-list.",
+                    "A time-based authenticated update of PK, KEK, db or dbx, byte-identical to sign-efi-sig-list's for",
+                    "the same key, certificate and timestamp."})
     static final class Auth implements Callable<Integer> {
         @Spec
         CommandLine.Model.CommandSpec spec;
@@ -310,7 +314,7 @@ public final class KeysCommand extends CommandGroup implements Main.LazySubcomma
         Path esl;
         @Option(names = {"--append", "-a"}, description = "An APPEND_WRITE update (add to the variable).")
         boolean append;
-        @Option(names = "--out", required = true, paramLabel = "FILE")
+        @Option(names = {"--output", "-o", "--out"}, required = true, paramLabel = "FILE", description = "Where to write the authenticated update (.auth).")
         Path out;
         @Mixin
         SourceDateEpochOption sourceDateEpoch;

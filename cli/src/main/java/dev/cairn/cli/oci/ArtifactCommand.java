@@ -36,8 +36,8 @@ final class ArtifactCommand extends CommandGroup implements Main.LazySubcommands
     }
 
     @Command(name = "add", mixinStandardHelpOptions = true,
-            description = {"Store FILEs as an OCI 1.1 artifact manifest tagged LAYOUT:TAG: artifactType T, the empty config",
-                    "(application/vnd.oci.empty.v1+json, {}), one layer per file titled with its file name",
+            description = {"Store FILEs as an OCI 1.1 artifact manifest tagged LAYOUT:TAG.",
+                    "artifactType T, the empty config (application/vnd.oci.empty.v1+json, {}), one layer per file titled with its file name",
                     "(org.opencontainers.image.title), an optional subject. Without files the layer is the empty blob."})
     static final class Add implements Callable<Integer> {
         @Spec

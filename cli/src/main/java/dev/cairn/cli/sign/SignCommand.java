@@ -41,8 +41,9 @@ public final class SignCommand extends CommandGroup implements Main.LazySubcomma
     }
 
     @Command(name = "module", mixinStandardHelpOptions = true,
-            description = {"Append a kernel module signature like scripts/sign-file: detached PKCS#7 (no certificates,",
-                    "no signed attributes), module_signature trailer and magic. Signs in place unless --out.",
+            description = {"Append a kernel module signature, like scripts/sign-file.",
+                    "A detached PKCS#7 (no certificates, no signed attributes), the module_signature trailer and magic.",
+                    "Signs in place unless --output.",
                     "Several MODULEs: the key is loaded once; a module that fails is named on",
                     "stderr and left untouched, the others are signed (--fail-fast stops at",
                     "the first); a summary line ends the run; exit code of the first failure."})
@@ -51,7 +52,8 @@ public final class SignCommand extends CommandGroup implements Main.LazySubcomma
         CommandLine.Model.CommandSpec spec;
         @picocli.CommandLine.Parameters(arity = "1..*", paramLabel = "MODULE", description = "The .ko file(s).")
         List<Path> modules = new ArrayList<>();
-        @Option(names = "--out", paramLabel = "FILE", description = "Write the signed module here instead of replacing MODULE (one MODULE only).")
+        @Option(names = {"--output", "-o", "--out"}, paramLabel = "FILE",
+                description = "Write the signed module here instead of replacing MODULE (one MODULE only).")
         Path out;
         @Option(names = {"--hash", "--md"}, paramLabel = "ALG", defaultValue = "sha256", description = "sha256 (default), sha384, sha512.")
         String md;
@@ -108,14 +110,14 @@ public final class SignCommand extends CommandGroup implements Main.LazySubcomma
     }
 
     @Command(name = "cms", mixinStandardHelpOptions = true,
-            description = {"CMS/PKCS#7 SignedData over a file, like openssl cms -sign (always binary: content is never",
-                    "canonicalised). Detached unless --nodetach."})
+            description = {"Sign a file as CMS/PKCS#7 SignedData, like openssl cms -sign.",
+                    "Always binary: the content is never canonicalised. Detached unless --nodetach."})
     static final class Cms implements Callable<Integer> {
         @Spec
         CommandLine.Model.CommandSpec spec;
         @Option(names = {"--in", "-in"}, required = true, paramLabel = "FILE", description = "Content to sign.")
         Path in;
-        @Option(names = {"--out", "-out"}, required = true, paramLabel = "FILE", description = "Where to write the signature.")
+        @Option(names = {"--out", "-out", "--output", "-o"}, required = true, paramLabel = "FILE", description = "Where to write the signature.")
         Path out;
         @Option(names = {"--nodetach", "-nodetach"}, description = "Embed the content (attached signature).")
         boolean nodetach;

@@ -29,9 +29,9 @@ import picocli.CommandLine.Spec;
 
 /** {@code cairn verify}: check signatures. */
 @Command(name = "verify", mixinStandardHelpOptions = true,
-        description = {"Verify a whole image set from 'cairn build' (OUT or its manifest.json) offline,",
-                "link by link: exit 0 when every link holds, 1 naming each broken one.",
-                "Or verify single signatures: CMS/PKCS#7, PE/EFI Authenticode (subcommands)."})
+        description = {"Verify a whole image set from 'cairn build' offline, or single signatures.",
+                "OUT (or its manifest.json) is checked link by link: exit 0 when every link holds, 1 naming each",
+                "broken one. The subcommands verify single signatures: CMS/PKCS#7, PE/EFI Authenticode."})
 public final class VerifyCommand extends CommandGroup implements Main.LazySubcommands {
     @Spec
     CommandLine.Model.CommandSpec self;
@@ -84,7 +84,7 @@ public final class VerifyCommand extends CommandGroup implements Main.LazySubcom
         Path trusted;
         @Option(names = {"--certfile", "-certfile"}, paramLabel = "FILE", description = "Extra certificates to find the signer among.")
         Path certfile;
-        @Option(names = {"--out", "-out"}, paramLabel = "FILE", description = "Write the verified content here.")
+        @Option(names = {"--out", "-out", "--output", "-o"}, paramLabel = "FILE", description = "Write the verified content here.")
         Path out;
 
         @Override

@@ -2,6 +2,7 @@ package dev.cairn.cli.sysext;
 
 import dev.cairn.cli.JsonOption;
 import dev.cairn.cli.KeyOptions;
+import dev.cairn.cli.OutputFile;
 import dev.cairn.cli.SourceDateEpochOption;
 import dev.cairn.cli.ThreadsOption;
 import dev.cairn.pipeline.disk.WrittenPartition;
@@ -30,23 +31,33 @@ import picocli.CommandLine.Spec;
 
 /** {@code cairn sysext create SOURCE NAME.raw}: the face of {@link SysextBuilder}. */
 @Command(name = "create", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Build a systemd extension image from SOURCE (a directory or tarball holding",
-                "usr/ and opt/, or etc/ with --confext). cairn writes the extension-release",
-                "file itself (/usr/lib/extension-release.d/extension-release.NAME, or",
-                "/etc/extension-release.d/ with --confext) and refuses a SOURCE that has an",
-                "os-release or another extension-release file. OUT must be NAME.raw: systemd",
-                "names the image after its file. --format ddi (default): a GPT disk with root,",
-                "root-verity and root-verity-sig partitions; --format squashfs: the naked",
-                "SquashFS, with NAME.verity, NAME.roothash and NAME.roothash.p7s beside it.",
-                "The root hash is signed: give a key (--key/--cert, --pkcs12, --pkcs11-module)",
-                "or --no-sign. Same inputs, same bytes (time stamps: --source-date-epoch)."})
+        description = {"Build a signed, verity-protected systemd extension image from SOURCE.",
+                "SOURCE is a directory or tarball holding usr/ and opt/, or etc/ with --confext. cairn writes the "
+                        + "extension-release file itself (/usr/lib/extension-release.d/extension-release.NAME, or "
+                        + "/etc/extension-release.d/ with --confext) and refuses a SOURCE that has an os-release or another "
+                        + "extension-release file. OUT must be NAME.raw: systemd names the image after its file. --format ddi "
+                        + "(default): a GPT disk with root, root-verity and root-verity-sig partitions; --format squashfs: the "
+                        + "naked SquashFS, with NAME.verity, NAME.roothash and NAME.roothash.p7s beside it. The root hash is "
+                        + "signed: give a key (--key/--cert, --pkcs12, --pkcs11-module) or --no-sign. Same inputs, same bytes "
+                        + "(time stamps: --source-date-epoch)."})
 public final class CreateCommand implements Callable<Integer> {
     @Spec
     CommandLine.Model.CommandSpec spec;
     @Parameters(index = "0", paramLabel = "SOURCE", description = "Directory or tar archive (plain, gz, zst, xz) with the extension's tree.")
     Path source;
-    @Parameters(index = "1", paramLabel = "OUT", description = "The image to write: NAME.raw (replaced atomically).")
+    private final OutputFile outputFile = new OutputFile("OUT");
     Path out;
+
+    @Parameters(index = "1", arity = "0..1", paramLabel = "OUT", description = "The image to write: NAME.raw (replaced atomically); or --output.")
+    void outputArgument(Path p) {
+        outputFile.set(spec, p);
+    }
+
+    @Option(names = {"--output", "-o"}, paramLabel = "FILE", description = "The image to write, instead of OUT.")
+    void outputOption(Path p) {
+        outputFile.set(spec, p);
+    }
+
     @Option(names = "--name", required = true, paramLabel = "NAME",
             description = "The extension's name: extension-release.NAME, and OUT's file name NAME.raw.")
     String name;
@@ -82,6 +93,7 @@ public final class CreateCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        out = outputFile.require(spec);
         SysextRequest.Builder b;
         try {
             b = SysextRequest.builder(source, out, release()).format(format()).compression(compression()).allRoot(!keepOwners)

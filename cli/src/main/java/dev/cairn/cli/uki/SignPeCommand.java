@@ -23,9 +23,9 @@ import picocli.CommandLine.Spec;
 
 /** {@code cairn sign pe}: sbsign (and sbattach --remove) in one command, over one image or many. */
 @Command(name = "pe", mixinStandardHelpOptions = true,
-        description = {"Sign a PE/EFI image (UKI, kernel, boot loader) for Secure Boot, like sbsign: Authenticode SHA-256,",
-                "signature appended to any already present (multiple signers); --replace drops the old ones first,",
-                "--remove-signature only removes. Writes IN.signed unless --output.",
+        description = {"Sign a PE/EFI image (UKI, kernel, boot loader) for Secure Boot, like sbsign.",
+                "Authenticode SHA-256, the signature appended to any already present (multiple signers); --replace",
+                "drops the old ones first, --remove-signature only removes. Writes IN.signed unless --output.",
                 "Several INs: the key is loaded once, each goes to IN.signed, into",
                 "--output-dir or --in-place; an image that fails is named on stderr and left",
                 "untouched, the others are signed (--fail-fast stops at the first); a",

@@ -39,8 +39,9 @@ import picocli.CommandLine.Spec;
 
 /** {@code cairn uki build}: ukify build in one pure-Java step, signing and PCR policy included. */
 @Command(name = "build", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Build a Unified Kernel Image from the systemd stub, a kernel, initrds and text sections (ukify's",
-                "options), optionally signed for Secure Boot and with a signed PCR 11 policy (.pcrsig)."})
+        description = {"Build a Unified Kernel Image, like ukify build.",
+                "From the systemd stub, a kernel, initrds and text sections (ukify's options), optionally signed for",
+                "Secure Boot and with a signed PCR 11 policy (.pcrsig)."})
 public final class UkiBuildCommand implements Callable<Integer> {
     @Spec
     CommandLine.Model.CommandSpec spec;

@@ -27,8 +27,9 @@ import picocli.CommandLine.Spec;
 
 /** {@code cairn uki inspect}: like {@code ukify inspect}, plus signatures and the stub's measurement rule. */
 @Command(name = "inspect", mixinStandardHelpOptions = true,
-        description = {"Show a UKI's (or any PE image's) sections with size and sha256, text sections' content, the",
-                "stub's systemd version and PCR 11 rule, and its Authenticode signatures with whether each covers the image."})
+        description = {"Show a UKI's (or any PE image's) sections, stub and signatures.",
+                "Each section with size and sha256, text sections' content, the stub's systemd version and PCR 11 rule,",
+                "and the Authenticode signatures with whether each covers the image."})
 public final class UkiInspectCommand implements Callable<Integer> {
     @Spec
     CommandLine.Model.CommandSpec spec;

@@ -23,8 +23,9 @@ import picocli.CommandLine.Spec;
 
 /** {@code cairn uki measure}: {@code systemd-measure calculate} for a built UKI. */
 @Command(name = "measure", mixinStandardHelpOptions = true,
-        description = {"Predict PCR 11 for a UKI as its stub will measure it, printed like systemd-measure calculate",
-                "(11:<bank>=<hex> per phase). The section set follows the stub's systemd version (252 measures fewer)."})
+        description = {"Predict PCR 11 for a UKI as its stub will measure it.",
+                "Printed like systemd-measure calculate (11:<bank>=<hex> per phase). The section set follows the",
+                "stub's systemd version (252 measures fewer)."})
 public final class UkiMeasureCommand implements Callable<Integer> {
     @Spec
     CommandLine.Model.CommandSpec spec;

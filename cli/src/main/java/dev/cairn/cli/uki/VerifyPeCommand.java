@@ -26,8 +26,9 @@ import picocli.CommandLine.Spec;
 
 /** {@code cairn verify pe}: sbverify --cert, over one image or many. */
 @Command(name = "pe", mixinStandardHelpOptions = true,
-        description = {"Verify a PE/EFI image's Authenticode signature against a certificate or CA (like sbverify --cert):",
-                "exit 0 when a signature by a trusted certificate covers the image as it is, 1 otherwise.",
+        description = {"Verify a PE/EFI image's Authenticode signature, like sbverify --cert.",
+                "Against a certificate or CA: exit 0 when a signature by a trusted certificate covers the image as it is,",
+                "1 otherwise.",
                 "Several FILEs: each failing one is named on stderr (--fail-fast stops at",
                 "the first), a summary line ends the run; exit code of the first failure;",
                 "--json prints a list with one entry per file."})

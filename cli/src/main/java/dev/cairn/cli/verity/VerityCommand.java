@@ -198,9 +198,9 @@ public final class VerityCommand extends CommandGroup implements Main.LazySubcom
     }
 
     @Command(name = "sign", mixinStandardHelpOptions = true,
-            description = {"Sign a root hash for the kernel: detached DER PKCS#7 over the lower-case hex root hash,",
-                    "no signed attributes (veritysetup open --root-hash-signature), optionally also systemd's",
-                    "verity-sig JSON."})
+            description = {"Sign a root hash for the kernel (veritysetup open --root-hash-signature).",
+                    "A detached DER PKCS#7 over the lower-case hex root hash, no signed attributes; optionally also",
+                    "systemd's verity-sig JSON."})
     static final class Sign implements Callable<Integer> {
         @Spec
         CommandLine.Model.CommandSpec spec;
@@ -208,7 +208,7 @@ public final class VerityCommand extends CommandGroup implements Main.LazySubcom
         String rootHashArg;
         @Mixin
         RootHashInput root;
-        @Option(names = "--out", required = true, paramLabel = "FILE", description = "Where to write the DER PKCS#7 signature.")
+        @Option(names = {"--output", "-o", "--out"}, required = true, paramLabel = "FILE", description = "Where to write the DER PKCS#7 signature.")
         Path out;
         @Option(names = "--systemd-json", paramLabel = "FILE", description = "Also write systemd's verity-sig JSON here.")
         Path systemdJson;
@@ -262,8 +262,9 @@ public final class VerityCommand extends CommandGroup implements Main.LazySubcom
     }
 
     @Command(name = "table", mixinStandardHelpOptions = true,
-            description = {"Print how to activate the tree: the dm-verity table line, the veritysetup open",
-                    "arguments and the kernel command-line parameters (systemd-veritysetup-generator)."})
+            description = {"Print how to activate the tree: dm-verity table, veritysetup and kernel arguments.",
+                    "The dm-verity table line, the veritysetup open arguments and the kernel command-line parameters",
+                    "(systemd-veritysetup-generator)."})
     static final class Table implements Callable<Integer> {
         @Spec
         CommandLine.Model.CommandSpec spec;
