@@ -151,6 +151,12 @@ class LauncherJdkIT {
             assertThat(refused.out()).isEqualTo(first.out());
             assertThat(refused.err()).isEmpty();
 
+            // the user's own class-sharing option wins (the JVM refuses -XX:AOTCache next to any -Xshare)
+            Out off = cairn(javaHome, dir, Map.of("CAIRN_OPTS", "-Xshare:off"), "--version");
+            assertThat(off.code()).as(off.err()).isZero();
+            assertThat(off.out()).isEqualTo(first.out());
+            assertThat(off.err()).isEmpty();
+
             assertThat(cacheFiles(dir)).containsExactly(files.get(0));
         } finally {
             try (Stream<Path> s = Files.walk(dir)) {
