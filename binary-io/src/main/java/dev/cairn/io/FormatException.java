@@ -31,8 +31,10 @@ public class FormatException extends IOException {
     }
 
     public FormatException(String message, Throwable cause) {
-        this(-1, null, null, message);
-        initCause(cause);
+        super(compose(-1, null, null, message), cause);
+        this.offset = -1;
+        this.field = null;
+        this.value = null;
     }
 
     private static String compose(long offset, String field, Object value, String message) {

@@ -7,9 +7,9 @@ import java.util.Objects;
 
 /**
  * A written disk: its size, the SHA-256 of all its bytes, and each partition's SHA-256 (over the
- * whole partition: content and zero padding) — by-products of writing, nothing is re-read.
+ * whole partition: content and zero padding) — by-products of writing, nothing is re-read. The
+ * SHA-256s are null when it was written without digests ({@link GptWriter#writeUndigested}).
  */
-/** A written disk; the SHA-256s are null when it was written without digests ({@link GptWriter#writeUndigested}). */
 public record DiskResult(long totalSize, byte[] sha256, List<Partition> partitions) {
     public DiskResult {
         sha256 = sha256 == null ? null : sha256.clone();

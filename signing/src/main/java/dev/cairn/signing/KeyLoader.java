@@ -40,8 +40,10 @@ import org.bouncycastle.pkcs.PKCSException;
  * names the file but never a passphrase.
  */
 public final class KeyLoader {
-    /** Bouncy Castle as a provider instance (not installed globally): PBES2 key decryption needs it. */
-    /** Created on first use only: registering Bouncy Castle's algorithms costs a noticeable part of a short run. */
+    /**
+     * Bouncy Castle as a provider instance (not installed globally): PBES2 key decryption needs it.
+     * Created on first use only: registering Bouncy Castle's algorithms costs a noticeable part of a short run.
+     */
     private static final class Bc {
         static final java.security.Provider PROVIDER = new org.bouncycastle.jce.provider.BouncyCastleProvider();
     }

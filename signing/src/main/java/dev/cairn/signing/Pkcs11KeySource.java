@@ -23,7 +23,9 @@ import java.util.Map;
  * private key never leaves the token, signatures are computed by it.
  *
  * <p>The token is chosen by label (slots are listed through the provider's PKCS#11 wrapper, which
- * the launcher opens with {@code --add-exports jdk.crypto.cryptoki/sun.security.pkcs11.wrapper})
+ * the cairn distribution opens with {@code Add-Exports: jdk.crypto.cryptoki/sun.security.pkcs11.wrapper}
+ * in its main jar's manifest, an embedding application with
+ * {@code --add-exports jdk.crypto.cryptoki/sun.security.pkcs11.wrapper=ALL-UNNAMED})
  * or by slot id. The key is chosen by label; SunPKCS11 shows a private key only together with a
  * certificate object of the same CKA_ID on the token, which is then the default signer
  * certificate. The PIN never appears in messages.
@@ -177,7 +179,7 @@ public record Pkcs11KeySource(Path module, String tokenLabel, Long slot, String 
             }
         } catch (IllegalAccessException e) {
             throw new SigningException("finding a PKCS#11 key by id needs the JVM option --add-exports "
-                    + "jdk.crypto.cryptoki/sun.security.pkcs11.wrapper=ALL-UNNAMED (the cairn launcher sets it); or use --pkcs11-key LABEL");
+                    + "jdk.crypto.cryptoki/sun.security.pkcs11.wrapper=ALL-UNNAMED (the cairn launcher's main jar exports it); or use --pkcs11-key LABEL");
         } catch (java.lang.reflect.InvocationTargetException e) {
             if (e.getCause() instanceof SigningException se) {
                 throw se;
@@ -207,7 +209,7 @@ public record Pkcs11KeySource(Path module, String tokenLabel, Long slot, String 
             return out;
         } catch (IllegalAccessException e) {
             throw new SigningException("listing PKCS#11 tokens needs the JVM option --add-exports "
-                    + "jdk.crypto.cryptoki/sun.security.pkcs11.wrapper=ALL-UNNAMED (the cairn launcher sets it); "
+                    + "jdk.crypto.cryptoki/sun.security.pkcs11.wrapper=ALL-UNNAMED (the cairn launcher's main jar exports it); "
                     + "or choose the token by slot id");
         } catch (ReflectiveOperationException | RuntimeException e) {
             throw new SigningException("cannot list the tokens of " + module + ": " + rootMessage(e), e);

@@ -34,12 +34,6 @@ public final class RegistryOptions {
     @Option(names = "--chunk-size", paramLabel = "BYTES", description = "Upload blobs larger than this in PATCH chunks of this size (default 128 MiB threshold and chunks).")
     Integer chunkSize;
 
-    /**
-     * A client whose credentials for {@code registry} (a reference's {@code HOST[:PORT]}) are the
-     * ones of {@code --username}/{@code --password-stdin} when given; every other registry (a copy's
-     * source, a token realm's or a redirect's host) gets those of the docker config and credential
-     * helpers, never the explicit ones.
-     */
     /** Checks the flags' combination (a usage error, before any work): {@link #client} would refuse it later. */
     public void validate() {
         if (passwordStdin && username == null) {
@@ -68,6 +62,12 @@ public final class RegistryOptions {
         return passwordStdin;
     }
 
+    /**
+     * A client whose credentials for {@code registry} (a reference's {@code HOST[:PORT]}) are the
+     * ones of {@code --username}/{@code --password-stdin} when given; every other registry (a copy's
+     * SRC when {@link #alsoFor} named it, a token realm's or a redirect's host) gets those of the
+     * docker config and credential helpers, never the explicit ones.
+     */
     public RegistryClient client(String registry, InputStream stdin) throws IOException {
         if (registry == null || registry.isEmpty()) {
             throw new IllegalArgumentException("the explicit credentials need the registry they are for");

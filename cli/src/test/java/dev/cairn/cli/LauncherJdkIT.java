@@ -1,0 +1,196 @@
+package dev.cairn.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.cairn.testing.ToolOracle;
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import org.opentest4j.AssertionFailedError;
+
+/**
+ * The packaged launcher (bin/cairn) under each supported JDK, as a user with that JDK as
+ * JAVA_HOME runs it: nothing on stderr but the command's own output — on the first run, which
+ * records the start-up cache, and on later runs, which use it — and the cache of that JDK's kind:
+ * an AOT cache on JDK 25 (JDK 24+), an AppCDS archive on JDK 17. JDK 25 printed three
+ * "[error][cds] Mismatched values for property jdk.module.addexports" lines at every start while
+ * the launcher passed --add-exports on the command line, and a restricted-method warning when
+ * zstd-jni loaded its library.
+ *
+ * <p>The JDKs: {@code CAIRN_IT_JDK17} (default /usr/lib/jvm/java-17-openjdk-amd64) and
+ * {@code CAIRN_IT_JDK25} (default /usr/lib/jvm/temurin-25-jdk-amd64). A missing one skips the
+ * test on a developer machine and fails it under {@code CI=true}.
+ */
+class LauncherJdkIT {
+    static Path launcher;
+
+    @BeforeAll
+    static void find() throws IOException {
+        launcher = LauncherIT.locate();
+    }
+
+    record Out(int code, String out, String err) {
+    }
+
+    static Path jdk(int feature) {
+        String env = System.getenv("CAIRN_IT_JDK" + feature);
+        Path home = Path.of(env != null && !env.isEmpty() ? env
+                : feature == 17 ? "/usr/lib/jvm/java-17-openjdk-amd64" : "/usr/lib/jvm/temurin-" + feature + "-jdk-amd64");
+        if (!Files.isExecutable(home.resolve("bin/java"))) {
+            String msg = "JDK " + feature + " is missing at " + home + " (set CAIRN_IT_JDK" + feature + "; .ci/run checks for it)";
+            if (ToolOracle.isCi()) {
+                throw new AssertionFailedError(msg + " (CI=true, so this is a failure, not a skip)");
+            }
+            Assumptions.abort(msg);
+        }
+        return home;
+    }
+
+    static Out cairn(Path javaHome, Path dir, Map<String, String> env, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of(launcher.toString()));
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile());
+        Map<String, String> e = pb.environment();
+        // only what this test sets: a caller's JVM options would print "Picked up ..." or change the cache
+        List.of("JAVA_OPTS", "CAIRN_OPTS", "CAIRN_CDS", "JAVA_TOOL_OPTIONS", "JDK_JAVA_OPTIONS", "_JAVA_OPTIONS").forEach(e::remove);
+        e.put("JAVA_HOME", javaHome.toString());
+        e.put("XDG_CACHE_HOME", dir.resolve("cache").toString());
+        e.putAll(env);
+        Path o = Files.createTempFile(dir, "out", ".txt");
+        Path r = Files.createTempFile(dir, "err", ".txt");
+        pb.redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null"))).redirectOutput(o.toFile()).redirectError(r.toFile());
+        Process p = pb.start();
+        if (!p.waitFor(5, TimeUnit.MINUTES)) {
+            p.destroyForcibly();
+            throw new AssertionError("cairn " + String.join(" ", args) + " did not finish within 5 minutes");
+        }
+        Out out = new Out(p.exitValue(), Files.readString(o, StandardCharsets.UTF_8), Files.readString(r, StandardCharsets.UTF_8));
+        Files.delete(o);
+        Files.delete(r);
+        return out;
+    }
+
+    static List<String> cacheFiles(Path dir) throws IOException {
+        Path root = dir.resolve("cache").resolve("cairn");
+        if (!Files.isDirectory(root)) {
+            return List.of();
+        }
+        try (Stream<Path> s = Files.walk(root)) {
+            return s.filter(Files::isRegularFile).map(p -> root.relativize(p).toString()).sorted().toList();
+        }
+    }
+
+    @ParameterizedTest(name = "JDK {0}")
+    @ValueSource(ints = {17, 25})
+    void noStrayOutputOnTheFirstRunAndLaterOnesAndTheCacheOfTheJdksKind(int feature) throws Exception {
+        Path javaHome = jdk(feature);
+        Path dir = Files.createTempDirectory("cairn-jdk" + feature + "-");
+        try {
+            String cacheFile = feature >= 24 ? "cairn.aot" : "cairn.jsa";
+
+            Out first = cairn(javaHome, dir, Map.of(), "--version");
+            assertThat(first.code()).as(first.err()).isZero();
+            assertThat(first.out()).startsWith("cairn ");
+            assertThat(first.err()).as("stderr of the first run (records the cache)").isEmpty();
+            List<String> files = cacheFiles(dir);
+            assertThat(files).as("the first run leaves the cache and nothing else").hasSize(1);
+            assertThat(files.get(0)).endsWith("/" + cacheFile);
+            Path cache = dir.resolve("cache").resolve("cairn").resolve(files.get(0));
+            assertThat(cache).isNotEmptyFile();
+
+            Out second = cairn(javaHome, dir, Map.of(), "--version");
+            assertThat(second.code()).isZero();
+            assertThat(second.out()).isEqualTo(first.out());
+            assertThat(second.err()).as("stderr of a run with the cache").isEmpty();
+
+            // the second run really starts from the cache: cairn's and picocli's classes come from it
+            // (JDK 25 may still read a stray library class from its jar, xz's MatchLengthFinder say)
+            Path log = dir.resolve("classes.log");
+            Out logged = cairn(javaHome, dir, Map.of("CAIRN_OPTS", "-Xlog:class+load=info:file=" + log), "--version");
+            assertThat(logged.err()).isEmpty();
+            List<String> loads = Files.readAllLines(log);
+            assertThat(loads).anyMatch(l -> l.contains(" dev.cairn.cli.Main source: shared objects file"));
+            assertThat(loads).anyMatch(l -> l.contains(" picocli.CommandLine source: shared objects file"));
+            assertThat(loads).filteredOn(l -> l.contains("source: file:") && (l.contains(" dev.cairn.") || l.contains(" picocli.")))
+                    .as("cairn's classes read from the jars, not the cache").isEmpty();
+            assertThat(loads).filteredOn(l -> l.contains("source: shared objects file")).hasSizeGreaterThan(loads.size() * 9 / 10);
+
+            Out help = cairn(javaHome, dir, Map.of(), "--help");
+            assertThat(help.code()).isZero();
+            assertThat(help.out()).contains("Usage: cairn");
+            assertThat(help.err()).isEmpty();
+
+            Files.write(dir.resolve("small.img"), new byte[8192]);
+            Out format = cairn(javaHome, dir, Map.of(), "verity", "format", "small.img", "small.hash");
+            assertThat(format.code()).as(format.err()).isZero();
+            assertThat(format.out()).contains("Root hash:");
+            assertThat(format.err()).isEmpty();
+
+            // zstd-jni loads a native library: JDK 24+ warns unless native access is enabled
+            Files.createDirectories(dir.resolve("tree"));
+            Files.writeString(dir.resolve("tree/file"), "cairn\n");
+            Out squashfs = cairn(javaHome, dir, Map.of(), "squashfs", "create", "tree", "tree.sqfs", "-comp", "zstd");
+            assertThat(squashfs.code()).as(squashfs.err()).isZero();
+            assertThat(squashfs.err()).isEmpty();
+
+            // a cache this JVM cannot use (compressed oops off) means a slower start, not messages
+            Out refused = cairn(javaHome, dir, Map.of("JAVA_OPTS", "-XX:-UseCompressedOops"), "--version");
+            assertThat(refused.code()).isZero();
+            assertThat(refused.out()).isEqualTo(first.out());
+            assertThat(refused.err()).isEmpty();
+
+            // the user's own class-sharing option wins (the JVM refuses -XX:AOTCache next to any -Xshare)
+            Out off = cairn(javaHome, dir, Map.of("CAIRN_OPTS", "-Xshare:off"), "--version");
+            assertThat(off.code()).as(off.err()).isZero();
+            assertThat(off.out()).isEqualTo(first.out());
+            assertThat(off.err()).isEmpty();
+
+            assertThat(cacheFiles(dir)).containsExactly(files.get(0));
+        } finally {
+            try (Stream<Path> s = Files.walk(dir)) {
+                s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    /**
+     * The main jar's manifest exports the PKCS#11 wrapper that finds tokens by label (formerly the
+     * launcher's --add-exports): with it, an unknown label is named with the tokens there are;
+     * without it, cairn would ask for the JVM option instead.
+     */
+    @ParameterizedTest(name = "JDK {0}")
+    @ValueSource(ints = {17, 25})
+    void pkcs11TokensAreFoundByLabel(int feature) throws Exception {
+        Path javaHome = jdk(feature);
+        Path module = ToolOracle.requireFile(Path.of("/usr/lib/softhsm/libsofthsm2.so"), "softhsm2");
+        Path dir = Files.createTempDirectory("cairn-jdk" + feature + "-");
+        try {
+            Files.createDirectories(dir.resolve("tokens"));
+            Files.writeString(dir.resolve("softhsm2.conf"), "directories.tokendir = " + dir.resolve("tokens") + "\nobjectstore.backend = file\n");
+            Files.writeString(dir.resolve("content"), "cairn\n");
+            Out r = cairn(javaHome, dir, Map.of("SOFTHSM2_CONF", dir.resolve("softhsm2.conf").toString(), "TOKEN_PIN", "1234"),
+                    "sign", "cms", "--in", "content", "--out", "content.p7s", "--pkcs11-module", module.toString(),
+                    "--pkcs11-token", "no-such-token", "--pkcs11-pin-env", "TOKEN_PIN");
+            assertThat(r.code()).as(r.err()).isEqualTo(4);
+            assertThat(r.err()).contains("no PKCS#11 token labelled 'no-such-token'").doesNotContain("add-exports")
+                    .doesNotContain("[error]").doesNotContain("WARNING");
+            assertThat(dir.resolve("content.p7s")).doesNotExist();
+        } finally {
+            try (Stream<Path> s = Files.walk(dir)) {
+                s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+}
