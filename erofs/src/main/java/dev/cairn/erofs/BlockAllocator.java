@@ -21,7 +21,7 @@ final class BlockAllocator {
 
     /** Allocation kinds, with the alignment mkfs.erofs uses for each ({@code get_alignsize}). */
     enum Kind {
-        DATA, META, INODE, DIRA
+        DATA, META, INODE, DIRA, DEVT
     }
 
     static final int BB_DATA = 0;
@@ -81,6 +81,7 @@ final class BlockAllocator {
             case DATA, DIRA -> blksz;
             case INODE -> 32;
             case META -> 1;
+            case DEVT -> 128;
         };
     }
 

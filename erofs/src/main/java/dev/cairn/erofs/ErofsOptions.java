@@ -7,8 +7,9 @@ import java.util.Objects;
 import java.util.UUID;
 
 /**
- * Options of a tar-to-EROFS conversion. The writer always reproduces mkfs.erofs 1.8's
- * {@code --tar=f --aufs -Enoinline_data -b4096 --sort=none} layout; what varies is the volume UUID
+ * Options of a tar-to-EROFS conversion. The writer reproduces mkfs.erofs 1.8's
+ * {@code --tar=f --aufs -Enoinline_data -b4096 --sort=none} layout, or with {@code tarIndex} its
+ * {@code --tar=i --aufs --sort=none} tar index (512-byte blocks); what varies is the volume UUID
  * ({@code -U}) and the build time ({@code -T<t> --mkfs-time}: the superblock's time; inode times
  * come from the tar). Caps bound what a hostile tar can make the writer do.
  *
@@ -16,8 +17,10 @@ import java.util.UUID;
  * @param buildTime superblock build time in seconds since the epoch ({@code -T}; containerd: 0)
  * @param maxEntries most tar entries accepted
  * @param maxFileSize largest regular file accepted, in bytes
+ * @param tarIndex tar-index mode ({@code --tar=i} instead of {@code --tar=f -Enoinline_data -b4096}):
+ *     512-byte blocks, metadata only, regular files point into the tar appended after the image
  */
-public record ErofsOptions(UUID uuid, long buildTime, long maxEntries, long maxFileSize) {
+public record ErofsOptions(UUID uuid, long buildTime, long maxEntries, long maxFileSize, boolean tarIndex) {
     /** RFC 4122 name space for URLs ({@code 6ba7b811-9dad-11d1-80b4-00c04fd430c8}). */
     public static final UUID NAMESPACE_URL = UUID.fromString("6ba7b811-9dad-11d1-80b4-00c04fd430c8");
     public static final long DEFAULT_MAX_ENTRIES = 1L << 22;
@@ -31,6 +34,25 @@ public record ErofsOptions(UUID uuid, long buildTime, long maxEntries, long maxF
         if (maxEntries < 1 || maxFileSize < 0) {
             throw new IllegalArgumentException("caps must be positive");
         }
+    }
+
+    /** Full-conversion options ({@code --tar=f}). */
+    public ErofsOptions(UUID uuid, long buildTime, long maxEntries, long maxFileSize) {
+        this(uuid, buildTime, maxEntries, maxFileSize, false);
+    }
+
+    /** The same options in tar-index mode ({@code --tar=i}) or in full mode ({@code --tar=f}). */
+    public ErofsOptions withTarIndex(boolean on) {
+        return new ErofsOptions(uuid, buildTime, maxEntries, maxFileSize, on);
+    }
+
+    /**
+     * containerd's tar-index conversion of a layer (erofs differ with {@code enable_tar_index}):
+     * {@code mkfs.erofs --tar=i --aufs --quiet -b4096 -T0 --mkfs-time --sort=none -U <uuid>} (the
+     * {@code -b4096} containerd adds is overridden by {@code --tar=i}, which forces 512-byte blocks).
+     */
+    public static ErofsOptions containerdTarIndex(String layerDigest) {
+        return containerd(layerDigest).withTarIndex(true);
     }
 
     /** Default caps, the given UUID and build time. */

@@ -8,7 +8,9 @@ import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
@@ -32,6 +34,12 @@ import java.util.UUID;
  * directories and symlinks, its tail data are placed by mkfs.erofs's buffer manager
  * ({@link BlockAllocator}); (3) the superblock with its CRC-32C goes last.
  *
+ * <p>Tar-index mode ({@link ErofsOptions#tarIndex()}, {@code mkfs.erofs --tar=i}): 512-byte blocks,
+ * a device table naming the tar as device 1 mapped right after the image, and regular files as
+ * chunk indexes into the tar instead of data blocks; {@link #writeTarIndexLayer} appends the tar, as
+ * containerd does. The superblock then carries no checksum (erofs-utils 1.8 writes it back only for
+ * block 0).
+ *
  * <p>Refused (a {@link FormatException}): {@code ..} path components, names over 255 bytes, hard
  * links to missing or directory targets, xattrs outside the user/trusted/security/posix-acl name
  * spaces, devices beyond Linux's 12/20-bit major/minor, more than {@link ErofsOptions#maxEntries()}
@@ -40,6 +48,8 @@ import java.util.UUID;
 public final class ErofsTarWriter {
     static final int BLKSZBITS = 12;
     static final int BLKSZ = 1 << BLKSZBITS;
+    /** Block size bits of tar-index images: mkfs.erofs {@code --tar=i} forces 512 (whatever {@code -b} says). */
+    static final int INDEX_BLKSZBITS = 9;
 
     static final int S_IFMT = 0170000;
     static final int S_IFSOCK = 0140000;
@@ -61,6 +71,7 @@ public final class ErofsTarWriter {
 
     static final int LAYOUT_FLAT_PLAIN = 0;
     static final int LAYOUT_FLAT_INLINE = 2;
+    static final int LAYOUT_CHUNK_BASED = 4;
 
     static final long XATTR_FILTER_SEED = 0x25BBE08FL;
     private static final byte[] OVL_OPAQUE = "trusted.overlay.opaque".getBytes(StandardCharsets.US_ASCII);
@@ -124,6 +135,8 @@ public final class ErofsTarWriter {
         long ino;
         boolean visited;
         Node nextDirwrite;
+        int chunkFormat;
+        long[] chunks;
 
         boolean isDir() {
             return (mode & S_IFMT) == S_IFDIR;
@@ -132,8 +145,15 @@ public final class ErofsTarWriter {
 
     private final ErofsOptions options;
     private final FileChannel out;
-    private final BlockAllocator alloc = new BlockAllocator(BLKSZBITS);
+    /** Tar-index mode ({@code --tar=i}): 512-byte blocks, regular files are chunk indexes into the tar. */
+    private final boolean index;
+    private final int bits;
+    private final int blksz;
+    private final BlockAllocator alloc;
+    /** Bytes [0, 4096) of the image as written (the superblock and, in tar-index mode, the device table). */
     private final byte[] block0 = new byte[BLKSZ];
+    private BlockAllocator.Head devt;
+    private int devtSlotoff;
     private final List<Node> prepared = new ArrayList<>();
     private final Node root;
     private long inos;
@@ -143,7 +163,17 @@ public final class ErofsTarWriter {
     private ErofsTarWriter(ErofsOptions options, FileChannel out) {
         this.options = options;
         this.out = out;
+        this.index = options.tarIndex();
+        this.bits = index ? INDEX_BLKSZBITS : BLKSZBITS;
+        this.blksz = 1 << bits;
+        this.alloc = new BlockAllocator(bits);
         alloc.reserveSuperblock();
+        if (index) {
+            // erofs_mkfs_init_devices: one device slot, the tar, right after the superblock
+            devt = alloc.balloc(BlockAllocator.Kind.DEVT, DeviceSlot.SIZE, 0);
+            alloc.map(devt.block);
+            devtSlotoff = Math.toIntExact(alloc.tell(devt, false) / DeviceSlot.SIZE);
+        }
         root = new Node();
         root.mode = S_IFDIR | 0777;
         root.parent = root;
@@ -171,7 +201,89 @@ public final class ErofsTarWriter {
         while ((e = reader.next()) != null) {
             w.add(reader, e);
         }
-        return w.finish(reader.volumeName());
+        return w.finish(reader.volumeName(), reader.offset());
+    }
+
+    /**
+     * containerd's tar-index layer file ({@code GenerateTarIndexAndAppendTar}): the tar-index image
+     * of {@code tar} ({@code options} must be in tar-index mode) followed by every byte of the tar
+     * stream, unpadded, in one file written atomically. The tar is spooled to a temporary file beside
+     * {@code target} while the index is built.
+     */
+    public static TarIndexLayerResult writeTarIndexLayer(InputStream tar, Path target, ErofsOptions options)
+            throws IOException {
+        if (!options.tarIndex()) {
+            throw new IllegalArgumentException("a tar-index layer needs options in tar-index mode");
+        }
+        try (AtomicOutput o = AtomicOutput.open(target)) {
+            Path spool = AtomicOutput.createTempFile(o.tempPath().getParent(), ".tar-index-", ".tar");
+            try (FileChannel sp = FileChannel.open(spool, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                TeeInputStream tee = new TeeInputStream(tar, sp);
+                ErofsResult index = write(tee, o.channel(), options);
+                tee.drain();
+                long tarSize = sp.size();
+                FileChannel out = o.channel();
+                long done = 0;
+                while (done < tarSize) {
+                    long n = out.transferFrom(sp.position(done), index.size() + done, tarSize - done);
+                    if (n <= 0) {
+                        throw new IOException("could not append the tar to " + target);
+                    }
+                    done += n;
+                }
+                if (out.size() != index.size() + tarSize) {
+                    throw new IllegalStateException("layer size " + out.size() + " != " + (index.size() + tarSize));
+                }
+                o.commit();
+                return new TarIndexLayerResult(index, tarSize, index.size() + tarSize);
+            } finally {
+                Files.deleteIfExists(spool);
+                AtomicOutput.settled(spool);
+            }
+        }
+    }
+
+    /** Copies what is read to a channel (the tar spool of {@link #writeTarIndexLayer}). */
+    private static final class TeeInputStream extends java.io.FilterInputStream {
+        private final FileChannel copy;
+
+        TeeInputStream(InputStream in, FileChannel copy) {
+            super(in);
+            this.copy = copy;
+        }
+
+        @Override
+        public int read() throws IOException {
+            byte[] b = new byte[1];
+            return read(b, 0, 1) < 0 ? -1 : b[0] & 0xFF;
+        }
+
+        @Override
+        public int read(byte[] b, int off, int len) throws IOException {
+            int n = in.read(b, off, len);
+            if (n > 0) {
+                ByteBuffer buf = ByteBuffer.wrap(b, off, n);
+                while (buf.hasRemaining()) {
+                    copy.write(buf);
+                }
+            }
+            return n;
+        }
+
+        @Override
+        public long skip(long n) throws IOException {
+            byte[] b = new byte[(int) Math.min(8192, Math.max(n, 1))];
+            int r = read(b, 0, (int) Math.min(b.length, n));
+            return Math.max(r, 0);
+        }
+
+        /** Reads (and copies) the rest of the stream: what follows the tar's end-of-archive blocks. */
+        void drain() throws IOException {
+            byte[] b = new byte[1 << 16];
+            while (read(b, 0, b.length) >= 0) {
+                // copied by read
+            }
+        }
     }
 
     // ---------------------------------------------------------------- phase 1: the tar
@@ -398,7 +510,11 @@ public final class ErofsTarWriter {
                 if (inode.size > options.maxFileSize()) {
                     throw new FormatException(at, "size", inode.size, "file larger than " + options.maxFileSize());
                 }
-                copyData(reader, inode, at);
+                if (index) {
+                    chunkIndexes(inode, reader.offset(), at);
+                } else {
+                    copyData(reader, inode, at);
+                }
             }
             inode.nlink++;
         } else if (inode.nlink == 0) {
@@ -439,12 +555,45 @@ public final class ErofsTarWriter {
         inode.xattrs.add(new Xattr(index, name, value));
     }
 
+    /**
+     * {@code tarerofs_write_chunkes} with a device table: one chunk as large as the file (a power of
+     * two of at least a block, at most 2^31 blocks), each chunk naming its block in the tar.
+     */
+    private void chunkIndexes(Node inode, long dataOffset, long at) throws FormatException {
+        if ((dataOffset & (blksz - 1)) != 0) {
+            throw new FormatException(at, "data offset", dataOffset, "tar data not 512-byte aligned");
+        }
+        int chunkbits = 64 - Long.numberOfLeadingZeros(inode.size - 1);
+        chunkbits = Math.max(chunkbits, bits);
+        chunkbits = Math.min(chunkbits, ChunkIndex.FORMAT_BLKBITS_MASK + bits);
+        inode.chunkFormat = (chunkbits - bits) | ChunkIndex.FORMAT_INDEXES;
+        long chunksize = 1L << chunkbits;
+        long count = (inode.size + chunksize - 1) >> chunkbits;
+        long[] chunks = new long[Math.toIntExact(count)];
+        long blkaddr = dataOffset >> bits;
+        for (int i = 0; i < chunks.length; i++) {
+            if (blkaddr > 0xFFFF_FFFFL) {
+                throw new FormatException(at, "data offset", dataOffset, "tar larger than 2^32 blocks");
+            }
+            chunks[i] = blkaddr;
+            blkaddr += chunksize >> bits;
+        }
+        inode.chunks = chunks;
+        inode.layout = LAYOUT_CHUNK_BASED;
+        inode.idataSize = 0;
+    }
+
+    /** Bytes of the chunk index array after the inode and its xattrs ({@code extent_isize}). */
+    private static int extentIsize(Node inode) {
+        return inode.chunks == null ? 0 : inode.chunks.length * ChunkIndex.SIZE;
+    }
+
     /** {@code tarerofs_write_uncompressed_file}: the data goes to fresh blocks now, in tar order. */
     private void copyData(TarReader reader, Node inode, long at) throws IOException {
         inode.layout = LAYOUT_FLAT_PLAIN;
-        long nblocks = (inode.size + BLKSZ - 1) >> BLKSZBITS;
+        long nblocks = (inode.size + blksz - 1) >> bits;
         allocateData(inode, nblocks, BlockAllocator.Kind.DATA);
-        long pos = inode.blkaddr << BLKSZBITS;
+        long pos = inode.blkaddr << bits;
         byte[] buf = new byte[1 << 16];
         long left = inode.size;
         while (left > 0) {
@@ -466,7 +615,7 @@ public final class ErofsTarWriter {
             inode.blkaddr = BlockAllocator.NULL_ADDR;
             return;
         }
-        BlockAllocator.Head bh = alloc.balloc(kind, nblocks << BLKSZBITS, 0);
+        BlockAllocator.Head bh = alloc.balloc(kind, nblocks << bits, 0);
         inode.dataBh = bh;
         alloc.map(bh.block);
         inode.blkaddr = bh.block.blkaddr;
@@ -541,13 +690,13 @@ public final class ErofsTarWriter {
         if (!inode.isDir()) {
             if ((inode.mode & S_IFMT) == S_IFLNK) {
                 inode.layout = LAYOUT_FLAT_INLINE;
-                long nblocks = inode.size >> BLKSZBITS;
+                long nblocks = inode.size >> bits;
                 allocateData(inode, nblocks, BlockAllocator.Kind.DATA);
                 if (nblocks > 0) {
-                    writeAt(inode.blkaddr << BLKSZBITS, inode.link, 0, (int) (nblocks << BLKSZBITS));
+                    writeAt(inode.blkaddr << bits, inode.link, 0, (int) (nblocks << bits));
                 }
-                inode.idataSize = (int) (inode.size & (BLKSZ - 1));
-                inode.idata = Arrays.copyOfRange(inode.link, (int) (nblocks << BLKSZBITS), inode.link.length);
+                inode.idataSize = (int) (inode.size & (blksz - 1));
+                inode.idata = Arrays.copyOfRange(inode.link, (int) (nblocks << bits), inode.link.length);
             }
             prepareInodeBuffer(inode);
             writeTailEnd(inode);
@@ -561,10 +710,10 @@ public final class ErofsTarWriter {
             }
             list.sort((a, b) -> Arrays.compareUnsigned(a.name, b.name));
             inode.sorted = list;
-            long size = dirSize(list.stream().map(d -> d.name).toList());
+            long size = dirSize(list.stream().map(d -> d.name).toList(), blksz);
             inode.size = size;
             inode.layout = LAYOUT_FLAT_INLINE;
-            inode.idataSize = (int) (size & (BLKSZ - 1));
+            inode.idataSize = (int) (size & (blksz - 1));
             inode.nlink = nlink > 0xFFFF && inode.isize == CompactInode.SIZE ? 1 : nlink;
             prepareInodeBuffer(inode);
         }
@@ -575,11 +724,15 @@ public final class ErofsTarWriter {
      * block is never split, so an entry that does not fit starts the next block.
      */
     static long dirSize(List<byte[]> sortedNames) {
+        return dirSize(sortedNames, BLKSZ);
+    }
+
+    static long dirSize(List<byte[]> sortedNames, int blksz) {
         long size = 0;
         for (byte[] n : sortedNames) {
             int len = n.length + Dirent.SIZE;
-            if ((size & (BLKSZ - 1)) + len > BLKSZ) {
-                size = (size + BLKSZ - 1) & -BLKSZ;
+            if ((size & (blksz - 1)) + len > blksz) {
+                size = (size + blksz - 1) & -blksz;
             }
             size += len;
         }
@@ -599,7 +752,10 @@ public final class ErofsTarWriter {
 
     private void prepareInodeBuffer(Node inode) throws FormatException {
         int inodesize = inode.isize + inode.xattrIsize;
-        boolean noinline = inode.layout == LAYOUT_FLAT_PLAIN;
+        if (extentIsize(inode) > 0) {
+            inodesize = ((inodesize + 7) & ~7) + extentIsize(inode);
+        }
+        boolean noinline = inode.layout == LAYOUT_FLAT_PLAIN || inode.layout == LAYOUT_CHUNK_BASED;
         BlockAllocator.Head bh = null;
         if (!noinline) {
             if ((inode.mode & S_IFMT) == S_IFREG) {
@@ -622,7 +778,7 @@ public final class ErofsTarWriter {
         if (noinline) {
             if (inode.idataSize != 0) {
                 if (inode.dataBh != null) {
-                    alloc.balloon(inode.dataBh, BLKSZ);
+                    alloc.balloon(inode.dataBh, blksz);
                 } else {
                     inode.lazyTail = true;
                 }
@@ -642,20 +798,20 @@ public final class ErofsTarWriter {
                 inode.inlineData = inode.idata;
             } else {
                 if (bh == null) {
-                    bh = alloc.balloc(inode.isDir() ? BlockAllocator.Kind.DIRA : BlockAllocator.Kind.DATA, BLKSZ, 0);
+                    bh = alloc.balloc(inode.isDir() ? BlockAllocator.Kind.DIRA : BlockAllocator.Kind.DATA, blksz, 0);
                     alloc.map(bh.block);
                     inode.blkaddr = bh.block.blkaddr;
                     inode.dataBh = bh;
                 } else {
                     if (inode.lazyTail) {
-                        alloc.balloon(bh, BLKSZ);
+                        alloc.balloon(bh, blksz);
                         inode.lazyTail = false;
                     }
                     alloc.map(bh.block);
                 }
-                long pos = alloc.tell(bh, true) - BLKSZ;
-                byte[] blk = Arrays.copyOf(inode.idata, BLKSZ);
-                writeAt(pos, blk, 0, BLKSZ);
+                long pos = alloc.tell(bh, true) - blksz;
+                byte[] blk = Arrays.copyOf(inode.idata, blksz);
+                writeAt(pos, blk, 0, blksz);
                 checkBlocks();
             }
             inode.idataSize = 0;
@@ -677,7 +833,7 @@ public final class ErofsTarWriter {
 
     /** {@code erofs_write_dir_file} and the directory's tail: dirent blocks in name order. */
     private void writeDir(Node dir) throws IOException {
-        long nblocks = dir.size >> BLKSZBITS;
+        long nblocks = dir.size >> bits;
         allocateData(dir, nblocks, BlockAllocator.Kind.DIRA);
         List<Dentry> block = new ArrayList<>();
         int used = 0;
@@ -685,8 +841,8 @@ public final class ErofsTarWriter {
         for (Dentry d : dir.sorted) {
             int len = d.name.length + Dirent.SIZE;
             lookupNid(d.inode);
-            if (used + len > BLKSZ) {
-                writeAt((dir.blkaddr + blkno) << BLKSZBITS, dirBlock(block, BLKSZ), 0, BLKSZ);
+            if (used + len > blksz) {
+                writeAt((dir.blkaddr + blkno) << bits, dirBlock(block, blksz), 0, blksz);
                 block.clear();
                 used = 0;
                 blkno++;
@@ -694,8 +850,8 @@ public final class ErofsTarWriter {
             block.add(d);
             used += len;
         }
-        if (used == BLKSZ) {
-            writeAt((dir.blkaddr + blkno) << BLKSZBITS, dirBlock(block, BLKSZ), 0, BLKSZ);
+        if (used == blksz) {
+            writeAt((dir.blkaddr + blkno) << bits, dirBlock(block, blksz), 0, blksz);
         } else if (used > 0) {
             dir.idata = dirBlock(block, used);
         }
@@ -719,11 +875,12 @@ public final class ErofsTarWriter {
     // ---------------------------------------------------------------- phase 3: inodes and superblock
 
     private byte[] inodeBytes(Node inode) {
-        byte[] b = new byte[inode.isize + inode.xattrIsize];
+        int extentAt = ((inode.isize + inode.xattrIsize) + 7) & ~7;
+        byte[] b = new byte[extentIsize(inode) > 0 ? extentAt + extentIsize(inode) : inode.isize + inode.xattrIsize];
         int icount = inode.xattrIsize == 0 ? 0 : (inode.xattrIsize - XattrIbodyHeader.SIZE) / 4 + 1;
         int type = inode.mode & S_IFMT;
         long iu = (type == S_IFCHR || type == S_IFBLK || type == S_IFIFO || type == S_IFSOCK) ? inode.rdev
-                : inode.blkaddr;
+                : inode.layout == LAYOUT_CHUNK_BASED ? inode.chunkFormat : inode.blkaddr;
         if (inode.isize == CompactInode.SIZE) {
             // compact only when nlink, uid and gid fit 16 bits (useExtended)
             new CompactInode(inode.layout << 1, icount, inode.mode, Math.toIntExact(inode.nlink), inode.size, iu,
@@ -754,13 +911,34 @@ public final class ErofsTarWriter {
                 p = (p + x.entrySize() + 3) & ~3;
             }
         }
+        if (inode.chunks != null) {
+            for (int i = 0; i < inode.chunks.length; i++) {
+                new ChunkIndex(0, 1, inode.chunks[i]).encode(b, extentAt + i * ChunkIndex.SIZE);
+            }
+        }
         return b;
     }
 
-    private ErofsResult finish(byte[] volumeName) throws IOException {
+    /**
+     * Writes the inodes and the superblock. {@code tarEnd}: the tar offset after its end-of-archive
+     * blocks, the tar device's size in tar-index mode (mkfs.erofs reads no further).
+     */
+    private ErofsResult finish(byte[] volumeName, long tarEnd) throws IOException {
         dumpTree();
         long blocks = alloc.mapAll();
         checkBlocks();
+        if (index) {
+            // erofs_mkfs_dump_blobs: the tar device is mapped right after the metadata
+            long devBlocks = (tarEnd + blksz - 1) >> bits;
+            if (devBlocks > 0xFFFF_FFFFL || blocks + devBlocks > 0xFFFF_FFFFL) {
+                throw new FormatException("tar", tarEnd, "tar larger than 2^32 blocks");
+            }
+            byte[] slot = new byte[DeviceSlot.SIZE];
+            new DeviceSlot(new byte[64], devBlocks, blocks).encode(slot, 0);
+            writeAt(alloc.tell(devt, false), slot, 0, slot.length);
+            alloc.drop(devt);
+            blocks = alloc.mapAll();
+        }
         for (Node inode : prepared) {
             byte[] b = inodeBytes(inode);
             writeAt(alloc.tell(inode.bh, false), b, 0, b.length);
@@ -771,17 +949,28 @@ public final class ErofsTarWriter {
         UUID u = options.uuid();
         byte[] uuid = ByteBuffer.allocate(16).putLong(u.getMostSignificantBits())
                 .putLong(u.getLeastSignificantBits()).array();
-        long compat = Superblock.COMPAT_SB_CHKSUM | Superblock.COMPAT_MTIME
-                | (xattrFilter ? Superblock.COMPAT_XATTR_FILTER : 0);
-        Superblock sb = new Superblock(0, compat, BLKSZBITS, (int) root.nid, inos, options.buildTime(), 0, blocks, 0,
-                0, uuid, volumeName == null ? new byte[16] : Arrays.copyOf(volumeName, 16), 0);
-        sb.encode(block0, Superblock.OFFSET);
-        long checksum = Superblock.checksum(block0, Superblock.OFFSET, BLKSZ - Superblock.OFFSET);
-        sb = new Superblock(checksum, compat, BLKSZBITS, (int) root.nid, inos, options.buildTime(), 0, blocks, 0, 0,
-                uuid, volumeName == null ? new byte[16] : Arrays.copyOf(volumeName, 16), 0);
-        sb.encode(block0, Superblock.OFFSET);
-        writeAt(0, block0.clone(), 0, BLKSZ);
-        long size = blocks << BLKSZBITS;
+        byte[] volume = volumeName == null ? new byte[16] : Arrays.copyOf(volumeName, 16);
+        long compat = Superblock.COMPAT_MTIME | (xattrFilter ? Superblock.COMPAT_XATTR_FILTER : 0);
+        long incompat = index ? Superblock.INCOMPAT_DEVICE_TABLE : 0;
+        int extraDevices = index ? 1 : 0;
+        long checksum = 0;
+        if (!index) {
+            compat |= Superblock.COMPAT_SB_CHKSUM;
+            new Superblock(0, compat, bits, (int) root.nid, inos, options.buildTime(), 0, blocks, 0, 0, uuid, volume,
+                    incompat, extraDevices, devtSlotoff).encode(block0, Superblock.OFFSET);
+            checksum = Superblock.checksum(block0, Superblock.OFFSET, blksz - Superblock.OFFSET);
+        }
+        // tar-index mode: erofs-utils 1.8's erofs_enable_sb_chksum computes the checksum over 512
+        // bytes but writes back only block 0, so the superblock keeps neither flag nor checksum
+        new Superblock(checksum, compat, bits, (int) root.nid, inos, options.buildTime(), 0, blocks, 0, 0, uuid,
+                volume, incompat, extraDevices, devtSlotoff).encode(block0, Superblock.OFFSET);
+        if (index) {
+            writeAt(Superblock.OFFSET, Arrays.copyOfRange(block0, Superblock.OFFSET, Superblock.OFFSET + Superblock.SIZE),
+                    0, Superblock.SIZE);
+        } else {
+            writeAt(0, block0.clone(), 0, blksz);
+        }
+        long size = blocks << bits;
         if (out.size() < size) {
             writeAt(size - 1, new byte[1], 0, 1);
         }
@@ -792,8 +981,8 @@ public final class ErofsTarWriter {
     }
 
     private void writeAt(long pos, byte[] b, int off, int len) throws IOException {
-        if (pos < BLKSZ && b != block0) {
-            int n = (int) Math.min(len, BLKSZ - pos);
+        if (pos < block0.length && b != block0) {
+            int n = (int) Math.min(len, block0.length - pos);
             System.arraycopy(b, off, block0, (int) pos, n);
         }
         ByteBuffer buf = ByteBuffer.wrap(b, off, len);

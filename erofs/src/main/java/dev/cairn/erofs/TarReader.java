@@ -199,6 +199,9 @@ final class TarReader {
     /** The next file system entry (its data is then readable with {@link #readData}), or null at the end. */
     Entry next() throws IOException {
         finishData();
+        // tarerofs_parse_tar's "one empty block seen" is local to a call: a lone zero block between
+        // entries is skipped, only two in a row end the tar
+        sawEmpty = false;
         Pax eh = global.copy();
         byte[] h = new byte[BLOCK];
         while (true) {
@@ -307,6 +310,7 @@ final class TarReader {
                     // mkfs.erofs ignores an unknown type flag (entry and data) and resets the PAX state
                     finishData();
                     eh = global.copy();
+                    sawEmpty = false;
                     continue;
                 }
             }

@@ -22,6 +22,15 @@ import org.junit.jupiter.api.io.TempDir;
 class CorruptTarTest {
     @Test
     void flippedHeaderBytesFailCleanly(@TempDir Path dir) throws IOException {
+        flippedHeaderBytes(dir, false);
+    }
+
+    @Test
+    void flippedHeaderBytesFailCleanlyInTarIndexLayers(@TempDir Path dir) throws IOException {
+        flippedHeaderBytes(dir, true);
+    }
+
+    private static void flippedHeaderBytes(Path dir, boolean tarIndex) throws IOException {
         Random r = new Random(22);
         List<String> failures = new ArrayList<>();
         int converted = 0;
@@ -38,8 +47,12 @@ class CorruptTarTest {
             }
             Path out = dir.resolve("c" + i + ".erofs");
             try {
-                ErofsTarWriter.write(new ByteArrayInputStream(tar), out,
-                        ErofsOptions.of(UUID.fromString("6ba7b810-9dad-11d1-80b4-00c04fd430c8"), 0));
+                ErofsOptions o = ErofsOptions.of(UUID.fromString("6ba7b810-9dad-11d1-80b4-00c04fd430c8"), 0);
+                if (tarIndex) {
+                    ErofsTarWriter.writeTarIndexLayer(new ByteArrayInputStream(tar), out, o.withTarIndex(true));
+                } else {
+                    ErofsTarWriter.write(new ByteArrayInputStream(tar), out, o);
+                }
                 converted++;
                 Files.delete(out);
             } catch (IOException e) {

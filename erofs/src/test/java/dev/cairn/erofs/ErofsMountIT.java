@@ -88,9 +88,37 @@ class ErofsMountIT {
         return tests.stream();
     }
 
+    /**
+     * containerd's tar-index layer file (512-byte-block index ‖ raw tar): the kernel follows the
+     * device slot's mapped_blkaddr into the same file, so the loop-mounted file shows the tar's tree.
+     */
+    @TestFactory
+    Stream<DynamicTest> theKernelShowsTheTarsTreeThroughATarIndexLayer() {
+        List<DynamicTest> tests = new ArrayList<>();
+        for (Map.Entry<String, byte[]> e : TarCorpus.all().entrySet()) {
+            tests.add(DynamicTest.dynamicTest(e.getKey(), () -> mountAndCompare(e.getKey(), e.getValue(), true)));
+        }
+        for (long seed = 0; seed < 4; seed++) {
+            long s = seed;
+            tests.add(DynamicTest.dynamicTest("random-" + s,
+                    () -> mountAndCompare("random-" + s, TarCorpus.randomLayer(s, 40), true)));
+        }
+        return tests.stream();
+    }
+
     private void mountAndCompare(String name, byte[] tar) throws IOException {
-        Path image = dir.resolve(name + ".erofs");
-        ErofsTarWriter.write(new ByteArrayInputStream(tar), image, ErofsOptions.containerd("sha256:" + "00".repeat(32)));
+        mountAndCompare(name, tar, false);
+    }
+
+    private void mountAndCompare(String name, byte[] tar, boolean tarIndex) throws IOException {
+        Path image = dir.resolve(name + (tarIndex ? ".layer" : ".erofs"));
+        if (tarIndex) {
+            ErofsTarWriter.writeTarIndexLayer(new ByteArrayInputStream(tar), image,
+                    ErofsOptions.containerdTarIndex("sha256:" + "00".repeat(32)));
+        } else {
+            ErofsTarWriter.write(new ByteArrayInputStream(tar), image,
+                    ErofsOptions.containerd("sha256:" + "00".repeat(32)));
+        }
         Map<String, Expected> expected = expectedTree(tar);
         Path at = Files.createDirectories(dir.resolve(name + ".mnt"));
         mount.run(TIMEOUT, "-t", "erofs", "-o", "loop,ro", image.toString(), at.toString()).assertExit(0);

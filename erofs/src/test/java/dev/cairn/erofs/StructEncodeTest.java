@@ -31,12 +31,42 @@ class StructEncodeTest {
         byte[] uuid = new byte[16];
         UUID u = UUID.fromString("6ba7b810-9dad-11d1-80b4-00c04fd430c8");
         java.nio.ByteBuffer.wrap(uuid).putLong(u.getMostSignificantBits()).putLong(u.getLeastSignificantBits());
-        Superblock sb = new Superblock(0x4745d341L, 3, 12, 36, 4, 0, 0, 3, 0, 0, uuid, new byte[16], 0);
+        Superblock sb = new Superblock(0x4745d341L, 3, 12, 36, 4, 0, 0, 3, 0, 0, uuid, new byte[16], 0, 0, 0);
         assertThat(encoded(Superblock.SIZE, sb::encode)).isEqualTo(
                 "e2e1f5e041d34547030000000c00240004000000000000000000000000000000"
                 + "000000000300000000000000000000006ba7b8109dad11d180b400c04fd430c8"
                 + "0000000000000000000000000000000000000000000000000000000000000000"
                 + "0000000000000000000000000000000000000000000000000000000000000000");
+    }
+
+    /*
+     * Tar-index records: the expected hex is copied from the image mkfs.erofs 1.8.6 made with
+     * {@code --tar=i --aufs -T0 --mkfs-time --sort=none -U c1b9d5a2-f162-11cf-9ece-0020afc76f16} of
+     * a GNU tar of {@code ./ ./l -> a ./a ("hello\n") ./d/ ./d/b (5000 bytes)}.
+     */
+    static final byte[] TAR_INDEX_UUID = HEX.parseHex("c1b9d5a2f16211cf9ece0020afc76f16");
+
+    @Test
+    void superblockOfATarIndexImage() {
+        Superblock sb = new Superblock(0, Superblock.COMPAT_MTIME, 9, 0x28, 5, 0, 0, 4, 0, 0, TAR_INDEX_UUID,
+                new byte[16], Superblock.INCOMPAT_DEVICE_TABLE, 1, 9);
+        assertThat(encoded(Superblock.SIZE, sb::encode)).isEqualTo(
+                "e2e1f5e0000000000200000009002800050000000000000000000000000000000000000004000000"
+                + "0000000000000000c1b9d5a2f16211cf9ece0020afc76f16000000000000000000000000000000000800000000000100"
+                + "09000000000000000000000000000000000000000000000000000000000000000000000000000000");
+    }
+
+    @Test
+    void deviceSlotOfTheTar() {
+        DeviceSlot slot = new DeviceSlot(new byte[64], 0x1c, 4);
+        assertThat(encoded(DeviceSlot.SIZE, slot::encode)).isEqualTo("00".repeat(64) + "1c00000004000000"
+                + "00".repeat(56));
+    }
+
+    @Test
+    void chunkIndexesIntoTheTar() {
+        assertThat(encoded(ChunkIndex.SIZE, new ChunkIndex(0, 1, 9)::encode)).isEqualTo("0000010009000000");
+        assertThat(encoded(ChunkIndex.SIZE, new ChunkIndex(0, 1, 0x10)::encode)).isEqualTo("0000010010000000");
     }
 
     @Test
