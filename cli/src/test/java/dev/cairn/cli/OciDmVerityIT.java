@@ -212,6 +212,36 @@ class OciDmVerityIT {
         }
         MainTest.Run v = run("oci", "verify", img + ":app", "--format", "dm-verity", "--cert", cert.toString());
         assertThat(v.code()).as(v.err()).isZero();
+
+        // tar-index mode: mkfs.erofs --tar=i's index followed by the raw tar, a 512-byte-block tree
+        Path img2 = image("img-ti", "tar index layer\n", "t".repeat(100_000));
+        MainTest.Run s2 = run("oci", "sign", img2 + ":app", "--format", "dm-verity", "--conversion", "containerd-erofs-tarindex",
+                "--key", key.toString(), "--cert", cert.toString());
+        assertThat(s2.code()).as(s2.err()).isZero();
+        OciLayout layout2 = OciLayout.open(img2);
+        Descriptor subject2 = layout2.resolve("app");
+        Manifest m2 = ArtifactStore.of(layout2).readManifest(subject2).manifest();
+        DmVeritySignatures.Attached ref2 = DmVeritySignatures.read(ArtifactStore.of(layout2), subject2.digest()).get(0);
+        for (int i = 0; i < m2.layers().size(); i++) {
+            Descriptor l = m2.layers().get(i);
+            byte[] tar;
+            try (InputStream in = new GZIPInputStream(Files.newInputStream(layout2.blobPath(l.digest())))) {
+                tar = in.readAllBytes();
+            }
+            String uuid = dev.cairn.erofs.ErofsOptions.containerd(l.digest().toString()).uuid().toString();
+            Path index = dir.resolve("ti" + i + ".erofs");
+            mkfs.run(Duration.ofMinutes(2), dir, List.of("--tar=i", "--aufs", "--quiet", "-b4096", "-T0", "--mkfs-time",
+                    "--sort=none", "-U", uuid, index.toString()), tar).assertExit(0);
+            Files.write(index, tar, java.nio.file.StandardOpenOption.APPEND); // containerd appends the raw tar
+            Path tree = dir.resolve("ti" + i + ".vtree");
+            String format = veritysetup.runOk("format", "--no-superblock", "--salt=" + ZERO_SALT, "--data-block-size=512",
+                    "--hash-block-size=512", index.toString(), tree.toString()).stdout();
+            assertThat(format).as("veritysetup over mkfs.erofs's index + tar").contains("Root hash:      \t" + ref2.layers().get(i).rootHash());
+        }
+        MainTest.Run v2 = run("oci", "verify", img2 + ":app", "--format", "dm-verity", "--ca",
+                TestPki.get().ca().writeCertPem(dir.resolve("ca.crt")).toString());
+        assertThat(v2.code()).as(v2.err()).isZero();
+
         // the same signatures do not pass as another conversion's
         MainTest.Run wrong = run("oci", "verify", img + ":app", "--format", "dm-verity", "--conversion", "tardev", "--cert", cert.toString());
         assertThat(wrong.code()).isEqualTo(1);

@@ -38,9 +38,10 @@ import picocli.CommandLine.Spec;
                 "(`cosign verify --key --insecure-ignore-tlog` accepts it). --format notation: Notary Project JWS envelope",
                 "(PS256/384/512 or ES256/384 chosen from the key, x5c chain) as an OCI 1.1 referrer. --format sigstore-bundle:",
                 "sigstore bundle v0.3 message signature over the manifest, signer certificate included, no transparency log,",
-                "as a referrer. --format dm-verity --conversion tardev|containerd-erofs: for each layer, the dm-verity root hash the container",
-                "host computes over its own conversion of the layer, signed as the kernel checks it (detached DER PKCS#7 over",
-                "the hex root hash, no attributes), one referrer for all layers (Notary Project dm-verity proposal).",
+                "as a referrer. --format dm-verity --conversion tardev|containerd-erofs[-tarindex]: for each layer,",
+                "the dm-verity root hash the container host computes over its own conversion of the layer,",
+                "signed as the kernel checks it (detached DER PKCS#7 over the hex root hash, no attributes),",
+                "one referrer for all layers (Notary Project dm-verity proposal).",
                 "Referrers go through the referrers API, else the sha256-<hex> fallback tag.",
                 "Keys from PEM files, PKCS#12 or a PKCS#11 token; --format cosign also signs with a key alone (a cosign.key,",
                 "password from COSIGN_PASSWORD; cosign's keyed mode: no certificate in the signature; verify with --key cosign.pub).",
@@ -60,7 +61,7 @@ final class SignCommand implements Callable<Integer> {
             description = "cosign: the docker-reference the payload names (required for a layout; default for a registry: its HOST/REPOSITORY).")
     String reference;
     @Option(names = "--conversion", paramLabel = "CONVERSION",
-            description = "dm-verity: the node-side conversion whose root hashes are signed: tardev (Kata's tardev snapshotter) or containerd-erofs (containerd's EROFS differ, mkfs.erofs 1.8).")
+            description = "dm-verity: the node-side conversion whose root hashes are signed: tardev (Kata's tardev snapshotter), containerd-erofs (containerd's EROFS differ, mkfs.erofs 1.8) or containerd-erofs-tarindex (its tar-index mode).")
     String conversion;
     @Option(names = "--threads", paramLabel = "N", description = "dm-verity: hashing threads (default: available processors, at most 4).")
     Integer threads;
@@ -86,7 +87,7 @@ final class SignCommand implements Callable<Integer> {
         NodeLayerConversion.Conversion conv = null;
         if (format == SignatureFormat.DM_VERITY) {
             if (conversion == null) {
-                throw new IllegalArgumentException("--format dm-verity needs --conversion (tardev or containerd-erofs): the root hashes are of the node's conversion");
+                throw new IllegalArgumentException("--format dm-verity needs --conversion (tardev, containerd-erofs or containerd-erofs-tarindex): the root hashes are of the node's conversion");
             }
             conv = NodeLayerConversion.Conversion.of(conversion);
             if (threads != null && (threads < 1 || threads > 64)) {

@@ -65,7 +65,7 @@ final class VerifyCommand implements Callable<Integer> {
     @ArgGroup(multiplicity = "1")
     Trust trust;
     @Option(names = "--conversion", paramLabel = "CONVERSION",
-            description = "dm-verity: the node-side conversion to recompute (default: the one the referrer names): tardev or containerd-erofs.")
+            description = "dm-verity: the node-side conversion to recompute (default: the one the referrer names): tardev, containerd-erofs or containerd-erofs-tarindex.")
     String conversion;
     @Mixin
     RegistryOptions registry;

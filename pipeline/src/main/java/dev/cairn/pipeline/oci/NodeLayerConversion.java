@@ -50,7 +50,13 @@ public final class NodeLayerConversion {
          * -T0 --mkfs-time --sort=none -U <UUIDv5 of the layer digest>} (erofs-utils 1.8), then a
          * SHA-256 dm-verity tree with 4 KiB blocks and a 32-byte zero salt.
          */
-        CONTAINERD_EROFS("containerd-erofs");
+        CONTAINERD_EROFS("containerd-erofs"),
+        /**
+         * containerd's EROFS differ in tar-index mode ({@code enable_tar_index}): {@code mkfs.erofs --tar=i
+         * --aufs -b4096 -T0 --mkfs-time --sort=none -U <UUIDv5>} (512-byte blocks) followed by the raw tar,
+         * then a SHA-256 dm-verity tree with 512-byte blocks and a 32-byte zero salt.
+         */
+        CONTAINERD_EROFS_TARINDEX("containerd-erofs-tarindex");
 
         private final String flag;
 
@@ -68,7 +74,8 @@ public final class NodeLayerConversion {
                     return c;
                 }
             }
-            throw new IllegalArgumentException("unknown conversion '" + flag + "' (supported: tardev, containerd-erofs)");
+            throw new IllegalArgumentException("unknown conversion '" + flag
+                    + "' (supported: tardev, containerd-erofs, containerd-erofs-tarindex)");
         }
 
         @Override
@@ -92,7 +99,13 @@ public final class NodeLayerConversion {
     static final Set<String> CONTAINERD_MEDIA_TYPES = Set.of(MediaTypes.LAYER_TAR, MediaTypes.LAYER_TAR_GZIP,
             MediaTypes.LAYER_TAR_ZSTD, "application/vnd.docker.image.rootfs.diff.tar.gzip");
 
-    private static Converted containerdErofs(Descriptor layer, InputStream blob, Path work, int threads) throws IOException {
+    /** containerd's tree over a tar-index layer: as {@link #tardevVerity()} but with 512-byte blocks (EROFS's block size there). */
+    public static VerityParams tarIndexVerity() {
+        return new VerityParams(HashAlgorithm.SHA256, 1, 512, 512, new byte[32], null, false, 0, -1, null);
+    }
+
+    private static Converted containerdErofs(Descriptor layer, InputStream blob, Path work, int threads, boolean tarIndex)
+            throws IOException {
         String type = layer.mediaType();
         if (!CONTAINERD_MEDIA_TYPES.contains(type)) {
             throw new FormatException("mediaType", type, "layer " + layer.digest()
@@ -102,14 +115,27 @@ public final class NodeLayerConversion {
         Path data = Files.createTempFile(work, "layer-", ".erofs");
         try (InputStream tar = type.endsWith("+zstd") ? new com.github.luben.zstd.ZstdInputStream(blob)
                 : type.endsWith("gzip") ? new GZIPInputStream(blob, 64 * 1024) : blob) {
-            ErofsTarWriter.write(tar, data, ErofsOptions.containerd(layer.digest().toString()));
+            if (tarIndex) {
+                ErofsTarWriter.writeTarIndexLayer(tar, data, ErofsOptions.containerdTarIndex(layer.digest().toString()));
+            } else {
+                ErofsTarWriter.write(tar, data, ErofsOptions.containerd(layer.digest().toString()));
+            }
         } catch (java.util.zip.ZipException e) {
             throw new FormatException("layer " + layer.digest() + " is not valid gzip: " + e.getMessage(), e);
         } catch (FormatException e) {
             throw new FormatException("layer " + layer.digest() + ": " + e.getMessage(), e);
         }
+        if (tarIndex) {
+            // containerd zero-extends the layer file to whole 512-byte blocks before hashing it
+            long size = Files.size(data);
+            if (size % 512 != 0) {
+                try (FileChannel ch = FileChannel.open(data, StandardOpenOption.WRITE)) {
+                    ch.write(ByteBuffer.allocate((int) (512 - size % 512)), size);
+                }
+            }
+        }
         Path tree = Files.createTempFile(work, "layer-", ".tree");
-        VerityResult v = VerityFormatter.format(data, tree, tardevVerity(), threads, VerityProgress.NONE);
+        VerityResult v = VerityFormatter.format(data, tree, tarIndex ? tarIndexVerity() : tardevVerity(), threads, VerityProgress.NONE);
         return new Converted(data, tree, HexFormat.of().formatHex(v.rootHash()).toLowerCase(Locale.ROOT), Files.size(data),
                 List.of());
     }
@@ -129,8 +155,8 @@ public final class NodeLayerConversion {
      */
     public static Converted convert(Conversion conversion, Descriptor layer, InputStream blob, Path work, int threads)
             throws IOException {
-        if (conversion == Conversion.CONTAINERD_EROFS) {
-            return containerdErofs(layer, blob, work, threads);
+        if (conversion == Conversion.CONTAINERD_EROFS || conversion == Conversion.CONTAINERD_EROFS_TARINDEX) {
+            return containerdErofs(layer, blob, work, threads, conversion == Conversion.CONTAINERD_EROFS_TARINDEX);
         }
         if (!TARDEV_MEDIA_TYPES.contains(layer.mediaType())) {
             throw new FormatException("mediaType", layer.mediaType(), "layer " + layer.digest()
