@@ -64,7 +64,7 @@ public final class KeysCommand extends CommandGroup implements Main.LazySubcomma
     static final class CosignGenerate implements Callable<Integer> {
         @Spec
         CommandLine.Model.CommandSpec spec;
-        @Option(names = "--dir", defaultValue = ".", paramLabel = "DIR", description = "Output directory (default: the current one).")
+        @Option(names = {"--dir", "--output", "-o"}, defaultValue = ".", paramLabel = "DIR", description = "Output directory (default: the current one).")
         Path dir;
         @Option(names = "--output-key-prefix", defaultValue = "cosign", paramLabel = "PREFIX",
                 description = "File name prefix, as cosign's option (default cosign: cosign.key, cosign.pub).")
