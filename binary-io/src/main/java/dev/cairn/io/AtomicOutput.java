@@ -42,11 +42,21 @@ public final class AtomicOutput implements AutoCloseable {
 
     /**
      * Removes {@code dirs} with their contents. The thread that fills one may still be writing into
-     * it while the JVM shuts down (hooks run beside it), so a directory is removed again until it
+     * it while the JVM shuts down (hooks run beside it), so a directory is first renamed aside (new
+     * files under its old path then fail) and removed there, and its path is checked again until it
      * stayed gone for two passes 20 ms apart (at most 50 passes).
      */
     static void removeDirectories(Set<Path> dirs) {
         for (Path d : dirs) {
+            // First move it aside in one step: a thread still creating files by path under d then fails
+            // at once instead of refilling the directory faster than it can be emptied.
+            Path aside = d.resolveSibling(d.getFileName() + ".removing-" + ProcessHandle.current().pid());
+            try {
+                Files.move(d, aside, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                FileTrees.removeQuietly(aside, false);
+            } catch (IOException | RuntimeException e) {
+                // not there, or not movable: the passes below remove it in place
+            }
             int gone = 0;
             for (int pass = 0; pass < 50 && gone < 2; pass++) {
                 if (Files.exists(d, LinkOption.NOFOLLOW_LINKS)) {
