@@ -42,13 +42,17 @@ public final class IpeCommand extends CommandGroup implements Main.LazySubcomman
         return m;
     }
 
-    @Command(name = "policy", mixinStandardHelpOptions = true,
+    // No standard help mixin: the policy's own --version (policy_version) would shadow its -V/--version,
+    // and picocli then drops --help with it. --help is declared here instead.
+    @Command(name = "policy",
             description = {"Write an IPE policy that trusts the given dm-verity root hashes.",
                     "Optionally also the boot volume, signed dm-verity volumes or signed fs-verity files, for the chosen",
                     "operations."})
     static final class Policy implements Callable<Integer> {
         @Spec
         CommandLine.Model.CommandSpec spec;
+        @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help message and exit.")
+        boolean help;
         @Option(names = "--name", required = true, paramLabel = "NAME", description = "policy_name.")
         String name;
         @Option(names = "--version", required = true, paramLabel = "X.Y.Z", description = "policy_version (an update must be higher).")
