@@ -186,7 +186,7 @@ final class SignCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Each layer converted as the node converts it, its root hash signed; temp files removed however it ends. */
+    /** Each layer converted as the node converts it, its root hash signed. */
     private List<DmVeritySignatures.LayerSignature> signLayers(ImageTarget t, Descriptor subject, NodeLayerConversion.Conversion conv,
                                                               KeyMaterial km) throws IOException {
         if (!dev.cairn.oci.MediaTypes.isManifest(subject.mediaType())) {
@@ -198,28 +198,21 @@ final class SignCommand implements Callable<Integer> {
             throw new IllegalArgumentException(t.display() + " has no layers to sign");
         }
         int n = threads != null ? threads : Math.min(4, Runtime.getRuntime().availableProcessors());
-        java.nio.file.Path work = java.nio.file.Files.createTempDirectory("cairn-dm-verity-");
-        try {
-            List<DmVeritySignatures.LayerSignature> sigs = new java.util.ArrayList<>();
-            for (int i = 0; i < m.layers().size(); i++) {
-                Descriptor l = m.layers().get(i);
-                NodeLayerConversion.Converted c;
-                try (java.io.InputStream in = t.store().openBlob(l)) {
-                    c = NodeLayerConversion.convert(conv, l, in, work, n);
-                }
-                for (String skipped : c.skipped()) {
-                    spec.commandLine().getErr().println("cairn: warning: layer " + i + " (" + l.digest() + "): the " + conv
-                            + " conversion skips " + skipped + " (the node will not show it either)");
-                }
-                sigs.add(new DmVeritySignatures.LayerSignature(l.digest(), c.rootHash(),
-                        dev.cairn.signing.RootHashSignature.sign(c.rootHash(), km, true)));
-                java.nio.file.Files.deleteIfExists(c.data());
-                java.nio.file.Files.deleteIfExists(c.tree());
+        List<DmVeritySignatures.LayerSignature> sigs = new java.util.ArrayList<>();
+        for (int i = 0; i < m.layers().size(); i++) {
+            Descriptor l = m.layers().get(i);
+            NodeLayerConversion.RootHash h;
+            try (java.io.InputStream in = t.store().openBlob(l)) {
+                h = NodeLayerConversion.rootHash(conv, l, in, n);
             }
-            return sigs;
-        } finally {
-            dev.cairn.io.FileTrees.delete(work);
+            for (String skipped : h.skipped()) {
+                spec.commandLine().getErr().println("cairn: warning: layer " + i + " (" + l.digest() + "): the " + conv
+                        + " conversion skips " + skipped + " (the node will not show it either)");
+            }
+            sigs.add(new DmVeritySignatures.LayerSignature(l.digest(), h.rootHash(),
+                    dev.cairn.signing.RootHashSignature.sign(h.rootHash(), km, true)));
         }
+        return sigs;
     }
 
     private static byte[] der(X509Certificate c) {

@@ -302,47 +302,40 @@ final class VerifyCommand implements Callable<Integer> {
             byLayer.putIfAbsent(s.layer().toString(), s);
         }
         String signer = null;
-        java.nio.file.Path work = java.nio.file.Files.createTempDirectory("cairn-dm-verity-");
-        try {
-            for (int i = 0; i < layers.size(); i++) {
-                Descriptor l = layers.get(i);
-                String name = "layer " + i + " (" + l.digest() + ")";
-                DmVeritySignatures.LayerSignature s = byLayer.get(l.digest().toString());
-                if (s == null) {
-                    throw new RejectedIo("referrer " + a.manifest().digest() + " has no signature for " + name);
-                }
-                NodeLayerConversion.Converted c;
-                try (InputStream in = t.store().openBlob(l)) {
-                    c = NodeLayerConversion.convert(conv, l, in, work, Math.min(4, Runtime.getRuntime().availableProcessors()));
-                } catch (FormatException e) {
-                    throw new RejectedIo(name + ": " + e.getMessage());
-                }
-                java.nio.file.Files.deleteIfExists(c.data());
-                java.nio.file.Files.deleteIfExists(c.tree());
-                if (!c.rootHash().equals(s.rootHash())) {
-                    throw new RejectedIo(name + ": its " + conv + " root hash is " + c.rootHash() + ", the signature is for "
-                            + s.rootHash());
-                }
-                X509Certificate embedded;
-                try {
-                    embedded = CmsVerifier.signerCertificate(s.pkcs7());
-                } catch (SigningException e) {
-                    throw new RejectedIo(name + ": " + e.getMessage());
-                }
-                reject(anchor.check(embedded, List.of(embedded), now));
-                if (anchor.key() != null && !anchor.key().equals(embedded.getPublicKey())) {
-                    throw new RejectedIo(name + ": signed by " + embedded.getSubjectX500Principal() + ", whose key is not --key");
-                }
-                try {
-                    CmsVerifier.verify(s.pkcs7(), RootHashSignature.signedBytes(c.rootHash()),
-                            anchor.cas() != null ? anchor.cas() : List.of(embedded), List.of(), now);
-                } catch (SigningException e) {
-                    throw new RejectedIo(name + ": " + e.getMessage());
-                }
-                signer = embedded.getSubjectX500Principal().getName();
+        for (int i = 0; i < layers.size(); i++) {
+            Descriptor l = layers.get(i);
+            String name = "layer " + i + " (" + l.digest() + ")";
+            DmVeritySignatures.LayerSignature s = byLayer.get(l.digest().toString());
+            if (s == null) {
+                throw new RejectedIo("referrer " + a.manifest().digest() + " has no signature for " + name);
             }
-        } finally {
-            dev.cairn.io.FileTrees.delete(work);
+            NodeLayerConversion.RootHash c;
+            try (InputStream in = t.store().openBlob(l)) {
+                c = NodeLayerConversion.rootHash(conv, l, in, Math.min(4, Runtime.getRuntime().availableProcessors()));
+            } catch (FormatException e) {
+                throw new RejectedIo(name + ": " + e.getMessage());
+            }
+            if (!c.rootHash().equals(s.rootHash())) {
+                throw new RejectedIo(name + ": its " + conv + " root hash is " + c.rootHash() + ", the signature is for "
+                        + s.rootHash());
+            }
+            X509Certificate embedded;
+            try {
+                embedded = CmsVerifier.signerCertificate(s.pkcs7());
+            } catch (SigningException e) {
+                throw new RejectedIo(name + ": " + e.getMessage());
+            }
+            reject(anchor.check(embedded, List.of(embedded), now));
+            if (anchor.key() != null && !anchor.key().equals(embedded.getPublicKey())) {
+                throw new RejectedIo(name + ": signed by " + embedded.getSubjectX500Principal() + ", whose key is not --key");
+            }
+            try {
+                CmsVerifier.verify(s.pkcs7(), RootHashSignature.signedBytes(c.rootHash()),
+                        anchor.cas() != null ? anchor.cas() : List.of(embedded), List.of(), now);
+            } catch (SigningException e) {
+                throw new RejectedIo(name + ": " + e.getMessage());
+            }
+            signer = embedded.getSubjectX500Principal().getName();
         }
         return signer;
     }

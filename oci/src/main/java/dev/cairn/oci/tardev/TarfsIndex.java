@@ -155,7 +155,7 @@ public final class TarfsIndex {
             place(root[0], e, mode, size, offset, skipped);
         }
         long contentsSize = reader.fileSize();
-        return new Result(write(root[0], contentsSize, specialLinks), contentsSize, countInodes(root[0]), skipped);
+        return write(root[0], contentsSize, specialLinks, skipped);
     }
 
     private static String name(RawTarEntry e) {
@@ -280,13 +280,7 @@ public final class TarfsIndex {
         return 4L * MAX_MEMBERS + 1;
     }
 
-    private static long countInodes(Node root) throws FormatException {
-        long[] max = {0};
-        breadthFirst(root, visitLimit(), n -> max[0] = Math.max(max[0], n.ino));
-        return max[0];
-    }
-
-    private static byte[] write(Node root, long contentsSize, List<byte[]> specialLinks) throws IOException {
+    private static Result write(Node root, long contentsSize, List<byte[]> specialLinks, List<String> skipped) throws IOException {
         long limit = visitLimit();
         long[] inoCount = {0};
         breadthFirst(root, limit, n -> {
@@ -362,7 +356,7 @@ public final class TarfsIndex {
         byte[] index = Arrays.copyOf(out.toByteArray(), (int) total);
         ByteBuffer sb = ByteBuffer.wrap(index, (int) (end + ALIGNMENT - 512 - contentsSize), 16).order(ByteOrder.LITTLE_ENDIAN);
         sb.putLong(contentsSize).putLong(inoCount[0]);
-        return index;
+        return new Result(index, contentsSize, inoCount[0], skipped);
     }
 
     private static void checkSize(ByteArrayOutputStream out) {

@@ -2,6 +2,8 @@ package dev.cairn.pipeline.oci;
 
 import dev.cairn.erofs.ErofsOptions;
 import dev.cairn.erofs.ErofsTarWriter;
+import dev.cairn.io.AtomicOutput;
+import dev.cairn.io.FileTrees;
 import dev.cairn.io.FormatException;
 import dev.cairn.oci.Descriptor;
 import dev.cairn.oci.MediaTypes;
@@ -134,10 +136,40 @@ public final class NodeLayerConversion {
                 }
             }
         }
+        return withTree(data, tarIndex ? tarIndexVerity() : tardevVerity(), work, threads, Files.size(data), List.of());
+    }
+
+    /** {@code data}'s dm-verity tree (beside it in {@code work}) and root hash. */
+    private static Converted withTree(Path data, VerityParams params, Path work, int threads, long dataSize, List<String> skipped)
+            throws IOException {
         Path tree = Files.createTempFile(work, "layer-", ".tree");
-        VerityResult v = VerityFormatter.format(data, tree, tarIndex ? tarIndexVerity() : tardevVerity(), threads, VerityProgress.NONE);
-        return new Converted(data, tree, HexFormat.of().formatHex(v.rootHash()).toLowerCase(Locale.ROOT), Files.size(data),
-                List.of());
+        VerityResult v = VerityFormatter.format(data, tree, params, threads, VerityProgress.NONE);
+        return new Converted(data, tree, HexFormat.of().formatHex(v.rootHash()).toLowerCase(Locale.ROOT), dataSize, skipped);
+    }
+
+    /** The root hash of a layer's conversion and the members the node skips. */
+    public record RootHash(String rootHash, List<String> skipped) {
+        public RootHash {
+            skipped = List.copyOf(skipped);
+        }
+    }
+
+    /**
+     * The root hash the node computes for {@code layer}: the conversion is written into a scratch
+     * directory (removed afterwards, and by a Ctrl-C too) and only its root hash is kept.
+     */
+    public static RootHash rootHash(Conversion conversion, Descriptor layer, InputStream blob, int threads) throws IOException {
+        Path work = AtomicOutput.createTempDirectory(null, "cairn-dm-verity-");
+        try {
+            Converted c = convert(conversion, layer, blob, work, threads);
+            return new RootHash(c.rootHash(), c.skipped());
+        } finally {
+            try {
+                FileTrees.delete(work);
+            } finally {
+                AtomicOutput.settled(work);
+            }
+        }
     }
 
     /**
@@ -182,9 +214,6 @@ public final class NodeLayerConversion {
                 at += ch.write(b, at);
             }
         }
-        Path tree = Files.createTempFile(work, "layer-", ".tree");
-        VerityResult v = VerityFormatter.format(data, tree, tardevVerity(), threads, VerityProgress.NONE);
-        return new Converted(data, tree, HexFormat.of().formatHex(v.rootHash()).toLowerCase(Locale.ROOT), index.layerSize(),
-                index.skipped());
+        return withTree(data, tardevVerity(), work, threads, index.layerSize(), index.skipped());
     }
 }
