@@ -93,6 +93,11 @@ final class BuildKeys {
             throw new SpecException(PipelineException.Kind.SIGNING, ks.specFile(), ks.line(), ks.path(),
                     "the PCR policy key must be RSA (systemd's .pcrsig), this one is " + km.certificate().getPublicKey().getAlgorithm());
         }
+        if (role == KeyRole.IMA && !(km.certificate().getPublicKey() instanceof RSAPublicKey)
+                && !(km.certificate().getPublicKey() instanceof java.security.interfaces.ECPublicKey)) {
+            throw new SpecException(PipelineException.Kind.SIGNING, ks.specFile(), ks.line(), ks.path(),
+                    "the IMA key must be RSA or EC (kernel asymmetric keys), this one is " + km.certificate().getPublicKey().getAlgorithm());
+        }
         if ((role == KeyRole.SECUREBOOT || role == KeyRole.VERITY || role == KeyRole.IPE)
                 && !(km.certificate().getPublicKey() instanceof RSAPublicKey)) {
             throw new SpecException(PipelineException.Kind.SIGNING, ks.specFile(), ks.line(), ks.path(),

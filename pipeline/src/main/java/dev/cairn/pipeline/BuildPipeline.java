@@ -206,6 +206,16 @@ final class BuildPipeline {
                 .add("version", spec.image().version()).add("comp", r.compression().name()).add("pseudo", String.join("\n", r.pseudo()))
                 .add("exclude", String.join("\n", r.exclude())).add("sde", Long.toString(o.sourceDateEpoch()))
                 .add("salt", spec.verity().salt() == null ? "derived" : HexFormat.of().formatHex(spec.verity().salt()));
+        if (r.fileContexts() != null) {
+            // the rules by content (FILE and the companions libselinux reads), not by path
+            for (Path f : dev.cairn.pipeline.selinux.FileContexts.files(r.fileContexts())) {
+                key.addFile("selinux " + f.getFileName(), f);
+            }
+        }
+        if (r.ima() != null) {
+            // the signer's certificate stands for the key: a new key makes new signatures
+            key.add("ima", r.ima().files() + " " + r.ima().hash() + " " + BuildKeys.fingerprint(keys.get(KeyRole.IMA)));
+        }
         if (r.dir() != null) {
             key.addTree("dir", r.dir(), Set.of(o.out().toAbsolutePath().normalize()));
         } else if (r.tar() != null) {
@@ -233,6 +243,14 @@ final class BuildPipeline {
         try (FileChannel ch = FileChannel.open(img, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
              SquashfsWriter w = new SquashfsWriter(ch, so)) {
             SourceFilter filter = new SourceFilter(r.exclude(), 0L, 0L);
+            if (r.fileContexts() != null) {
+                w.addEntryAttributes(dev.cairn.pipeline.selinux.FileContexts.load(r.fileContexts())
+                        .labeller(new java.util.concurrent.atomic.AtomicLong(), new java.util.concurrent.atomic.AtomicLong()));
+            }
+            if (r.ima() != null) {
+                // after the labels; IMA signs content only, so the order does not change a signature
+                w.addEntryAttributes(new ImaFileSigning(keys.get(KeyRole.IMA), r.ima()));
+            }
             if (r.dir() != null) {
                 DirectorySource.add(r.dir(), w, filter, Set.of(o.out().toAbsolutePath().normalize()));
             } else if (r.tar() != null) {
@@ -617,6 +635,24 @@ final class BuildPipeline {
             a.put("sha256", StepCache.digest(p));
         }
         m.set("squashfs", rootfs.get("squashfs"));
+        BuildSpec.Rootfs rs = spec.rootfs();
+        if (rs.fileContexts() != null) {
+            ObjectNode se = m.putObject("selinux");
+            se.put("fileContexts", rs.fileContexts().getFileName().toString());
+            ArrayNode fs = se.putArray("files");
+            for (Path f : dev.cairn.pipeline.selinux.FileContexts.files(rs.fileContexts())) {
+                ObjectNode fo = fs.addObject();
+                fo.put("name", f.getFileName().toString());
+                fo.put("sha256", StepCache.digest(f));
+            }
+        }
+        if (rs.ima() != null) {
+            ObjectNode im = m.putObject("ima");
+            im.put("files", rs.ima().files().name().toLowerCase(java.util.Locale.ROOT));
+            im.put("hash", rs.ima().hash().name().toLowerCase(java.util.Locale.ROOT));
+            im.put("signatureVersion", 2);
+            im.put("signer", "keys.ima");
+        }
         ObjectNode v = rootfs.get("verity").deepCopy();
         v.put("layout", "appended");
         v.put("signature", ROOTHASH_SIG);
