@@ -68,11 +68,25 @@ public final class FileContexts {
     record Sub(String src, String dst) {
     }
 
+    /**
+     * Specification indices, ascending, by the directory their literal prefix fixes: the prefix up
+     * to its last '/' ({@code /usr/lib} for {@code /usr/lib/.*\.so}, the empty string for
+     * {@code /usr(/.*)?}). A shortcut only: a path can start with a prefix only when that
+     * directory is one of its ancestors, so a lookup merges the lists of the path's ancestors.
+     */
+    private final Map<String, int[]> byDirectory = new HashMap<>();
+
     private FileContexts(List<Spec> specs, List<Sub> subs, List<Sub> distSubs, String description) {
         this.specs = specs;
         this.subs = subs;
         this.distSubs = distSubs;
         this.description = description;
+        Map<String, List<Integer>> m = new HashMap<>();
+        for (int i = 0; i < specs.size(); i++) {
+            String p = specs.get(i).prefix();
+            m.computeIfAbsent(p.substring(0, Math.max(0, p.lastIndexOf('/'))), k -> new ArrayList<>()).add(i);
+        }
+        m.forEach((k, v) -> byDirectory.put(k, v.stream().mapToInt(Integer::intValue).toArray()));
     }
 
     /** Reads {@code file} and its companions ({@code .homedirs}, {@code .local}, {@code .subs_dist}, {@code .subs}). */
@@ -166,7 +180,32 @@ public final class FileContexts {
         }
         String stem = stemOfPath(key);
         int mode = type & 0170000;
-        for (int i = specs.size() - 1; i >= 0; i--) {
+        List<int[]> lists = new ArrayList<>();
+        for (int j = key.indexOf('/'); j >= 0; j = key.indexOf('/', j + 1)) {
+            int[] l = byDirectory.get(key.substring(0, j));
+            if (l != null) {
+                lists.add(l);
+            }
+        }
+        if (key.indexOf('/') != 0 && byDirectory.containsKey("")) {
+            lists.add(byDirectory.get("")); // not absolute: only prefixes without a directory can match
+        }
+        int[] at = new int[lists.size()];
+        for (int k = 0; k < at.length; k++) {
+            at[k] = lists.get(k).length - 1;
+        }
+        while (true) {
+            // the ascending lists merged, walked from the end: the last specification first
+            int best = -1;
+            for (int k = 0; k < at.length; k++) {
+                if (at[k] >= 0 && (best < 0 || lists.get(k)[at[k]] > lists.get(best)[at[best]])) {
+                    best = k;
+                }
+            }
+            if (best < 0) {
+                break;
+            }
+            int i = lists.get(best)[at[best]--];
             Spec s = specs.get(i);
             if (s.stem() != null && !s.stem().equals(stem)) {
                 continue;
