@@ -104,6 +104,66 @@ class SelinuxLabelIT {
         assertSameLabels(labels(extract(img, "ours")), theirs);
     }
 
+    /**
+     * The widest check: every entry of this machine's /etc, /usr/bin, /usr/sbin, /usr/lib/systemd,
+     * /usr/libexec, /usr/share/doc, /var, /boot, /opt (tens of thousands of paths) as
+     * {@code setfiles -n -v} says it would label them, against {@link FileContexts#lookup} with the
+     * entry's type. setfiles prints nothing for an entry it leaves unlabelled, and nothing for a
+     * hard link's later names (the first name it walks to decides; its walk order is the
+     * directory's), so those must be unlabelled for cairn too unless they are hard links.
+     */
+    @Test
+    void everyPathOfThisHostAsSetfilesWouldLabelIt() throws IOException {
+        List<String> roots = java.util.stream.Stream.of("/etc", "/usr/bin", "/usr/sbin", "/usr/lib/systemd", "/usr/libexec",
+                "/usr/share/doc", "/var", "/boot", "/opt").filter(r -> Files.isDirectory(Path.of(r))).toList();
+        List<String> args = new java.util.ArrayList<>(List.of("-n", "-v", FILE_CONTEXTS.toString()));
+        args.addAll(roots);
+        String said = setfiles.run(TIMEOUT, null, args, null).assertExit(0).stdout();
+        Map<String, String> theirs = new java.util.HashMap<>();
+        for (String line : said.split("\n")) {
+            int from = line.indexOf(" from ");
+            int to = line.lastIndexOf(" to ");
+            if (line.startsWith("Would relabel ") && from > 0 && to > from) {
+                theirs.put(line.substring("Would relabel ".length(), from), line.substring(to + 4));
+            }
+        }
+        List<String> findArgs = new java.util.ArrayList<>(roots);
+        findArgs.addAll(List.of("-xdev", "-printf", "%p\\t%y\\t%n\\n"));
+        String found = ToolOracle.require("find", "findutils").run(TIMEOUT, null, findArgs, null).stdout();
+        dev.cairn.pipeline.selinux.FileContexts fc = dev.cairn.pipeline.selinux.FileContexts.load(FILE_CONTEXTS);
+        int paths = 0;
+        StringBuilder diff = new StringBuilder();
+        int bad = 0;
+        for (String line : found.split("\n")) {
+            String[] f = line.split("\t");
+            if (f.length != 3) {
+                continue;
+            }
+            int type = switch (f[1]) {
+                case "f" -> 0100000;
+                case "d" -> 040000;
+                case "l" -> 0120000;
+                case "b" -> 060000;
+                case "c" -> 020000;
+                case "p" -> 010000;
+                case "s" -> 0140000;
+                default -> 0;
+            };
+            paths++;
+            String ours = fc.lookup(f[0], type);
+            String t = theirs.get(f[0]);
+            boolean laterHardLinkName = t == null && !f[1].equals("d") && Long.parseLong(f[2]) > 1;
+            if (!java.util.Objects.equals(ours, t) && !laterHardLinkName && bad++ < 30) {
+                diff.append(f[0]).append(" (").append(f[1]).append("): cairn ").append(ours).append(", setfiles ").append(t).append('\n');
+            }
+        }
+        assertThat(paths).isGreaterThan(1000);
+        assertThat(theirs.size()).isGreaterThan(paths / 2);
+        if (bad > 0) {
+            throw new AssertionFailedError(bad + " of " + paths + " host paths differ:\n" + diff);
+        }
+    }
+
     @Test
     void aDebianRootWhenOneIsAtHand() throws IOException {
         String root = System.getenv("CAIRN_DEBIAN_ROOTFS");
