@@ -116,6 +116,9 @@ class SelinuxLabelIT {
     void everyPathOfThisHostAsSetfilesWouldLabelIt() throws IOException {
         List<String> roots = java.util.stream.Stream.of("/etc", "/usr/bin", "/usr/sbin", "/usr/lib/systemd", "/usr/libexec",
                 "/usr/share/doc", "/var", "/boot", "/opt").filter(r -> Files.isDirectory(Path.of(r))).toList();
+        List<String> findArgs = new java.util.ArrayList<>(roots);
+        findArgs.addAll(List.of("-xdev", "-printf", "%p\\t%y\\t%n\\n"));
+        String found = ToolOracle.require("find", "findutils").run(TIMEOUT, null, findArgs, null).stdout();
         List<String> args = new java.util.ArrayList<>(List.of("-n", "-v", FILE_CONTEXTS.toString()));
         args.addAll(roots);
         String said = setfiles.run(TIMEOUT, null, args, null).assertExit(0).stdout();
@@ -127,9 +130,6 @@ class SelinuxLabelIT {
                 theirs.put(line.substring("Would relabel ".length(), from), line.substring(to + 4));
             }
         }
-        List<String> findArgs = new java.util.ArrayList<>(roots);
-        findArgs.addAll(List.of("-xdev", "-printf", "%p\\t%y\\t%n\\n"));
-        String found = ToolOracle.require("find", "findutils").run(TIMEOUT, null, findArgs, null).stdout();
         dev.cairn.pipeline.selinux.FileContexts fc = dev.cairn.pipeline.selinux.FileContexts.load(FILE_CONTEXTS);
         int paths = 0;
         StringBuilder diff = new StringBuilder();
@@ -153,7 +153,9 @@ class SelinuxLabelIT {
             String ours = fc.lookup(f[0], type);
             String t = theirs.get(f[0]);
             boolean laterHardLinkName = t == null && !f[1].equals("d") && Long.parseLong(f[2]) > 1;
-            if (!java.util.Objects.equals(ours, t) && !laterHardLinkName && bad++ < 30) {
+            // a live system: what was removed between find's walk and setfiles' is not compared
+            boolean gone = t == null && !Files.exists(Path.of(f[0]), java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            if (!java.util.Objects.equals(ours, t) && !laterHardLinkName && !gone && bad++ < 30) {
                 diff.append(f[0]).append(" (").append(f[1]).append("): cairn ").append(ours).append(", setfiles ").append(t).append('\n');
             }
         }
