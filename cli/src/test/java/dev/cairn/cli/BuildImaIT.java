@@ -28,7 +28,7 @@ import org.opentest4j.AssertionFailedError;
  * (with {@code files: executables}: setuid, group- and other-executable files too; no
  * non-executable file, symlink or directory carries a signature); a file whose content is changed
  * after extraction is rejected. The manifest names the IMA signer under {@code keys.ima}, and
- * {@code cairn verify} accepts the set. The labels are setfiles' (see {@link SelinuxLabelIT}).
+ * {@code cairn verify} accepts the set; a second build has the same image bytes. The labels are setfiles' (see {@link SelinuxLabelIT}).
  */
 class BuildImaIT {
     private static final Duration TIMEOUT = Duration.ofMinutes(5);
@@ -79,6 +79,12 @@ class BuildImaIT {
         MainTest.Run v = run("verify", out.toString(), "--ca", dir.resolve("keys/ca.crt").toString(), "--db-cert",
                 dir.resolve("keys/db.crt").toString());
         assertThat(v.code()).as(v.out() + v.err()).isZero();
+
+        // signatures and labels keep the image reproducible: a second build from scratch has the same bytes
+        Path out2 = dir.resolve("out2");
+        MainTest.Run again = run("build", spec.toString(), "--out", out2.toString(), "--dev-keys", devKeys.toString(), "--force");
+        assertThat(again.code()).as(again.err()).isZero();
+        assertThat(Files.mismatch(out.resolve("rootfs.img"), out2.resolve("rootfs.img"))).isEqualTo(-1L);
 
         // the SquashFS part of rootfs.img, then extracted with its xattrs
         Path sq = dir.resolve("rootfs.sqfs");
