@@ -48,6 +48,10 @@ final class BuildKeys {
                 for (String w : KeyLoader.validityWarnings(km.certificate(), Instant.now())) {
                     listener.warning("keys." + role.specName() + ": " + w);
                 }
+                if (role == KeyRole.IMA && !(km.certificate().getPublicKey() instanceof RSAPublicKey)) {
+                    listener.warning("rootfs.ima.key is an EC key: ECDSA signatures differ from build to build, and so will the image's "
+                            + "bytes and root hash (an RSA key keeps them reproducible)");
+                }
                 b.keys.put(role, km);
                 b.development.put(role, ks.kind() == KeySpec.Kind.DEV);
             }
