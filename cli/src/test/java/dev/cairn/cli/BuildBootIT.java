@@ -99,6 +99,13 @@ class BuildBootIT {
         assertThat(r.valueAfter(MARKER)).as(r.describe()).contains(Files.readString(examples().resolve("rootfs/etc/cairn-marker")).strip());
         assertThat(r.valueAfter(BusyboxInitramfs.PCR11_PREFIX)).as("PCR 11 in the guest vs the manifest\n" + r.describe()).contains(predicted);
         assertThat(r.console()).contains("cairn.verity.roothash=" + m.path("verity").path("rootHash").asText());
+        // PCR 7 from cairn's own key store: its variables and the db entry that verified the UKI
+        MainTest.Run p7 = run("pcr", "predict", "7", "--ovmf-vars", out.resolve("dev-keys/secureboot/OVMF_VARS.fd").toString(),
+                "--uki", out.resolve("cairn-example.efi").toString(), "--bank", "sha256");
+        assertThat(p7.code()).as(p7.err()).isZero();
+        assertThat(p7.out()).matches("7:sha256=[0-9a-f]{64}\n");
+        assertThat(r.valueAfter(BusyboxInitramfs.PCR7_PREFIX)).as("PCR 7 in the guest vs cairn pcr predict 7\n" + r.describe())
+                .contains(p7.out().strip().substring("7:sha256=".length()).toUpperCase(Locale.ROOT));
     }
 
     /** The disk image alone (no -kernel, no second drive): the firmware starts its ESP's BOOTX64.EFI. */
