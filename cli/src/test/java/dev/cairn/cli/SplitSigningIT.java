@@ -90,6 +90,10 @@ class SplitSigningIT {
 
     /** The station's key options for a role of a dev-keys spec (PEM files). */
     static List<String> pemKey(String role) {
+        return pemKey(keys, role);
+    }
+
+    static List<String> pemKey(Path keys, String role) {
         return switch (role) {
             case "secureboot" -> List.of("--key", keys.resolve("secureboot/db.key").toString(), "--cert",
                     keys.resolve("secureboot/db.crt").toString());
@@ -133,6 +137,56 @@ class SplitSigningIT {
         return m;
     }
 
+    /** A signing station: signs {@code role}'s entries of {@code request} into {@code answer}. */
+    interface Station {
+        void sign(Path request, String role, Path answer) throws Exception;
+    }
+
+    /** A station holding the PEM development keys in {@code keys}. */
+    static Station pemStation(Path keys) {
+        return (request, role, answer) -> {
+            MainTest.Run r = sign(request, role, answer, pemKey(keys, role));
+            assertThat(r.code()).as(r.out() + r.err()).isZero();
+        };
+    }
+
+    /**
+     * Round after round: each role of OUT/signing-request.json signed by {@code station}, the answers
+     * injected (cairn build SPEC --out OUT --inject ...), until the set is complete. Returns a line
+     * "ROUND ROLE ID" per signature, and asserts every request stays kilobytes.
+     */
+    static List<String> complete(Path spec, Path out, Path devKeys, Path work, Station station) throws Exception {
+        Path req = out.resolve("signing-request.json");
+        List<String> lines = new ArrayList<>();
+        for (int round = 1; round <= 4 && Files.exists(req); round++) {
+            JsonNode q = json(req);
+            assertThat(q.path("round").asInt()).isGreaterThanOrEqualTo(round);
+            long size = Files.size(req);
+            System.out.println("[SplitSigningIT] " + out.getFileName() + " round " + q.path("round").asInt() + ": signing-request.json "
+                    + size + " bytes, " + q.path("signatures").size() + " signature(s)");
+            assertThat(size).as("the request is kilobytes, never the image").isLessThan(32 * 1024);
+            List<String> roles = new ArrayList<>();
+            for (JsonNode e : q.path("signatures")) {
+                lines.add(q.path("round").asInt() + " " + e.path("role").asText() + " " + e.path("id").asText());
+                if (!roles.contains(e.path("role").asText())) {
+                    roles.add(e.path("role").asText());
+                }
+            }
+            List<String> a = new ArrayList<>(List.of("build", spec.toString(), "--out", out.toString(), "--dev-keys", devKeys.toString(), "-q"));
+            for (String role : roles) {
+                Path answer = work.resolve(out.getFileName() + "-r" + round + "-" + role + ".json");
+                station.sign(req, role, answer);
+                a.add("--inject");
+                a.add(answer.toString());
+            }
+            MainTest.Run in = run(a.toArray(String[]::new));
+            assertThat(in.code()).as(in.out() + in.err()).isZero();
+        }
+        assertThat(req).doesNotExist();
+        assertThat(out.resolve(".cairn-signatures.json")).doesNotExist();
+        return lines;
+    }
+
     /** Signs every role of the request in OUT with PEM keys; returns the answer files. */
     static List<Path> signAll(String tag) throws IOException {
         Path req = split.resolve("signing-request.json");
@@ -170,18 +224,7 @@ class SplitSigningIT {
         assertThat(run("build", spec.toString(), "--out", split.toString(), "--dev-keys", keys.toString(), "--unsigned", "-q").code()).isZero();
         assertThat(Files.readAllBytes(req)).isEqualTo(first);
 
-        List<String> rounds = new ArrayList<>();
-        for (int round = 1; round <= 4 && Files.exists(req); round++) {
-            JsonNode q = json(req);
-            assertThat(q.path("round").asInt()).isEqualTo(round);
-            assertThat(Files.size(req)).isLessThan(32 * 1024);
-            q.path("signatures").forEach(e -> rounds.add(q.path("round").asInt() + " " + e.path("role").asText() + " " + e.path("id").asText()));
-            List<Path> answers = signAll("r" + round);
-            MainTest.Run in = inject(answers.toArray(Path[]::new));
-            assertThat(in.code()).as(in.out() + in.err()).isZero();
-        }
-        assertThat(req).doesNotExist();
-        assertThat(split.resolve(".cairn-signatures.json")).doesNotExist();
+        List<String> rounds = complete(spec, split, keys, dir, pemStation(keys));
         assertThat(rounds).containsExactly("1 secureboot roothash", "1 secureboot ipe-policy", "1 manifest cosign",
                 "2 pcr pcr11:sha256:enter-initrd", "2 pcr pcr11:sha256:enter-initrd:leave-initrd",
                 "2 pcr pcr11:sha256:enter-initrd:leave-initrd:sysinit", "2 pcr pcr11:sha256:enter-initrd:leave-initrd:sysinit:ready",
@@ -323,5 +366,86 @@ class SplitSigningIT {
         assertThat(r.code()).as(r.err()).isZero();
         assertThat(json(dir.resolve("unknown-answer.json")).path("role").asText()).isEqualTo("secureboot");
         assertThat(new ObjectMapper().readTree(r.out()).path("signatures").findValuesAsText("id")).containsExactly("roothash", "ipe-policy");
+    }
+
+    @Test
+    @Order(8)
+    void perRoleDeferInTheSpecAsksOnlyForThatRole() throws Exception {
+        // the manifest key (and the cosign signature, which uses it) on a station; secureboot's dev key signs here
+        Path deferSpec = Files.writeString(dir.resolve("defer.yaml"), spec().replace("  manifest: dev",
+                "  manifest: {cert: " + keys.resolve("signer.crt") + ", defer: true}"));
+        Path out = dir.resolve("defer");
+        MainTest.Run r = run("build", deferSpec.toString(), "--out", out.toString(), "--dev-keys", keys.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.out()).contains("NOT SIGNED YET: round 1");
+        List<String> rounds = complete(deferSpec, out, keys, dir, pemStation(keys));
+        assertThat(rounds).containsExactly("1 manifest cosign", "4 manifest manifest");
+        Map<String, String> got = state(out);
+        Map<String, String> want = state(oneShot);
+        // the spec's own digest differs (it names the deferred key); everything the spec does not name is identical
+        got.remove("manifest.json");
+        got.remove("manifest.json.p7s");
+        want.remove("manifest.json");
+        want.remove("manifest.json.p7s");
+        assertThat(got).isEqualTo(want);
+        assertThat(run("verify", out.toString(), "--ca", keys.resolve("ca.crt").toString(), "--db-cert",
+                keys.resolve("secureboot/db.crt").toString()).code()).isZero();
+    }
+
+    @Test
+    @Order(9)
+    void aSoftHsmStationGivesTheSameBytes() throws Exception {
+        // the secureboot role's key (the dev db key) imported into a fresh SoftHSM token; the station is the packaged launcher
+        Path launcher = LauncherIT.locate();
+        ToolOracle softhsm = ToolOracle.require("softhsm2-util", "softhsm2");
+        ToolOracle p11 = ToolOracle.require("pkcs11-tool", "opensc");
+        ToolOracle openssl = ToolOracle.require("openssl", "openssl");
+        Path module = Stream.of("/usr/lib/softhsm/libsofthsm2.so", "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so",
+                "/usr/lib/aarch64-linux-gnu/softhsm/libsofthsm2.so").map(Path::of).filter(Files::isRegularFile).findFirst()
+                .orElseThrow(() -> new AssertionError("libsofthsm2.so not found"));
+        Path tokens = Files.createDirectories(dir.resolve("tokens"));
+        Path conf = Files.writeString(dir.resolve("softhsm2.conf"), "directories.tokendir = " + tokens
+                + "\nobjectstore.backend = file\nlog.level = ERROR\n");
+        Map<String, String> env = Map.of("SOFTHSM2_CONF", conf.toString(), "TOKEN_PIN", "split-4711");
+        exec(env, softhsm.executable().toString(), "--init-token", "--free", "--label", "station", "--pin", "split-4711", "--so-pin", "so-4711");
+        Path der = dir.resolve("db.key.der");
+        openssl.runOk("pkey", "-in", keys.resolve("secureboot/db.key").toString(), "-outform", "DER", "-out", der.toString());
+        Path crtDer = dir.resolve("db.crt.der");
+        openssl.runOk("x509", "-in", keys.resolve("secureboot/db.crt").toString(), "-outform", "DER", "-out", crtDer.toString());
+        exec(env, p11.executable().toString(), "--module", module.toString(), "--token-label", "station", "--login", "--pin", "split-4711",
+                "--write-object", der.toString(), "--type", "privkey", "--id", "01", "--label", "db");
+        exec(env, p11.executable().toString(), "--module", module.toString(), "--token-label", "station", "--login", "--pin", "split-4711",
+                "--write-object", crtDer.toString(), "--type", "cert", "--id", "01", "--label", "db");
+        Path out = dir.resolve("hsm");
+        MainTest.Run r = run("build", spec.toString(), "--out", out.toString(), "--dev-keys", keys.toString(), "--unsigned", "-q");
+        assertThat(r.code()).as(r.err()).isZero();
+        Station pem = pemStation(keys);
+        List<String> tokenSigned = new ArrayList<>();
+        List<String> rounds = complete(spec, out, keys, dir, (request, role, answer) -> {
+            if (!role.equals("secureboot")) {
+                pem.sign(request, role, answer);
+                return;
+            }
+            String[] o = exec(env, launcher.toString(), "sign", "request", request.toString(), "--role", role, "--out", answer.toString(),
+                    "--pkcs11-module", module.toString(), "--pkcs11-token", "station", "--pkcs11-key", "db", "--pkcs11-pin-env", "TOKEN_PIN");
+            assertThat(o[0]).contains("signature(s) as secureboot");
+            tokenSigned.add(json(answer).path("signatures").findValuesAsText("id").toString());
+        });
+        assertThat(tokenSigned).containsExactly("[roothash, ipe-policy]", "[authenticode:split.efi]");
+        assertThat(rounds).hasSize(9);
+        assertThat(state(out)).isEqualTo(state(oneShot));
+    }
+
+    /** Runs a command with {@code env}; fails on a non-zero exit; returns {stdout, stderr}. */
+    static String[] exec(Map<String, String> env, String... cmd) throws Exception {
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().putAll(env);
+        Path o = Files.createTempFile(dir, "o", ".txt");
+        Path e = Files.createTempFile(dir, "e", ".txt");
+        Process p = pb.redirectOutput(o.toFile()).redirectError(e.toFile()).start();
+        assertThat(p.waitFor(5, java.util.concurrent.TimeUnit.MINUTES)).as(String.join(" ", cmd)).isTrue();
+        String[] r = {Files.readString(o), Files.readString(e)};
+        assertThat(p.exitValue()).as(String.join(" ", cmd) + "\n" + r[0] + r[1]).isZero();
+        return r;
     }
 }
