@@ -25,7 +25,8 @@ import picocli.CommandLine.Spec;
 
 /** {@code cairn sign request}: the signing station's half of a split build (docs/build-release.md). */
 @Command(name = "request", mixinStandardHelpOptions = true,
-        description = {"Sign one key role's entries of a signing request (OUT/signing-request.json of `cairn build --unsigned`).",
+        description = {"Sign one key role's entries of a split build's signing request.",
+                "The request is OUT/signing-request.json of `cairn build --unsigned` (docs/build-release.md).",
                 "Needs only the request and the key (PEM, PKCS#12 or PKCS#11 token); prints what it signs, checks the key's",
                 "certificate is the one each entry expects, and writes the signatures for `cairn build --inject`.",
                 "Exit 3: malformed request or unknown kind (nothing written); 4: the key does not match the request."})
