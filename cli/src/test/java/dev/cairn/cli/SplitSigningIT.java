@@ -179,8 +179,13 @@ class SplitSigningIT {
                 a.add("--inject");
                 a.add(answer.toString());
             }
+            a.add("--json");
             MainTest.Run in = run(a.toArray(String[]::new));
             assertThat(in.code()).as(in.out() + in.err()).isZero();
+            // the signatures go in without building the root filesystem again
+            List<String> cached = new ArrayList<>();
+            new ObjectMapper().readTree(in.out()).path("cached").forEach(c -> cached.add(c.asText()));
+            assertThat(cached).as("steps from the cache on injection").contains("rootfs");
         }
         assertThat(req).doesNotExist();
         assertThat(out.resolve(".cairn-signatures.json")).doesNotExist();
@@ -243,6 +248,21 @@ class SplitSigningIT {
         openssl.runOk("cms", "-verify", "-binary", "-inform", "DER", "-in", split.resolve("rootfs.roothash.p7s").toString(), "-content",
                 content.toString(), "-certfile", keys.resolve("secureboot/db.crt").toString(), "-CAfile",
                 keys.resolve("secureboot/db.crt").toString(), "-purpose", "any", "-out", "/dev/null");
+        // each PCR 11 policy signature in the injected .pcrsig, checked by openssl with the PCR certificate's public key
+        Path pcrsig = dir.resolve("split.pcrsig");
+        ToolOracle.require("objcopy", "binutils").runOk("--dump-section", ".pcrsig=" + pcrsig, split.resolve("split.efi").toString(),
+                dir.resolve("split-copy.efi").toString());
+        Path pub = Files.writeString(dir.resolve("pcr.pub.pem"), openssl.runOk("x509", "-pubkey", "-noout", "-in",
+                keys.resolve("pcr.crt").toString()).stdout());
+        int checked = 0;
+        for (JsonNode e : new ObjectMapper().readTree(Files.readString(pcrsig).strip()).path("sha256")) {
+            Path pol = Files.write(dir.resolve("pol-" + checked + ".bin"), HexFormat.of().parseHex(e.path("pol").asText()));
+            Path sig = Files.write(dir.resolve("pol-" + checked + ".sig"), java.util.Base64.getDecoder().decode(e.path("sig").asText()));
+            assertThat(openssl.runOk("dgst", "-sha256", "-verify", pub.toString(), "-signature", sig.toString(), pol.toString()).stdout())
+                    .contains("Verified OK");
+            checked++;
+        }
+        assertThat(checked).isEqualTo(4);
         openssl.runOk("cms", "-verify", "-binary", "-inform", "DER", "-in", split.resolve("manifest.json.p7s").toString(), "-content",
                 split.resolve("manifest.json").toString(), "-CAfile", keys.resolve("ca.crt").toString(), "-purpose", "any", "-out", "/dev/null");
     }

@@ -180,6 +180,7 @@ public final class BuildCommand implements Callable<Integer> {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("out", r.out().toString());
             m.put("complete", false);
+            m.put("cached", r.cachedSteps());
             m.put("signingRequest", file.toString());
             m.put("round", q.round());
             m.put("roles", q.roles());
