@@ -102,4 +102,24 @@ class DeferredSignaturesTest {
         assertThatThrownBy(() -> d.provide(RSA.cert(), "MD5withRSA", p.data(), good)).isInstanceOf(SigningException.class)
                 .hasMessageContaining("unsupported");
     }
+
+    @Test
+    void ecdsaAnswersMakeAVerifyingCms() throws Exception {
+        TestPki.KeyAndCert ec = TestPki.get().ecLeaf();
+        byte[] manifest = "{\"schemaVersion\":1}".getBytes(StandardCharsets.US_ASCII);
+        CmsOptions opts = new CmsOptions(true, true, false, "SHA-256");
+        DeferredSignatures d = new DeferredSignatures();
+        CmsSigner.sign(manifest, d.key("manifest", ec.cert(), ec.chain()), opts);
+        DeferredSignatures.Pending p = d.pending().get(0);
+        assertThat(p.algorithm()).isEqualTo("SHA256withECDSA");
+        assertThat(p.data()).as("no signed attributes: the content itself").isEqualTo(manifest);
+        java.security.Signature s = java.security.Signature.getInstance("SHA256withECDSA");
+        s.initSign(ec.key());
+        s.update(p.data());
+        DeferredSignatures answered = new DeferredSignatures();
+        answered.provide(ec.cert(), p.algorithm(), p.data(), s.sign());
+        byte[] cms = CmsSigner.sign(manifest, answered.key("manifest", ec.cert(), ec.chain()), opts);
+        assertThat(CmsVerifier.verify(cms, manifest, List.of(ec.chain().get(ec.chain().size() - 1)), List.of(), java.time.Instant.now())
+                .signer()).isEqualTo(ec.cert());
+    }
 }
