@@ -25,7 +25,13 @@ import dev.cairn.signing.DeferredSignatures;
  * BuildResult r = ImageSetBuilder.build(BuildRequest.builder(BuildSpec.load(Path.of("image.yaml")), Path.of("out")).build());
  * }</pre>
  *
- * Failures are {@link PipelineException}s ({@link SpecException} for the spec, naming its line);
+ * With {@link BuildRequest#unsigned()} (or key roles the spec defers) the build makes no signature
+ * of those roles: it writes {@code OUT/signing-request.json} ({@link SigningRequest}) and returns it
+ * in {@link BuildResult#signingRequest()}; a signing station answers with {@link SigningStation},
+ * and {@link BuildRequest#inject()} puts the answers in, round after round, until the set is
+ * complete and verified (docs/build-release.md, two-machine workflow).
+ *
+ * <p>Failures are {@link PipelineException}s ({@link SpecException} for the spec, naming its line);
  * {@link IOException}s are problems reading an input or writing an output, naming the file.
  */
 public final class ImageSetBuilder {
