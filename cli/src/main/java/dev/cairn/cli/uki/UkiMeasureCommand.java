@@ -42,6 +42,12 @@ public final class UkiMeasureCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        return print(spec, file, banks, phases, rule, json.enabled());
+    }
+
+    /** Predicts and prints PCR 11 for {@code file} (shared with {@code cairn pcr predict 11}). */
+    public static int print(CommandLine.Model.CommandSpec spec, Path file, List<String> banks, List<String> phases, String rule,
+                            boolean asJson) throws IOException {
         UkiFile f = UkiFile.open(file);
         Optional<StubInfo> stub = f.stub();
         MeasurementRule r = rule != null ? MeasurementRule.parse(rule) : stub.map(StubInfo::rule).orElse(MeasurementRule.SYSTEMD_257);
@@ -53,7 +59,7 @@ public final class UkiMeasureCommand implements Callable<Integer> {
                 .orElse("no systemd version found in the stub: assuming a current stub");
         spec.commandLine().getErr().println("cairn: measuring with the " + r.label() + " (" + why + ")");
         PrintWriter out = spec.commandLine().getOut();
-        if (json.enabled()) {
+        if (asJson) {
             Map<String, List<Map<String, Object>>> m = new LinkedHashMap<>();
             for (PcrPredictor.Prediction x : predictions) {
                 Map<String, Object> e = new LinkedHashMap<>();

@@ -36,6 +36,8 @@ public final class BusyboxInitramfs {
     public static final String SECURE_BOOT_PREFIX = "CAIRN-SECUREBOOT=";
     /** {@code PCR11-SHA256=<64 upper-case hex>} or {@code PCR11-SHA256=unavailable} without a TPM. */
     public static final String PCR11_PREFIX = "PCR11-SHA256=";
+    /** {@code PCR7-SHA256=<64 upper-case hex>}, printed only when the guest has a TPM. */
+    public static final String PCR7_PREFIX = "PCR7-SHA256=";
     /** {@code CAIRN-CMDLINE=<contents of /proc/cmdline>}. */
     public static final String CMDLINE_PREFIX = "CAIRN-CMDLINE=";
     /** Last line before {@code poweroff -f}. */
@@ -87,6 +89,9 @@ public final class BusyboxInitramfs {
                 "  echo \"" + PCR11_PREFIX + "$(cat " + pcr + ")\"",
                 "else",
                 "  echo " + PCR11_PREFIX + "unavailable",
+                "fi",
+                "if [ -r /sys/class/tpm/tpm0/pcr-sha256/7 ]; then",
+                "  echo \"" + PCR7_PREFIX + "$(cat /sys/class/tpm/tpm0/pcr-sha256/7)\"",
                 "fi",
                 "echo \"" + CMDLINE_PREFIX + "$(cat /proc/cmdline)\"",
                 "echo " + DONE,
