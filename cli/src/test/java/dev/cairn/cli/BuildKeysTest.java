@@ -101,6 +101,22 @@ class BuildKeysTest {
     }
 
     @Test
+    void imaKeysAreNeverDeferred() throws Exception {
+        Path spec = spec("  secureboot: dev", "  manifest: dev");
+        Files.writeString(spec, Files.readString(spec).replace("  dir: rootfs\n",
+                "  dir: rootfs\n  ima:\n    key:\n      cert: ec.crt\n      defer: true\n"));
+        MainTest.Run r = MainTest.run("build", spec.toString(), "--out", out.toString());
+        assertThat(r.code()).as(r.err()).isEqualTo(4);
+        assertThat(r.err()).contains("rootfs.ima.key", "cannot be deferred");
+        assertThat(out.resolve("dev-keys")).doesNotExist();
+        Files.writeString(spec, Files.readString(spec).replace("    key:\n      cert: ec.crt\n      defer: true\n", "    key: dev\n"));
+        r = MainTest.run("build", spec.toString(), "--out", out.toString(), "--unsigned");
+        assertThat(r.code()).as(r.err()).isEqualTo(4);
+        assertThat(r.err()).contains("rootfs.ima.key", "cannot be deferred");
+        assertThat(out.resolve("dev-keys")).doesNotExist();
+    }
+
+    @Test
     void injectWithoutARequestInOutIsBadInput() throws Exception {
         TestPki.KeyAndCert rsa = TestPki.get().rsaLeaf();
         rsa.writeKeyPem(dir.resolve("rsa.key"));
