@@ -208,6 +208,48 @@ class UkiProfilesIT {
     }
 
     @Test
+    void eachProfilesPcrsigCarriesUkifysSignatures() throws Exception {
+        Path key = TestPki.get().rsaLeaf().writeKeyPem(dir.resolve("pcr.key"));
+        // ukify derives the public key with systemd-keyutil, which the oracle directory does not carry: give it
+        Path pub = dir.resolve("pcr.pub");
+        ToolOracle.require("openssl", "openssl").runOk("pkey", "-in", key.toString(), "-pubout", "-out", pub.toString());
+        Path pe = dir.resolve("sig-p.efi");
+        cairn("uki", "build", "--stub", Systemd257.addonStub().toString(), "--profile", "ID=debug", "--cmdline", "debug", "--output",
+                pe.toString());
+        List<String> common = List.of("--stub", Systemd257.linuxStub().toString(), "--linux", kernel.toString(), "--initrd", initrd.toString(),
+                "--os-release", "@" + osrel, "--cmdline", "quiet", "--uname", "6.1.0-test", "--join-profile", pe.toString(),
+                "--pcr-private-key", key.toString(), "--pcr-public-key", pub.toString(), "--pcr-banks", "sha256");
+        Path theirs = dir.resolve("sig-ukify.efi");
+        Path ours = dir.resolve("sig-cairn.efi");
+        List<String> u = new ArrayList<>(common);
+        u.addAll(List.of("--output", theirs.toString()));
+        ukify(u.toArray(String[]::new)).assertExit(0);
+        List<String> c = new ArrayList<>(List.of("uki", "build"));
+        c.addAll(common);
+        c.addAll(List.of("--output", ours.toString()));
+        cairn(c.toArray(String[]::new));
+        List<String> a = pcrsigs(theirs);
+        List<String> b = pcrsigs(ours);
+        assertThat(b).hasSize(2).hasSameSizeAs(a);
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+        for (int i = 0; i < a.size(); i++) {
+            // same policies and signatures; ukify re-serialises systemd-measure's JSON with ", " and ": " separators
+            assertThat(json.readTree(b.get(i))).as(".pcrsig #%d", i).isEqualTo(json.readTree(a.get(i)));
+        }
+    }
+
+    static List<String> pcrsigs(Path uki) throws Exception {
+        UkiFile f = UkiFile.open(uki);
+        List<String> out = new ArrayList<>();
+        for (SectionHeader h : f.image().sections()) {
+            if (h.name().equals(".pcrsig")) {
+                out.add(new String(f.content(h).toBytes(1 << 20), StandardCharsets.UTF_8).replace("\0", ""));
+            }
+        }
+        return out;
+    }
+
+    @Test
     void pcr12ForAProfileThroughSystemdBootWithAnAddon() throws Exception {
         Joined j = join("pcr12");
         Path addon = dir.resolve("z.addon.efi");
