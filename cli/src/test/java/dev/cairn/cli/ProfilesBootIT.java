@@ -28,7 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
  * db key). One boot per profile (@0 = ID=main, @1 = ID=debug, chosen by loader.conf {@code default mp.efi@<ID>}), each
  * checking: PCR 11 = {@code cairn pcr predict 11 --profile N}, PCR 12 = {@code cairn pcr predict 12 --profile N
  * --via-systemd-boot --addon …}, PCR 7 = {@code cairn pcr predict 7} (one authority: sd-boot, UKI and add-on share the
- * key), the signed add-on's command line in /proc/cmdline, the unsigned add-on's refused by the firmware.
+ * key), the signed add-on's command line in /proc/cmdline, the unsigned add-on's refused by the firmware. A third boot
+ * uses cairn's own key store with a second db certificate that signs a second add-on: two PCR 7 authority events.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 class ProfilesBootIT {
@@ -38,20 +39,23 @@ class ProfilesBootIT {
     Path uki;
     Path signedAddon;
     Path keyPass;
+    Path kernel;
+    Path initrd;
+    Path profile;
 
     @BeforeAll
     void build(@TempDir Path tmp) throws Exception {
         dir = tmp;
         SecureBootFirmware.requireInstalled();
-        Path kernel = DebianBootFiles.kernel();
+        kernel = DebianBootFiles.kernel();
         Path tree = BusyboxInitramfs.writeTree(dir.resolve("initramfs"), Path.of("/lib/modules", DebianBootFiles.release(kernel)));
-        Path initrd = dir.resolve("initrd.zst");
+        initrd = dir.resolve("initrd.zst");
         ok("initrd", "create", tree.toString(), initrd.toString(), "--compress", "zstd");
         keyPass = Files.writeString(dir.resolve("snakeoil.pass"), SecureBootFirmware.SNAKEOIL_PASSPHRASE + "\n");
         List<String> sign = List.of("--secureboot-private-key", SecureBootFirmware.SNAKEOIL_KEY.toString(), "--secureboot-certificate",
                 SecureBootFirmware.SNAKEOIL_CERT.toString(), "--key-pass-file", keyPass.toString());
 
-        Path profile = dir.resolve("debug.profile.efi");
+        profile = dir.resolve("debug.profile.efi");
         ok("uki", "build", "--stub", Systemd257.addonStub().toString(), "--profile", "ID=debug\nTITLE=Debug", "--cmdline",
                 CMDLINE + " cairn.profile=debug", "--output", profile.toString());
         esp = dir.resolve("esp");
@@ -88,8 +92,12 @@ class ProfilesBootIT {
     }
 
     BootResult boot(String id) throws Exception {
+        return boot(esp, SecureBootFirmware.SNAKEOIL_VARS, id);
+    }
+
+    static BootResult boot(Path esp, Path vars, String id) throws Exception {
         Files.writeString(esp.resolve("loader/loader.conf"), "timeout 0\ndefault mp.efi@" + id + "\n");
-        BootRequest req = BootRequest.builder(BootTarget.espDirectory(esp)).ovmfVars(SecureBootFirmware.SNAKEOIL_VARS)
+        BootRequest req = BootRequest.builder(BootTarget.espDirectory(esp)).ovmfVars(vars)
                 .expect(BusyboxInitramfs.MARKER).waitForPowerOff(true).timeout(Duration.ofMinutes(4)).searchPath(System.getenv("PATH"))
                 .build();
         BootResult r = SecureBootMachine.boot(req);
@@ -127,5 +135,71 @@ class ProfilesBootIT {
         BootResult r = boot("main");
         check(r, 0);
         assertThat(r.valueAfter(BusyboxInitramfs.CMDLINE_PREFIX).orElseThrow()).doesNotContain("cairn.profile=debug");
+    }
+
+    /**
+     * cairn's own key store with a second db certificate appended: sd-boot, the UKI and one add-on signed by cairn's
+     * db key, a second add-on by the second certificate. PCR 7 gets a second authority event, predicted by
+     * {@code cairn pcr predict 7 --addon … --addon …}; PCR 12 covers both add-ons' command lines joined.
+     */
+    @Test
+    void anAddonSignedByASecondDbCertificateAddsTheSecondAuthority() throws Exception {
+        Path keys = dir.resolve("sb-keys");
+        ok("keys", "secureboot", "create", "--dir", keys.toString(), "--key-size", "2048", "--subject", "cairn profiles test");
+        dev.cairn.testing.TestPki.KeyAndCert second = dev.cairn.testing.TestPki.get().secureBoot();
+        Path key2 = second.writeKeyPem(dir.resolve("second.key"));
+        Path cert2 = second.writeCertPem(dir.resolve("second.crt"));
+        Path esl2 = dir.resolve("second.esl");
+        dev.cairn.testing.ToolOracle.require("cert-to-efi-sig-list", "efitools")
+                .runOk("-g", "11111111-2222-3333-4444-555555555555", cert2.toString(), esl2.toString());
+        Path db = keys.resolve("db.esl");
+        byte[] both = java.nio.ByteBuffer.allocate(Math.toIntExact(Files.size(db) + Files.size(esl2))).put(Files.readAllBytes(db))
+                .put(Files.readAllBytes(esl2)).array();
+        Files.write(db, both);
+        Path vars = dir.resolve("two-db-vars.fd");
+        ok("keys", "secureboot", "ovmf-vars", "--dir", keys.toString(), "--output", vars.toString(), "--template",
+                dev.cairn.testing.ToolOracle.requireFile(Path.of("/usr/share/OVMF/OVMF_VARS_4M.fd"), "ovmf").toString());
+        List<String> sign1 = List.of("--key", keys.resolve("db.key").toString(), "--cert", keys.resolve("db.crt").toString());
+        List<String> sign2 = List.of("--key", key2.toString(), "--cert", cert2.toString());
+
+        Path esp2 = dir.resolve("esp2");
+        Files.createDirectories(esp2.resolve("EFI/BOOT"));
+        Files.createDirectories(esp2.resolve("EFI/Linux"));
+        Files.createDirectories(esp2.resolve("loader/addons"));
+        Path uki2 = esp2.resolve("EFI/Linux/mp.efi");
+        List<String> b = new ArrayList<>(List.of("uki", "build", "--stub", Systemd257.linuxStub().toString(), "--linux", kernel.toString(),
+                "--initrd", initrd.toString(), "--cmdline", CMDLINE, "--os-release", "ID=cairn-test\nNAME=\"cairn profiles\"\n",
+                "--join-profile", profile.toString(), "--output", uki2.toString()));
+        b.addAll(sign1);
+        ok(b.toArray(String[]::new));
+        Path first = esp2.resolve("loader/addons/a.addon.efi");
+        Path secondAddon = esp2.resolve("loader/addons/b.addon.efi");
+        List<String> a1 = new ArrayList<>(List.of("uki", "addon", "--stub", Systemd257.addonStub().toString(), "--cmdline", "cairn.addon=1",
+                "--output", first.toString()));
+        a1.addAll(sign1);
+        ok(a1.toArray(String[]::new));
+        List<String> a2 = new ArrayList<>(List.of("uki", "addon", "--stub", Systemd257.addonStub().toString(), "--cmdline", "cairn.addon2=1",
+                "--output", secondAddon.toString()));
+        a2.addAll(sign2);
+        ok(a2.toArray(String[]::new));
+        List<String> sd = new ArrayList<>(List.of("sign", "pe", "--output", esp2.resolve("EFI/BOOT/BOOTX64.EFI").toString()));
+        sd.addAll(sign1);
+        sd.add(Systemd257.systemdBoot().toString());
+        ok(sd.toArray(String[]::new));
+
+        String pcr7 = value(ok("pcr", "predict", "7", "--ovmf-vars", vars.toString(), "--uki", uki2.toString(), "--addon", first.toString(),
+                "--addon", secondAddon.toString(), "--bank", "sha256"), "7:sha256=");
+        String pcr7OneAuthority = value(ok("pcr", "predict", "7", "--ovmf-vars", vars.toString(), "--uki", uki2.toString(), "--addon",
+                first.toString(), "--bank", "sha256"), "7:sha256=");
+        assertThat(pcr7).isNotEqualTo(pcr7OneAuthority);
+        String pcr12 = value(ok("pcr", "predict", "12", "--uki", uki2.toString(), "--profile", "1", "--via-systemd-boot", "--addon",
+                first.toString(), "--addon", secondAddon.toString(), "--bank", "sha256"), "12:sha256=");
+        String pcr11 = value(ok("pcr", "predict", "11", "--uki", uki2.toString(), "--profile", "1", "--phase", ":", "--bank", "sha256"),
+                "11:sha256=");
+        BootResult r = boot(esp2, vars, "debug");
+        assertThat(r.valueAfter(BusyboxInitramfs.PCR7_PREFIX)).as("PCR 7 with two authorities\n%s", r.describe()).contains(pcr7);
+        assertThat(r.valueAfter(BusyboxInitramfs.PCR12_PREFIX)).as("PCR 12\n%s", r.describe()).contains(pcr12);
+        assertThat(r.valueAfter(BusyboxInitramfs.PCR11_PREFIX)).as("PCR 11\n%s", r.describe()).contains(pcr11);
+        assertThat(r.valueAfter(BusyboxInitramfs.CMDLINE_PREFIX).orElseThrow()).endsWith("cairn.addon=1 cairn.addon2=1");
     }
 }

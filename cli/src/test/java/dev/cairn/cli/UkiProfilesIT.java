@@ -156,7 +156,7 @@ class UkiProfilesIT {
         String out = cairn("uki", "inspect", j.cairn().toString()).out();
         assertThat(out).contains("profiles: 3").contains("@0 ID=main: .profile").contains("@1 ID=debug TITLE=Debug: .profile .cmdline")
                 .contains("@2 ID=rescue TITLE=Rescue: .profile .cmdline");
-        Joined named = join("named", "--profile", "ID=default\nTITLE=Default");
+        Joined named = join("named", "--profile", "ID=default\nTITLE=Default", "--microcode", ucode.toString());
         assertSameButChecksum(named.ukify(), named.cairn());
     }
 
@@ -178,7 +178,7 @@ class UkiProfilesIT {
 
     @Test
     void systemdMeasure257AgreesOnEveryProfilesPcr11() throws Exception {
-        Joined j = join("measure");
+        Joined j = join("measure", "--microcode", ucode.toString());
         UkiFile f = UkiFile.open(j.cairn());
         List<SectionHeader> s = f.image().sections();
         List<String> names = s.stream().map(SectionHeader::name).toList();

@@ -58,6 +58,8 @@ public final class UkiBuildCommand implements Callable<Integer> {
     boolean noOsRelease;
     @Option(names = "--uname", paramLabel = "VERSION", description = "Kernel release for .uname (default: read from the kernel).")
     String uname;
+    @Option(names = "--microcode", paramLabel = "FILE", description = "Microcode cpio for .ucode (the first initrd; systemd 256+ stubs).")
+    Path microcode;
     @Option(names = "--splash", paramLabel = "FILE", description = "Boot splash (BMP) for .splash.")
     Path splash;
     @Option(names = "--devicetree", paramLabel = "FILE", description = "Devicetree blob for .dtb.")
@@ -126,7 +128,12 @@ public final class UkiBuildCommand implements Callable<Integer> {
         }
         Path stubPath = stub != null ? stub : Stubs.defaultStub();
         byte[] osrel = noOsRelease ? null : osRelease != null ? TextOrFile.read(osRelease, "--os-release") : defaultOsRelease();
-        List<UkiLayout.NewSection> extra = UkiAddonCommand.extraSections(sections);
+        List<UkiLayout.NewSection> extra = new ArrayList<>();
+        if (microcode != null) {
+            // first of the sections after .initrd: ukify 257's place for .ucode
+            extra.add(new UkiLayout.NewSection(".ucode", SectionData.file(microcode)));
+        }
+        extra.addAll(UkiAddonCommand.extraSections(sections));
         if (profile != null && joinProfiles.isEmpty()) {
             throw new CairnException(ExitCode.USAGE, "--profile with --linux is the base profile of a multi-profile UKI: add --join-profile "
                     + "(to build a profile PE, leave out --linux)");
@@ -168,7 +175,7 @@ public final class UkiBuildCommand implements Callable<Integer> {
         byte[] osrel = osRelease != null && !noOsRelease ? TextOrFile.read(osRelease, "--os-release") : null;
         UkiBuilder.StubOnlyInputs in = new UkiBuilder.StubOnlyInputs(stubPath, TextOrFile.read(profile, "--profile"), osrel,
                 cmdline == null ? null : TextOrFile.cmdline(cmdline), devicetree, uname, splash, pcrpkey != null ? pcrpkeyBytes : null,
-                initrds, null, sbat == null ? null : readAll(sbat), UkiAddonCommand.extraSections(sections));
+                initrds, microcode, sbat == null ? null : readAll(sbat), UkiAddonCommand.extraSections(sections));
         UkiAssembly.StubOnlyResult r = UkiAssembly.buildStubOnly(new UkiAssembly.StubOnlyRequest(in, km, output));
         UkiAddonCommand.report(spec, json.enabled(), output, r, km);
         return 0;
