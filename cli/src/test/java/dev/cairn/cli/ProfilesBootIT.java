@@ -28,7 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
  * db key). One boot per profile (@0 = ID=main, @1 = ID=debug, chosen by loader.conf {@code default mp.efi@<ID>}), each
  * checking: PCR 11 = {@code cairn pcr predict 11 --profile N}, PCR 12 = {@code cairn pcr predict 12 --profile N
  * --via-systemd-boot --addon …}, PCR 7 = {@code cairn pcr predict 7} (one authority: sd-boot, UKI and add-on share the
- * key), the signed add-on's command line in /proc/cmdline, the unsigned add-on's refused by the firmware. A third boot
+ * key), the signed add-on's command line in /proc/cmdline (its initrd in PCR 12), the unsigned add-on's refused by the
+ * firmware. A third boot
  * uses cairn's own key store with a second db certificate that signs a second add-on: two PCR 7 authority events.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -69,8 +70,13 @@ class ProfilesBootIT {
         b.addAll(sign);
         ok(b.toArray(String[]::new));
         signedAddon = esp.resolve("loader/addons/a-signed.addon.efi");
+        // the signed add-on also carries an initrd (a small uncompressed cpio): PCR 12 gets its tagged event
+        Path extraTree = Files.createDirectories(dir.resolve("addon-initrd/etc"));
+        Files.writeString(extraTree.resolve("cairn-addon"), "from the add-on\n");
+        Path extraCpio = dir.resolve("addon-initrd.cpio");
+        ok("initrd", "create", dir.resolve("addon-initrd").toString(), extraCpio.toString(), "--compress", "none");
         List<String> a = new ArrayList<>(List.of("uki", "addon", "--stub", Systemd257.addonStub().toString(), "--cmdline", "cairn.addon=1",
-                "--output", signedAddon.toString()));
+                "--initrd", extraCpio.toString(), "--output", signedAddon.toString()));
         a.addAll(sign);
         ok(a.toArray(String[]::new));
         ok("uki", "addon", "--stub", Systemd257.addonStub().toString(), "--cmdline", "cairn.unsigned=1", "--output",
