@@ -117,6 +117,15 @@ class BuildBootIT {
         assertThat(p7.out()).matches("7:sha256=[0-9a-f]{64}\n");
         assertThat(r.valueAfter(BusyboxInitramfs.PCR7_PREFIX)).as("PCR 7 in the guest vs cairn pcr predict 7\n" + r.describe())
                 .contains(p7.out().strip().substring("7:sha256=".length()).toUpperCase(Locale.ROOT));
+        String manifestPcr7 = null;
+        for (JsonNode p : m.path("tpm").path("pcr7")) {
+            if (p.path("bank").asText().equals("sha256")) {
+                manifestPcr7 = p.path("value").asText();
+            }
+        }
+        assertThat(m.at("/tpm/keyStore/file").asText()).isEqualTo("dev-keys/secureboot/OVMF_VARS.fd");
+        assertThat(r.valueAfter(BusyboxInitramfs.PCR7_PREFIX)).as("PCR 7 in the guest vs the manifest's tpm.pcr7").isNotNull()
+                .contains(String.valueOf(manifestPcr7).toUpperCase(Locale.ROOT));
     }
 
     @Test

@@ -648,6 +648,85 @@ final class BuildPipeline {
                 ukiFile, keys.get(KeyRole.VERITY), Files.readAllBytes(staging.resolve(ROOTHASH_SIG)), arch, o.sourceDateEpoch());
     }
 
+    /**
+     * {@code tpm} in the manifest: PCR 7 as the firmware will measure it with the key store the
+     * machines have (spec {@code tpm.keyStore}, else the development store when the secureboot role
+     * uses development keys) and the db entry that accepts the secureboot certificate, per PCR bank;
+     * and the spec's version policy (PolicyPCR on PCR 7, then PolicyNV). Null when no store is known.
+     */
+    private ObjectNode tpmPrediction() throws IOException {
+        BuildSpec.Tpm t = spec.tpm();
+        Path store = t.keyStore();
+        if (store == null && keys.isDevelopment(KeyRole.SECUREBOOT) && keys.dev() != null) {
+            Path dev = keys.dev().dir().resolve("secureboot/OVMF_VARS.fd");
+            store = Files.isRegularFile(dev) ? dev : null;
+        }
+        if (store == null) {
+            if (t.policy() != null) {
+                throw new PipelineException(PipelineException.Kind.BAD_INPUT, spec.file() + ": tpm.policy binds PCR 7, which needs "
+                        + "the machines' key store: give tpm.keyStore (an OVMF variable store with the keys enrolled)");
+            }
+            return null;
+        }
+        dev.cairn.signing.secureboot.Pcr7Prediction.Variables v = dev.cairn.pipeline.boot.Pcr7Predictor.fromVarStore(store);
+        if (v.secureBoot() != 1) {
+            throw new PipelineException(PipelineException.Kind.BAD_INPUT, store + ": Secure Boot is not enabled in this key store (no PK)");
+        }
+        KeyMaterial sb = keys.get(KeyRole.SECUREBOOT);
+        List<java.security.cert.X509Certificate> chain = new ArrayList<>(sb.chain());
+        if (chain.isEmpty() || !chain.get(0).equals(sb.certificate())) {
+            chain.add(0, sb.certificate());
+        }
+        dev.cairn.signing.secureboot.EfiSignatureList.Entry authority = dev.cairn.pipeline.boot.Pcr7Predictor.authorityFor(v, chain);
+        List<dev.cairn.signing.secureboot.Pcr7Prediction.Event> events =
+                dev.cairn.signing.secureboot.Pcr7Prediction.events(v, List.of(authority));
+        ObjectNode n = ManifestJson.object();
+        ObjectNode ks = n.putObject("keyStore");
+        Path out = o.out().toAbsolutePath().normalize();
+        Path abs = store.toAbsolutePath().normalize();
+        ks.put("file", abs.startsWith(out) ? out.relativize(abs).toString() : abs.getFileName().toString());
+        ks.put("sha256", StepCache.digest(store));
+        ObjectNode a = n.putObject("pcr7Authority");
+        a.put("owner", authority.owner().toString());
+        a.put("sha256", HexFormat.of().formatHex(sha256(authority.data())));
+        ArrayNode pcr7 = n.putArray("pcr7");
+        byte[] first = null;
+        for (String bank : spec.kernel().pcrBanks()) {
+            byte[] value = dev.cairn.signing.secureboot.Pcr7Prediction.replay(events, dev.cairn.signing.pcr.PcrBank.of(bank));
+            first = first == null ? value : first;
+            ObjectNode e = pcr7.addObject();
+            e.put("bank", bank);
+            e.put("value", HexFormat.of().formatHex(value));
+        }
+        if (t.policy() != null) {
+            BuildSpec.VersionPolicy vp = t.policy();
+            dev.cairn.signing.pcr.PcrBank bank = dev.cairn.signing.pcr.PcrBank.of(spec.kernel().pcrBanks().get(0));
+            dev.cairn.signing.tpm.TpmsNvPublic nv = new dev.cairn.signing.tpm.TpmsNvPublic(vp.nvIndex(), vp.nvAttributes(), new byte[0],
+                    vp.nvSize()).written();
+            dev.cairn.signing.tpm.TpmPolicy policy = dev.cairn.signing.tpm.TpmPolicy.start()
+                    .pcr(List.of(new dev.cairn.signing.tpm.TpmPolicy.PcrCondition(bank, 7, first)))
+                    .nv(nv, vp.version().getBytes(java.nio.charset.StandardCharsets.US_ASCII), 0, dev.cairn.signing.tpm.NvOperation.EQ);
+            ObjectNode pn = n.putObject("policy");
+            pn.put("kind", "pcr7+nv-version");
+            pn.put("pcrBank", bank.jsonName());
+            pn.put("nvIndex", String.format(java.util.Locale.ROOT, "0x%08x", vp.nvIndex()));
+            pn.put("nvAttributes", String.format(java.util.Locale.ROOT, "0x%08x", nv.attributes()));
+            pn.put("nvSize", vp.nvSize());
+            pn.put("nvName", HexFormat.of().formatHex(nv.name()));
+            pn.put("version", vp.version());
+            pn.put("digest", policy.digestHex());
+        }
+        return n;
+    }
+
+    private static byte[] sha256(byte[] b) {
+        try {
+            return java.security.MessageDigest.getInstance("SHA-256").digest(b);
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
     private ObjectNode manifest(ObjectNode rootfs, ObjectNode ipe, ObjectNode initrd, ObjectNode uki, ObjectNode oci, ObjectNode disk)
             throws IOException {
         ObjectNode m = ManifestJson.object();
@@ -713,6 +792,10 @@ final class BuildPipeline {
         ir.put("carries", String.join(",", ipe.size() > 0 ? List.of(INITRD_ROOTHASH, INITRD_ROOTHASH_SIG, INITRD_POLICY)
                 : List.of(INITRD_ROOTHASH, INITRD_ROOTHASH_SIG)));
         m.set("uki", uki);
+        ObjectNode tpm = tpmPrediction();
+        if (tpm != null) {
+            m.set("tpm", tpm);
+        }
         m.set("oci", oci);
         if (disk != null) {
             m.set("disk", disk);

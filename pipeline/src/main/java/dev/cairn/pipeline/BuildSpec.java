@@ -23,7 +23,7 @@ import java.util.regex.Pattern;
  * directory. The full reference is docs/build-spec.md.
  */
 public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEpoch, Rootfs rootfs, Verity verity, Kernel kernel,
-                        Ipe ipe, Map<KeyRole, KeySpec> keys, Outputs outputs) {
+                        Ipe ipe, Map<KeyRole, KeySpec> keys, Outputs outputs, Tpm tpm) {
 
     public static final String API_VERSION = "cairn.dev/v1";
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
@@ -94,6 +94,24 @@ public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEp
                          String linuxFile, String stubFile) {
     }
 
+    /**
+     * {@code tpm:} what the manifest predicts for the machines' TPM.
+     *
+     * @param keyStore the OVMF variable store with the Secure Boot keys the machines have enrolled (PCR 7), or null:
+     *                 the development store when the secureboot role uses development keys, else no PCR 7
+     * @param policy   a MachineOS-style policy (PolicyPCR on PCR 7, then PolicyNV on a version index), or null
+     */
+    public record Tpm(Path keyStore, VersionPolicy policy) {
+        static final Tpm NONE = new Tpm(null, null);
+    }
+
+    /**
+     * PolicyPCR(PCR 7 of the first {@code kernel.pcrBanks} bank) then PolicyNV(index == version, offset 0), the
+     * index named as written.
+     */
+    public record VersionPolicy(int nvIndex, String version, int nvAttributes, int nvSize) {
+    }
+
     /** {@code enabled} false: no IPE policy (and nothing of it in the initramfs). */
     public record Ipe(boolean enabled, String name, String version, List<String> rules) {
     }
@@ -149,7 +167,7 @@ public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEp
     private static BuildSpec parse(Path file, byte[] bytes) throws IOException {
         SpecTree t = SpecTree.parse(file, bytes);
         Node root = t.root();
-        t.onlyKeys(root, "apiVersion", "image", "sourceDateEpoch", "rootfs", "verity", "kernel", "ipe", "keys", "outputs");
+        t.onlyKeys(root, "apiVersion", "image", "sourceDateEpoch", "rootfs", "verity", "kernel", "ipe", "keys", "outputs", "tpm");
         String api = t.string(root, "apiVersion", true);
         if (!API_VERSION.equals(api)) {
             throw t.error(t.node(root, "apiVersion"), "must be " + API_VERSION + " (this cairn's spec version), not '" + api + "'");
@@ -183,7 +201,48 @@ public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEp
             throw t.error(t.node(t.map(root, "kernel", true), "cmdline"), "${disk.root.partuuid} and ${disk.verity.partuuid} need a disk "
                     + "image: add outputs.disk");
         }
-        return new BuildSpec(file, sha256(bytes), new Image(name, version), sde, rootfs, verity, kernel, ipe, keys, outputs);
+        Tpm tpm = tpm(t, t.map(root, "tpm", false));
+        return new BuildSpec(file, sha256(bytes), new Image(name, version), sde, rootfs, verity, kernel, ipe, keys, outputs, tpm);
+    }
+
+    private static Tpm tpm(SpecTree t, Node n) throws SpecException {
+        if (n == null) {
+            return Tpm.NONE;
+        }
+        t.onlyKeys(n, "keyStore", "policy");
+        Path store = t.path(n, "keyStore", false);
+        if (store != null && !Files.isRegularFile(store)) {
+            throw t.error(t.node(n, "keyStore"), store + ": no such file (an OVMF variable store with the keys enrolled)");
+        }
+        Node p = t.map(n, "policy", false);
+        VersionPolicy policy = null;
+        if (p != null) {
+            t.onlyKeys(p, "nvIndex", "version", "nvAttributes", "nvSize");
+            int index;
+            try {
+                index = dev.cairn.signing.tpm.TpmsNvPublic.parseIndex(t.string(p, "nvIndex", true));
+            } catch (dev.cairn.io.FormatException e) {
+                throw t.error(t.node(p, "nvIndex"), "not an NV index handle (0x01xxxxxx, e.g. 0x1500020)");
+            }
+            String attrs = t.string(p, "nvAttributes", false);
+            int attributes;
+            try {
+                attributes = dev.cairn.signing.tpm.TpmsNvPublic.parseAttributes(attrs == null ? "ownerwrite|ownerread|authread" : attrs);
+            } catch (dev.cairn.io.FormatException e) {
+                throw t.error(t.node(p, "nvAttributes"), e.getMessage());
+            }
+            String version = t.string(p, "version", true);
+            if (!version.chars().allMatch(c -> c >= 0x20 && c < 0x7F)) {
+                throw t.error(t.node(p, "version"), "the version is compared as ASCII bytes: printable ASCII only");
+            }
+            Long size = t.number(p, "nvSize", 1, 2048);
+            int nvSize = size == null ? version.length() : Math.toIntExact(size);
+            if (version.length() > nvSize) {
+                throw t.error(t.node(p, "version"), "'" + version + "' is longer than the index (" + nvSize + " bytes)");
+            }
+            policy = new VersionPolicy(index, version, attributes, nvSize);
+        }
+        return new Tpm(store, policy);
     }
 
     private static Rootfs rootfs(SpecTree t, Node n) throws SpecException {
