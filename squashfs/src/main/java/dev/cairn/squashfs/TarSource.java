@@ -59,6 +59,7 @@ public final class TarSource {
 
     private static long add(InputStream in, SquashfsWriter writer, SourceFilter filter, Layer layer) throws IOException {
         SourceFilter.Matcher excluded = filter.matcher();
+        XattrSelection xattrs = writer.keepsXattrs() ? filter.xattrSelection() : null;
         long n = 0;
         dev.cairn.io.TarHeaderGuard guard = new dev.cairn.io.TarHeaderGuard(decompress(in));
         try (TarArchiveInputStream tar = new TarArchiveInputStream(guard, StandardCharsets.UTF_8.name())) {
@@ -67,7 +68,7 @@ public final class TarSource {
                 String path = normalise(e.getName());
                 if (path.isEmpty()) {
                     if (e.isDirectory()) {
-                        writer.addDirectory("", metadata(e, filter));
+                        writer.addDirectory("", metadata(e, filter, xattrs));
                     }
                     continue;
                 }
@@ -77,7 +78,7 @@ public final class TarSource {
                 if (layer != null && layer.whiteout(path)) {
                     continue;
                 }
-                EntryMetadata m = metadata(e, filter);
+                EntryMetadata m = metadata(e, filter, xattrs);
                 if (e.isLink()) {
                     writer.addHardLink(path, normalise(e.getLinkName()));
                 } else if (e.isDirectory()) {
@@ -98,6 +99,11 @@ public final class TarSource {
                     layer.added(path);
                 }
                 n++;
+            }
+        }
+        if (xattrs != null) {
+            for (String w : xattrs.warnings()) {
+                writer.warning(w);
             }
         }
         if (guard.bytesPassed() < 512) { // the tar reader takes a short input for an empty archive
@@ -216,11 +222,12 @@ public final class TarSource {
         return s.equals(".") ? "" : s;
     }
 
-    private static EntryMetadata metadata(TarArchiveEntry e, SourceFilter filter) throws IOException {
+    /** {@code xattrs} null: the writer drops extended attributes anyway. */
+    private static EntryMetadata metadata(TarArchiveEntry e, SourceFilter filter, XattrSelection xattrs) throws IOException {
         long mtime = Math.floorDiv(e.getLastModifiedTime().toMillis(), 1000);
         long uid = e.getLongUserId();
         long gid = e.getLongGroupId();
-        EntryMetadata m = new EntryMetadata(e.getMode() & 07777, uid, gid, mtime, xattrs(e));
+        EntryMetadata m = new EntryMetadata(e.getMode() & 07777, uid, gid, mtime, xattrs == null ? null : xattrs.select(xattrs(e)));
         return filter.apply(m);
     }
 
