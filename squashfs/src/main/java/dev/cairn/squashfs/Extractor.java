@@ -46,6 +46,7 @@ public final class Extractor {
     /** namespace → {entries, attributes, reasons} of attributes that could not be set. */
     private final Map<String, long[]> xattrsSkipped = new java.util.TreeMap<>();
     private final Map<String, java.util.TreeSet<String>> xattrsSkippedWhy = new java.util.TreeMap<>();
+    private final Map<String, java.util.TreeSet<String>> xattrsSkippedNames = new java.util.TreeMap<>();
 
     private static boolean nativeXattrs() {
         try {
@@ -129,8 +130,9 @@ public final class Extractor {
             x.finishDirs.pop().run();
         }
         x.xattrsSkipped.forEach((ns, c) -> warn.accept("could not set " + c[1] + " " + ns + " extended attribute"
-                + (c[1] == 1 ? "" : "s") + " of " + c[0] + (c[0] == 1 ? " entry" : " entries") + " ("
-                + String.join("; ", x.xattrsSkippedWhy.get(ns)) + ")"));
+                + (c[1] == 1 ? "" : "s") + " (" + String.join(", ", x.xattrsSkippedNames.get(ns))
+                + (x.xattrsSkippedNames.get(ns).size() == 8 ? ", ..." : "") + ") of " + c[0] + (c[0] == 1 ? " entry" : " entries")
+                + ": " + String.join("; ", x.xattrsSkippedWhy.get(ns))));
         if (x.skipped > 0) {
             warn.accept(x.skipped + " entries or attributes skipped");
         }
@@ -263,7 +265,8 @@ public final class Extractor {
                     continue;
                 } catch (java.nio.file.FileSystemException ex) {
                     // refused (EPERM without privilege, ENOTSUP on this file system, ...): counted, not fatal
-                    why = ex.getReason() + (root ? "" : (name.startsWith("user.") ? "" : "; needs root"));
+                    String reason = ex.getReason() == null ? ex.toString() : ex.getReason();
+                    why = reason.substring(reason.indexOf(": ") + 2) + (root || name.startsWith("user.") ? "" : ", needs root");
                 }
             } else if (plain && name.startsWith("user.")) {
                 UserDefinedFileAttributeView v = Files.getFileAttributeView(p, UserDefinedFileAttributeView.class);
@@ -278,6 +281,10 @@ public final class Extractor {
                 c[0]++;
             }
             c[1]++;
+            java.util.TreeSet<String> names = xattrsSkippedNames.computeIfAbsent(ns, k -> new java.util.TreeSet<>());
+            if (names.size() < 8) {
+                names.add(name);
+            }
             xattrsSkippedWhy.computeIfAbsent(ns, k -> new java.util.TreeSet<>()).add(why);
         }
     }

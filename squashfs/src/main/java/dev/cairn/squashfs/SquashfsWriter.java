@@ -434,8 +434,10 @@ public final class SquashfsWriter implements AutoCloseable {
         }
         f.size = size;
         inputBytes += size;
+        // an all-zero tail is a hole, never fragment data (mksquashfs process_fragments: checksum_sparse)
         boolean tailInFragment = f.tail != null && options.fragments()
-                && (size < blockSize || options.alwaysUseFragments());
+                && (size < blockSize || options.alwaysUseFragments())
+                && !(options.sparse() && Arrays.mismatch(f.tail, 0, f.tail.length, ZERO, 0, f.tail.length) == -1);
         FileData dup = null;
         if (options.duplicates() && size > 0) {
             DedupKey key = new DedupKey(size, sha256.digest());
