@@ -90,7 +90,9 @@ public final class TarSource {
                 } else if (e.isFIFO()) {
                     writer.addFifo(path, m);
                 } else if (e.isFile()) {
-                    writer.addFile(path, m, tar);
+                    // as mksquashfs -tar (4.6: a pseudo file with st_blocks = size unless sparse): an entry's
+                    // zero blocks count as sparse in the inode only when the archive stores it sparse
+                    writer.addFile(path, m, tar, e.isSparse() ? -1 : e.getSize());
                 } else {
                     throw new dev.cairn.io.FormatException("tar entry type", path,
                             "unsupported tar entry type '" + (char) e.getLinkFlag() + "'");
@@ -227,11 +229,11 @@ public final class TarSource {
         long mtime = Math.floorDiv(e.getLastModifiedTime().toMillis(), 1000);
         long uid = e.getLongUserId();
         long gid = e.getLongGroupId();
-        EntryMetadata m = new EntryMetadata(e.getMode() & 07777, uid, gid, mtime, xattrs == null ? null : xattrs.select(xattrs(e)));
+        EntryMetadata m = new EntryMetadata(e.getMode() & 07777, uid, gid, mtime, xattrs == null ? null : xattrs.select(xattrs(e, xattrs)));
         return filter.apply(m);
     }
 
-    private static SortedMap<String, byte[]> xattrs(TarArchiveEntry e) throws IOException {
+    private static SortedMap<String, byte[]> xattrs(TarArchiveEntry e, XattrSelection selection) throws IOException {
         Map<String, String> pax = e.getExtraPaxHeaders();
         if (pax.isEmpty()) {
             return null;
@@ -245,7 +247,13 @@ public final class TarSource {
         }
         for (Map.Entry<String, String> h : pax.entrySet()) {
             String k = h.getKey();
-            if (k.startsWith(SCHILY) && !out.containsKey(k.substring(SCHILY.length()))) {
+            String name = k.substring(Math.min(k.length(), SCHILY.length()));
+            if (k.startsWith(SCHILY) && !out.containsKey(name)) {
+                if (!XattrSelection.storable(name) || !selection.wanted(name)) {
+                    // select() leaves it out (counting what SquashFS cannot store, a binary ACL say): its value is never used
+                    out.put(name, new byte[0]);
+                    continue;
+                }
                 if (h.getValue().indexOf('\uFFFD') >= 0) {
                     // Commons Compress decodes PAX values as UTF-8: a binary value would arrive corrupted.
                     throw new dev.cairn.io.UnsupportedFeatureException("xattr", e.getName() + " " + k,
