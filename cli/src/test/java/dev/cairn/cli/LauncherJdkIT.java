@@ -138,12 +138,18 @@ class LauncherJdkIT {
             assertThat(format.out()).contains("Root hash:");
             assertThat(format.err()).isEmpty();
 
-            // zstd-jni loads a native library: JDK 24+ warns unless native access is enabled
+            // zstd-jni and JNA (llistxattr, statx) load native libraries: JDK 24+ warns unless native access is
+            // enabled; a JNA that cannot load would be a warning of cairn's own (the JDK's user.-only fallback)
             Files.createDirectories(dir.resolve("tree"));
             Files.writeString(dir.resolve("tree/file"), "cairn\n");
+            Files.getFileAttributeView(dir.resolve("tree/file"), java.nio.file.attribute.UserDefinedFileAttributeView.class)
+                    .write("cairn", java.nio.ByteBuffer.wrap(new byte[] {1, 2}));
             Out squashfs = cairn(javaHome, dir, Map.of(), "squashfs", "create", "tree", "tree.sqfs", "-comp", "zstd");
             assertThat(squashfs.code()).as(squashfs.err()).isZero();
             assertThat(squashfs.err()).isEmpty();
+            Out listed = cairn(javaHome, dir, Map.of(), "squashfs", "ls", "--json", "tree.sqfs");
+            assertThat(listed.out()).contains("\"user.cairn\" : \"0102\"");
+            assertThat(listed.err()).isEmpty();
 
             // a cache this JVM cannot use (compressed oops off) means a slower start, not messages
             Out refused = cairn(javaHome, dir, Map.of("JAVA_OPTS", "-XX:-UseCompressedOops"), "--version");

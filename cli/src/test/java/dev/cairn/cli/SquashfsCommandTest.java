@@ -41,6 +41,31 @@ class SquashfsCommandTest {
     }
 
     @Test
+    void xattrRegexesSelectAndContradictNoXattrs() throws IOException {
+        Path t = smallTree();
+        java.nio.file.attribute.UserDefinedFileAttributeView v = Files.getFileAttributeView(t.resolve("etc/hostname"),
+                java.nio.file.attribute.UserDefinedFileAttributeView.class);
+        v.write("keep", java.nio.ByteBuffer.wrap(new byte[] {1}));
+        v.write("drop.me", java.nio.ByteBuffer.wrap(new byte[] {2}));
+        Path img = dir.resolve("x.sqfs");
+        MainTest.Run c = run("squashfs", "create", t.toString(), img.toString(), "-xattrs-include", "^user\\.", "--xattrs-exclude",
+                "drop[.]", "--json");
+        assertThat(c.code()).as(c.err()).isZero();
+        assertThat(c.out()).contains("\"warnings\" : [ ]");
+        MainTest.Run ls = run("squashfs", "ls", "--json", img.toString(), "etc/hostname");
+        assertThat(ls.out()).contains("\"user.keep\" : \"01\"").doesNotContain("drop.me");
+
+        MainTest.Run both = run("squashfs", "create", t.toString(), dir.resolve("y.sqfs").toString(), "-no-xattrs", "-xattrs-include", "x");
+        assertThat(both.code()).isEqualTo(3);
+        assertThat(both.err()).contains("--no-xattrs contradicts --xattrs-include/--xattrs-exclude");
+        MainTest.Run bad = run("squashfs", "create", t.toString(), dir.resolve("z.sqfs").toString(), "--xattrs-exclude", "user.(");
+        assertThat(bad.code()).isEqualTo(3);
+        assertThat(bad.err()).contains("invalid regex 'user.(' in --xattrs-exclude");
+        assertThat(dir.resolve("y.sqfs")).doesNotExist();
+        assertThat(dir.resolve("z.sqfs")).doesNotExist();
+    }
+
+    @Test
     void createWithOptionsThenLsCatInfoExtract() throws IOException {
         Path t = smallTree();
         Path img = dir.resolve("out/img.sqfs");

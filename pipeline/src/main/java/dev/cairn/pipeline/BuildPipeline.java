@@ -312,6 +312,7 @@ final class BuildPipeline {
             }
             sq = w.finish();
         }
+        sq.warnings().forEach(m -> o.listener().warning("rootfs: " + m));
         SquashfsImage.check(img);
         byte[] sqDigest = HexFormat.of().parseHex(StepCache.digest(img));
         byte[] salt = spec.verity().salt() != null ? spec.verity().salt() : derive("cairn build verity salt", sqDigest);

@@ -1,5 +1,6 @@
 package dev.cairn.squashfs;
 
+import dev.cairn.io.NativeFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -25,10 +26,20 @@ import java.util.TreeMap;
  * <p>Children are visited in unsigned UTF-8 byte order of their names, so the host's directory
  * order never shows. Hard links are detected by (device, inode) and stored as one inode.
  * Ownership, permissions and times come from the host (rewritten by the {@link SourceFilter}
- * and the writer's time option). Extended attributes: the JDK reads only the {@code user.}
- * namespace from a live file system, and only on regular files and directories (it must open
- * the file); {@code security.} and {@code trusted.} attributes are
- * taken from tarballs (PAX) or added through the writer API.
+ * and the writer's time option).
+ *
+ * <p>Extended attributes are read as mksquashfs reads them ({@code llistxattr}/{@code lgetxattr}
+ * through {@link NativeFiles}): every namespace, on every kind of entry, never following a
+ * symlink; {@code trusted.} ones only when the process may see them (CAP_SYS_ADMIN, as root). The
+ * {@link SourceFilter}'s regexes pick which to keep. Those SquashFS cannot store (the {@code
+ * system.} namespace: POSIX ACLs) and those that could not be read are left out with one warning
+ * per namespace ({@link SquashfsWriter#warning}). Where JNA cannot load, the JDK's view is the
+ * fallback, with a warning: it reads only {@code user.} attributes, and only of regular files and
+ * directories (it opens the file).
+ *
+ * <p>A regular file's allocated size ({@code statx}) tells the writer whether the source file is
+ * sparse, which mksquashfs records in the inode (see {@link SquashfsWriter#addFile(String,
+ * EntryMetadata, InputStream, long)}).
  */
 public final class DirectorySource {
     private static final int S_IFMT = 0170000;
@@ -45,6 +56,11 @@ public final class DirectorySource {
     private final SourceFilter.Matcher excluded;
     private final Set<Path> skip;
     private final Map<List<Object>, String> links = new HashMap<>();
+    private final XattrSelection xattrs;
+    /** Read xattrs at all (the writer keeps them), and through JNA (else the JDK's user view). */
+    private final boolean readXattrs;
+    private final boolean nativeXattrs;
+    private final boolean statx;
     private long entries;
 
     private DirectorySource(SquashfsWriter writer, SourceFilter filter, Set<Path> skip) {
@@ -52,6 +68,25 @@ public final class DirectorySource {
         this.filter = filter;
         this.excluded = filter.matcher();
         this.skip = skip;
+        this.xattrs = filter.xattrSelection();
+        this.readXattrs = writer != null && writer.keepsXattrs();
+        String xattrProblem = readXattrs ? problem(true) : "not needed";
+        this.nativeXattrs = xattrProblem == null;
+        this.statx = writer != null && problem(false) == null;  // (loads JNA: the writer needs it for parity)
+        if (readXattrs && xattrProblem != null) {
+            writer.warning("cannot call llistxattr/lgetxattr through JNA (" + xattrProblem + "): only the user. extended"
+                    + " attributes of regular files and directories are read (what the JDK can); trusted. and security."
+                    + " attributes, and those of symlinks and special files, are left out");
+        }
+    }
+
+    /** Why the native calls cannot be used (null when they can), whatever keeps JNA from loading. */
+    private static String problem(boolean xattrCalls) {
+        try {
+            return xattrCalls ? NativeFiles.unavailable() : NativeFiles.statxUnavailable();
+        } catch (LinkageError e) {
+            return e.toString();
+        }
     }
 
     /**
@@ -65,8 +100,12 @@ public final class DirectorySource {
             throw new NoSuchFileException(dir.toString(), null, "not a directory");
         }
         DirectorySource s = new DirectorySource(writer, filter, skip);
-        s.writer.addDirectory("", s.metadata(dir, true));
+        Map<String, Object> a = Files.readAttributes(dir, ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
+        s.writer.addDirectory("", s.metadata(dir, a));
         s.walk(dir, "");
+        for (String w : s.xattrs.warnings()) {
+            writer.warning(w);
+        }
         return s.entries;
     }
 
@@ -117,7 +156,7 @@ public final class DirectorySource {
             if (excluded.excluded(path) || skip.contains(child.toAbsolutePath().normalize())) {
                 continue;
             }
-            Map<String, Object> a = Files.readAttributes(child, "unix:mode,ino,dev,nlink,rdev", LinkOption.NOFOLLOW_LINKS);
+            Map<String, Object> a = Files.readAttributes(child, ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
             int mode = (Integer) a.get("mode");
             int type = mode & S_IFMT;
             if (type != S_IFDIR && (Integer) a.get("nlink") > 1) {
@@ -130,16 +169,17 @@ public final class DirectorySource {
                 }
                 links.put(key, path);
             }
-            // The JDK opens a file to list its xattrs: never do that to a fifo or a device.
-            EntryMetadata meta = metadata(child, type == S_IFREG || type == S_IFDIR);
+            EntryMetadata meta = metadata(child, a);
             switch (type) {
                 case S_IFDIR -> {
                     writer.addDirectory(path, meta);
                     walk(child, path);
                 }
                 case S_IFREG -> {
+                    long size = (Long) a.get("size");
+                    long allocated = statx && size > 0 ? NativeFiles.allocatedBytes(child) : -1;
                     try (InputStream in = Files.newInputStream(child)) {
-                        writer.addFile(path, meta, in);
+                        writer.addFile(path, meta, in, allocated);
                     }
                 }
                 case S_IFLNK -> writer.addSymlink(path, meta, Files.readSymbolicLink(child).toString());
@@ -155,12 +195,34 @@ public final class DirectorySource {
         }
     }
 
-    private EntryMetadata metadata(Path p, boolean withXattrs) throws IOException {
-        Map<String, Object> a = Files.readAttributes(p, "unix:mode,uid,gid,lastModifiedTime", LinkOption.NOFOLLOW_LINKS);
+    /** What {@link #walk} needs of an entry, from one lstat. */
+    private static final String ATTRIBUTES = "unix:mode,ino,dev,nlink,rdev,size,uid,gid,lastModifiedTime";
+
+    private EntryMetadata metadata(Path p, Map<String, Object> a) throws IOException {
+        int mode = (Integer) a.get("mode");
         long mtime = ((java.nio.file.attribute.FileTime) a.get("lastModifiedTime")).toMillis();
-        EntryMetadata m = new EntryMetadata((Integer) a.get("mode") & 07777, Integer.toUnsignedLong((Integer) a.get("uid")),
-                Integer.toUnsignedLong((Integer) a.get("gid")), Math.floorDiv(mtime, 1000), withXattrs ? userXattrs(p) : null);
+        EntryMetadata m = new EntryMetadata(mode & 07777, Integer.toUnsignedLong((Integer) a.get("uid")),
+                Integer.toUnsignedLong((Integer) a.get("gid")), Math.floorDiv(mtime, 1000), xattrs(p, mode & S_IFMT));
         return filter.apply(m);
+    }
+
+    private SortedMap<String, byte[]> xattrs(Path p, int type) throws IOException {
+        if (!readXattrs) {
+            return null;
+        }
+        if (nativeXattrs) {
+            NativeFiles.Xattrs x = NativeFiles.readXattrs(p);
+            if (!x.unreadable().isEmpty()) {
+                Map<String, String> why = new TreeMap<>();
+                for (NativeFiles.Unreadable u : x.unreadable()) {
+                    why.put(u.name(), u.reason());
+                }
+                xattrs.unreadable(why);
+            }
+            return xattrs.select(x.values());
+        }
+        // The JDK opens a file to list its xattrs: never do that to a fifo or a device.
+        return type == S_IFREG || type == S_IFDIR ? xattrs.select(userXattrs(p)) : null;
     }
 
     private static SortedMap<String, byte[]> userXattrs(Path p) throws IOException {

@@ -1,5 +1,6 @@
 package dev.cairn.squashfs;
 
+import dev.cairn.io.NativeFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.DirectoryStream;
@@ -25,8 +26,12 @@ import java.util.function.Consumer;
  * reader has already refused names with {@code /}, {@code .}, {@code ..} or NUL; every
  * directory on the way down was created by the extractor itself (never an image symlink), and
  * symlinks are created as links, never followed. Ownership and device nodes need root; without it
- * owners stay the caller's and devices are skipped with a warning. Only {@code user.} xattrs can be
- * set from Java; others are reported as skipped.
+ * owners stay the caller's and devices are skipped with a warning. Extended attributes of every
+ * namespace are set with {@code lsetxattr} ({@link NativeFiles}), symlinks included, never
+ * following one, after the owner (a chown clears {@code security.capability}); those the kernel
+ * refuses ({@code trusted.} and {@code security.} need root) are counted and reported once per
+ * namespace at the end. Where JNA cannot load, only {@code user.} attributes of files and
+ * directories are set (the JDK's view), and the rest is reported as skipped.
  */
 public final class Extractor {
     private final SquashfsImage image;
@@ -37,6 +42,19 @@ public final class Extractor {
     private final Deque<Runnable> finishDirs = new ArrayDeque<>();
     private long entries;
     private long skipped;
+    private final boolean nativeXattrs = nativeXattrs();
+    /** namespace → {entries, attributes, reasons} of attributes that could not be set. */
+    private final Map<String, long[]> xattrsSkipped = new java.util.TreeMap<>();
+    private final Map<String, java.util.TreeSet<String>> xattrsSkippedWhy = new java.util.TreeMap<>();
+    private final Map<String, java.util.TreeSet<String>> xattrsSkippedNames = new java.util.TreeMap<>();
+
+    private static boolean nativeXattrs() {
+        try {
+            return NativeFiles.unavailable() == null;
+        } catch (LinkageError e) {
+            return false;
+        }
+    }
 
     private Extractor(SquashfsImage image, Path target, boolean root, Consumer<String> warn) {
         this.image = image;
@@ -111,6 +129,10 @@ public final class Extractor {
         while (!x.finishDirs.isEmpty()) {
             x.finishDirs.pop().run();
         }
+        x.xattrsSkipped.forEach((ns, c) -> warn.accept("could not set " + c[1] + " " + ns + " extended attribute"
+                + (c[1] == 1 ? "" : "s") + " (" + String.join(", ", x.xattrsSkippedNames.get(ns))
+                + (x.xattrsSkippedNames.get(ns).size() == 8 ? ", ..." : "") + ") of " + c[0] + (c[0] == 1 ? " entry" : " entries")
+                + ": " + String.join("; ", x.xattrsSkippedWhy.get(ns))));
         if (x.skipped > 0) {
             warn.accept(x.skipped + " entries or attributes skipped");
         }
@@ -227,6 +249,46 @@ public final class Extractor {
         }
     }
 
+    /** Sets the entry's extended attributes (after its owner: a chown clears security.capability). */
+    private void xattrs(SquashfsEntry e, Path p, boolean plain) throws IOException {
+        SortedMap<String, byte[]> xattrs = image.xattrs(e);
+        if (xattrs.isEmpty()) {
+            return;
+        }
+        java.util.Set<String> counted = new java.util.HashSet<>();
+        for (Map.Entry<String, byte[]> x : xattrs.entrySet()) {
+            String name = x.getKey();
+            String why;
+            if (nativeXattrs) {
+                try {
+                    NativeFiles.setXattr(p, name, x.getValue());
+                    continue;
+                } catch (java.nio.file.FileSystemException ex) {
+                    // refused (EPERM without privilege, ENOTSUP on this file system, ...): counted, not fatal
+                    String reason = ex.getReason() == null ? ex.toString() : ex.getReason();
+                    why = reason.substring(reason.indexOf(": ") + 2) + (root || name.startsWith("user.") ? "" : ", needs root");
+                }
+            } else if (plain && name.startsWith("user.")) {
+                UserDefinedFileAttributeView v = Files.getFileAttributeView(p, UserDefinedFileAttributeView.class);
+                v.write(name.substring(5), ByteBuffer.wrap(x.getValue()));
+                continue;
+            } else {
+                why = "the JDK can set only user. attributes of files and directories: JNA did not load";
+            }
+            String ns = XattrSelection.namespace(name);
+            long[] c = xattrsSkipped.computeIfAbsent(ns, k -> new long[2]);
+            if (counted.add(ns)) {
+                c[0]++;
+            }
+            c[1]++;
+            java.util.TreeSet<String> names = xattrsSkippedNames.computeIfAbsent(ns, k -> new java.util.TreeSet<>());
+            if (names.size() < 8) {
+                names.add(name);
+            }
+            xattrsSkippedWhy.computeIfAbsent(ns, k -> new java.util.TreeSet<>()).add(why);
+        }
+    }
+
     private void attributes(SquashfsEntry e, Path p) throws IOException {
         boolean link = e.type() == SquashfsEntry.Type.SYMLINK;
         boolean plain = e.type() == SquashfsEntry.Type.FILE || e.type() == SquashfsEntry.Type.DIRECTORY;
@@ -235,6 +297,7 @@ public final class Extractor {
             if (root) {
                 exec(List.of("chown", "-h", e.uid() + ":" + e.gid(), p.toString()));
             }
+            xattrs(e, p, false);
             if (!link) {
                 exec(List.of("chmod", Integer.toOctalString(e.mode()), p.toString()));
             }
@@ -247,18 +310,7 @@ public final class Extractor {
             Files.setAttribute(p, "unix:gid", Math.toIntExact(e.gid() > Integer.MAX_VALUE ? e.gid() - (1L << 32) : e.gid()),
                     LinkOption.NOFOLLOW_LINKS);
         }
-        SortedMap<String, byte[]> xattrs = image.xattrs(e);
-        if (!xattrs.isEmpty()) {
-            UserDefinedFileAttributeView v = Files.getFileAttributeView(p, UserDefinedFileAttributeView.class);
-            for (Map.Entry<String, byte[]> x : xattrs.entrySet()) {
-                if (x.getKey().startsWith("user.") && v != null) {
-                    v.write(x.getKey().substring(5), ByteBuffer.wrap(x.getValue()));
-                } else {
-                    warn.accept("skipped xattr " + x.getKey() + " on " + e.path() + " (Java can set only user.*)");
-                    skipped++;
-                }
-            }
-        }
+        xattrs(e, p, true);
         Files.setAttribute(p, "unix:mode", e.mode(), LinkOption.NOFOLLOW_LINKS);
         FileTime t = FileTime.fromMillis(e.mtime() * 1000);
         Files.getFileAttributeView(p, BasicFileAttributeView.class, LinkOption.NOFOLLOW_LINKS).setTimes(t, null, null);

@@ -8,14 +8,19 @@ import java.util.List;
 
 /**
  * What a tree source keeps and how it rewrites ownership on the way in (mksquashfs {@code -e},
- * {@code -all-root}, {@code -force-uid}, {@code -force-gid}).
+ * {@code -all-root}, {@code -force-uid}, {@code -force-gid}, {@code -xattrs-include},
+ * {@code -xattrs-exclude}).
  *
- * @param excludes glob patterns matched against the path relative to the source root
- *                 ({@code usr/share/doc}, {@code **}{@code /*.pyc}); a matching directory is skipped whole
- * @param forceUid when non-null, every entry's uid
- * @param forceGid when non-null, every entry's gid
+ * @param excludes      glob patterns matched against the path relative to the source root
+ *                      ({@code usr/share/doc}, {@code **}{@code /*.pyc}); a matching directory is skipped whole
+ * @param forceUid      when non-null, every entry's uid
+ * @param forceGid      when non-null, every entry's gid
+ * @param xattrsInclude when non-null, a POSIX extended regular expression: only extended attributes
+ *                      whose full name ({@code security.capability}) it matches somewhere are read
+ * @param xattrsExclude when non-null, a POSIX extended regular expression: extended attributes whose
+ *                      full name it matches somewhere are left out (checked before the include)
  */
-public record SourceFilter(List<String> excludes, Long forceUid, Long forceGid) {
+public record SourceFilter(List<String> excludes, Long forceUid, Long forceGid, String xattrsInclude, String xattrsExclude) {
     public SourceFilter {
         excludes = List.copyOf(excludes == null ? List.of() : excludes);
         for (Long id : new Long[] {forceUid, forceGid}) {
@@ -23,6 +28,22 @@ public record SourceFilter(List<String> excludes, Long forceUid, Long forceGid) 
                 throw new IllegalArgumentException("uid/gid out of range: " + id);
             }
         }
+        // refuse a bad regex now, not in the middle of a build
+        new XattrSelection(xattrsInclude, xattrsExclude);
+    }
+
+    public SourceFilter(List<String> excludes, Long forceUid, Long forceGid) {
+        this(excludes, forceUid, forceGid, null, null);
+    }
+
+    /** This filter, keeping only the extended attributes the regexes select (mksquashfs -xattrs-include/-exclude). */
+    public SourceFilter withXattrs(String includeRegex, String excludeRegex) {
+        return new SourceFilter(excludes, forceUid, forceGid, includeRegex, excludeRegex);
+    }
+
+    /** A fresh selection (with its own counts of what was left out) for one pass over a source. */
+    XattrSelection xattrSelection() {
+        return new XattrSelection(xattrsInclude, xattrsExclude);
     }
 
     public static SourceFilter none() {

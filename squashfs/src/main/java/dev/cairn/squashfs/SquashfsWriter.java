@@ -77,6 +77,7 @@ public final class SquashfsWriter implements AutoCloseable {
     private final List<String> digestAlgorithms = new ArrayList<>();
     private MessageDigest[] contentDigests = new MessageDigest[0];
     private boolean filesAdded;
+    private final java.util.LinkedHashSet<String> warnings = new java.util.LinkedHashSet<>();
 
     public SquashfsWriter(FileChannel out, SquashfsOptions options) throws IOException {
         this.out = out;
@@ -159,6 +160,19 @@ public final class SquashfsWriter implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Records something the caller should know about the image (what a source left out), once;
+     * {@link SquashfsResult#warnings()} lists them in order.
+     */
+    public void warning(String message) {
+        warnings.add(java.util.Objects.requireNonNull(message));
+    }
+
+    /** False when the options drop extended attributes anyway (mksquashfs -no-xattrs): a source need not read them. */
+    public boolean keepsXattrs() {
+        return options.xattrs();
+    }
+
     // ---------------------------------------------------------------- entries
 
     /** Adds (or updates the metadata of) a directory; missing parents are created. */
@@ -183,6 +197,16 @@ public final class SquashfsWriter implements AutoCloseable {
 
     /** Adds a regular file, reading {@code content} to its end. */
     public void addFile(String path, EntryMetadata meta, InputStream content) throws IOException {
+        addFile(path, meta, content, -1);
+    }
+
+    /**
+     * Adds a regular file, reading {@code content} to its end, with the bytes the source file
+     * occupies on disk ({@code st_blocks * 512}, or -1 when unknown). Its all-zero blocks are holes
+     * in the image either way; as mksquashfs, the inode records them as sparse (which makes it an
+     * extended inode) only when the source file is sparse itself, i.e. occupies less than its size.
+     */
+    public void addFile(String path, EntryMetadata meta, InputStream content, long allocatedBytes) throws IOException {
         checkOpen();
         byte[][] names = split(path);
         if (names.length == 0) {
@@ -201,6 +225,7 @@ public final class SquashfsWriter implements AutoCloseable {
                 inode.digests[k] = contentDigests[k].digest();
             }
         }
+        inode.data.denseSource = allocatedBytes >= 0 && allocatedBytes >= inode.data.size;
         put(parent, new Node(names[names.length - 1], inode));
     }
 
@@ -552,8 +577,10 @@ public final class SquashfsWriter implements AutoCloseable {
         }
         f.size = size;
         inputBytes += size;
+        // an all-zero tail is a hole, never fragment data (mksquashfs process_fragments: checksum_sparse)
         boolean tailInFragment = f.tail != null && options.fragments()
-                && (size < blockSize || options.alwaysUseFragments());
+                && (size < blockSize || options.alwaysUseFragments())
+                && !(options.sparse() && Arrays.mismatch(f.tail, 0, f.tail.length, ZERO, 0, f.tail.length) == -1);
         FileData dup = null;
         if (options.duplicates() && size > 0) {
             DedupKey key = new DedupKey(size, sha256.digest());
@@ -843,7 +870,7 @@ public final class SquashfsWriter implements AutoCloseable {
         }
         // no fsync here: durability is the caller's choice (cairn's AtomicOutput syncs once before its rename)
         return new SquashfsResult(bytesUsed, padded, inodeCount, fragmentEntries.size(), ids.size(), xattrs.count(),
-                inputBytes, dataEnd - Superblock.SIZE, duplicateFiles, duplicateBytes, sparseBytes);
+                inputBytes, dataEnd - Superblock.SIZE, duplicateFiles, duplicateBytes, sparseBytes, List.copyOf(warnings));
     }
 
     /**
@@ -1006,7 +1033,8 @@ public final class SquashfsWriter implements AutoCloseable {
             case Inode.FILE -> {
                 FileData f = i.data.duplicateOf != null ? i.data.duplicateOf : i.data;
                 long size = i.data.size;
-                long sparse = f.sparse >= size && size > 0 ? size - 1 : f.sparse;
+                // mksquashfs write_file_blocks: no sparse count for a file stored densely in the source
+                long sparse = f.denseSource ? 0 : f.sparse >= size && size > 0 ? size - 1 : f.sparse;
                 boolean ext = xattr || i.nlink > 1 || size > 0xFFFF_FFFFL || f.start > 0xFFFF_FFFFL || sparse > 0;
                 type = ext ? Inode.LREG : Inode.FILE;
                 long frag = f.fragmentIndex < 0 ? Inode.NO_FRAGMENT : f.fragmentIndex;
@@ -1124,6 +1152,8 @@ public final class SquashfsWriter implements AutoCloseable {
         long fragmentIndex = -1;
         int fragmentOffset;
         long sparse;
+        /** The source file occupies at least its size on disk (not sparse there). */
+        boolean denseSource;
         byte[] tail;
         FileData duplicateOf;
     }

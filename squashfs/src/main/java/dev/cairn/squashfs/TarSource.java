@@ -59,6 +59,7 @@ public final class TarSource {
 
     private static long add(InputStream in, SquashfsWriter writer, SourceFilter filter, Layer layer) throws IOException {
         SourceFilter.Matcher excluded = filter.matcher();
+        XattrSelection xattrs = writer.keepsXattrs() ? filter.xattrSelection() : null;
         long n = 0;
         dev.cairn.io.TarHeaderGuard guard = new dev.cairn.io.TarHeaderGuard(decompress(in));
         try (TarArchiveInputStream tar = new TarArchiveInputStream(guard, StandardCharsets.UTF_8.name())) {
@@ -67,7 +68,7 @@ public final class TarSource {
                 String path = normalise(e.getName());
                 if (path.isEmpty()) {
                     if (e.isDirectory()) {
-                        writer.addDirectory("", metadata(e, filter));
+                        writer.addDirectory("", metadata(e, filter, xattrs));
                     }
                     continue;
                 }
@@ -77,7 +78,7 @@ public final class TarSource {
                 if (layer != null && layer.whiteout(path)) {
                     continue;
                 }
-                EntryMetadata m = metadata(e, filter);
+                EntryMetadata m = metadata(e, filter, xattrs);
                 if (e.isLink()) {
                     writer.addHardLink(path, normalise(e.getLinkName()));
                 } else if (e.isDirectory()) {
@@ -89,7 +90,9 @@ public final class TarSource {
                 } else if (e.isFIFO()) {
                     writer.addFifo(path, m);
                 } else if (e.isFile()) {
-                    writer.addFile(path, m, tar);
+                    // as mksquashfs -tar (4.6: a pseudo file with st_blocks = size unless sparse): an entry's
+                    // zero blocks count as sparse in the inode only when the archive stores it sparse
+                    writer.addFile(path, m, tar, e.isSparse() ? -1 : e.getSize());
                 } else {
                     throw new dev.cairn.io.FormatException("tar entry type", path,
                             "unsupported tar entry type '" + (char) e.getLinkFlag() + "'");
@@ -98,6 +101,11 @@ public final class TarSource {
                     layer.added(path);
                 }
                 n++;
+            }
+        }
+        if (xattrs != null) {
+            for (String w : xattrs.warnings()) {
+                writer.warning(w);
             }
         }
         if (guard.bytesPassed() < 512) { // the tar reader takes a short input for an empty archive
@@ -216,15 +224,16 @@ public final class TarSource {
         return s.equals(".") ? "" : s;
     }
 
-    private static EntryMetadata metadata(TarArchiveEntry e, SourceFilter filter) throws IOException {
+    /** {@code xattrs} null: the writer drops extended attributes anyway. */
+    private static EntryMetadata metadata(TarArchiveEntry e, SourceFilter filter, XattrSelection xattrs) throws IOException {
         long mtime = Math.floorDiv(e.getLastModifiedTime().toMillis(), 1000);
         long uid = e.getLongUserId();
         long gid = e.getLongGroupId();
-        EntryMetadata m = new EntryMetadata(e.getMode() & 07777, uid, gid, mtime, xattrs(e));
+        EntryMetadata m = new EntryMetadata(e.getMode() & 07777, uid, gid, mtime, xattrs == null ? null : xattrs.select(xattrs(e, xattrs)));
         return filter.apply(m);
     }
 
-    private static SortedMap<String, byte[]> xattrs(TarArchiveEntry e) throws IOException {
+    private static SortedMap<String, byte[]> xattrs(TarArchiveEntry e, XattrSelection selection) throws IOException {
         Map<String, String> pax = e.getExtraPaxHeaders();
         if (pax.isEmpty()) {
             return null;
@@ -238,7 +247,13 @@ public final class TarSource {
         }
         for (Map.Entry<String, String> h : pax.entrySet()) {
             String k = h.getKey();
-            if (k.startsWith(SCHILY) && !out.containsKey(k.substring(SCHILY.length()))) {
+            String name = k.substring(Math.min(k.length(), SCHILY.length()));
+            if (k.startsWith(SCHILY) && !out.containsKey(name)) {
+                if (!XattrSelection.storable(name) || !selection.wanted(name)) {
+                    // select() leaves it out (counting what SquashFS cannot store, a binary ACL say): its value is never used
+                    out.put(name, new byte[0]);
+                    continue;
+                }
                 if (h.getValue().indexOf('\uFFFD') >= 0) {
                     // Commons Compress decodes PAX values as UTF-8: a binary value would arrive corrupted.
                     throw new dev.cairn.io.UnsupportedFeatureException("xattr", e.getName() + " " + k,

@@ -96,6 +96,7 @@ final class ConvertCommand implements Callable<Integer> {
                 Set<String> opaque = opaqueDirs(layout, l);
                 translate(layout, l, overlay, opaque);
                 SquashfsVerityLayer.Result r = SquashfsVerityLayer.build(layout, overlay, comp, mtime, threads.threads());
+                r.squashfs().warnings().forEach(w -> spec.commandLine().getErr().println("cairn: warning: layer " + l.digest() + ": " + w));
                 layers.add(r.layer());
                 diffIds.add(r.layer().digest());
                 Map<String, Object> e = new LinkedHashMap<>();

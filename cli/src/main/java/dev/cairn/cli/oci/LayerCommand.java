@@ -115,6 +115,7 @@ final class LayerCommand extends CommandGroup implements Main.LazySubcommands {
                     SquashfsVerityLayer.Result r = SquashfsVerityLayer.build(layout, source,
                             t == LayerType.SQUASHFS ? dev.cairn.squashfs.Compression.ZSTD : dev.cairn.squashfs.Compression.GZIP,
                             mtime, threads.threads());
+                    r.squashfs().warnings().forEach(w -> err.println("cairn: warning: " + w));
                     layer = r.layer();
                     diffId = layer.digest(); // stacker: the layer is not compressed as a whole, diff_id = digest
                     rootHash = r.verity().rootHashHex();

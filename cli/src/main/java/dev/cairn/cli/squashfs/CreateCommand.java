@@ -63,6 +63,13 @@ final class CreateCommand implements Callable<Integer> {
     Long forceGid;
     @Option(names = {"--no-xattrs", "-no-xattrs"}, description = "Do not store extended attributes.")
     boolean noXattrs;
+    @Option(names = {"--xattrs-include", "-xattrs-include"}, paramLabel = "REGEX",
+            description = "Store only extended attributes whose full name (e.g. security.capability) matches the POSIX extended"
+                    + " regular expression REGEX anywhere (anchor it with ^ and $).")
+    String xattrsInclude;
+    @Option(names = {"--xattrs-exclude", "-xattrs-exclude"}, paramLabel = "REGEX",
+            description = "Leave out extended attributes whose full name matches REGEX (checked before --xattrs-include).")
+    String xattrsExclude;
     @Option(names = {"--exclude", "-e"}, paramLabel = "PATTERN",
             description = "Leave out paths matching the glob PATTERN, relative to SOURCE (repeatable; ** crosses directories).")
     List<String> excludes = new ArrayList<>();
@@ -108,7 +115,8 @@ final class CreateCommand implements Callable<Integer> {
         FileContexts contexts = fileContexts == null ? null : FileContexts.load(fileContexts);
         Long clamp = null;
         long entryTime = options.mkfsTime();
-        SourceFilter filter = new SourceFilter(excludes, allRoot ? Long.valueOf(0) : forceUid, allRoot ? Long.valueOf(0) : forceGid);
+        SourceFilter filter = new SourceFilter(excludes, allRoot ? Long.valueOf(0) : forceUid, allRoot ? Long.valueOf(0) : forceGid,
+                xattrsInclude, xattrsExclude);
         if (mtime == null) {
             Optional<Instant> sde = sourceDateEpoch.instant(spec.commandLine());
             if (sde.isPresent()) {
@@ -134,6 +142,9 @@ final class CreateCommand implements Callable<Integer> {
             }
             SquashfsImage.check(out.tempPath()); // re-read every table before the image may replace IMAGE
             out.commit();
+        }
+        for (String w : r.warnings()) {
+            spec.commandLine().getErr().println("cairn: warning: " + w);
         }
         print(r, options);
         return 0;
@@ -184,6 +195,10 @@ final class CreateCommand implements Callable<Integer> {
         }
         o = o.withFragments(!noFragments, alwaysFragments).withDuplicates(!noDuplicates).withXattrs(!noXattrs)
                 .withSparse(!noSparse).withExportable(!noExports);
+        if (noXattrs && (xattrsInclude != null || xattrsExclude != null)) {
+            // mksquashfs lets the last of them win; which came last is lost here, so refuse rather than guess
+            throw new IllegalArgumentException("--no-xattrs contradicts --xattrs-include/--xattrs-exclude");
+        }
         if (noFragments && alwaysFragments) {
             throw new IllegalArgumentException("--no-fragments and --always-use-fragments contradict each other");
         }
@@ -247,6 +262,7 @@ final class CreateCommand implements Callable<Integer> {
             if (fileContexts != null) {
                 m.put("selinux", Map.of("labelled", labelled.get(), "unlabelled", unlabelled.get()));
             }
+            m.put("warnings", r.warnings());
             JsonOption.print(out, m);
             return;
         }

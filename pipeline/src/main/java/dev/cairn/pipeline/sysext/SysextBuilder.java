@@ -195,7 +195,8 @@ public final class SysextBuilder {
             }
             result = w.finish();
         }
-        List<String> warnings = check(file, r, fromSource);
+        List<String> warnings = new ArrayList<>(result.warnings());
+        warnings.addAll(check(file, r, fromSource));
         return new Written(result, sha256(file), warnings);
     }
 
