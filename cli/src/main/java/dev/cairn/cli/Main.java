@@ -237,6 +237,13 @@ public final class Main extends CommandGroup {
 
     /** Runs cairn and returns its exit code; never exits the JVM. */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
+        // picocli's default factory looks for Groovy's groovy.lang.Closure (annotations may hold
+        // closures) when it first loads, unless told not to: a class that is not there, so the
+        // class loader opens every jar of lib/ in turn, Bouncy Castle's large central directories
+        // included, to learn that (26 jars: 15-40 ms of each small command, bench/startup.sh).
+        if (System.getProperty("picocli.disable.closures") == null) {
+            System.setProperty("picocli.disable.closures", "true");
+        }
         try {
             if (args.length == 1 && (args[0].equals("--version") || args[0].equals("-V"))) {
                 // What picocli prints for the standard --version option, without building the
