@@ -235,6 +235,9 @@ public final class Main extends CommandGroup {
         return cl;
     }
 
+    /** Types picocli registers no built-in converter for (a regular expression over class names). */
+    static final String EXCLUDED_CONVERTERS = "java\\.(time|sql)\\..*";
+
     /** Runs cairn and returns its exit code; never exits the JVM. */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
         // picocli's default factory looks for Groovy's groovy.lang.Closure (annotations may hold
@@ -243,6 +246,12 @@ public final class Main extends CommandGroup {
         // included, to learn that (26 jars: 15-40 ms of each small command, bench/startup.sh).
         if (System.getProperty("picocli.disable.closures") == null) {
             System.setProperty("picocli.disable.closures", "true");
+        }
+        // Nor does it register its converters for java.time and java.sql types, which no cairn
+        // option has (CommandTreeTest): each of those loads and initialises its class by
+        // reflection (LocalDate, Duration, Timestamp, ... with their formatters), on every run.
+        if (System.getProperty("picocli.converters.excludes") == null) {
+            System.setProperty("picocli.converters.excludes", EXCLUDED_CONVERTERS);
         }
         try {
             if (args.length == 1 && (args[0].equals("--version") || args[0].equals("-V"))) {
