@@ -5,6 +5,9 @@
 # a command line. JVM start is included. Both outputs are checked with sbverify before timing
 # counts. Prints the best wall time of RUNS runs of each and
 #   uki speedup: X.XX    (objcopy+sbsign seconds / cairn seconds; goal >= 1.0)
+# and, when Debian 13's ukify 257 is unpacked (src-test-fixtures/trixie-systemd.sh, SYSTEMD257=DIR), the same UKI
+# built and signed (sbsign) by ukify 257 and by cairn, both on the 257 stub:
+#   ukify speedup: X.XX  (ukify 257 seconds / cairn seconds; goal >= 2)
 # Needs: binutils (objcopy), sbsigntool (sbsign, sbverify), systemd-boot-efi, linux-image-amd64, openssl.
 # Usage: bench/uki.sh     RUNS=N (default 5), INITRD_MB=N (default 60)
 set -euo pipefail
@@ -12,6 +15,10 @@ cd "$(dirname "$0")/.."
 RUNS="${RUNS:-5}"
 INITRD_MB="${INITRD_MB:-60}"
 STUB=/usr/lib/systemd/boot/efi/linuxx64.efi.stub
+SYSTEMD257="${SYSTEMD257:-/opt/cairn-oracles/trixie-systemd}"
+STUB257="$SYSTEMD257/root/usr/lib/systemd/boot/efi/linuxx64.efi.stub"
+if [ -x "$SYSTEMD257/bin/ukify" ] && [ -f "$STUB257" ]; then HAVE_UKIFY=1; else HAVE_UKIFY=0
+  echo "no ukify 257 at $SYSTEMD257 (run src-test-fixtures/trixie-systemd.sh): skipping the ukify comparison" >&2; fi
 for t in objcopy sbsign sbverify openssl; do
   command -v "$t" >/dev/null || { echo "$t missing: apt-get install binutils sbsigntool openssl" >&2; exit 2; }
 done
@@ -51,18 +58,43 @@ ours() {
   ./cairn uki build --stub "$STUB" --linux "$KERNEL" --initrd "$work/initrd" --cmdline @"$work/cmdline" \
     --os-release @"$work/os-release" --key "$work/db.key" --cert "$work/db.crt" --output "$work/cairn.efi" > /dev/null 2>&1
 }
+ukify257() {
+  "$SYSTEMD257/bin/ukify" build --stub "$STUB257" --linux "$KERNEL" --initrd "$work/initrd" --cmdline @"$work/cmdline" \
+    --os-release @"$work/os-release" --uname bench --secureboot-private-key "$work/db.key" \
+    --secureboot-certificate "$work/db.crt" --output "$work/ukify.efi" > /dev/null 2>&1
+}
+ours257() {
+  ./cairn uki build --stub "$STUB257" --linux "$KERNEL" --initrd "$work/initrd" --cmdline @"$work/cmdline" \
+    --os-release @"$work/os-release" --uname bench --key "$work/db.key" --cert "$work/db.crt" \
+    --output "$work/cairn257.efi" > /dev/null 2>&1
+}
 now() { date +%s.%N; }
-best_classic=999999; best_cairn=999999
+best_classic=999999; best_cairn=999999; best_ukify=999999; best_cairn257=999999
 for i in $(seq "$RUNS"); do
-  rm -f "$work"/classic*.efi "$work/cairn.efi"
+  rm -f "$work"/classic*.efi "$work/cairn.efi" "$work/ukify.efi" "$work/cairn257.efi"
   t0=$(now); classic; t1=$(now); ours; t2=$(now)
   sbverify --cert "$work/db.crt" "$work/classic.efi" >/dev/null 2>&1 || { echo "classic UKI does not verify" >&2; exit 1; }
   sbverify --cert "$work/db.crt" "$work/cairn.efi" >/dev/null 2>&1 || { echo "cairn UKI does not verify" >&2; exit 1; }
   c=$(echo "$t1 - $t0" | bc -l); k=$(echo "$t2 - $t1" | bc -l)
-  printf 'run %d: objcopy+sbsign %.3f s, cairn %.3f s\n' "$i" "$c" "$k"
+  printf 'run %d: objcopy+sbsign %.3f s, cairn %.3f s' "$i" "$c" "$k"
   best_classic=$(echo "if ($c < $best_classic) $c else $best_classic" | bc -l)
   best_cairn=$(echo "if ($k < $best_cairn) $k else $best_cairn" | bc -l)
+  if [ "$HAVE_UKIFY" = 1 ]; then
+    t3=$(now); ukify257; t4=$(now); ours257; t5=$(now)
+    sbverify --cert "$work/db.crt" "$work/ukify.efi" >/dev/null 2>&1 || { echo; echo "ukify 257's UKI does not verify" >&2; exit 1; }
+    sbverify --cert "$work/db.crt" "$work/cairn257.efi" >/dev/null 2>&1 || { echo; echo "cairn's 257 UKI does not verify" >&2; exit 1; }
+    u=$(echo "$t4 - $t3" | bc -l); k2=$(echo "$t5 - $t4" | bc -l)
+    printf ', ukify 257 %.3f s, cairn (257 stub) %.3f s' "$u" "$k2"
+    best_ukify=$(echo "if ($u < $best_ukify) $u else $best_ukify" | bc -l)
+    best_cairn257=$(echo "if ($k2 < $best_cairn257) $k2 else $best_cairn257" | bc -l)
+  fi
+  echo
 done
 printf 'best: objcopy+sbsign %.3f s, cairn %.3f s (sizes %s / %s bytes)\n' "$best_classic" "$best_cairn" \
   "$(stat -c %s "$work/classic.efi")" "$(stat -c %s "$work/cairn.efi")"
 printf 'uki speedup: %.2f\n' "$(echo "$best_classic / $best_cairn" | bc -l)"
+if [ "$HAVE_UKIFY" = 1 ]; then
+  printf 'best: ukify 257 (+sbsign) %.3f s, cairn %.3f s (sizes %s / %s bytes)\n' "$best_ukify" "$best_cairn257" \
+    "$(stat -c %s "$work/ukify.efi")" "$(stat -c %s "$work/cairn257.efi")"
+  printf 'ukify speedup: %.2f\n' "$(echo "$best_ukify / $best_cairn257" | bc -l)"
+fi

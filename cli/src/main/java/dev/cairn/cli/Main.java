@@ -48,7 +48,7 @@ public final class Main extends CommandGroup {
 
     /** Help order: the whole-set commands first (build, then verify), then the format groups. */
     private static final String[] NAMES = {"build", "verify", "verity", "squashfs", "uki", "initrd", "sign", "keys", "ipe", "ima",
-        "oci", "disk", "sysext", "boot", "help"};
+        "pcr", "tpm", "oci", "disk", "sysext", "boot", "help"};
 
     private static Map<String, Supplier<Object>> subcommands() {
         Map<String, Supplier<Object>> m = new LinkedHashMap<>();
@@ -82,6 +82,8 @@ public final class Main extends CommandGroup {
                 case "keys": return new dev.cairn.cli.keys.KeysCommand();
                 case "ipe": return new dev.cairn.cli.ipe.IpeCommand();
                 case "ima": return new dev.cairn.cli.ima.ImaCommand();
+                case "pcr": return new dev.cairn.cli.pcr.PcrCommand();
+                case "tpm": return new dev.cairn.cli.tpm.TpmCommand();
                 case "oci": return new dev.cairn.cli.oci.OciCommand();
                 case "build": return new dev.cairn.cli.build.BuildCommand();
                 case "disk": return new dev.cairn.cli.disk.DiskCommand();

@@ -19,6 +19,7 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Locale;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -34,6 +35,9 @@ import org.junit.jupiter.api.io.TempDir;
  *       manifest's prediction;</li>
  *   <li>the same UKI with one byte of the SquashFS changed: reading the root fails with an I/O error
  *       and the kernel names the corrupted block;</li>
+ *   <li>the same example built {@code --unsigned}, signed round by round on a "station" holding only
+ *       the PEM development keys ({@code cairn sign request}) and injected: byte-identical to the
+ *       one-shot set (disk image included), and it boots the same way;</li>
  *   <li>{@code examples/image-ipe.yaml} on Debian's 6.12 kernel: the kernel accepts the root-hash
  *       signature (checked against db through the platform keyring), loads and activates the signed
  *       IPE policy; a program on the verity root runs, its copy on a tmpfs is denied.</li>
@@ -49,6 +53,8 @@ class BuildBootIT {
     @TempDir
     static Path dir;
     static Path out;
+    /** Every file of the one-shot set as built (before any test boots or copies it). */
+    static java.util.Map<String, String> outState;
 
     static Path examples() {
         for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
@@ -73,6 +79,11 @@ class BuildBootIT {
         DebianBootFiles.kernel();
         out = build("image.yaml", "out");
         assertThat(out.resolve("dev-keys/secureboot/OVMF_VARS.fd")).isRegularFile();
+        try {
+            outState = SplitSigningIT.state(out);
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
     }
 
     /** The set's UKI with {@code disk} as /dev/vda, the set's own variable store, until the example /init's last line. */
@@ -99,6 +110,32 @@ class BuildBootIT {
         assertThat(r.valueAfter(MARKER)).as(r.describe()).contains(Files.readString(examples().resolve("rootfs/etc/cairn-marker")).strip());
         assertThat(r.valueAfter(BusyboxInitramfs.PCR11_PREFIX)).as("PCR 11 in the guest vs the manifest\n" + r.describe()).contains(predicted);
         assertThat(r.console()).contains("cairn.verity.roothash=" + m.path("verity").path("rootHash").asText());
+        // PCR 7 from cairn's own key store: its variables and the db entry that verified the UKI
+        MainTest.Run p7 = run("pcr", "predict", "7", "--ovmf-vars", out.resolve("dev-keys/secureboot/OVMF_VARS.fd").toString(),
+                "--uki", out.resolve("cairn-example.efi").toString(), "--bank", "sha256");
+        assertThat(p7.code()).as(p7.err()).isZero();
+        assertThat(p7.out()).matches("7:sha256=[0-9a-f]{64}\n");
+        assertThat(r.valueAfter(BusyboxInitramfs.PCR7_PREFIX)).as("PCR 7 in the guest vs cairn pcr predict 7\n" + r.describe())
+                .contains(p7.out().strip().substring("7:sha256=".length()).toUpperCase(Locale.ROOT));
+    }
+
+    @Test
+    void theExampleSignedOnAStationIsTheOneShotSetAndBootsUnderSecureBoot() throws Exception {
+        Path keys = out.resolve("dev-keys");
+        Path split = dir.resolve("split");
+        Path spec = examples().resolve("image.yaml");
+        MainTest.Run r = run("build", spec.toString(), "--out", split.toString(), "--dev-keys", keys.toString(), "--unsigned", "-q");
+        assertThat(r.code()).as(r.err()).isZero();
+        List<String> rounds = SplitSigningIT.complete(spec, split, keys, dir, SplitSigningIT.pemStation(keys));
+        assertThat(rounds).contains("1 secureboot roothash", "3 secureboot authenticode:cairn-example.efi", "4 manifest manifest");
+        assertThat(SplitSigningIT.state(split)).isEqualTo(outState);
+        BootResult b = SecureBootMachine.boot(BootRequest.builder(BootTarget.uki(split.resolve("cairn-example.efi"), split.resolve("rootfs.img")))
+                .ovmfVars(keys.resolve("secureboot/OVMF_VARS.fd")).expect(DONE).waitForPowerOff(true).timeout(TIMEOUT)
+                .searchPath(System.getenv("PATH")).build());
+        System.out.println("[BuildBootIT] example signed on a station and injected: " + b.describe());
+        assertThat(b.booted()).as(b.describe()).isTrue();
+        assertThat(b.console()).contains("secureboot: Secure boot enabled", MOUNTED).doesNotContain(IO_ERROR);
+        assertThat(b.valueAfter(MARKER)).as(b.describe()).contains(Files.readString(examples().resolve("rootfs/etc/cairn-marker")).strip());
     }
 
     /** The disk image alone (no -kernel, no second drive): the firmware starts its ESP's BOOTX64.EFI. */

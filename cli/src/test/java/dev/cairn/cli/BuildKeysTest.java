@@ -79,4 +79,56 @@ class BuildKeysTest {
         assertThat(r.err()).contains("must be RSA");
         assertThat(out.resolve("dev-keys")).doesNotExist();
     }
+
+    @Test
+    void aDeferredKeyNeedsItsCertificateAndNothingElse() throws Exception {
+        MainTest.Run r = MainTest.run("build", spec("  secureboot: defer", "  manifest: dev").toString(), "--out", out.toString());
+        assertThat(r.code()).as(r.err()).isEqualTo(3);
+        assertThat(r.err()).contains("keys.secureboot", "a deferred key needs its certificate", "{cert: FILE, defer: true}");
+        r = MainTest.run("build", spec("  secureboot:", "    defer: true", "  manifest: dev").toString(), "--out", out.toString());
+        assertThat(r.code()).as(r.err()).isEqualTo(3);
+        assertThat(r.err()).contains("keys.secureboot", "cert");
+        r = MainTest.run("build", spec("  secureboot:", "    key: ec.key", "    cert: ec.crt", "    defer: true", "  manifest: dev").toString(),
+                "--out", out.toString());
+        assertThat(r.code()).as(r.err()).isEqualTo(3);
+        assertThat(r.err()).contains("keys.secureboot", "key");
+        // a deferred EC certificate for the secureboot role is still the wrong type, before any work
+        r = MainTest.run("build", spec("  secureboot:", "    cert: ec.crt", "    defer: true", "  manifest: dev").toString(), "--out",
+                out.toString());
+        assertThat(r.code()).as(r.err()).isEqualTo(4);
+        assertThat(r.err()).contains("must be RSA");
+        assertThat(out.resolve("dev-keys")).doesNotExist();
+    }
+
+    @Test
+    void imaKeysAreNeverDeferred() throws Exception {
+        Path spec = spec("  secureboot: dev", "  manifest: dev");
+        Files.writeString(spec, Files.readString(spec).replace("  dir: rootfs\n",
+                "  dir: rootfs\n  ima:\n    key:\n      cert: ec.crt\n      defer: true\n"));
+        MainTest.Run r = MainTest.run("build", spec.toString(), "--out", out.toString());
+        assertThat(r.code()).as(r.err()).isEqualTo(4);
+        assertThat(r.err()).contains("rootfs.ima.key", "cannot be deferred");
+        assertThat(out.resolve("dev-keys")).doesNotExist();
+        Files.writeString(spec, Files.readString(spec).replace("    key:\n      cert: ec.crt\n      defer: true\n", "    key: dev\n"));
+        r = MainTest.run("build", spec.toString(), "--out", out.toString(), "--unsigned");
+        assertThat(r.code()).as(r.err()).isEqualTo(4);
+        assertThat(r.err()).contains("rootfs.ima.key", "cannot be deferred");
+        assertThat(out.resolve("dev-keys")).doesNotExist();
+    }
+
+    @Test
+    void injectWithoutARequestInOutIsBadInput() throws Exception {
+        TestPki.KeyAndCert rsa = TestPki.get().rsaLeaf();
+        rsa.writeKeyPem(dir.resolve("rsa.key"));
+        rsa.writeCertPem(dir.resolve("rsa.crt"));
+        Path answers = Files.writeString(dir.resolve("answers.json"), "{}");
+        MainTest.Run r = MainTest.run("build", spec("  secureboot:", "    key: rsa.key", "    cert: rsa.crt", "  manifest: dev").toString(),
+                "--out", out.toString(), "--inject", answers.toString());
+        assertThat(r.code()).as(r.err()).isEqualTo(3);
+        assertThat(r.err()).contains("signing-request.json", "no signing request");
+        MainTest.Run both = MainTest.run("build", spec("  secureboot: dev", "  manifest: dev").toString(), "--out", out.toString(),
+                "--unsigned", "--inject", answers.toString());
+        assertThat(both.code()).as(both.err()).isNotZero();
+        assertThat(both.err()).contains("exclude each other");
+    }
 }

@@ -95,6 +95,27 @@ class BuildSpecTest {
     }
 
     @Test
+    void imaAndSelinuxKeysAreCheckedWhenTheSpecIsRead() throws Exception {
+        dev.cairn.pipeline.BuildSpec s = dev.cairn.pipeline.BuildSpec.load(writeSpec(GOOD.replace("  dir: rootfs",
+                "  dir: rootfs\n  ima: {key: dev, files: all, hash: sha512}")));
+        assertThat(s.rootfs().ima().files()).isEqualTo(dev.cairn.pipeline.BuildSpec.ImaFiles.ALL);
+        assertThat(s.rootfs().ima().hash()).isEqualTo(dev.cairn.signing.ImaSignature.Hash.SHA512);
+        assertThat(s.keys()).containsKey(dev.cairn.pipeline.KeyRole.IMA);
+        assertThat(dev.cairn.pipeline.BuildSpec.load(writeSpec(GOOD.replace("  dir: rootfs", "  dir: rootfs\n  ima: {key: dev}")))
+                .rootfs().ima().files()).isEqualTo(dev.cairn.pipeline.BuildSpec.ImaFiles.EXECUTABLES);
+        assertRefused(build(GOOD.replace("  dir: rootfs", "  dir: rootfs\n  ima: {key: dev, files: some}")), 3,
+                "spec.yaml:7: rootfs.ima.files:", "'executables' (regular files with an execute bit) or 'all', not 'some'");
+        assertRefused(build(GOOD.replace("  dir: rootfs", "  dir: rootfs\n  ima: {key: dev, hash: md5}")), 3, "rootfs.ima.hash:", "not 'md5'");
+        assertRefused(build(GOOD.replace("  dir: rootfs", "  dir: rootfs\n  ima: {files: all}")), 3, "rootfs.ima: missing 'key'");
+        assertRefused(build(GOOD.replace("  manifest: dev", "  manifest: dev\n  ima: dev")), 3, "keys.ima:", "rootfs.ima.key");
+        Files.writeString(dir.resolve("fc"), "/usr(/.*)?  -x  system_u:object_r:usr_t:s0\n");
+        assertRefused(build(GOOD.replace("  dir: rootfs", "  dir: rootfs\n  selinux:\n    fileContexts: fc")), 3,
+                "spec.yaml:8: rootfs.selinux.fileContexts:", "invalid file type -x");
+        assertRefused(build(GOOD.replace("  dir: rootfs", "  dir: rootfs\n  selinux:\n    fileContexts: nothere")), 3,
+                "rootfs.selinux.fileContexts:", "nothere");
+    }
+
+    @Test
     void missingKernelSaysWhatToInstall() throws Exception {
         assertRefused(build(GOOD.replace("vmlinuz-6.1.*-amd64", "/boot/vmlinuz-0.0.*-nothing")), 3, "spec.yaml:8: kernel.linux:",
                 "nothing matches", "linux-image-amd64");

@@ -87,7 +87,7 @@ class UkiCommandTest {
         assertThat(sha).isEqualTo(PINNED_UNSIGNED_SHA256);
     }
 
-    static final String PINNED_UNSIGNED_SHA256 = "d0de7cabe066bba1dae42291c40b1334e35b1959d1d48c990437fcd1bb34713f";
+    static final String PINNED_UNSIGNED_SHA256 = "0b5393bc3582ffa296d0acce2b64e893cc454613bb05b0e9c24f33ed32c4e068";
 
     @Test
     void usageAndInputErrorsAreCleanAndLeaveNoOutput() throws Exception {

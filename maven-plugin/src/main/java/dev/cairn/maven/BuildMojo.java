@@ -47,6 +47,20 @@ public class BuildMojo extends AbstractRegistryMojo {
     @Parameter(property = "cairn.cacheTo")
     private List<String> cacheTo = new ArrayList<>();
 
+    /**
+     * Make no signature: leave them out and write {@code outputDirectory/signing-request.json} for a
+     * signing station ({@code cairn sign request}); docs/build-release.md, two-machine workflow.
+     */
+    @Parameter(property = "cairn.unsigned", defaultValue = "false")
+    private boolean unsigned;
+
+    /**
+     * Signature sets ({@code cairn sign request --out FILE}) answering {@code outputDirectory/signing-request.json}:
+     * embedded, then the whole set is verified before the output directory changes.
+     */
+    @Parameter(property = "cairn.inject")
+    private List<File> inject = new ArrayList<>();
+
     /** Worker threads for compression and hashing; 0: one per processor. */
     @Parameter(property = "cairn.threads", defaultValue = "0")
     private int threads;
@@ -84,7 +98,9 @@ public class BuildMojo extends AbstractRegistryMojo {
                 .threads(threads)
                 .sourceDateEpoch(sourceDateEpoch)
                 .listener(new LogBuildListener(getLog()))
-                .registries(host -> new RegistryClient(RegistryClient.Options.defaults(credentials)));
+                .registries(host -> new RegistryClient(RegistryClient.Options.defaults(credentials)))
+                .unsigned(unsigned);
+        inject.forEach(f -> rb.inject(f.toPath()));
         cacheFrom.forEach(rb::cacheFrom);
         cacheTo.forEach(rb::cacheTo);
         BuildResult r = ImageSetBuilder.build(rb.build());
@@ -93,6 +109,13 @@ public class BuildMojo extends AbstractRegistryMojo {
 
     private void report(BuildSpec s, BuildResult r) {
         Path out = r.out();
+        if (r.signingRequest() != null) {
+            dev.cairn.pipeline.SigningRequest q = r.signingRequest();
+            getLog().warn("Built " + s.image().name() + " " + s.image().version() + " in " + out + ", NOT SIGNED YET: round " + q.round()
+                    + ", " + q.signatures().size() + " signature(s) for " + String.join(", ", q.roles()) + " in "
+                    + out.resolve(dev.cairn.pipeline.SigningRequest.FILE) + " (cairn sign request, then -Dcairn.inject=...)");
+            return;
+        }
         getLog().info("Built " + s.image().name() + " " + s.image().version() + " in " + out
                 + (r.cachedSteps().isEmpty() ? "" : " (cached: " + String.join(", ", r.cachedSteps()) + ")"));
         for (BuildManifest.Artifact a : r.manifest().artifacts()) {

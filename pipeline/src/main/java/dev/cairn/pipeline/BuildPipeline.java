@@ -10,6 +10,7 @@ import dev.cairn.oci.MediaTypes;
 import dev.cairn.oci.OciLayout;
 import dev.cairn.signing.CmsOptions;
 import dev.cairn.signing.CmsSigner;
+import dev.cairn.signing.DeferredSignatures;
 import dev.cairn.signing.KeyMaterial;
 import dev.cairn.signing.Pem;
 import dev.cairn.signing.RawSignature;
@@ -92,11 +93,23 @@ final class BuildPipeline {
     /** The phase path of PCR 11 right after systemd-stub: the UKI's sections measured, no boot phase word yet. */
     static final String SECTIONS_ONLY_PHASE = ":";
 
-    record Options(Path out, boolean force, int threads, long sourceDateEpoch, BuildListener listener, RegistryStepCache remote) {
+    /**
+     * @param unsigned      every key role is deferred ({@code --unsigned}), recorded in the signing request
+     * @param answeredRound the round of the signing request whose answers this build injects (0: none)
+     * @param answers       every signature injected so far, to keep in OUT for the next round (null: none)
+     */
+    record Options(Path out, boolean force, int threads, long sourceDateEpoch, BuildListener listener, RegistryStepCache remote,
+                   boolean unsigned, int answeredRound, byte[] answers) {
+        Options(Path out, boolean force, int threads, long sourceDateEpoch, BuildListener listener, RegistryStepCache remote) {
+            this(out, force, threads, sourceDateEpoch, listener, remote, false, 0, null);
+        }
     }
 
+    /** Where injected signatures are kept between rounds of a split build (removed once the set is complete). */
+    static final String ANSWERS = ".cairn-signatures.json";
+
     /** What a build produced: the manifest (as written) and how each step went with the cache. */
-    record Outcome(ObjectNode manifest, byte[] manifestBytes, List<StepReport> steps, Path uki) {
+    record Outcome(ObjectNode manifest, byte[] manifestBytes, List<StepReport> steps, Path uki, SigningRequest request) {
     }
 
     private final BuildSpec spec;
@@ -152,9 +165,30 @@ final class BuildPipeline {
             step("manifest", "build manifest (signed)", () -> {
                 Files.write(staging.resolve(MANIFEST), bytes);
                 KeyMaterial km = keys.get(KeyRole.MANIFEST);
-                Files.write(staging.resolve(MANIFEST_SIG), CmsSigner.sign(bytes, km, new CmsOptions(true, true, false, "SHA-256")));
+                label("manifest");
+                byte[] sig = CmsSigner.sign(bytes, km, new CmsOptions(true, true, false, "SHA-256"));
+                if (keys.deferred() == null || keys.deferred().pending().isEmpty()) {
+                    Files.write(staging.resolve(MANIFEST_SIG), sig);
+                }
                 return ManifestJson.object();
             });
+            SigningRequest request = signingRequest(manifest, bytes);
+            if (request != null) {
+                // not signed yet: no whole-set check (it would fail on every missing signature); the request is the output
+                o.listener().warning("the set is not signed yet: " + request.signatures().size() + " signature(s) of round "
+                        + request.round() + " to make (" + String.join(", ", request.roles()) + "), listed in " + o.out().resolve(SigningRequest.FILE));
+                Files.write(staging.resolve(SigningRequest.FILE), request.encode());
+                if (o.answers() != null) {
+                    Files.write(staging.resolve(ANSWERS), o.answers());
+                }
+                publish();
+                if (o.answers() == null) {
+                    Files.deleteIfExists(o.out().resolve(ANSWERS)); // an earlier split build's
+                }
+                done = true;
+                cache.publishRemote();
+                return new Outcome(manifest, bytes, cache.reports(), o.out().resolve(uki.path("path").asText()), request);
+            }
             step("check", "verify the whole set", () -> {
                 ImageSetVerifier.Report r = ImageSetVerifier.verify(staging, anchor(keys.get(KeyRole.MANIFEST)),
                         keys.get(KeyRole.SECUREBOOT).certificate(), Instant.now());
@@ -165,9 +199,11 @@ final class BuildPipeline {
                 return ManifestJson.object();
             });
             publish();
+            Files.deleteIfExists(o.out().resolve(SigningRequest.FILE));
+            Files.deleteIfExists(o.out().resolve(ANSWERS));
             done = true;
             cache.publishRemote();
-            return new Outcome(manifest, bytes, cache.reports(), o.out().resolve(uki.path("path").asText()));
+            return new Outcome(manifest, bytes, cache.reports(), o.out().resolve(uki.path("path").asText()), null);
         } finally {
             if (!done) {
                 dev.cairn.io.FileTrees.delete(staging);
@@ -206,6 +242,16 @@ final class BuildPipeline {
                 .add("version", spec.image().version()).add("comp", r.compression().name()).add("pseudo", String.join("\n", r.pseudo()))
                 .add("exclude", String.join("\n", r.exclude())).add("sde", Long.toString(o.sourceDateEpoch()))
                 .add("salt", spec.verity().salt() == null ? "derived" : HexFormat.of().formatHex(spec.verity().salt()));
+        if (r.fileContexts() != null) {
+            // the rules by content (FILE and the companions libselinux reads), not by path
+            for (Path f : dev.cairn.pipeline.selinux.FileContexts.files(r.fileContexts())) {
+                key.addFile("selinux " + f.getFileName(), f);
+            }
+        }
+        if (r.ima() != null) {
+            // the signer's certificate stands for the key: a new key makes new signatures
+            key.add("ima", r.ima().files() + " " + r.ima().hash() + " " + BuildKeys.fingerprint(keys.get(KeyRole.IMA)));
+        }
         if (r.dir() != null) {
             key.addTree("dir", r.dir(), Set.of(o.out().toAbsolutePath().normalize()));
         } else if (r.tar() != null) {
@@ -233,6 +279,14 @@ final class BuildPipeline {
         try (FileChannel ch = FileChannel.open(img, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
              SquashfsWriter w = new SquashfsWriter(ch, so)) {
             SourceFilter filter = new SourceFilter(r.exclude(), 0L, 0L);
+            if (r.fileContexts() != null) {
+                w.addEntryAttributes(dev.cairn.pipeline.selinux.FileContexts.load(r.fileContexts())
+                        .labeller(new java.util.concurrent.atomic.AtomicLong(), new java.util.concurrent.atomic.AtomicLong()));
+            }
+            if (r.ima() != null) {
+                // after the labels; IMA signs content only, so the order does not change a signature
+                w.addEntryAttributes(new ImaFileSigning(keys.get(KeyRole.IMA), r.ima()));
+            }
             if (r.dir() != null) {
                 DirectorySource.add(r.dir(), w, filter, Set.of(o.out().toAbsolutePath().normalize()));
             } else if (r.tar() != null) {
@@ -280,6 +334,7 @@ final class BuildPipeline {
 
     private ObjectNode rootHashSignature(String rootHash) throws IOException {
         Files.write(staging.resolve(ROOTHASH), (rootHash + "\n").getBytes(StandardCharsets.US_ASCII));
+        label("roothash");
         Files.write(staging.resolve(ROOTHASH_SIG), RootHashSignature.sign(rootHash, keys.get(KeyRole.VERITY), true));
         return ManifestJson.object();
     }
@@ -303,6 +358,7 @@ final class BuildPipeline {
         byte[] bytes = text.toString().getBytes(StandardCharsets.UTF_8);
         IpePolicy.parse(bytes);
         Files.write(staging.resolve(POLICY), bytes);
+        label("ipe-policy");
         Files.write(staging.resolve(POLICY_SIG), CmsSigner.sign(bytes, keys.get(KeyRole.IPE), new CmsOptions(false, true, false, "SHA-256")));
         ObjectNode r = ManifestJson.object();
         r.put("name", ipe.name());
@@ -399,7 +455,11 @@ final class BuildPipeline {
         BuildSpec.Kernel k = spec.kernel();
         String file = spec.image().name() + ".efi";
         KeyMaterial pcr = keys.get(KeyRole.PCR);
-        PcrSigningKey pcrKey = PcrSigningKey.of(pcr);
+        // a deferred key cannot sign PcrSigningKey.of's test challenge: its certificate stands for the key (the station checks)
+        PcrSigningKey pcrKey = DeferredSignatures.isDeferred(pcr)
+                ? new PcrSigningKey(pcr.key(), (java.security.interfaces.RSAPublicKey) pcr.certificate().getPublicKey(), pcr.provider(),
+                        pcr.description())
+                : PcrSigningKey.of(pcr);
         byte[] osrel = (k.osRelease() != null ? k.osRelease().strip() + "\n" : osRelease()).getBytes(StandardCharsets.UTF_8);
         UkiBuilder.Inputs in = new UkiBuilder.Inputs(k.stub(), k.linux(), List.of(staging.resolve(INITRAMFS)),
                 cmdline.getBytes(StandardCharsets.US_ASCII), osrel, null, null, null, null,
@@ -409,7 +469,9 @@ final class BuildPipeline {
                 .add("banks", String.join(",", k.pcrBanks())).add("sb", BuildKeys.fingerprint(keys.get(KeyRole.SECUREBOOT)))
                 .add("pcr", BuildKeys.fingerprint(pcr)).add("file", file)
                 .add("recorded", k.linuxFile() + "\n" + k.stubFile());
-        Optional<ObjectNode> hit = cache.restore("uki", ck, staging, List.of(file));
+        // a UKI with signatures still to come is not cached: the next round's would be restored as if signed
+        boolean deferred = keys.deferred() != null;
+        Optional<ObjectNode> hit = deferred ? Optional.empty() : cache.restore("uki", ck, staging, List.of(file));
         if (hit.isPresent()) {
             Optional<ObjectNode> sound = sound("uki", ck, List.of(file), () -> {
                 UkiBuilder.Prepared prepared = UkiBuilder.prepare(in);
@@ -423,10 +485,13 @@ final class BuildPipeline {
                 return sound.get();
             }
         }
+        label("authenticode:" + file);
         UkiAssembly.Result r = UkiAssembly.build(new UkiAssembly.Request(in, keys.get(KeyRole.SECUREBOOT), false, pcrKey, k.pcrBanks(),
                 null, true, staging.resolve(file)));
         ObjectNode n = ukiResult(file, cmdline, r.prepared());
-        cache.store("uki", ck, staging, List.of(file), n);
+        if (!deferred) {
+            cache.store("uki", ck, staging, List.of(file), n);
+        }
         return n;
     }
 
@@ -539,6 +604,7 @@ final class BuildPipeline {
         }
         KeyMaterial km = keys.get(KeyRole.OCI);
         byte[] payload = CosignSignatures.payload(out.reference(), manifest.digest());
+        label("cosign");
         String sig = java.util.Base64.getEncoder().encodeToString(RawSignature.sign(payload, km));
         Descriptor sigManifest = CosignSignatures.attach(layout, manifest.digest(),
                 new CosignSignatures.Signature(payload, sig, pem(km.certificate())));
@@ -617,6 +683,24 @@ final class BuildPipeline {
             a.put("sha256", StepCache.digest(p));
         }
         m.set("squashfs", rootfs.get("squashfs"));
+        BuildSpec.Rootfs rs = spec.rootfs();
+        if (rs.fileContexts() != null) {
+            ObjectNode se = m.putObject("selinux");
+            se.put("fileContexts", rs.fileContexts().getFileName().toString());
+            ArrayNode fs = se.putArray("files");
+            for (Path f : dev.cairn.pipeline.selinux.FileContexts.files(rs.fileContexts())) {
+                ObjectNode fo = fs.addObject();
+                fo.put("name", f.getFileName().toString());
+                fo.put("sha256", StepCache.digest(f));
+            }
+        }
+        if (rs.ima() != null) {
+            ObjectNode im = m.putObject("ima");
+            im.put("files", rs.ima().files().name().toLowerCase(java.util.Locale.ROOT));
+            im.put("hash", rs.ima().hash().name().toLowerCase(java.util.Locale.ROOT));
+            im.put("signatureVersion", 2);
+            im.put("signer", "keys.ima");
+        }
         ObjectNode v = rootfs.get("verity").deepCopy();
         v.put("layout", "appended");
         v.put("signature", ROOTHASH_SIG);
@@ -658,6 +742,139 @@ final class BuildPipeline {
         return chain.get(chain.size() - 1);
     }
 
+    // ---- deferred signatures ----
+
+    /** Names the signatures the next signing call makes (for the signing request). */
+    private void label(String id) {
+        if (keys.deferred() != null) {
+            keys.deferred().label(id);
+        }
+    }
+
+    /** The round a role's signatures belong to: a signature covers those of earlier rounds (docs/build-release.md). */
+    static int round(KeyRole role) {
+        return switch (role) {
+            case VERITY, IPE, OCI -> 1;   // over the root hash, the policy, the OCI image manifest: nothing signed
+            case PCR -> 2;                // .pcrsig: PCR 11 covers the initrd, which carries the root-hash and policy signatures
+            case SECUREBOOT -> 3;         // Authenticode covers every section, .pcrsig too
+            case MANIFEST -> 4;           // the manifest lists the digest of every artifact
+            case IMA -> throw new IllegalStateException("IMA signatures are made while the root filesystem is written, never deferred");
+        };
+    }
+
+    /**
+     * The signatures of the earliest round still missing, or null when the set is complete. A
+     * signature of a later round is over placeholders and is asked for only once its round comes.
+     */
+    private SigningRequest signingRequest(ObjectNode manifest, byte[] manifestBytes) throws IOException {
+        DeferredSignatures d = keys.deferred();
+        if (d == null || d.pending().isEmpty()) {
+            return null;
+        }
+        int round = Integer.MAX_VALUE;
+        for (DeferredSignatures.Pending p : d.pending()) {
+            round = Math.min(round, round(role(p)));
+        }
+        if (round <= o.answeredRound()) {
+            List<String> again = new ArrayList<>();
+            for (DeferredSignatures.Pending p : d.pending()) {
+                if (round(role(p)) == round) {
+                    again.add(p.label() + " (" + p.role() + ")");
+                }
+            }
+            throw new PipelineException(PipelineException.Kind.VERIFICATION_FAILED, "the injected signatures do not cover "
+                    + String.join(", ", again) + ": the build now asks to sign other bytes than the request did (the spec, an input "
+                    + "or a key changed since the request was made: build with --unsigned again), or an answer is missing");
+        }
+        Map<String, String[]> pcrLabels = pcrLabels(manifest);
+        List<SigningRequest.Entry> entries = new ArrayList<>();
+        Set<String> ids = new java.util.HashSet<>();
+        String ukiFile = manifest.path("uki").path("path").asText();
+        for (DeferredSignatures.Pending p : d.pending()) {
+            KeyRole role = role(p);
+            if (round(role) != round) {
+                continue;
+            }
+            String id;
+            String kind;
+            String description;
+            String artifact;
+            switch (role) {
+                case VERITY -> {
+                    id = "roothash";
+                    kind = "cms";
+                    description = "root-hash PKCS#7 (dm-verity, kernel keyring) over the root hash " + manifest.path("verity").path("rootHash").asText();
+                    artifact = ROOTHASH_SIG;
+                }
+                case IPE -> {
+                    id = "ipe-policy";
+                    kind = "cms";
+                    description = "IPE policy PKCS#7 over the policy text (" + POLICY + ")";
+                    artifact = POLICY_SIG;
+                }
+                case OCI -> {
+                    id = "cosign";
+                    kind = "cosign";
+                    description = "cosign payload of " + manifest.path("oci").path("manifest").asText() + " ("
+                            + manifest.path("oci").path("reference").asText() + ")";
+                    artifact = manifest.path("oci").path("layout").asText();
+                }
+                case PCR -> {
+                    String[] bp = pcrLabels.get(p.dataSha256());
+                    if (bp == null) {
+                        throw new IllegalStateException("a PCR policy signature over an unpredicted value");
+                    }
+                    id = "pcr11:" + bp[0] + ":" + bp[1];
+                    kind = "pcr-policy";
+                    description = "PCR 11 policy, bank " + bp[0] + ", phase " + bp[1] + " (.pcrsig of " + ukiFile + ")";
+                    artifact = ukiFile;
+                }
+                case SECUREBOOT -> {
+                    id = "authenticode:" + ukiFile;
+                    kind = "authenticode";
+                    description = "Authenticode of " + ukiFile + " (signed attributes; image digest sha256:"
+                            + manifest.path("uki").path("authenticodeSha256").asText() + ")";
+                    artifact = ukiFile;
+                }
+                case MANIFEST -> {
+                    id = "manifest";
+                    kind = "cms";
+                    description = "build manifest (" + MANIFEST + ", sha256:" + SigningRequest.sha256(manifestBytes) + ")";
+                    artifact = MANIFEST_SIG;
+                }
+                default -> throw new IllegalStateException(role.name());
+            }
+            if (!ids.add(id)) {
+                throw new IllegalStateException("two signatures named " + id);
+            }
+            entries.add(new SigningRequest.Entry(id, keys.deferredAs(role).specName(), kind, description, artifact, p.algorithm(),
+                    p.certificate(), p.data()));
+        }
+        return new SigningRequest(spec.image().name(), spec.image().version(), round, o.unsigned(), SigningRequest.sha256(manifestBytes),
+                entries);
+    }
+
+    private static KeyRole role(DeferredSignatures.Pending p) {
+        return KeyRole.valueOf(p.role().toUpperCase(Locale.ROOT));
+    }
+
+    /** SHA-256 of each PCR policy digest .pcrsig signs → {bank, phase}, from the predictions the manifest records. */
+    private static Map<String, String[]> pcrLabels(ObjectNode manifest) {
+        Map<String, String[]> m = new TreeMap<>();
+        for (com.fasterxml.jackson.databind.JsonNode e : manifest.path("uki").path("pcr11")) {
+            String phase = e.path("phase").asText();
+            String bank = e.path("bank").asText();
+            try {
+                byte[] pol = dev.cairn.signing.pcr.PcrPolicy.policyPcrDigest(new dev.cairn.signing.pcr.PcrValue(
+                        dev.cairn.signing.pcr.PcrBank.of(bank), phase, HexFormat.of().parseHex(e.path("value").asText())));
+                m.put(SigningRequest.sha256(pol), new String[] {bank, phase});
+            } catch (RuntimeException x) {
+                // a bank .pcrsig does not sign
+            }
+        }
+        return m;
+    }
+
     // ---- publishing ----
 
     private void publish() throws IOException {
@@ -669,7 +886,7 @@ final class BuildPipeline {
         for (Path p : entries) {
             String name = p.getFileName().toString();
             stale.remove(name);
-            if (name.equals(MANIFEST) || name.equals(MANIFEST_SIG)) {
+            if (name.equals(MANIFEST) || name.equals(MANIFEST_SIG) || name.equals(SigningRequest.FILE)) {
                 continue;
             }
             replace(p, o.out().resolve(name));
@@ -685,7 +902,12 @@ final class BuildPipeline {
             }
         }
         replace(staging.resolve(MANIFEST), o.out().resolve(MANIFEST));
-        replace(staging.resolve(MANIFEST_SIG), o.out().resolve(MANIFEST_SIG));
+        if (Files.exists(staging.resolve(MANIFEST_SIG))) {
+            replace(staging.resolve(MANIFEST_SIG), o.out().resolve(MANIFEST_SIG));
+        }
+        if (Files.exists(staging.resolve(SigningRequest.FILE))) {
+            replace(staging.resolve(SigningRequest.FILE), o.out().resolve(SigningRequest.FILE));
+        }
         Files.delete(staging);
     }
 

@@ -19,10 +19,14 @@ import java.util.Objects;
  * @param waitForLock     wait while another build holds {@code out} (false: fail at once, naming it)
  * @param listener        progress, warnings and waits
  * @param registries      how registries (the step caches) are reached
+ * @param unsigned        defer every key role to a signing station: build, leave the signatures out and write
+ *                        {@code OUT/signing-request.json} (docs/build-release.md, two-machine workflow)
+ * @param inject          signature sets ({@code cairn sign request} outputs) answering {@code OUT/signing-request.json};
+ *                        the set replaces OUT's only once complete and verified (or holds the next round's request)
  */
 public record BuildRequest(BuildSpec spec, Path out, Path devKeys, boolean force, int threads, Long sourceDateEpoch,
                            List<String> cacheFrom, List<String> cacheTo, boolean waitForLock, BuildListener listener,
-                           RegistryAccess registries) {
+                           RegistryAccess registries, boolean unsigned, List<Path> inject) {
     public BuildRequest {
         Objects.requireNonNull(spec, "spec");
         Objects.requireNonNull(out, "out");
@@ -34,6 +38,10 @@ public record BuildRequest(BuildSpec spec, Path out, Path devKeys, boolean force
         }
         cacheFrom = List.copyOf(cacheFrom);
         cacheTo = List.copyOf(cacheTo);
+        inject = inject == null ? List.of() : List.copyOf(inject);
+        if (unsigned && !inject.isEmpty()) {
+            throw new IllegalArgumentException("unsigned and inject exclude each other: inject answers the request an unsigned build wrote");
+        }
         listener = listener == null ? BuildListener.NONE : listener;
         registries = registries == null ? RegistryAccess.ANONYMOUS : registries;
     }
@@ -60,6 +68,8 @@ public record BuildRequest(BuildSpec spec, Path out, Path devKeys, boolean force
         private boolean waitForLock = true;
         private BuildListener listener = BuildListener.NONE;
         private RegistryAccess registries = RegistryAccess.ANONYMOUS;
+        private boolean unsigned;
+        private final List<Path> inject = new ArrayList<>();
 
         private Builder(BuildSpec spec, Path out) {
             this.spec = spec;
@@ -111,9 +121,19 @@ public record BuildRequest(BuildSpec spec, Path out, Path devKeys, boolean force
             return this;
         }
 
+        public Builder unsigned(boolean unsigned) {
+            this.unsigned = unsigned;
+            return this;
+        }
+
+        public Builder inject(Path signatureSet) {
+            this.inject.add(signatureSet);
+            return this;
+        }
+
         public BuildRequest build() {
             return new BuildRequest(spec, out, devKeys, force, threads, sourceDateEpoch, cacheFrom, cacheTo, waitForLock, listener,
-                    registries);
+                    registries, unsigned, inject);
         }
     }
 }

@@ -11,14 +11,21 @@ import java.util.List;
  * @param steps    each step's relation to the cache, in build order
  * @param uki      the signed UKI in {@code out}
  * @param devKeys  the development keys the set was signed with, or null when no key source was {@code dev}
+ * @param signingRequest the signatures still to make ({@code OUT/signing-request.json}), or null when the set is signed and verified
  */
-public record BuildResult(Path out, BuildManifest manifest, List<StepReport> steps, Path uki, DevKeyFiles devKeys) {
+public record BuildResult(Path out, BuildManifest manifest, List<StepReport> steps, Path uki, DevKeyFiles devKeys,
+                          SigningRequest signingRequest) {
     public BuildResult {
         steps = List.copyOf(steps);
     }
 
     /** The directory of development keys, and the certificates {@code cairn verify} needs from it. */
     public record DevKeyFiles(Path dir, Path caCertificate, Path dbCertificate) {
+    }
+
+    /** Whether the set is signed and verified (no signing request outstanding). */
+    public boolean complete() {
+        return signingRequest == null;
     }
 
     /** The names of the steps whose outputs came from a cache. */

@@ -43,8 +43,29 @@ public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEp
         }
     }
 
-    /** Exactly one of dir, tar and oci. */
-    public record Rootfs(Path dir, Path tar, OciRootfs oci, Compression compression, List<String> pseudo, List<String> exclude) {
+    /**
+     * Exactly one of dir, tar and oci.
+     *
+     * @param fileContexts {@code selinux.fileContexts}: label every entry as setfiles does (null: no labels)
+     * @param ima          {@code ima}: sign files into {@code security.ima} (null: no signatures)
+     */
+    public record Rootfs(Path dir, Path tar, OciRootfs oci, Compression compression, List<String> pseudo, List<String> exclude,
+                         Path fileContexts, Ima ima) {
+    }
+
+    /**
+     * {@code rootfs.ima}: IMA signature v2 in {@code security.ima} of the regular files chosen by
+     * {@code files}, with the {@code ima} key ({@code key}, a key source) and the hash {@code hash}.
+     */
+    public record Ima(ImaFiles files, dev.cairn.signing.ImaSignature.Hash hash, KeySpec key) {
+    }
+
+    /** Which regular files {@code rootfs.ima} signs. */
+    public enum ImaFiles {
+        /** Regular files with any execute bit (owner, group or other; setuid/setgid files included). */
+        EXECUTABLES,
+        /** Every regular file. */
+        ALL
     }
 
     /**
@@ -150,6 +171,9 @@ public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEp
         Kernel kernel = kernel(t, t.map(root, "kernel", true));
         Ipe ipe = ipe(t, t.map(root, "ipe", false), name, version);
         Map<KeyRole, KeySpec> keys = keys(t, t.map(root, "keys", true));
+        if (rootfs.ima() != null) {
+            keys.put(KeyRole.IMA, rootfs.ima().key());
+        }
         Outputs outputs = outputs(t, t.map(root, "outputs", false), name, version);
         if (outputs.disk() != null && outputs.disk().slots() == 2 && (name + "_" + version + "_verity_sig").length() > 36) {
             throw t.error(t.node(t.map(root, "outputs", false), "disk"), "with slots: 2 the partitions are labelled NAME_VERSION_verity_sig, "
@@ -163,7 +187,7 @@ public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEp
     }
 
     private static Rootfs rootfs(SpecTree t, Node n) throws SpecException {
-        t.onlyKeys(n, "dir", "tar", "oci", "compression", "pseudo", "exclude");
+        t.onlyKeys(n, "dir", "tar", "oci", "compression", "pseudo", "exclude", "selinux", "ima");
         Path dir = t.path(n, "dir", false);
         Path tar = t.path(n, "tar", false);
         String ociRef = t.string(n, "oci", false);
@@ -197,7 +221,53 @@ public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEp
                 throw t.error(t.node(n, "pseudo").list().get(i), e.getMessage());
             }
         }
-        return new Rootfs(dir, tar, oci, comp, pseudo, t.strings(n, "exclude"));
+        Path fileContexts = null;
+        Node se = t.map(n, "selinux", false);
+        if (se != null) {
+            t.onlyKeys(se, "fileContexts");
+            fileContexts = t.path(se, "fileContexts", true);
+            try {
+                dev.cairn.pipeline.selinux.FileContexts.load(fileContexts);
+            } catch (IOException e) {
+                throw t.error(t.node(se, "fileContexts"), PipelineException.describe(e));
+            }
+        }
+        return new Rootfs(dir, tar, oci, comp, pseudo, t.strings(n, "exclude"), fileContexts, ima(t, t.map(n, "ima", false)));
+    }
+
+    private static Ima ima(SpecTree t, Node n) throws SpecException {
+        if (n == null) {
+            return null;
+        }
+        t.onlyKeys(n, "key", "files", "hash");
+        Node k = t.node(n, "key");
+        if (k == null || k.value() == null && !k.isMap()) {
+            throw t.error(n, "missing 'key': the key source of the IMA signatures ('dev', or a mapping with key/cert, pkcs12 or pkcs11)");
+        }
+        KeySpec key = KeySpec.parse(t, k);
+        String f = t.string(n, "files", false);
+        ImaFiles files;
+        if (f == null || f.equals("executables")) {
+            files = ImaFiles.EXECUTABLES;
+        } else if (f.equals("all")) {
+            files = ImaFiles.ALL;
+        } else {
+            throw t.error(t.node(n, "files"), "'executables' (regular files with an execute bit) or 'all', not '" + f + "'");
+        }
+        String h = t.string(n, "hash", false);
+        dev.cairn.signing.ImaSignature.Hash hash;
+        if (h == null || h.equals("sha256")) {
+            hash = dev.cairn.signing.ImaSignature.Hash.SHA256;
+        } else if (h.equals("sha384")) {
+            hash = dev.cairn.signing.ImaSignature.Hash.SHA384;
+        } else if (h.equals("sha512")) {
+            hash = dev.cairn.signing.ImaSignature.Hash.SHA512;
+        } else if (h.equals("sha1")) {
+            hash = dev.cairn.signing.ImaSignature.Hash.SHA1;
+        } else {
+            throw t.error(t.node(n, "hash"), "sha256 (default), sha384, sha512 or sha1, not '" + h + "'");
+        }
+        return new Ima(files, hash, key);
     }
 
     private static Verity verity(SpecTree t, Node n) throws SpecException {
@@ -335,11 +405,19 @@ public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEp
     private static Map<KeyRole, KeySpec> keys(SpecTree t, Node n) throws SpecException {
         List<String> names = new ArrayList<>();
         for (KeyRole r : KeyRole.values()) {
-            names.add(r.specName());
+            if (r != KeyRole.IMA) {
+                names.add(r.specName());
+            }
+        }
+        if (n.map().containsKey(KeyRole.IMA.specName())) {
+            throw t.error(t.node(n, KeyRole.IMA.specName()), "the IMA key is given with the signatures it makes: rootfs.ima.key");
         }
         t.onlyKeys(n, names.toArray(String[]::new));
         Map<KeyRole, KeySpec> out = new EnumMap<>(KeyRole.class);
         for (KeyRole r : KeyRole.values()) {
+            if (r == KeyRole.IMA) {
+                continue;
+            }
             Node k = t.node(n, r.specName());
             if (k != null && k.value() != null) {
                 out.put(r, KeySpec.parse(t, k));

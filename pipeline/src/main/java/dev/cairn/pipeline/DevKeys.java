@@ -35,9 +35,11 @@ final class DevKeys {
     static final Path OVMF_TEMPLATE = Path.of("/usr/share/OVMF/OVMF_VARS_4M.fd");
     private static final Duration VALIDITY = Duration.ofDays(3650);
     private final Path dir;
+    private final String imageName;
 
-    private DevKeys(Path dir) {
+    private DevKeys(Path dir, String imageName) {
         this.dir = dir;
+        this.imageName = imageName;
     }
 
     Path dir() {
@@ -54,7 +56,7 @@ final class DevKeys {
 
     /** Opens {@code dir}, creating the keys when it holds none yet. */
     static DevKeys openOrCreate(Path dir, String imageName) throws IOException {
-        DevKeys k = new DevKeys(dir);
+        DevKeys k = new DevKeys(dir, imageName);
         if (Files.isRegularFile(dir.resolve("signer.key")) && Files.isRegularFile(dir.resolve("secureboot/db.key"))
                 && Files.isRegularFile(dir.resolve("pcr.key"))) {
             return k;
@@ -113,6 +115,8 @@ final class DevKeys {
                 "ca.crt, ca.key          development CA: cairn verify OUT --ca ca.crt --db-cert secureboot/db.crt",
                 "signer.crt, signer.key  leaf of that CA: signs the build manifest and the OCI image (cosign)",
                 "pcr.crt, pcr.key        PCR 11 policy key (.pcrsig/.pcrpkey in the UKI)",
+                "ima.crt, ima.der, ima.key  leaf of the CA (made when a spec first has rootfs.ima: dev): signs security.ima;",
+                "                        evmctl ima_verify --key ima.der, or load ima.der into the .ima keyring",
                 "").getBytes(StandardCharsets.US_ASCII));
     }
 
@@ -122,7 +126,35 @@ final class DevKeys {
             case SECUREBOOT, VERITY, IPE -> KeyLoader.fromFiles(dir.resolve("secureboot/db.key"), dir.resolve("secureboot/db.crt"), null);
             case PCR -> KeyLoader.fromFiles(dir.resolve("pcr.key"), dir.resolve("pcr.crt"), null);
             case MANIFEST, OCI -> KeyLoader.fromFiles(dir.resolve("signer.key"), dir.resolve("signer.crt"), null);
+            case IMA -> {
+                ensureImaKey();
+                yield KeyLoader.fromFiles(dir.resolve("ima.key"), dir.resolve("ima.crt"), null);
+            }
         };
+    }
+
+    /**
+     * The IMA signing key, a leaf of the development CA with the code-signing usage (what the
+     * kernel's .ima keyring wants: a key certified by a CA it trusts), made on first use so that
+     * development key directories from before it get one too.
+     */
+    private void ensureImaKey() throws IOException {
+        if (Files.isRegularFile(dir.resolve("ima.key")) && Files.isRegularFile(dir.resolve("ima.crt"))) {
+            return;
+        }
+        KeyMaterial ca = KeyLoader.fromFiles(dir.resolve("ca.key"), dir.resolve("ca.crt"), null);
+        KeyMaterial ima = DevelopmentPki.leaf(ca, "cairn " + imageName + " IMA signer", 2048, Instant.now().truncatedTo(ChronoUnit.DAYS),
+                VALIDITY, KeyPurposeId.id_kp_codeSigning);
+        try (AtomicOutputGroup out = new AtomicOutputGroup()) {
+            out.writePrivate(dir.resolve("ima.key"), key(ima));
+            out.write(dir.resolve("ima.crt"), cert(ima.certificate()));
+            try {
+                out.write(dir.resolve("ima.der"), ima.certificate().getEncoded());
+            } catch (CertificateEncodingException e) {
+                throw new SigningException("cannot encode a certificate", e);
+            }
+            out.commit();
+        }
     }
 
     private static byte[] key(KeyMaterial km) {

@@ -140,6 +140,11 @@ public final class ImageSetVerifier {
         byte[][] bytes = new byte[1][];
         boolean signed = link("manifest signature", () -> {
             bytes[0] = readSmall(manifestFile);
+            if (!java.nio.file.Files.exists(dir.resolve(BuildPipeline.MANIFEST_SIG))
+                    && java.nio.file.Files.isRegularFile(dir.resolve(SigningRequest.FILE))) {
+                throw new Failure("the set is not signed yet: " + dir.resolve(SigningRequest.FILE)
+                        + " lists the signatures still to make (cairn sign request, then cairn build --inject)");
+            }
             byte[] sig = readSmall(dir.resolve(BuildPipeline.MANIFEST_SIG));
             X509Certificate signer = CmsVerifier.verify(sig, bytes[0], List.of(ca), List.of(), now).signer();
             return "signed by " + signer.getSubjectX500Principal().getName() + ", trusted by " + ca.getSubjectX500Principal().getName();

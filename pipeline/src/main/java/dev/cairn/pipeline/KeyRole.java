@@ -9,7 +9,8 @@ public enum KeyRole {
     IPE("the IPE policy signature (kernel keyring; default: the secureboot key)", SECUREBOOT),
     PCR("the signed PCR 11 policy in .pcrsig (RSA; default: the secureboot key)", SECUREBOOT),
     MANIFEST("the build manifest's CMS signature", null),
-    OCI("the cosign signature of the OCI image (default: the manifest key)", MANIFEST);
+    OCI("the cosign signature of the OCI image (default: the manifest key)", MANIFEST),
+    IMA("the IMA signatures (security.ima) of the root filesystem's files; given as rootfs.ima.key", null);
 
     private final String purpose;
     private final KeyRole fallback;

@@ -13,7 +13,8 @@ import java.nio.file.Path;
 public record KeySpec(Kind kind, Path key, Path cert, Path pkcs12, String alias, String passEnv, Path passFile, Pkcs11 pkcs11,
                       Path specFile, int line, String path) {
 
-    public enum Kind { DEV, FILES, PKCS12, PKCS11 }
+    /** DEFERRED: only the certificate is here; a signing station holds the key ({@code cairn sign request}). */
+    public enum Kind { DEV, FILES, PKCS12, PKCS11, DEFERRED }
 
     public record Pkcs11(Path module, String token, Long slot, String label, String id, String pinEnv, Path pinFile) {
     }
@@ -28,12 +29,21 @@ public record KeySpec(Kind kind, Path key, Path cert, Path pkcs12, String alias,
             if ("dev".equals(n.value())) {
                 return new KeySpec(Kind.DEV, null, null, null, null, null, null, null, t.file(), n.line(), n.path());
             }
+            if ("defer".equals(n.value())) {
+                throw t.error(n, "a deferred key needs its certificate (the build embeds it): {cert: FILE, defer: true}");
+            }
             throw t.error(n, "a key source is 'dev' or a mapping with key/cert, pkcs12 or pkcs11, not '" + n.value() + "'");
         }
         if (!n.isMap()) {
             throw t.error(n, "a key source is 'dev' or a mapping with key/cert, pkcs12 or pkcs11");
         }
-        t.onlyKeys(n, "key", "cert", "pkcs12", "alias", "passEnv", "passFile", "pkcs11");
+        t.onlyKeys(n, "key", "cert", "pkcs12", "alias", "passEnv", "passFile", "pkcs11", "defer");
+        if (t.bool(n, "defer", false)) {
+            t.onlyKeys(n, "cert", "defer");
+            Path cert = t.path(n, "cert", true);
+            requireFile(t, n, "cert", cert);
+            return new KeySpec(Kind.DEFERRED, null, cert, null, null, null, null, null, t.file(), n.line(), n.path());
+        }
         Path key = t.path(n, "key", false);
         Path cert = t.path(n, "cert", false);
         Path p12 = t.path(n, "pkcs12", false);

@@ -56,6 +56,11 @@ public final class ImaSignature {
             return kernelId;
         }
 
+        /** The JCA digest name ({@code SHA-256}, ...). */
+        public String jcaName() {
+            return jca;
+        }
+
         public MessageDigest newDigest() {
             try {
                 return MessageDigest.getInstance(jca);

@@ -72,6 +72,11 @@ public final class SquashfsWriter implements AutoCloseable {
     private XattrTable tableXattrs;
     private boolean closed;
     private java.util.function.LongConsumer progress = n -> { };
+    private final List<EntryAttributes> attributeSets = new ArrayList<>();
+    /** Digest algorithms the attribute sets need of file content, in registration order (deduplicated). */
+    private final List<String> digestAlgorithms = new ArrayList<>();
+    private MessageDigest[] contentDigests = new MessageDigest[0];
+    private boolean filesAdded;
 
     public SquashfsWriter(FileChannel out, SquashfsOptions options) throws IOException {
         this.out = out;
@@ -114,6 +119,46 @@ public final class SquashfsWriter implements AutoCloseable {
         return this;
     }
 
+    /**
+     * Registers extended attributes to set on every entry at {@link #finish()} (see
+     * {@link EntryAttributes}); sets registered later see what earlier ones set. Register before
+     * the first file when the set needs content digests.
+     *
+     * @throws IllegalStateException when the options store no xattrs, or a file was already added
+     *                               and the set needs a content digest
+     */
+    public SquashfsWriter addEntryAttributes(EntryAttributes attributes) {
+        checkOpen();
+        if (!options.xattrs()) {
+            throw new IllegalStateException("extended attributes are switched off (no-xattrs): nothing to set them in");
+        }
+        String alg = attributes.contentDigest();
+        if (alg != null) {
+            if (filesAdded) {
+                throw new IllegalStateException("content digests are computed while files are read: register before the first file");
+            }
+            if (!digestAlgorithms.contains(alg)) {
+                try {
+                    MessageDigest.getInstance(alg);
+                } catch (NoSuchAlgorithmException e) {
+                    throw new IllegalArgumentException("unknown digest algorithm " + alg, e);
+                }
+                digestAlgorithms.add(alg);
+                MessageDigest[] mds = new MessageDigest[digestAlgorithms.size()];
+                for (int k = 0; k < mds.length; k++) {
+                    try {
+                        mds[k] = MessageDigest.getInstance(digestAlgorithms.get(k));
+                    } catch (NoSuchAlgorithmException e) {
+                        throw new IllegalStateException(e);
+                    }
+                }
+                contentDigests = mds;
+            }
+        }
+        attributeSets.add(attributes);
+        return this;
+    }
+
     // ---------------------------------------------------------------- entries
 
     /** Adds (or updates the metadata of) a directory; missing parents are created. */
@@ -145,7 +190,17 @@ public final class SquashfsWriter implements AutoCloseable {
         }
         Node parent = parentOf(names);
         InodeData inode = new InodeData(Inode.FILE, applyTime(meta));
+        filesAdded = true;
+        for (MessageDigest md : contentDigests) {
+            md.reset();
+        }
         inode.data = writeContent(content);
+        if (contentDigests.length > 0) {
+            inode.digests = new byte[contentDigests.length][];
+            for (int k = 0; k < contentDigests.length; k++) {
+                inode.digests[k] = contentDigests[k].digest();
+            }
+        }
         put(parent, new Node(names[names.length - 1], inode));
     }
 
@@ -268,9 +323,15 @@ public final class SquashfsWriter implements AutoCloseable {
         if (!options.xattrs() && !r.xattrs().isEmpty()) {
             r = r.withXattrs(null);
         }
+        checkXattrs(r.xattrs());
+        return r;
+    }
+
+    /** The writer's (and reader's) bounds on one entry's xattrs: what the reader would refuse is not written. */
+    private static void checkXattrs(SortedMap<String, byte[]> xattrs) {
         long names = 0;
         long total = 0;
-        for (Map.Entry<String, byte[]> x : r.xattrs().entrySet()) {
+        for (Map.Entry<String, byte[]> x : xattrs.entrySet()) {
             xattrPrefix(x.getKey());
             if (x.getValue().length > SquashfsImage.MAX_XATTR_VALUE) {
                 throw new IllegalArgumentException("xattr " + x.getKey() + " has a value of " + x.getValue().length
@@ -285,7 +346,86 @@ public final class SquashfsWriter implements AutoCloseable {
             throw new IllegalArgumentException("xattrs of one entry exceed " + XattrReader.MAX_SET_NAMES
                     + " bytes of names or " + XattrReader.MAX_SET_BYTES + " bytes in all");
         }
-        return r;
+    }
+
+    /**
+     * Asks every registered {@link EntryAttributes} for each inode's xattrs: inodes in pre-order
+     * of the sorted tree (root first, a hard-linked inode under its first path), the calls spread
+     * over the compression threads (idle by now), the results applied in tree order.
+     */
+    private void applyEntryAttributes() throws IOException {
+        if (attributeSets.isEmpty()) {
+            return;
+        }
+        List<InodeData> inodes = new ArrayList<>();
+        List<String> paths = new ArrayList<>();
+        java.util.Set<InodeData> seen = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        collect(root, "/", inodes, paths, seen);
+        for (EntryAttributes set : attributeSets) {
+            int digestIndex = set.contentDigest() == null ? -1 : digestAlgorithms.indexOf(set.contentDigest());
+            List<Future<SortedMap<String, byte[]>>> results = new ArrayList<>(inodes.size());
+            for (int k = 0; k < inodes.size(); k++) {
+                InodeData i = inodes.get(k);
+                String path = paths.get(k);
+                byte[] digest = digestIndex >= 0 && i.digests != null ? i.digests[digestIndex] : null;
+                EntryMetadata meta = i.meta;
+                int type = fileType(i.kind);
+                results.add(workers.submit(() -> set.attributes(path, type, meta, digest)));
+            }
+            for (int k = 0; k < inodes.size(); k++) {
+                SortedMap<String, byte[]> x;
+                try {
+                    x = results.get(k).get();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new InterruptedIOException("interrupted while setting attributes");
+                } catch (ExecutionException e) {
+                    Throwable c = e.getCause();
+                    if (c instanceof IOException io) {
+                        throw io;
+                    }
+                    if (c instanceof RuntimeException re) {
+                        throw re;
+                    }
+                    throw new IOException(c);
+                }
+                InodeData i = inodes.get(k);
+                if (x != i.meta.xattrs()) {
+                    try {
+                        checkXattrs(x);
+                    } catch (IllegalArgumentException e) {
+                        throw new IllegalArgumentException(paths.get(k) + ": " + e.getMessage(), e);
+                    }
+                    i.meta = i.meta.withXattrs(x);
+                }
+            }
+        }
+    }
+
+    private static void collect(Node n, String path, List<InodeData> inodes, List<String> paths, java.util.Set<InodeData> seen) {
+        if (seen.add(n.inode)) {
+            inodes.add(n.inode);
+            paths.add(path);
+        }
+        if (n.children != null) {
+            String prefix = path.equals("/") ? "/" : path + "/";
+            for (Node c : n.children.values()) {
+                collect(c, prefix + new String(c.name, StandardCharsets.UTF_8), inodes, paths, seen);
+            }
+        }
+    }
+
+    private static int fileType(int kind) {
+        return switch (kind) {
+            case Inode.DIR -> EntryAttributes.S_IFDIR;
+            case Inode.FILE -> EntryAttributes.S_IFREG;
+            case Inode.SYMLINK -> EntryAttributes.S_IFLNK;
+            case Inode.BLKDEV -> EntryAttributes.S_IFBLK;
+            case Inode.CHRDEV -> EntryAttributes.S_IFCHR;
+            case Inode.FIFO -> EntryAttributes.S_IFIFO;
+            case Inode.SOCKET -> EntryAttributes.S_IFSOCK;
+            default -> throw new IllegalStateException("inode kind " + kind);
+        };
     }
 
     private void put(Node parent, Node child) {
@@ -385,6 +525,9 @@ public final class SquashfsWriter implements AutoCloseable {
             }
             size += n;
             progress.accept(n);
+            for (MessageDigest md : contentDigests) {
+                md.update(buf, 0, n);
+            }
             if (options.duplicates()) {
                 sha256.update(buf, 0, n);
             }
@@ -588,6 +731,7 @@ public final class SquashfsWriter implements AutoCloseable {
         try {
             sealFragment();
             drain();
+            applyEntryAttributes();
             long dataEnd = pos;
             return writeTables(dataEnd);
         } finally {
@@ -958,6 +1102,8 @@ public final class SquashfsWriter implements AutoCloseable {
         int uidIdx;
         int gidIdx;
         long xattr = Inode.NO_XATTR;
+        /** Content digests of a regular file, one per {@code digestAlgorithms} entry (null: none asked for). */
+        byte[][] digests;
         long dirStartBlock;
         int dirOffset;
         long dirSize;

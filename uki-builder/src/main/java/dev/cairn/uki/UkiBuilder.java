@@ -16,7 +16,8 @@ import java.util.Optional;
 
 /**
  * Assembles the sections of a UKI from its inputs, in ukify's file order
- * ({@code .osrel .cmdline .dtb .uname .splash .pcrpkey .initrd <extra> .linux .sbat}; the caller
+ * ({@code .osrel .cmdline .dtb .uname .splash .pcrpkey .initrd <extra> .linux .sbat}; with a systemd
+ * 257 stub ukify 257's {@code … .pcrpkey .linux .initrd <extra> .sbat}; the caller
  * appends {@code .pcrsig} once the PCR policy is signed), and reads the facts the build needs
  * from the stub and kernel (stub version and measurement rule, kernel release, NX flag, SBAT).
  */
@@ -103,11 +104,22 @@ public final class UkiBuilder {
             s.add(new UkiLayout.NewSection(".splash", SectionData.file(in.splash())));
         }
         add(s, ".pcrpkey", in.pcrpkey());
-        if (!in.initrds().isEmpty()) {
-            s.add(new UkiLayout.NewSection(".initrd", SectionData.initrds(in.initrds())));
+        if (stub.map(i -> i.major() >= 257).orElse(false)) {
+            // ukify 257's file order (the ukify of the stub's release): .linux before .initrd, extra sections after;
+            // a single initrd verbatim, as ukify's join_initrds (several: each padded to 4 bytes)
+            s.add(new UkiLayout.NewSection(".linux", SectionData.file(in.linux())));
+            if (!in.initrds().isEmpty()) {
+                s.add(new UkiLayout.NewSection(".initrd", in.initrds().size() == 1 ? SectionData.file(in.initrds().get(0))
+                        : SectionData.initrds(in.initrds())));
+            }
+            s.addAll(in.extra());
+        } else {
+            if (!in.initrds().isEmpty()) {
+                s.add(new UkiLayout.NewSection(".initrd", SectionData.initrds(in.initrds())));
+            }
+            s.addAll(in.extra());
+            s.add(new UkiLayout.NewSection(".linux", SectionData.file(in.linux())));
         }
-        s.addAll(in.extra());
-        s.add(new UkiLayout.NewSection(".linux", SectionData.file(in.linux())));
         List<String> sbatTexts = new ArrayList<>();
         if (stubSbat != null) {
             sbatTexts.add(new String(stubSbat, StandardCharsets.UTF_8));
@@ -122,6 +134,89 @@ public final class UkiBuilder {
             throw new FormatException("--sbat", null, e.getMessage());
         }
         return new Prepared(stubBytes, stub, s, nx, uname, notes);
+    }
+
+    /** ukify 257's default SBAT line of an add-on. */
+    public static final String ADDON_SBAT_LINE =
+            "uki-addon,1,UKI Addon,addon,1,https://www.freedesktop.org/software/systemd/man/latest/systemd-stub.html";
+
+    /**
+     * What goes into a PE built on the add-on stub without a kernel: a PE add-on ({@code profile} null) or a
+     * profile PE for {@code --join-profile} ({@code profile} set). Nullable fields are left out; {@code sbat}
+     * null means ukify's add-on line (profile PEs get no {@code .sbat}, as with ukify).
+     */
+    public record StubOnlyInputs(Path stub, byte[] profile, byte[] osrel, byte[] cmdline, Path devicetree, String uname, Path splash,
+                                 byte[] pcrpkey, List<Path> initrds, Path microcode, List<String> sbat,
+                                 List<UkiLayout.NewSection> extra) {
+        public StubOnlyInputs {
+            initrds = List.copyOf(initrds);
+            extra = List.copyOf(extra);
+            sbat = sbat == null ? null : List.copyOf(sbat);
+        }
+    }
+
+    /**
+     * Sections of an add-on or profile PE in ukify 257's order: {@code [.profile] .osrel .cmdline .dtb .uname
+     * .splash .pcrpkey .initrd .ucode <extra> [.sbat]}. A {@code .linux} is refused: an add-on is not a UKI
+     * (systemd-stub ignores add-ons with one), and a profile PE's kernel would replace the UKI's.
+     */
+    public static Prepared prepareStubOnly(StubOnlyInputs in) throws IOException {
+        if (Files.size(in.stub()) > MAX_STUB) {
+            throw new FormatException("stub", Files.size(in.stub()), "larger than 16 MiB; not a systemd stub");
+        }
+        byte[] stubBytes = Files.readAllBytes(in.stub());
+        PeImage stubImage = PeImage.read(new ByteArrayChannel(stubBytes));
+        Optional<StubInfo> stub = StubInfo.fromSections(section(stubBytes, stubImage, ".sdmagic"), section(stubBytes, stubImage, ".sbat"));
+        if (stubImage.section(".linux").isPresent()) {
+            throw new FormatException("stub", null, "has a .linux section: an add-on or profile PE is built on the add-on stub");
+        }
+        List<String> notes = new ArrayList<>();
+        if (stubImage.section(".sbat").isPresent() && in.profile() == null) {
+            notes.add("the stub has a .sbat of its own (a linux stub?); ukify builds add-ons on addon<arch>.efi.stub, "
+                    + "which has none — the add-on's .sbat replaces it");
+        }
+        List<UkiLayout.NewSection> s = new ArrayList<>();
+        add(s, ".profile", in.profile());
+        add(s, ".osrel", in.osrel());
+        add(s, ".cmdline", in.cmdline());
+        if (in.devicetree() != null) {
+            s.add(new UkiLayout.NewSection(".dtb", SectionData.file(in.devicetree())));
+        }
+        if (in.uname() != null) {
+            add(s, ".uname", in.uname().getBytes(StandardCharsets.US_ASCII));
+        }
+        if (in.splash() != null) {
+            s.add(new UkiLayout.NewSection(".splash", SectionData.file(in.splash())));
+        }
+        add(s, ".pcrpkey", in.pcrpkey());
+        if (!in.initrds().isEmpty()) {
+            s.add(new UkiLayout.NewSection(".initrd", in.initrds().size() == 1 ? SectionData.file(in.initrds().get(0))
+                    : SectionData.initrds(in.initrds())));
+        }
+        if (in.microcode() != null) {
+            s.add(new UkiLayout.NewSection(".ucode", SectionData.file(in.microcode())));
+        }
+        for (UkiLayout.NewSection x : in.extra()) {
+            if (x.name().equals(".linux")) {
+                throw new FormatException("section .linux", null, "an add-on or profile PE carries no kernel (that would be a UKI)");
+            }
+            s.add(x);
+        }
+        if (in.profile() == null) {
+            if (s.stream().noneMatch(x -> List.of(".cmdline", ".dtb", ".dtbauto", ".initrd", ".ucode").contains(x.name()))) {
+                throw new FormatException("add-on", null, "needs at least one of .cmdline, .dtb, .dtbauto, .initrd, .ucode "
+                        + "(systemd-stub ignores add-ons without them)");
+            }
+            try {
+                s.add(new UkiLayout.NewSection(".sbat", SectionData.of(Sbat.merge(in.sbat() == null ? List.of(ADDON_SBAT_LINE) : in.sbat()))));
+            } catch (IllegalArgumentException e) {
+                throw new FormatException("--sbat", null, e.getMessage());
+            }
+        } else if (in.sbat() != null) {
+            throw new FormatException("--sbat", null, "a profile PE has no .sbat (ukify adds none; --join-profile would copy it "
+                    + "into the UKI's profile)");
+        }
+        return new Prepared(stubBytes, stub, s, true, in.uname(), notes);
     }
 
     private static void add(List<UkiLayout.NewSection> s, String name, byte[] data) {

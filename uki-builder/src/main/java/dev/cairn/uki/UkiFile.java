@@ -94,13 +94,23 @@ public final class UkiFile {
         }
     }
 
-    /** Digests of the sections a stub following {@code rule} measures, first of each name. */
+    /** Digests of the sections a stub following {@code rule} measures when started without a profile (@0). */
     public List<PcrPredictor.SectionDigests> measuredSections(MeasurementRule rule, List<PcrPredictor.Bank> banks) throws IOException {
+        return measuredSections(rule, banks, 0);
+    }
+
+    /**
+     * Digests of the sections a stub following {@code rule} measures for profile {@code @profile}: that profile's
+     * sections and the base sections it does not override ({@link UkiProfiles#select}).
+     */
+    public List<PcrPredictor.SectionDigests> measuredSections(MeasurementRule rule, List<PcrPredictor.Bank> banks, int profile)
+            throws IOException {
+        List<SectionHeader> all = image.sections();
         List<PcrPredictor.SectionDigests> out = new ArrayList<>();
-        for (String name : rule.sections()) {
-            Optional<SectionHeader> s = image.section(name);
-            if (s.isPresent()) {
-                out.add(PcrPredictor.digest(name, content(s.get()), banks));
+        for (int i : UkiProfiles.select(all.stream().map(SectionHeader::name).toList(), profile)) {
+            SectionHeader s = all.get(i);
+            if (rule.sections().contains(s.name())) {
+                out.add(PcrPredictor.digest(s.name(), content(s), banks));
             }
         }
         return out;

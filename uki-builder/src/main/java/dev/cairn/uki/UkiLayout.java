@@ -116,15 +116,23 @@ public final class UkiLayout {
         List<SectionHeader> existing = new ArrayList<>(stub.sections());
         List<NewSection> added = new ArrayList<>();
         NewSection inPlaceSbat = null;
+        // A multi-profile UKI repeats names: each .profile starts a segment in which a name may appear once
+        // (ukify's add_section; .dtbauto may repeat). Only the base segment's .sbat replaces the stub's.
+        java.util.Set<String> segment = new java.util.HashSet<>();
+        boolean base = true;
         for (NewSection s : sections) {
             if (s.data().size() == 0) {
                 throw new FormatException("section " + s.name(), 0, "is empty; leave it out instead");
             }
-            if (added.stream().anyMatch(a -> a.name().equals(s.name())) || inPlaceSbat != null && s.name().equals(".sbat")) {
-                throw new FormatException("section " + s.name(), null, "given twice");
+            if (s.name().equals(".profile")) {
+                segment.clear();
+                base = false;
+            }
+            if (!segment.add(s.name()) && !s.name().equals(".dtbauto")) {
+                throw new FormatException("section " + s.name(), null, base ? "given twice" : "given twice in one profile");
             }
             var old = stub.section(s.name());
-            if (old.isEmpty()) {
+            if (old.isEmpty() || !base && s.name().equals(".sbat")) {
                 added.add(s);
                 continue;
             }

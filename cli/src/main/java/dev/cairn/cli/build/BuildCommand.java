@@ -66,6 +66,14 @@ public final class BuildCommand implements Callable<Integer> {
     boolean explainCache;
     @Option(names = "--no-wait", description = "Fail at once (exit 6, naming the holder) when another build holds OUT, instead of waiting.")
     boolean noWait;
+    @Option(names = "--unsigned", description = "Build everything but make no signature: leave them out and write OUT/signing-request.json "
+            + "for a signing station (cairn sign request), then --inject its answers (docs/build-release.md). Roles the spec "
+            + "marks {cert: FILE, defer: true} are deferred without this flag.")
+    boolean unsigned;
+    @Option(names = "--inject", paramLabel = "FILE", description = "Signatures (cairn sign request --out FILE) answering OUT/signing-request.json; "
+            + "repeatable, one per role. Embedded, then the whole set is verified; OUT changes only then. A missing, wrong or tampered "
+            + "signature is named (exit 1, or 4 for a key with another certificate) and OUT is left as it was.")
+    List<Path> inject = new ArrayList<>();
     @Option(names = {"--quiet", "-q"}, description = "No step lines on standard error.")
     boolean quiet;
     @Mixin
@@ -90,7 +98,8 @@ public final class BuildCommand implements Callable<Integer> {
         TerminalListener listener = new TerminalListener(err, steps);
         BuildRequest.Builder rb = BuildRequest.builder(s, out).devKeys(devKeys).force(force).threads(threads.threads())
                 .sourceDateEpoch(sde).waitForLock(!noWait).listener(listener)
-                .registries(host -> registry.client(explicitFor != null ? explicitFor : host, System.in));
+                .registries(host -> registry.client(explicitFor != null ? explicitFor : host, System.in)).unsigned(unsigned);
+        inject.forEach(rb::inject);
         cacheFrom.forEach(rb::cacheFrom);
         cacheTo.forEach(rb::cacheTo);
         BuildResult r;
@@ -102,6 +111,9 @@ public final class BuildCommand implements Callable<Integer> {
         Path outDir = r.out();
         PrintWriter o = spec.commandLine().getOut();
         String pushed = null;
+        if (r.signingRequest() != null) {
+            return unsignedReport(o, s, r);
+        }
         if (s.outputs().push() != null) {
             RegistryReference dest = RegistryReference.parse(s.outputs().push());
             try (dev.cairn.oci.RegistryClient client = registry.client(dest.registry(), System.in);
@@ -157,6 +169,41 @@ public final class BuildCommand implements Callable<Integer> {
             err.println("cairn: WARNING: signed with DEVELOPMENT keys from " + r.devKeys().dir() + " - not for release.");
             err.println("cairn: check it with: cairn verify " + outDir + " --ca " + r.devKeys().caCertificate() + " --db-cert "
                     + r.devKeys().dbCertificate());
+        }
+        return 0;
+    }
+
+    private int unsignedReport(PrintWriter o, BuildSpec s, BuildResult r) {
+        dev.cairn.pipeline.SigningRequest q = r.signingRequest();
+        Path file = r.out().resolve(dev.cairn.pipeline.SigningRequest.FILE);
+        if (json.enabled()) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("out", r.out().toString());
+            m.put("complete", false);
+            m.put("cached", r.cachedSteps());
+            m.put("signingRequest", file.toString());
+            m.put("round", q.round());
+            m.put("roles", q.roles());
+            m.put("signatures", q.signatures().stream().map(e -> {
+                Map<String, Object> x = new LinkedHashMap<>();
+                x.put("id", e.id());
+                x.put("role", e.role());
+                x.put("description", e.description());
+                x.put("artifact", e.artifact());
+                return x;
+            }).toList());
+            JsonOption.print(o, m);
+            return 0;
+        }
+        o.println("Built " + s.image().name() + " " + s.image().version() + " in " + r.out() + ", NOT SIGNED YET: round " + q.round()
+                + " of signing, " + q.signatures().size() + " signature(s) in " + file);
+        for (dev.cairn.pipeline.SigningRequest.Entry e : q.signatures()) {
+            o.printf("  %-10s %-28s %s%n", e.role(), e.id(), e.description());
+        }
+        o.println("On the signing station, per role: cairn sign request " + file.getFileName() + " --role ROLE --out ROLE.json [key options]");
+        o.println("Then here: cairn build " + specFile + " --out " + out + " --inject ROLE.json [--inject ...]");
+        if (s.outputs().push() != null) {
+            o.println("Not pushed (outputs.push): the set is not signed yet.");
         }
         return 0;
     }

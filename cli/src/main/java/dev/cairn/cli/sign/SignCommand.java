@@ -29,7 +29,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code cairn sign}: signatures over files. */
 @Command(name = "sign", mixinStandardHelpOptions = true,
-        description = {"Signatures: CMS/PKCS#7, kernel modules, PE/EFI images (Authenticode, for Secure Boot)."})
+        description = {"Signatures: CMS/PKCS#7, kernel modules, PE/EFI (Authenticode), split-build signing requests."})
 public final class SignCommand extends CommandGroup implements Main.LazySubcommands {
     @Override
     public Map<String, Supplier<Object>> subcommands() {
@@ -37,6 +37,7 @@ public final class SignCommand extends CommandGroup implements Main.LazySubcomma
         m.put("cms", Cms::new);
         m.put("module", Module::new);
         m.put("pe", dev.cairn.cli.uki.SignPeCommand::new);
+        m.put("request", SignRequestCommand::new);
         return m;
     }
 

@@ -4,6 +4,7 @@ import dev.cairn.cli.JsonOption;
 import dev.cairn.cli.Progress;
 import dev.cairn.cli.SourceDateEpochOption;
 import dev.cairn.io.AtomicOutput;
+import dev.cairn.pipeline.selinux.FileContexts;
 import dev.cairn.squashfs.Compression;
 import dev.cairn.squashfs.DirectorySource;
 import dev.cairn.squashfs.PseudoDefinition;
@@ -28,6 +29,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicLong;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -87,6 +89,12 @@ final class CreateCommand implements Callable<Integer> {
     List<String> pseudo = new ArrayList<>();
     @Option(names = {"--pseudo-file", "-pf"}, paramLabel = "FILE", description = "File of pseudo definitions, one per line.")
     List<Path> pseudoFiles = new ArrayList<>();
+    @Option(names = "--file-contexts", paramLabel = "FILE",
+            description = {"Label every entry with security.selinux as 'setfiles -r ROOT FILE ROOT' would (SELinux file_contexts,",
+                    "with FILE.homedirs, FILE.local, FILE.subs_dist and FILE.subs beside it); replaces labels from SOURCE."})
+    Path fileContexts;
+    private final AtomicLong labelled = new AtomicLong();
+    private final AtomicLong unlabelled = new AtomicLong();
     @Mixin
     JsonOption json;
 
@@ -94,6 +102,10 @@ final class CreateCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         SquashfsOptions options = options();
         List<PseudoDefinition> defs = pseudoDefinitions();
+        if (fileContexts != null && noXattrs) {
+            throw new IllegalArgumentException("--file-contexts labels entries with an xattr: it contradicts --no-xattrs");
+        }
+        FileContexts contexts = fileContexts == null ? null : FileContexts.load(fileContexts);
         Long clamp = null;
         long entryTime = options.mkfsTime();
         SourceFilter filter = new SourceFilter(excludes, allRoot ? Long.valueOf(0) : forceUid, allRoot ? Long.valueOf(0) : forceGid);
@@ -110,6 +122,9 @@ final class CreateCommand implements Callable<Integer> {
         try (AtomicOutput out = AtomicOutput.open(image);
              SquashfsWriter w = new SquashfsWriter(out.channel(), options)) {
             out.flushInBackground(); // the image grows for seconds: commit() then has little left to sync
+            if (contexts != null) {
+                w.addEntryAttributes(contexts.labeller(labelled, unlabelled));
+            }
             try (Progress progress = Progress.start(spec.commandLine().getErr(), "creating " + image.getFileName(), -1, json.enabled())) {
                 addSource(w, filter, out.tempPath(), progress);
                 for (PseudoDefinition d : defs) {
@@ -229,6 +244,9 @@ final class CreateCommand implements Callable<Integer> {
             m.put("duplicateFiles", r.duplicateFiles());
             m.put("duplicateBytes", r.duplicateBytes());
             m.put("sparseBytes", r.sparseBytes());
+            if (fileContexts != null) {
+                m.put("selinux", Map.of("labelled", labelled.get(), "unlabelled", unlabelled.get()));
+            }
             JsonOption.print(out, m);
             return;
         }
@@ -237,5 +255,9 @@ final class CreateCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "%d inodes, %d fragments, %d ids, %d xattr sets%n", r.inodes(), r.fragments(), r.ids(), r.xattrIds());
         out.printf(Locale.ROOT, "%d input bytes, %.2f%% of input; %d duplicate files (%d bytes) stored once, %d sparse bytes%n",
                 r.inputBytes(), r.ratio() * 100, r.duplicateFiles(), r.duplicateBytes(), r.sparseBytes());
+        if (fileContexts != null) {
+            out.printf(Locale.ROOT, "SELinux: %d entries labelled, %d left as they were (<<none>> or no matching context)%n",
+                    labelled.get(), unlabelled.get());
+        }
     }
 }

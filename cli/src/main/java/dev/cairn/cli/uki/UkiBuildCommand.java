@@ -45,7 +45,8 @@ import picocli.CommandLine.Spec;
 public final class UkiBuildCommand implements Callable<Integer> {
     @Spec
     CommandLine.Model.CommandSpec spec;
-    @Option(names = "--linux", required = true, paramLabel = "FILE", description = "Kernel image (EFI stub kernel, e.g. /boot/vmlinuz-*).")
+    @Option(names = "--linux", paramLabel = "FILE", description = "Kernel image (EFI stub kernel, e.g. /boot/vmlinuz-*); without it, --profile "
+            + "builds a profile PE for --join-profile.")
     Path linux;
     @Option(names = "--initrd", paramLabel = "FILE", description = "Initrd (repeatable; concatenated, each padded to 4 bytes).")
     List<Path> initrds = new ArrayList<>();
@@ -57,6 +58,8 @@ public final class UkiBuildCommand implements Callable<Integer> {
     boolean noOsRelease;
     @Option(names = "--uname", paramLabel = "VERSION", description = "Kernel release for .uname (default: read from the kernel).")
     String uname;
+    @Option(names = "--microcode", paramLabel = "FILE", description = "Microcode cpio for .ucode (the first initrd; systemd 256+ stubs).")
+    Path microcode;
     @Option(names = "--splash", paramLabel = "FILE", description = "Boot splash (BMP) for .splash.")
     Path splash;
     @Option(names = "--devicetree", paramLabel = "FILE", description = "Devicetree blob for .dtb.")
@@ -65,9 +68,16 @@ public final class UkiBuildCommand implements Callable<Integer> {
     List<String> sbat;
     @Option(names = "--section", paramLabel = "NAME:TEXT|@FILE", description = "Extra section, e.g. .extra:@file (repeatable).")
     List<String> sections = new ArrayList<>();
+    @Option(names = "--profile", paramLabel = "TEXT|@FILE", description = "Profile text (ID=…, TITLE=…): with --join-profile the base "
+            + "profile @0 (default ID=main); without --linux a profile PE (.profile first, no .sbat, on the add-on stub).")
+    String profile;
+    @Option(names = "--join-profile", paramLabel = "PE", description = "A profile PE to add as the next profile @1, @2, … (repeatable; "
+            + "systemd 257 stub).")
+    List<Path> joinProfiles = new ArrayList<>();
     @Option(names = "--pcrpkey", paramLabel = "FILE", description = "PEM public key for .pcrpkey (default: from --pcr-public-key/--pcr-private-key).")
     Path pcrpkey;
-    @Option(names = "--stub", paramLabel = "FILE", description = "systemd EFI stub (default: /usr/lib/systemd/boot/efi/linux<arch>.efi.stub).")
+    @Option(names = "--stub", paramLabel = "FILE", description = "systemd EFI stub (default: /usr/lib/systemd/boot/efi/linux<arch>.efi.stub; "
+            + "addon<arch>.efi.stub for a profile PE).")
     Path stub;
     @Option(names = {"--output", "-o"}, required = true, paramLabel = "FILE", description = "Where to write the UKI.")
     Path output;
@@ -113,22 +123,28 @@ public final class UkiBuildCommand implements Callable<Integer> {
                 : pcrKey != null ? pcrKey.pcrpkeyPem().getBytes(StandardCharsets.US_ASCII)
                 : pcrPublicKey != null ? Files.readAllBytes(pcrPublicKey) : null;
 
+        if (linux == null) {
+            return profilePe(km, pcrpkeyBytes, err);
+        }
         Path stubPath = stub != null ? stub : Stubs.defaultStub();
         byte[] osrel = noOsRelease ? null : osRelease != null ? TextOrFile.read(osRelease, "--os-release") : defaultOsRelease();
         List<UkiLayout.NewSection> extra = new ArrayList<>();
-        for (String s : sections) {
-            int colon = s.indexOf(':');
-            if (colon <= 0) {
-                throw new IllegalArgumentException("--section wants NAME:TEXT or NAME:@FILE, not " + s);
-            }
-            extra.add(new UkiLayout.NewSection(s.substring(0, colon), SectionData.of(TextOrFile.read(s.substring(colon + 1), "--section"))));
+        if (microcode != null) {
+            // first of the sections after .initrd: ukify 257's place for .ucode
+            extra.add(new UkiLayout.NewSection(".ucode", SectionData.file(microcode)));
+        }
+        extra.addAll(UkiAddonCommand.extraSections(sections));
+        if (profile != null && joinProfiles.isEmpty()) {
+            throw new CairnException(ExitCode.USAGE, "--profile with --linux is the base profile of a multi-profile UKI: add --join-profile "
+                    + "(to build a profile PE, leave out --linux)");
         }
         UkiBuilder.Inputs inputs = new UkiBuilder.Inputs(stubPath, linux, initrds, cmdline == null ? null : TextOrFile.cmdline(cmdline),
                 osrel, uname, splash, devicetree, sbat == null ? null : readAll(sbat), pcrpkeyBytes, extra);
         UkiAssembly.Result r;
         // large inputs (a 100 MB initrd) take seconds: a progress line per pass over them (measuring, writing)
         try (Progress progress = Progress.start(err, "", -1, json.enabled())) {
-            r = UkiAssembly.build(new UkiAssembly.Request(inputs, km, signKernel, pcrKey, banks, phases, measure || json.enabled(), output),
+            r = UkiAssembly.build(new UkiAssembly.Request(inputs, km, signKernel, pcrKey, banks, phases, measure || json.enabled(), output,
+                            profile == null ? null : TextOrFile.read(profile, "--profile"), joinProfiles),
                     new UkiAssembly.ProgressListener() {
                         @Override
                         public void phase(String name, long totalBytes) {
@@ -141,11 +157,35 @@ public final class UkiBuildCommand implements Callable<Integer> {
                         }
                     });
         }
-        report(r.prepared(), r.plan(), r.written(), r.predictions(), km, pcrKey != null);
+        report(r.prepared(), r.plan(), r.written(), r.profiles(), km, pcrKey != null);
         return 0;
     }
 
-    private static List<String> readAll(List<String> values) throws IOException {
+    /** No --linux: a profile PE (ukify build --profile without --linux) on the add-on stub. */
+    private int profilePe(KeyMaterial km, byte[] pcrpkeyBytes, PrintWriter err) throws IOException {
+        if (profile == null) {
+            throw new CairnException(ExitCode.USAGE, "--linux is missing: a UKI needs the kernel (for a profile PE give --profile; "
+                    + "for an add-on use 'cairn uki addon')");
+        }
+        if (!joinProfiles.isEmpty() || signKernel || measure || pcrKeyGiven()) {
+            throw new CairnException(ExitCode.USAGE, "a profile PE (no --linux) takes no --join-profile, --sign-kernel, --measure or PCR key: "
+                    + "those belong to the UKI the profile is joined into");
+        }
+        Path stubPath = stub != null ? stub : Stubs.defaultAddonStub();
+        byte[] osrel = osRelease != null && !noOsRelease ? TextOrFile.read(osRelease, "--os-release") : null;
+        UkiBuilder.StubOnlyInputs in = new UkiBuilder.StubOnlyInputs(stubPath, TextOrFile.read(profile, "--profile"), osrel,
+                cmdline == null ? null : TextOrFile.cmdline(cmdline), devicetree, uname, splash, pcrpkey != null ? pcrpkeyBytes : null,
+                initrds, microcode, sbat == null ? null : readAll(sbat), UkiAddonCommand.extraSections(sections));
+        UkiAssembly.StubOnlyResult r = UkiAssembly.buildStubOnly(new UkiAssembly.StubOnlyRequest(in, km, output));
+        UkiAddonCommand.report(spec, json.enabled(), output, r, km);
+        return 0;
+    }
+
+    private boolean pcrKeyGiven() {
+        return pcrPrivateKey != null || pcrPkcs11Key != null || pcrPublicKey != null;
+    }
+
+    static List<String> readAll(List<String> values) throws IOException {
         List<String> out = new ArrayList<>();
         for (String v : values) {
             out.add(new String(TextOrFile.read(v, "--sbat"), StandardCharsets.UTF_8));
@@ -163,9 +203,10 @@ public final class UkiBuildCommand implements Callable<Integer> {
     }
 
     private void report(UkiBuilder.Prepared prepared, UkiLayout.Plan plan, UkiWriter.Result result,
-                        List<PcrPredictor.Prediction> predictions, KeyMaterial km, boolean pcrsig) {
+                        List<List<PcrPredictor.Prediction>> profiles, KeyMaterial km, boolean pcrsig) {
         PrintWriter out = spec.commandLine().getOut();
         MeasurementRule rule = prepared.rule();
+        boolean multi = profiles.size() > 1;
         if (json.enabled()) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("output", output.toString());
@@ -188,13 +229,18 @@ public final class UkiBuildCommand implements Callable<Integer> {
             m.put("authenticodeSha256", HexFormat.of().formatHex(result.authenticodeDigest()));
             m.put("pcrsig", pcrsig);
             List<Map<String, Object>> pcrs = new ArrayList<>();
-            for (PcrPredictor.Prediction p : predictions) {
-                Map<String, Object> x = new LinkedHashMap<>(); // fixed key order: Map.of's changes from run to run
-                x.put("phase", p.phase());
-                x.put("bank", p.bank().id());
-                x.put("pcr", 11);
-                x.put("hash", p.hex());
-                pcrs.add(x);
+            for (int k = 0; k < profiles.size(); k++) {
+                for (PcrPredictor.Prediction p : profiles.get(k)) {
+                    Map<String, Object> x = new LinkedHashMap<>(); // fixed key order: Map.of's changes from run to run
+                    if (multi) {
+                        x.put("profile", k);
+                    }
+                    x.put("phase", p.phase());
+                    x.put("bank", p.bank().id());
+                    x.put("pcr", 11);
+                    x.put("hash", p.hex());
+                    pcrs.add(x);
+                }
             }
             m.put("pcr11", pcrs);
             m.put("notes", plan.notes());
@@ -208,16 +254,22 @@ public final class UkiBuildCommand implements Callable<Integer> {
             spec.commandLine().getErr().println("cairn: " + n);
         }
         out.println("Wrote " + (km != null ? "signed " : "unsigned ") + output + " (" + result.size() + " bytes, "
-                + plan.sections().size() + " sections" + (pcrsig ? ", .pcrsig for " + String.join(",", banks) : "") + ")");
+                + plan.sections().size() + " sections" + (multi ? ", " + profiles.size() + " profiles" : "")
+                + (pcrsig ? ", .pcrsig for " + String.join(",", banks) + (multi ? " per profile" : "") : "") + ")");
         if (measure) {
             out.println("# PCR 11 predicted with the " + rule.label());
-            String phase = null;
-            for (PcrPredictor.Prediction p : predictions) {
-                if (!p.phase().equals(phase)) {
-                    phase = p.phase();
-                    out.println("# phase " + phase);
+            for (int k = 0; k < profiles.size(); k++) {
+                if (multi) {
+                    out.println("# profile @" + k);
                 }
-                out.println("11:" + p.bank().id() + "=" + p.hex());
+                String phase = null;
+                for (PcrPredictor.Prediction p : profiles.get(k)) {
+                    if (!p.phase().equals(phase)) {
+                        phase = p.phase();
+                        out.println("# phase " + phase);
+                    }
+                    out.println("11:" + p.bank().id() + "=" + p.hex());
+                }
             }
         }
     }

@@ -9,12 +9,13 @@ import picocli.CommandLine.Command;
 
 /** {@code cairn uki}: Unified Kernel Images. */
 @Command(name = "uki", mixinStandardHelpOptions = true,
-        description = {"Unified Kernel Images: build (and sign), inspect, measure (PCR 11)."})
+        description = {"Unified Kernel Images: build (and sign; multi-profile too), add-ons, inspect, measure (PCR 11)."})
 public final class UkiCommand extends CommandGroup implements Main.LazySubcommands {
     @Override
     public Map<String, Supplier<Object>> subcommands() {
         Map<String, Supplier<Object>> m = new LinkedHashMap<>();
         m.put("build", UkiBuildCommand::new);
+        m.put("addon", UkiAddonCommand::new);
         m.put("inspect", UkiInspectCommand::new);
         m.put("measure", UkiMeasureCommand::new);
         return m;

@@ -6,6 +6,7 @@ import dev.cairn.cli.JsonOption;
 import dev.cairn.uki.PcrPredictor;
 import dev.cairn.uki.StubInfo;
 import dev.cairn.uki.UkiFile;
+import dev.cairn.uki.UkiProfiles;
 import dev.cairn.uki.pe.PeImage;
 import dev.cairn.uki.pe.SectionHeader;
 import java.io.IOException;
@@ -70,6 +71,16 @@ public final class UkiInspectCommand implements Callable<Integer> {
             m.put("imageHashVerifies", found.digestMatches());
             sigs.add(m);
         }
+        List<UkiProfiles.Profile> profiles = UkiProfiles.profiles(f);
+        List<Map<String, Object>> profileList = new ArrayList<>();
+        for (UkiProfiles.Profile p : profiles) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("number", p.number());
+            m.put("id", p.id().orElse(null));
+            m.put("title", p.title().orElse(null));
+            m.put("sections", p.sections().stream().map(i -> img.sections().get(i).name()).toList());
+            profileList.add(m);
+        }
         PrintWriter out = spec.commandLine().getOut();
         if (json.enabled()) {
             Map<String, Object> m = new LinkedHashMap<>();
@@ -80,6 +91,7 @@ public final class UkiInspectCommand implements Callable<Integer> {
             m.put("stub", stub.map(StubInfo::version).orElse(null));
             m.put("measurementRule", stub.map(s -> s.rule().label()).orElse(null));
             m.put("sections", sections);
+            m.put("profiles", profileList);
             m.put("signatures", sigs);
             JsonOption.print(out, m);
             return 0;
@@ -92,6 +104,15 @@ public final class UkiInspectCommand implements Callable<Integer> {
                 String text = ((String) s.get("text")).stripTrailing();
                 out.println("  text:");
                 text.lines().forEach(l -> out.println("    " + l));
+            }
+        }
+        if (!profiles.isEmpty()) {
+            int firstProfile = profiles.get(0).sections().get(0);
+            out.println("profiles: " + profiles.size() + " (base: " + String.join(" ", img.sections().subList(0, firstProfile).stream()
+                    .map(SectionHeader::name).toList()) + ")");
+            for (UkiProfiles.Profile p : profiles) {
+                out.println("  @" + p.number() + p.id().map(id -> " ID=" + id).orElse("") + p.title().map(t -> " TITLE=" + t).orElse("")
+                        + ": " + String.join(" ", p.sections().stream().map(i -> img.sections().get(i).name()).toList()));
             }
         }
         if (sigs.isEmpty()) {

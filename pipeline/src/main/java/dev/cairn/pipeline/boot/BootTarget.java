@@ -37,7 +37,12 @@ public record BootTarget(Kind kind, Path image, List<Path> dataDisks, Path devVa
         /** A raw disk image with an ESP: attached alone, the firmware finds the boot loader on it. */
         DISK_IMAGE,
         /** A UKI: placed on a generated ESP as the removable-media boot path. */
-        UKI
+        UKI,
+        /**
+         * A directory holding a whole ESP (a boot loader as {@code EFI/BOOT/BOOTX64.EFI}, {@code loader/}, UKIs, add-ons),
+         * copied and served to the firmware as a FAT drive; the directory itself is never written.
+         */
+        ESP_DIRECTORY
     }
 
     public BootTarget {
@@ -57,6 +62,11 @@ public record BootTarget(Kind kind, Path image, List<Path> dataDisks, Path devVa
     /** A UKI (or any EFI application), with {@code dataDisks} as read-only virtio disks ({@code /dev/vda} first). */
     public static BootTarget uki(Path efi, Path... dataDisks) {
         return new BootTarget(Kind.UKI, efi, Arrays.asList(dataDisks), null);
+    }
+
+    /** An ESP directory tree (e.g. systemd-boot, loader.conf, UKIs and add-ons), with {@code dataDisks} as read-only virtio disks. */
+    public static BootTarget espDirectory(Path dir, Path... dataDisks) {
+        return new BootTarget(Kind.ESP_DIRECTORY, dir, Arrays.asList(dataDisks), null);
     }
 
     /** The same target with {@code vars} as its development variable store. */
@@ -91,6 +101,7 @@ public record BootTarget(Kind kind, Path image, List<Path> dataDisks, Path devVa
         return switch (sniff(target)) {
             case UKI -> new BootTarget(Kind.UKI, target, List.of(), vars);
             case DISK_IMAGE -> new BootTarget(Kind.DISK_IMAGE, target, List.of(), vars);
+            case ESP_DIRECTORY -> throw new IllegalStateException("a file is never sniffed as an ESP directory");
         };
     }
 
@@ -181,7 +192,7 @@ public record BootTarget(Kind kind, Path image, List<Path> dataDisks, Path devVa
         if (kind == Kind.DISK_IMAGE) {
             return "disk image " + image;
         }
-        StringBuilder sb = new StringBuilder("UKI ").append(image);
+        StringBuilder sb = new StringBuilder(kind == Kind.UKI ? "UKI " : "ESP directory ").append(image);
         char letter = 'a';
         for (Path d : dataDisks) {
             sb.append(", ").append(d).append(" as /dev/vd").append(letter++);

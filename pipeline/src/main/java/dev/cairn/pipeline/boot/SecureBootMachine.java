@@ -119,7 +119,8 @@ public final class SecureBootMachine {
         files.addAll(r.target().dataDisks());
         files.addAll(r.disks());
         for (Path f : files) {
-            if (!Files.isRegularFile(f)) {
+            boolean espDir = f.equals(r.target().image()) && r.target().kind() == BootTarget.Kind.ESP_DIRECTORY;
+            if (espDir ? !Files.isDirectory(f) : !Files.isRegularFile(f)) {
                 throw new NoSuchFileException(f.toString());
             }
         }
@@ -179,6 +180,26 @@ public final class SecureBootMachine {
         return cmd;
     }
 
+    /** Copies a directory tree of regular files (symbolic links are refused: the ESP is FAT). */
+    static Path copyTree(Path from, Path to) throws IOException {
+        if (!Files.isDirectory(from, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            throw new PipelineException(PipelineException.Kind.BAD_INPUT, from + ": not a directory (an ESP tree was expected)");
+        }
+        try (java.util.stream.Stream<Path> walk = Files.walk(from)) {
+            for (Path p : walk.sorted().toList()) {
+                Path t = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    Files.createDirectories(t);
+                } else if (Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    Files.copy(p, t);
+                } else {
+                    throw new PipelineException(PipelineException.Kind.BAD_INPUT, p + ": not a regular file or directory; an ESP holds only those");
+                }
+            }
+        }
+        return to;
+    }
+
     /** An absolute path as a QEMU option value: a comma is doubled. */
     static String option(Path p) {
         return p.toAbsolutePath().toString().replace(",", ",,");
@@ -195,6 +216,9 @@ public final class SecureBootMachine {
                 esp = work.resolve("esp");
                 Files.createDirectories(esp.resolve("EFI/BOOT"));
                 Files.copy(r.target().image(), esp.resolve("EFI/BOOT/BOOTX64.EFI"));
+            } else if (r.target().kind() == BootTarget.Kind.ESP_DIRECTORY) {
+                // a copy: QEMU's fat:rw driver writes back what the guest writes (sd-boot's random seed, ...)
+                esp = copyTree(r.target().image(), work.resolve("esp"));
             }
             Path varsCopy = work.resolve("OVMF_VARS.fd");
             Files.copy(in.vars(), varsCopy, StandardCopyOption.REPLACE_EXISTING);

@@ -36,15 +36,66 @@ public final class UkiAssembly {
      * @param predict    compute the PCR 11 prediction even without a PCR key
      */
     public record Request(UkiBuilder.Inputs inputs, KeyMaterial signer, boolean signKernel, PcrSigningKey pcrKey, List<String> banks,
-                          List<String> phases, boolean predict, Path output) {
+                          List<String> phases, boolean predict, Path output, byte[] profile, List<Path> joinProfiles) {
         public Request {
             banks = List.copyOf(banks);
             phases = phases == null || phases.isEmpty() ? PcrPredictor.DEFAULT_PHASES : List.copyOf(phases);
+            joinProfiles = List.copyOf(joinProfiles);
+            if (profile != null && joinProfiles.isEmpty()) {
+                throw new IllegalArgumentException("a UKI's --profile is the base profile of a multi-profile UKI: give --join-profile "
+                        + "too (a profile PE to join is built without --linux)");
+            }
+        }
+
+        /** A single-profile UKI. */
+        public Request(UkiBuilder.Inputs inputs, KeyMaterial signer, boolean signKernel, PcrSigningKey pcrKey, List<String> banks,
+                       List<String> phases, boolean predict, Path output) {
+            this(inputs, signer, signKernel, pcrKey, banks, phases, predict, output, null, List.of());
         }
     }
 
+    /**
+     * What was built. {@code predictions} are profile @0's (the UKI booted without a profile); {@code profiles}
+     * holds every profile's, @0 first (one entry for a single-profile UKI).
+     */
     public record Result(UkiBuilder.Prepared prepared, UkiLayout.Plan plan, UkiWriter.Result written,
-                         List<PcrPredictor.Prediction> predictions) {
+                         List<PcrPredictor.Prediction> predictions, List<List<PcrPredictor.Prediction>> profiles) {
+        public Result {
+            profiles = List.copyOf(profiles);
+        }
+    }
+
+    /** ukify's base profile when profiles are joined and no --profile is given. */
+    public static final byte[] DEFAULT_BASE_PROFILE = "ID=main".getBytes(StandardCharsets.US_ASCII);
+
+    /** An add-on or a profile PE: sections on the add-on stub, optionally signed for Secure Boot. */
+    public record StubOnlyRequest(UkiBuilder.StubOnlyInputs inputs, KeyMaterial signer, Path output) {
+    }
+
+    public record StubOnlyResult(UkiBuilder.Prepared prepared, UkiLayout.Plan plan, UkiWriter.Result written) {
+    }
+
+    /** Builds an add-on or profile PE ({@link UkiBuilder#prepareStubOnly}), written once, signed when a key is given. */
+    public static StubOnlyResult buildStubOnly(StubOnlyRequest r) throws IOException {
+        UkiBuilder.Prepared prepared = UkiBuilder.prepareStubOnly(r.inputs());
+        UkiLayout.Plan plan = UkiLayout.plan(prepared.stubBytes(), prepared.sections(), prepared.kernelNxCompat());
+        return new StubOnlyResult(prepared, plan, write(plan, r.signer(), r.output(), ProgressListener.NONE));
+    }
+
+    private static UkiWriter.Result write(UkiLayout.Plan plan, KeyMaterial km, Path output, ProgressListener progress) throws IOException {
+        List<ImageSigner> signers = km == null ? List.of() : List.of(PeSigning.signer(km));
+        try (AtomicOutput o = AtomicOutput.open(output)) {
+            progress.phase("writing", plan.size());
+            UkiWriter.Result result = UkiWriter.write(plan, o.channel(), "SHA-256", signers, progress::advanced);
+            // a deferred key's signature may be a placeholder still: the whole-set check verifies it once injected
+            if (km != null && !dev.cairn.signing.DeferredSignatures.isDeferred(km)) {
+                PeSigning.verifyOutput(o.tempPath(), result.authenticodeDigest(), "SHA-256", km.certificate());
+            } else {
+                dev.cairn.uki.UkiFile.open(o.tempPath());
+            }
+            o.commit();
+            return result;
+        }
     }
 
     /** The {@code .pcrsig} section: the predicted values of each bank, in bank order, signed with the PCR key (deterministic). */
@@ -92,44 +143,62 @@ public final class UkiAssembly {
             }
             UkiBuilder.Prepared prepared = UkiBuilder.prepare(in);
             MeasurementRule rule = prepared.rule();
-            List<PcrPredictor.Prediction> predictions = List.of();
+            // segments: the base (+ its .profile when profiles are joined), then each joined profile's sections
+            List<List<UkiLayout.NewSection>> segments = new ArrayList<>();
+            List<UkiLayout.NewSection> base = new ArrayList<>(prepared.sections());
+            if (!r.joinProfiles().isEmpty()) {
+                if (rule.sinceVersion() < 257) {
+                    throw new dev.cairn.io.FormatException("--join-profile", prepared.stub().map(i -> i.version()).orElse(null),
+                            "multi-profile UKIs need a systemd 257 (or later) stub; this one would boot the base and ignore the profiles");
+                }
+                base.add(new UkiLayout.NewSection(".profile", SectionData.of(r.profile() != null ? r.profile() : DEFAULT_BASE_PROFILE)));
+            }
+            segments.add(base);
+            for (Path p : r.joinProfiles()) {
+                segments.add(dev.cairn.uki.UkiProfiles.fromProfilePe(p, in.osrel() != null));
+            }
+            List<UkiLayout.NewSection> all = new ArrayList<>();
+            segments.forEach(all::addAll);
+            List<String> names = all.stream().map(UkiLayout.NewSection::name).toList();
+            int profileCount = Math.max(1, dev.cairn.uki.UkiProfiles.count(names));
+            List<List<PcrPredictor.Prediction>> perProfile = new ArrayList<>();
             if (r.predict() || r.pcrKey() != null) {
-                // one extra read of the inputs, only when the prediction is asked for
-                List<PcrPredictor.SectionDigests> digests = new ArrayList<>();
-                long measured = 0;
-                for (UkiLayout.NewSection s : prepared.sections()) {
-                    if (rule.sections().contains(s.name())) {
-                        measured += s.data().size();
+                // one extra read of the measured inputs, only when the prediction is asked for
+                java.util.Map<Integer, PcrPredictor.SectionDigests> digests = new java.util.HashMap<>();
+                java.util.Set<Integer> used = new java.util.TreeSet<>();
+                for (int k = 0; k < profileCount; k++) {
+                    for (int i : dev.cairn.uki.UkiProfiles.select(names, k)) {
+                        if (rule.sections().contains(names.get(i))) {
+                            used.add(i);
+                        }
                     }
                 }
-                progress.phase("measuring", measured);
-                for (UkiLayout.NewSection s : prepared.sections()) {
-                    if (rule.sections().contains(s.name())) {
-                        digests.add(PcrPredictor.digest(s.name(), s.data(), predictorBanks, progress::advanced));
-                    }
+                progress.phase("measuring", used.stream().mapToLong(i -> all.get(i).data().size()).sum());
+                for (int i : used) {
+                    digests.put(i, PcrPredictor.digest(names.get(i), all.get(i).data(), predictorBanks, progress::advanced));
                 }
                 List<String> sortedPhases = r.phases().stream().distinct().sorted().toList();
-                predictions = PcrPredictor.predict(rule, digests, predictorBanks, sortedPhases);
-            }
-            List<UkiLayout.NewSection> more = new ArrayList<>();
-            if (r.pcrKey() != null) {
-                more.add(new UkiLayout.NewSection(".pcrsig", SectionData.of(pcrsig(predictions, r.banks(), r.pcrKey()))));
-            }
-            UkiLayout.Plan plan = UkiLayout.plan(prepared.stubBytes(), prepared.with(more), prepared.kernelNxCompat());
-            UkiWriter.Result result;
-            KeyMaterial km = r.signer();
-            List<ImageSigner> signers = km == null ? List.of() : List.of(PeSigning.signer(km));
-            try (AtomicOutput o = AtomicOutput.open(r.output())) {
-                progress.phase("writing", plan.size());
-                result = UkiWriter.write(plan, o.channel(), "SHA-256", signers, progress::advanced);
-                if (km != null) {
-                    PeSigning.verifyOutput(o.tempPath(), result.authenticodeDigest(), "SHA-256", km.certificate());
-                } else {
-                    dev.cairn.uki.UkiFile.open(o.tempPath());
+                for (int k = 0; k < profileCount; k++) {
+                    List<PcrPredictor.SectionDigests> d = new ArrayList<>();
+                    for (int i : dev.cairn.uki.UkiProfiles.select(names, k)) {
+                        if (digests.containsKey(i)) {
+                            d.add(digests.get(i));
+                        }
+                    }
+                    perProfile.add(PcrPredictor.predict(rule, d, predictorBanks, sortedPhases));
                 }
-                o.commit();
             }
-            return new Result(prepared, plan, result, predictions);
+            List<UkiLayout.NewSection> sections = new ArrayList<>();
+            for (int k = 0; k < segments.size(); k++) {
+                sections.addAll(segments.get(k));
+                if (r.pcrKey() != null) {
+                    // ukify: one .pcrsig after each profile's sections (base + @0 first), covering that profile
+                    sections.add(new UkiLayout.NewSection(".pcrsig", SectionData.of(pcrsig(perProfile.get(k), r.banks(), r.pcrKey()))));
+                }
+            }
+            UkiLayout.Plan plan = UkiLayout.plan(prepared.stubBytes(), sections, prepared.kernelNxCompat());
+            UkiWriter.Result result = write(plan, r.signer(), r.output(), progress);
+            return new Result(prepared, plan, result, perProfile.isEmpty() ? List.of() : perProfile.get(0), perProfile);
         } finally {
             if (signedKernel != null) {
                 signedKernel.close(); // never committed: deletes the temporary signed kernel

@@ -124,6 +124,14 @@ class SecureBootMachineIT {
         assertThat(r.valueAfter(BusyboxInitramfs.CMDLINE_PREFIX)).as(r.describe()).contains(CMDLINE);
         assertThat(r.valueAfter(BusyboxInitramfs.PCR11_PREFIX)).as("PCR 11 as the systemd 252 stub measured the UKI\n" + r.describe())
                 .contains(expectedPcr11(sections));
+        // PCR 7: the snakeoil store's variables, the separator and the db entry that verified the UKI
+        Pcr7Predictor.Result p7 = Pcr7Predictor.predict(Pcr7Predictor.fromVarStore(SecureBootFirmware.SNAKEOIL_VARS), List.of(uki));
+        String pcr7 = java.util.HexFormat.of().withUpperCase().formatHex(
+                dev.cairn.signing.secureboot.Pcr7Prediction.replay(p7.events(), dev.cairn.signing.pcr.PcrBank.SHA256));
+        assertThat(pcr7).as("the snakeoil vector of measured-boot.md §1.4").isEqualTo(
+                "02A4F904010EBDDFB1CE765622AF8D48AC2408422E220AD4EED1E1856407F704");
+        assertThat(r.valueAfter(BusyboxInitramfs.PCR7_PREFIX)).as("PCR 7 in the guest vs cairn's prediction\n" + r.describe())
+                .contains(pcr7);
         assertThat(r.console()).contains(BusyboxInitramfs.DONE);
     }
 

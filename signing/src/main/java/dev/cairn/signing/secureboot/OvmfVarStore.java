@@ -204,7 +204,8 @@ public final class OvmfVarStore {
         return v;
     }
 
-    static UUID uuid(byte[] g) {
+    /** The inverse of {@link EfiVariables#guid}. */
+    public static UUID uuid(byte[] g) {
         long hi = le(g, 0, 4) << 32 | le(g, 4, 2) << 16 | le(g, 6, 2);
         long lo = 0;
         for (int i = 8; i < 16; i++) {

@@ -4,14 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.cairn.testing.SwTpm;
 import dev.cairn.testing.TestPki;
 import dev.cairn.testing.ToolOracle;
-import java.io.IOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -20,8 +15,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.opentest4j.AssertionFailedError;
@@ -163,59 +156,5 @@ class SystemdMeasureIT {
         v.initVerify(key.publicKey());
         v.update(e.policy());
         return v.verify(e.signature());
-    }
-
-    /** swtpm listening on 127.0.0.1:port (commands) and port+1 (control), as the swtpm TCTI expects. */
-    record SwTpm(Process process, int port) implements AutoCloseable {
-        static SwTpm start(Path swtpm, Path state) throws IOException, InterruptedException {
-            Files.createDirectories(state);
-            IOException last = null;
-            for (int attempt = 0; attempt < 10; attempt++) {
-                int port = freePortPair();
-                Process p = new ProcessBuilder(swtpm.toString(), "socket", "--tpm2",
-                        "--server", "type=tcp,bindaddr=127.0.0.1,port=" + port,
-                        "--ctrl", "type=tcp,bindaddr=127.0.0.1,port=" + (port + 1),
-                        "--flags", "not-need-init,startup-clear", "--tpmstate", "dir=" + state)
-                        .redirectErrorStream(true).redirectOutput(state.resolve("swtpm.log").toFile()).start();
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-                while (System.nanoTime() < deadline && p.isAlive()) {
-                    try (Socket s = new Socket()) {
-                        s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 200);
-                        return new SwTpm(p, port);
-                    } catch (IOException e) {
-                        last = e;
-                        Thread.sleep(50);
-                    }
-                }
-                p.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
-            }
-            throw new IOException("swtpm did not start; see " + state.resolve("swtpm.log") + ": "
-                    + Files.readString(state.resolve("swtpm.log"), StandardCharsets.UTF_8), last);
-        }
-
-        private static int freePortPair() throws IOException {
-            for (int i = 0; i < 50; i++) {
-                int p;
-                try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-                    p = s.getLocalPort();
-                }
-                if (p < 65535) {
-                    try (ServerSocket s2 = new ServerSocket(p + 1, 1, InetAddress.getLoopbackAddress())) {
-                        return p;
-                    } catch (IOException busy) {
-                        // try another pair
-                    }
-                }
-            }
-            throw new IOException("no free pair of adjacent TCP ports on 127.0.0.1");
-        }
-
-        @Override
-        public void close() throws InterruptedException {
-            process.destroy();
-            if (!process.waitFor(5, TimeUnit.SECONDS)) {
-                process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
-            }
-        }
     }
 }

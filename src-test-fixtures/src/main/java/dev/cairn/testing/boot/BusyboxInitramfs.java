@@ -17,7 +17,7 @@ import org.opentest4j.AssertionFailedError;
 /**
  * The directory tree of a minimal initramfs: Debian's static busybox ({@code busybox-static}) with
  * applet symlinks, and an {@code /init} that mounts proc, sysfs, devtmpfs and efivarfs, prints
- * {@value #MARKER}, the Secure Boot state, PCR 11 (SHA-256 bank, from
+ * {@value #MARKER}, the Secure Boot state, PCR 11 (and 7 and 12; SHA-256 bank, from
  * {@code /sys/class/tpm/tpm0/pcr-sha256/11}) and {@code /proc/cmdline}, then powers off.
  *
  * <p>The Debian 12 kernel (6.1) has {@code tpm_tis} and {@code tpm_crb} built in
@@ -36,6 +36,10 @@ public final class BusyboxInitramfs {
     public static final String SECURE_BOOT_PREFIX = "CAIRN-SECUREBOOT=";
     /** {@code PCR11-SHA256=<64 upper-case hex>} or {@code PCR11-SHA256=unavailable} without a TPM. */
     public static final String PCR11_PREFIX = "PCR11-SHA256=";
+    /** {@code PCR7-SHA256=<64 upper-case hex>}, printed only when the guest has a TPM. */
+    public static final String PCR7_PREFIX = "PCR7-SHA256=";
+    /** {@code PCR12-SHA256=<64 upper-case hex>}, printed only when the guest has a TPM. */
+    public static final String PCR12_PREFIX = "PCR12-SHA256=";
     /** {@code CAIRN-CMDLINE=<contents of /proc/cmdline>}. */
     public static final String CMDLINE_PREFIX = "CAIRN-CMDLINE=";
     /** Last line before {@code poweroff -f}. */
@@ -87,6 +91,12 @@ public final class BusyboxInitramfs {
                 "  echo \"" + PCR11_PREFIX + "$(cat " + pcr + ")\"",
                 "else",
                 "  echo " + PCR11_PREFIX + "unavailable",
+                "fi",
+                "if [ -r /sys/class/tpm/tpm0/pcr-sha256/7 ]; then",
+                "  echo \"" + PCR7_PREFIX + "$(cat /sys/class/tpm/tpm0/pcr-sha256/7)\"",
+                "fi",
+                "if [ -r /sys/class/tpm/tpm0/pcr-sha256/12 ]; then",
+                "  echo \"" + PCR12_PREFIX + "$(cat /sys/class/tpm/tpm0/pcr-sha256/12)\"",
                 "fi",
                 "echo \"" + CMDLINE_PREFIX + "$(cat /proc/cmdline)\"",
                 "echo " + DONE,
