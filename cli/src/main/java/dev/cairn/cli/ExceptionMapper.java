@@ -12,9 +12,16 @@ import picocli.CommandLine;
  */
 public final class ExceptionMapper implements CommandLine.IExecutionExceptionHandler, CommandLine.IParameterExceptionHandler {
     private final boolean[] stacktrace;
+    /** How many words of the command line a leaf dispatched alone did not see (Main.leaf): picocli counts from its first. */
+    private final int argumentOffset;
 
     ExceptionMapper(boolean[] stacktrace) {
+        this(stacktrace, 0);
+    }
+
+    ExceptionMapper(boolean[] stacktrace, int argumentOffset) {
         this.stacktrace = stacktrace;
+        this.argumentOffset = argumentOffset;
     }
 
     @Override
@@ -34,7 +41,7 @@ public final class ExceptionMapper implements CommandLine.IExecutionExceptionHan
     public int handleParseException(CommandLine.ParameterException ex, String[] args) {
         CommandLine cmd = ex.getCommandLine();
         PrintWriter err = cmd.getErr();
-        err.println("cairn: " + ex.getMessage());
+        err.println("cairn: " + withFullIndex(ex));
         CommandLine.UnmatchedArgumentException.printSuggestions(ex, err);
         err.println("Try '" + cmd.getCommandSpec().qualifiedName() + " --help' for more information.");
         if (stacktrace[0]) {
@@ -42,6 +49,27 @@ public final class ExceptionMapper implements CommandLine.IExecutionExceptionHan
         }
         err.flush();
         return ExitCode.USAGE.code();
+    }
+
+    /** The message, with an argument index ("Unmatched argument at index 2") counted over the whole command line. */
+    private String withFullIndex(CommandLine.ParameterException ex) {
+        String m = String.valueOf(ex.getMessage());
+        if (argumentOffset == 0 || !(ex instanceof CommandLine.UnmatchedArgumentException)) {
+            return m;
+        }
+        for (String prefix : new String[] {"Unmatched argument at index ", "Unmatched arguments from index "}) {
+            if (m.startsWith(prefix)) {
+                int end = prefix.length();
+                while (end < m.length() && Character.isDigit(m.charAt(end))) {
+                    end++;
+                }
+                if (end > prefix.length() && end - prefix.length() < 9) {
+                    int index = Integer.parseInt(m.substring(prefix.length(), end));
+                    return prefix + (index + argumentOffset) + m.substring(end);
+                }
+            }
+        }
+        return m;
     }
 
     static ExitCode exitCode(Throwable t) {

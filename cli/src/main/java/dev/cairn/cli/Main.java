@@ -137,11 +137,95 @@ public final class Main extends CommandGroup {
 
     /** The command line with just the commands {@code args} need (all when they name none). */
     public static CommandLine commandLine(PrintWriter out, PrintWriter err, String[] args) {
-        boolean[] trace = STACKTRACE.get();
-        trace[0] = false;
-        ExceptionMapper mapper = new ExceptionMapper(trace);
         CommandLine cl = new CommandLine(new Main());
         addSubcommands(cl, Subcommands.ALL, args, 0);
+        return configure(cl, out, err, 0);
+    }
+
+    /**
+     * A leaf command that {@code args} name by its path from the top ({@code verity format ...},
+     * no option before the last word of the path), made alone: no picocli model of {@code cairn}
+     * or of the groups above it, only the leaf's own (a third of a small command's start-up, see
+     * bench/startup.sh). Its name is the whole path, so that its usage and error messages read as
+     * the full tree's, and it gets what it would inherit there: {@code --stacktrace} and the
+     * version provider. Null when {@code args} name no leaf (a group, {@code help}, an unknown or
+     * misspelt command, an option first): then the tree handles them. DispatchTest checks that
+     * each command prints and does the same either way.
+     */
+    static Leaf leaf(String[] args) {
+        Map<String, Supplier<Object>> subs = Subcommands.ALL;
+        String name = "cairn";
+        for (int i = 0; i < args.length; i++) {
+            String word = args[i];
+            Supplier<Object> factory = word.equals("help") ? null : subs.get(word);
+            if (factory == null) {
+                return null;
+            }
+            Object command = factory.get();
+            name = name.concat(" ").concat(word);
+            if (command instanceof LazySubcommands group) {
+                subs = group.subcommands();
+                continue;
+            }
+            if (command instanceof CommandLine.HelpCommand) {
+                return null;
+            }
+            CommandLine cl = new CommandLine(command);
+            CommandLine.Model.CommandSpec spec = cl.getCommandSpec();
+            spec.name(name);
+            if (spec.optionsMap().get("--stacktrace") != null) {
+                return null; // a leaf with its own: the tree's rules decide
+            }
+            spec.addOption(stacktraceOption());
+            return new Leaf(cl, java.util.Arrays.copyOfRange(args, i + 1, args.length));
+        }
+        return null;
+    }
+
+    /**
+     * Gives every command without a version of its own cairn's: picocli does not pass it down, and
+     * {@code cairn verity format --version} printed an empty line.
+     */
+    private static void versionEverywhere(CommandLine cl, Version version) {
+        CommandLine.Model.CommandSpec spec = cl.getCommandSpec();
+        if (spec.versionProvider() == null && spec.version().length == 0) {
+            spec.versionProvider(version);
+        }
+        for (CommandLine sub : cl.getSubcommands().values()) {
+            versionEverywhere(sub, version);
+        }
+    }
+
+    /** A leaf command line and the arguments it parses (those after its path). */
+    record Leaf(CommandLine commandLine, String[] args) {
+    }
+
+    /**
+     * The option {@code --stacktrace} as the leaf would inherit it from {@code cairn} in the full
+     * tree (what the annotated {@link #stacktrace} method declares; DispatchTest compares the help).
+     */
+    private static CommandLine.Model.OptionSpec stacktraceOption() {
+        return CommandLine.Model.OptionSpec.builder("--stacktrace")
+                .description("Print the full stack trace of an error (for bug reports).")
+                .type(boolean.class)
+                .arity("0")
+                .scopeType(CommandLine.ScopeType.INHERIT)
+                .inherited(true)
+                .setter(new CommandLine.Model.ISetter() {
+                    @Override
+                    public <T> T set(T value) {
+                        STACKTRACE.get()[0] = Boolean.TRUE.equals(value);
+                        return null;
+                    }
+                })
+                .build();
+    }
+
+    private static CommandLine configure(CommandLine cl, PrintWriter out, PrintWriter err, int argumentOffset) {
+        versionEverywhere(cl, new Version());
+        boolean[] trace = STACKTRACE.get();
+        trace[0] = false;
+        ExceptionMapper mapper = new ExceptionMapper(trace, argumentOffset);
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler(mapper);
@@ -153,8 +237,24 @@ public final class Main extends CommandGroup {
         return cl;
     }
 
+    /** Types picocli registers no built-in converter for (a regular expression over class names). */
+    static final String EXCLUDED_CONVERTERS = "java\\.(time|sql)\\..*";
+
     /** Runs cairn and returns its exit code; never exits the JVM. */
     public static int run(PrintWriter out, PrintWriter err, String... args) {
+        // picocli's default factory looks for Groovy's groovy.lang.Closure (annotations may hold
+        // closures) when it first loads, unless told not to: a class that is not there, so the
+        // class loader opens every jar of lib/ in turn, Bouncy Castle's large central directories
+        // included, to learn that (26 jars: 15-40 ms of each small command, bench/startup.sh).
+        if (System.getProperty("picocli.disable.closures") == null) {
+            System.setProperty("picocli.disable.closures", "true");
+        }
+        // Nor does it register its converters for java.time and java.sql types, which no cairn
+        // option has (CommandTreeTest): each of those loads and initialises its class by
+        // reflection (LocalDate, Duration, Timestamp, ... with their formatters), on every run.
+        if (System.getProperty("picocli.converters.excludes") == null) {
+            System.setProperty("picocli.converters.excludes", EXCLUDED_CONVERTERS);
+        }
         try {
             if (args.length == 1 && (args[0].equals("--version") || args[0].equals("-V"))) {
                 // What picocli prints for the standard --version option, without building the
@@ -164,6 +264,10 @@ public final class Main extends CommandGroup {
                     out.println(line);
                 }
                 return 0;
+            }
+            Leaf leaf = leaf(args);
+            if (leaf != null) {
+                return configure(leaf.commandLine(), out, err, args.length - leaf.args().length).execute(leaf.args());
             }
             return commandLine(out, err, args).execute(args);
         } finally {

@@ -52,6 +52,30 @@ class CommandTreeTest {
                 "cairn sign module", "cairn disk assemble", "cairn boot").hasSizeGreaterThan(50);
     }
 
+    /**
+     * Main tells picocli not to register its converters for java.time and java.sql types (start-up):
+     * no option or parameter may have such a type, or it would fail to convert at run time.
+     */
+    @Test
+    void noOptionNeedsAnExcludedConverter() {
+        List<String> bad = new ArrayList<>();
+        for (CommandSpec c : allCommands()) {
+            for (CommandLine.Model.ArgSpec a : c.args()) {
+                List<Class<?>> types = new ArrayList<>(List.of(a.type()));
+                types.addAll(Arrays.asList(a.auxiliaryTypes()));
+                for (Class<?> t : types) {
+                    if (t.getName().matches(Main.EXCLUDED_CONVERTERS) && a.converters().length == 0) {
+                        bad.add(c.qualifiedName() + " " + a.paramLabel() + ": " + t.getName());
+                    }
+                }
+            }
+        }
+        assertThat(bad).isEmpty();
+        assertThat("java.time.Instant").matches(Main.EXCLUDED_CONVERTERS);
+        assertThat("java.sql.Timestamp").matches(Main.EXCLUDED_CONVERTERS);
+        assertThat("java.nio.file.Path").doesNotMatch(Main.EXCLUDED_CONVERTERS);
+    }
+
     /** The first description line is what command lists show: a short, whole sentence. */
     @Test
     void everySummaryIsOneWholeSentence() {

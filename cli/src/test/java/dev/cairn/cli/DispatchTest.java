@@ -80,6 +80,55 @@ class DispatchTest {
         assertThat(lazy.code()).isZero();
     }
 
+    /** Every leaf of the full tree: the leaf dispatch makes the same command with the same options. */
+    @ParameterizedTest(name = "cairn {0}")
+    @MethodSource("commandPaths")
+    void eachLeafIsDispatchedAloneAsTheTreeHasIt(String path) {
+        CommandLine tree = Main.commandLine(new PrintWriter(new StringWriter()), new PrintWriter(new StringWriter()));
+        for (String word : path.split(" ")) {
+            tree = tree.getSubcommands().get(word);
+        }
+        String[] args = Stream.concat(Stream.of(path.split(" ")), Stream.of("x", "--y")).toArray(String[]::new);
+        Main.Leaf leaf = Main.leaf(args);
+        if (!tree.getSubcommands().isEmpty() || path.equals("help")) {
+            assertThat(leaf).as("a group or help goes through the tree").isNull();
+            return;
+        }
+        assertThat(leaf).as("leaf dispatch of " + path).isNotNull();
+        CommandLine.Model.CommandSpec alone = leaf.commandLine().getCommandSpec();
+        CommandLine.Model.CommandSpec inTree = tree.getCommandSpec();
+        assertThat(alone.userObject().getClass()).isEqualTo(inTree.userObject().getClass());
+        assertThat(alone.qualifiedName()).isEqualTo(inTree.qualifiedName()).isEqualTo("cairn " + path);
+        assertThat(alone.optionsMap().keySet()).isEqualTo(inTree.optionsMap().keySet()).contains("--stacktrace");
+        assertThat(alone.positionalParameters()).hasSameSizeAs(inTree.positionalParameters());
+        assertThat(leaf.args()).containsExactly("x", "--y");
+    }
+
+    @Test
+    void whatNamesNoLeafGoesThroughTheTree() {
+        String[][] none = {{}, {"--stacktrace", "verity", "format", "a", "b"}, {"verity"}, {"verity", "--help"},
+            {"help", "verity", "format"}, {"verit", "format"}, {"verity", "formt"}, {"verity", "-h", "format"}};
+        for (String[] args : none) {
+            assertThat(Main.leaf(args)).as(String.join(" ", args)).isNull();
+        }
+        assertThat(Main.leaf(new String[] {"verity", "format", "a", "b"})).isNotNull();
+    }
+
+    @Test
+    void stacktraceAfterTheLeafWorksAsInTheTree(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) {
+        String missing = dir.resolve("missing").toString();
+        String[] args = {"verity", "format", "--stacktrace", missing, dir.resolve("h").toString()};
+        Out lazy = lazy(args);
+        Out full = full(args);
+        assertThat(lazy.code()).isEqualTo(full.code()).isEqualTo(3);
+        assertThat(lazy.err().lines().findFirst()).isEqualTo(full.err().lines().findFirst());
+        assertThat(lazy.err()).contains("\tat ");
+        // and without it, no trace, in either
+        String[] plain = {"verity", "format", missing, dir.resolve("h").toString()};
+        assertThat(lazy(plain)).isEqualTo(full(plain));
+        assertThat(lazy(plain).err()).doesNotContain("\tat ");
+    }
+
     @Test
     void versionFastPathPrintsWhatPicocliPrints() {
         for (String flag : new String[] {"--version", "-V"}) {
@@ -93,6 +142,11 @@ class DispatchTest {
         assertThat(lazy("--stacktrace", "--version")).isEqualTo(full("--stacktrace", "--version"));
         assertThat(lazy("--version", "--no-such-flag")).isEqualTo(full("--version", "--no-such-flag"));
         assertThat(lazy("verity", "--version")).isEqualTo(full("verity", "--version"));
+        // every command's --version is cairn's (picocli does not pass a version provider down)
+        for (String[] args : new String[][] {{"verity", "--version"}, {"verity", "format", "--version"}, {"keys", "secureboot", "create", "-V"}}) {
+            assertThat(lazy(args)).isEqualTo(lazy("--version"));
+            assertThat(full(args)).isEqualTo(lazy("--version"));
+        }
     }
 
     @Test
@@ -114,6 +168,14 @@ class DispatchTest {
             {"--stacktrace", "verity", "format", "--help"},
             {"uki", "inspect", "--help"},
             {"oci", "push", "--json", "--help"},
+            {"verity", "format", "--version"},           // a leaf's --version: the root's provider
+            {"verity", "format", "--stacktrace", "--help"},
+            {"verity", "format", "a", "b", "c"},         // too many parameters (picocli names the index)
+            {"verity", "format", "a", "b", "c", "d"},
+            {"verity", "format", "--salt", "zz", "a", "b"}, // a bad value
+            {"sign", "module", "--threads", "x", "a.ko"},
+            {"uki", "inspect"},
+            {"keys", "secureboot"},
         };
         for (String[] args : cases) {
             Out lazy = lazy(args);

@@ -42,7 +42,18 @@ public final class CosignKeyFile {
     private static final int TAG_BYTES = 16;
     /** A PKCS#8 key of any algorithm cosign supports is far smaller; a larger body is not a key file. */
     private static final int MAX_FILE_BYTES = 64 * 1024;
-    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /**
+     * Made when a cosign key is read or written, not when this class loads: {@link #isCosignKey}
+     * runs for every key file, and a Jackson ObjectMapper (with its date formats, calendars and
+     * locale data) costs a signing command tens of milliseconds of start-up.
+     */
+    private static final class Json {
+        static final ObjectMapper MAPPER = new ObjectMapper();
+
+        private Json() {
+        }
+    }
 
     private CosignKeyFile() {
     }
@@ -76,7 +87,7 @@ public final class CosignKeyFile {
     static byte[] decrypt(byte[] envelope, char[] password, String name) throws SigningException {
         JsonNode root;
         try {
-            root = JSON.readTree(envelope);
+            root = Json.MAPPER.readTree(envelope);
         } catch (IOException e) {
             throw new SigningException(name + ": the cosign key's body is not JSON");
         }
@@ -137,7 +148,7 @@ public final class CosignKeyFile {
             Arrays.fill(der, (byte) 0);
         }
         Base64.Encoder b64 = Base64.getEncoder();
-        ObjectNode root = JSON.createObjectNode();
+        ObjectNode root = Json.MAPPER.createObjectNode();
         ObjectNode kdf = root.putObject("kdf");
         kdf.put("name", "scrypt");
         ObjectNode params = kdf.putObject("params");

@@ -68,6 +68,10 @@ public final class KeyLoader {
             if (CosignKeyFile.isCosignKey(text)) {
                 return CosignKeyFile.read(file, pass);
             }
+            byte[] pkcs8 = firstUnencryptedPkcs8(text);
+            if (pkcs8 != null) {
+                return converter.getPrivateKey(PrivateKeyInfo.getInstance(pkcs8));
+            }
             try (Reader r = new StringReader(text); PEMParser parser = new PEMParser(r)) {
                 Object o;
                 while ((o = parser.readObject()) != null) {
@@ -104,6 +108,34 @@ public final class KeyLoader {
         } catch (OperatorCreationException | IllegalArgumentException | ClassCastException | IOException e) {
             throw new SigningException(file + ": not a readable private key (" + e.getClass().getSimpleName() + ")");
         }
+    }
+
+    /**
+     * The DER of the file's first PEM block when that is an unencrypted PKCS#8 {@code PRIVATE KEY}
+     * (what openssl genpkey and req -newkey write, and the kernel's signing_key.pem), else null (the
+     * PEM parser then reads the file, as for any other block). Read here because Bouncy Castle's
+     * PEM reader sets up java.util.logging when it loads, and the JDK then searches every jar of
+     * the class path for a logger service: tens of milliseconds of each signing command.
+     */
+    static byte[] firstUnencryptedPkcs8(String text) {
+        String begin = "-----BEGIN PRIVATE KEY-----";
+        String end = "-----END PRIVATE KEY-----";
+        int first = text.indexOf("-----BEGIN ");
+        if (first < 0 || !text.startsWith(begin, first)) {
+            return null;
+        }
+        int to = text.indexOf(end, first + begin.length());
+        if (to < 0) {
+            return null;
+        }
+        StringBuilder b64 = new StringBuilder(to - first);
+        for (int i = first + begin.length(); i < to; i++) {
+            char c = text.charAt(i);
+            if (c != '\n' && c != '\r' && c != ' ' && c != '\t') {
+                b64.append(c);
+            }
+        }
+        return java.util.Base64.getDecoder().decode(b64.toString()); // IllegalArgumentException: not a readable key
     }
 
     /** PKCS#8 decryption with the JDK's PBE/PBES2 support, or null when the JDK cannot do this scheme. */

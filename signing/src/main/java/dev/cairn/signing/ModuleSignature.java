@@ -35,11 +35,111 @@ public final class ModuleSignature {
         if (isSigned(module)) {
             throw new SigningException("the module already has an appended signature");
         }
-        byte[] sig = CmsSigner.sign(module, km, new CmsOptions(true, false, false, digest));
+        return appended(module, CmsSigner.sign(module, km, options(digest)));
+    }
+
+    private static CmsOptions options(String digest) {
+        return new CmsOptions(true, false, false, digest);
+    }
+
+    private static byte[] appended(byte[] module, byte[] sig) {
         ByteBuffer b = ByteBuffer.allocate(module.length + sig.length + INFO_SIZE + MAGIC.length); // big-endian
         b.put(module).put(sig);
         b.put((byte) 0).put((byte) 0).put((byte) 2).put((byte) 0).put((byte) 0).put(new byte[3]).putInt(sig.length);
         b.put(MAGIC);
         return b.array();
+    }
+
+    /** A {@link Signer} for many modules with one key and digest. */
+    public static Signer signer(KeyMaterial km, String digest) {
+        return new Signer(km, digest);
+    }
+
+    /**
+     * Signs many modules with one key, exactly as {@link #sign} would, in less time: with an RSA
+     * key the PKCS#7 of one module differs from another's only in the PKCS#1 v1.5 signature
+     * itself, which is as long as the modulus and ends the DER (a detached SignedData without
+     * certificates, signed or unsigned attributes). So the first module goes through Bouncy
+     * Castle's CMS generator, and if that DER ends with the signature the JCA computes for the
+     * same module, the rest are signed by the JCA alone (one pass of the digest over the module
+     * instead of two, no ASN.1 built) and their signatures put in place of the first one's. Any
+     * other key (EC) or a DER of another shape: every module goes through {@link #sign}.
+     * Thread-safe: a batch signs on several threads.
+     */
+    public static final class Signer {
+        private final KeyMaterial km;
+        private final String digest;
+        private final String jcaAlgorithm;
+        private final int signatureLength;
+        /** The first module's DER once it proved usable as a template (set once). */
+        private volatile byte[] template;
+        /** False once the first module showed no template can be used. */
+        private volatile boolean templatable;
+
+        private Signer(KeyMaterial km, String digest) {
+            this.km = km;
+            this.digest = digest;
+            java.security.PublicKey pub = km.certificate().getPublicKey();
+            if (pub instanceof java.security.interfaces.RSAPublicKey rsa) {
+                this.jcaAlgorithm = digest.replace("-", "") + "withRSA";
+                this.signatureLength = (rsa.getModulus().bitLength() + 7) / 8;
+                this.templatable = true;
+            } else {
+                this.jcaAlgorithm = null;
+                this.signatureLength = 0;
+                this.templatable = false;
+            }
+        }
+
+        /** The signed module (see {@link ModuleSignature#sign}). */
+        public byte[] sign(byte[] module) throws SigningException {
+            if (isSigned(module)) {
+                throw new SigningException("the module already has an appended signature");
+            }
+            byte[] t = template;
+            if (t != null) {
+                byte[] raw = rawSignature(module);
+                if (raw.length == signatureLength) {
+                    byte[] der = t.clone();
+                    System.arraycopy(raw, 0, der, der.length - raw.length, raw.length);
+                    return appended(module, der);
+                }
+            }
+            byte[] der = CmsSigner.sign(module, km, options(digest));
+            if (t == null && templatable) {
+                learn(module, der);
+            }
+            return appended(module, der);
+        }
+
+        /** Takes {@code der} as the template if it ends with the JCA's signature of {@code module}. */
+        private void learn(byte[] module, byte[] der) throws SigningException {
+            byte[] raw = rawSignature(module);
+            boolean fits = raw.length == signatureLength && der.length > raw.length
+                    && java.util.Arrays.equals(der, der.length - raw.length, der.length, raw, 0, raw.length);
+            if (fits) {
+                template = der.clone();
+            } else {
+                templatable = false;
+            }
+        }
+
+        private byte[] rawSignature(byte[] module) throws SigningException {
+            try {
+                java.security.Signature s = km.provider() != null
+                        ? java.security.Signature.getInstance(jcaAlgorithm, km.provider())
+                        : java.security.Signature.getInstance(jcaAlgorithm);
+                s.initSign(km.key());
+                s.update(module);
+                return s.sign();
+            } catch (java.security.GeneralSecurityException e) {
+                throw new SigningException("cannot sign with " + km.description() + ": " + e.getMessage(), e);
+            }
+        }
+
+        /** Whether modules after the first are signed from the template (for tests). */
+        boolean usesTemplate() {
+            return template != null;
+        }
     }
 }

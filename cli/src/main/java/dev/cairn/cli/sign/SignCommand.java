@@ -76,12 +76,13 @@ public final class SignCommand extends CommandGroup implements Main.LazySubcomma
             int workers = threads.threads();
             FileBatch.requireDistinctOutputs(spec.commandLine(), modules, m -> out != null ? out : m);
             KeyMaterial km = keys.load(spec.commandLine().getErr());
+            dev.cairn.signing.ModuleSignature.Signer signer = dev.cairn.signing.ModuleSignature.signer(km, digest);
             FileBatch.Task<Path> task = module -> {
                 byte[] ko = Files.readAllBytes(module);
                 if (ko.length < 4 || ko[0] != 0x7f || ko[1] != 'E' || ko[2] != 'L' || ko[3] != 'F') {
                     throw new dev.cairn.io.FormatException("module", module, "not an ELF file (a .ko module is expected)");
                 }
-                byte[] signed = dev.cairn.signing.ModuleSignature.sign(ko, km, digest);
+                byte[] signed = signer.sign(ko);
                 Path target = out != null ? out : module;
                 return FileBatch.Pending.writing(target, signed, target);
             };
