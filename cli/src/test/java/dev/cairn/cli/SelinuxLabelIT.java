@@ -30,8 +30,9 @@ import org.opentest4j.AssertionFailedError;
  * whose entries carry labels already ({@code tar --xattrs}) checks that cairn replaces them as
  * {@code setfiles -F} does and keeps them where setfiles leaves the entry alone. Needs root
  * (setfiles and unsquashfs write security.* attributes, mknod): skipped locally otherwise, a
- * failure under {@code CI=true}. With {@code CAIRN_DEBIAN_ROOTFS} naming a directory or a
- * tarball of a Debian root, that tree is compared too.
+ * failure under {@code CI=true}. The debootstrapped Debian 12 root that .ci/run makes
+ * ({@code src-test-fixtures/debian-rootfs.sh}: /opt/cairn-fixtures/debian-bookworm-minbase.tar, or
+ * {@code -Dcairn.debian.rootfs=TAR|DIR}) is compared too.
  */
 class SelinuxLabelIT {
     private static final Duration TIMEOUT = Duration.ofMinutes(10);
@@ -167,16 +168,16 @@ class SelinuxLabelIT {
     }
 
     @Test
-    void aDebianRootWhenOneIsAtHand() throws IOException {
-        String root = System.getenv("CAIRN_DEBIAN_ROOTFS");
-        Assumptions.assumeTrue(root != null && !root.isEmpty(), "CAIRN_DEBIAN_ROOTFS is not set");
+    void aDebootstrappedDebianRoot() throws IOException {
+        Path given = ToolOracle.requireFile(Path.of(System.getProperty("cairn.debian.rootfs",
+                "/opt/cairn-fixtures/debian-bookworm-minbase.tar")), "debootstrap (src-test-fixtures/debian-rootfs.sh, run by .ci/run)");
         Path copy = dir.resolve("copy");
-        Path given = Path.of(root);
         Files.createDirectories(copy);
         if (Files.isDirectory(given)) {
             ToolOracle.require("cp", "coreutils").runOk("-a", given + "/.", copy.toString());
         } else {
-            ToolOracle.require("tar", "tar").runOk("--numeric-owner", "-xpf", given.toString(), "-C", copy.toString());
+            ToolOracle.require("tar", "tar").runOk("--xattrs", "--xattrs-include=*", "--numeric-owner", "-xpf", given.toString(),
+                    "-C", copy.toString());
         }
         Path img = dir.resolve("img.sqfs");
         ok("squashfs", "create", copy.toString(), img.toString(), "--file-contexts", FILE_CONTEXTS.toString());
@@ -227,7 +228,7 @@ class SelinuxLabelIT {
         String file = null;
         for (String line : out.split("\n")) {
             if (line.startsWith("# file: ")) {
-                file = line.substring("# file: ".length());
+                file = unescape(line.substring("# file: ".length()));
                 file = file.equals(".") ? "." : "./" + file.replaceFirst("^\\./", "");
             } else if (line.startsWith("security.selinux=0x")) {
                 if (file == null || !all.containsKey(file)) {
@@ -237,6 +238,21 @@ class SelinuxLabelIT {
             }
         }
         return all;
+    }
+
+    /** getfattr writes a backslash, control characters and non-ASCII bytes of a name as {@code \\ooo}. */
+    static String unescape(String s) {
+        java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c == '\\' && i + 3 < s.length() && s.substring(i + 1, i + 4).matches("[0-7]{3}")) {
+                b.write(Integer.parseInt(s.substring(i + 1, i + 4), 8));
+                i += 3;
+            } else {
+                b.writeBytes(String.valueOf(c).getBytes(StandardCharsets.UTF_8));
+            }
+        }
+        return b.toString(StandardCharsets.UTF_8);
     }
 
     static String hex(String context) {
