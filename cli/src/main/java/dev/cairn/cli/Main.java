@@ -277,7 +277,26 @@ public final class Main extends CommandGroup {
         }
     }
 
+    /**
+     * The JDK looks up {@code System.getLogger("jdk.event.security")} the first time it parses a
+     * certificate (sun.security.util.EventHelper), and finding the LoggerFinder service opens every
+     * jar of lib/ (about 20 ms). A command given a key or certificate file starts that lookup on a
+     * second thread while picocli builds its model, instead of paying it later on the main thread.
+     */
+    static void prewarmSecurityLogger(String[] args) {
+        for (String a : args) {
+            if (a.startsWith("--key") || a.startsWith("--cert") || a.startsWith("--ca") || a.startsWith("--secureboot-")
+                    || a.startsWith("--pcr-private-key") || a.startsWith("--pkcs")) {
+                Thread t = new Thread(() -> System.getLogger("jdk.event.security"), "cairn-prewarm");
+                t.setDaemon(true);
+                t.start();
+                return;
+            }
+        }
+    }
+
     public static void main(String[] args) {
+        prewarmSecurityLogger(args);
         PrintWriter out = new PrintWriter(new java.io.OutputStreamWriter(System.out, StandardCharsets.UTF_8), true);
         PrintWriter err = new PrintWriter(new java.io.OutputStreamWriter(System.err, StandardCharsets.UTF_8), true);
         int code = run(out, err, args);

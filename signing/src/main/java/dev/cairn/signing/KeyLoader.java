@@ -258,6 +258,19 @@ public final class KeyLoader {
             case "EC" -> "SHA256withECDSA";
             default -> throw new SigningException("unsupported key type " + pub.getAlgorithm() + " (use RSA or EC)");
         };
+        if (km.provider() == null && km.key() instanceof java.security.interfaces.RSAPrivateCrtKey k
+                && pub instanceof java.security.interfaces.RSAPublicKey rsa) {
+            // a software RSA key carries its public half: compare it instead of a trial signature (a cold
+            // JVM spends some 30 ms in BigInteger on one); p·q = n checks the key's own consistency
+            if (!k.getModulus().equals(rsa.getModulus()) || !k.getPublicExponent().equals(rsa.getPublicExponent())) {
+                throw new SigningException("the certificate " + km.certificate().getSubjectX500Principal()
+                        + " does not belong to the key " + km.description());
+            }
+            if (!k.getPrimeP().multiply(k.getPrimeQ()).equals(k.getModulus())) {
+                throw new SigningException("the RSA key " + km.description() + " is inconsistent (p·q ≠ n)");
+            }
+            return;
+        }
         byte[] challenge = new byte[32];
         new SecureRandom().nextBytes(challenge);
         try {

@@ -58,4 +58,18 @@ class KeyLoaderTest {
         Files.writeString(h, "-----BEGIN PRIVATE KEY-----\nAAAA\n");
         assertThatThrownBy(() -> KeyLoader.loadPrivateKey(h, null)).isInstanceOf(SigningException.class);
     }
+
+    @Test
+    void aKeyAndACertificateThatDoNotBelongTogetherAreRefused() throws Exception {
+        TestPki pki = TestPki.get();
+        KeyLoader.requireMatch(new KeyMaterial(pki.secureBoot().key(), pki.secureBoot().cert(), java.util.List.of(), null, "sb"));
+        KeyLoader.requireMatch(new KeyMaterial(pki.ecLeaf().key(), pki.ecLeaf().cert(), java.util.List.of(), null, "ec"));
+        // RSA (compared by modulus), EC (trial signature), and RSA key with an EC certificate
+        assertThatThrownBy(() -> KeyLoader.requireMatch(new KeyMaterial(pki.secureBoot().key(), pki.rsaLeaf().cert(),
+                java.util.List.of(), null, "sb"))).isInstanceOf(SigningException.class).hasMessageContaining("does not belong");
+        assertThatThrownBy(() -> KeyLoader.requireMatch(new KeyMaterial(pki.ecLeaf().key(), pki.ca().cert(),
+                java.util.List.of(), null, "ec"))).isInstanceOf(SigningException.class);
+        assertThatThrownBy(() -> KeyLoader.requireMatch(new KeyMaterial(pki.secureBoot().key(), pki.ecLeaf().cert(),
+                java.util.List.of(), null, "sb"))).isInstanceOf(SigningException.class);
+    }
 }

@@ -93,6 +93,24 @@ class UkiLayoutTest {
         assertThat(whole).isEqualTo((sum & 0xFFFF) + data.length);
     }
 
+    @Test
+    void checksumOfExtremeWordsMatchesTheWordByWordSum() {
+        for (int fill : new int[] {0xFF, 0x00, 0x80, 0x01}) {
+            byte[] data = new byte[(3 << 20) + 7];
+            java.util.Arrays.fill(data, (byte) fill);
+            data[5] = 0x12;
+            long sum = 0;
+            for (int i = 0; i < data.length; i += 2) {
+                if (i >= 0x40 && i < 0x44) {
+                    continue;
+                }
+                sum += (data[i] & 0xFF) | (i + 1 < data.length ? (data[i + 1] & 0xFF) << 8 : 0);
+                sum = (sum & 0xFFFF) + (sum >>> 16);
+            }
+            assertThat(PeChecksum.of(data, 0x40)).as("fill %02x", fill).isEqualTo((sum & 0xFFFF) + data.length);
+        }
+    }
+
     private Path write(UkiLayout.Plan plan, String name) throws IOException {
         Path out = dir.resolve(name);
         try (FileChannel ch = FileChannel.open(out, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, StandardOpenOption.READ)) {

@@ -23,10 +23,11 @@ public final class PeChecksum {
             sum += (b[i++] & 0xFFL) << 8;
         }
         long s = 0;
-        // four 16-bit words per 64-bit load; each word < 2^16, so no overflow below 2^47 bytes
+        // 2^16 ≡ 1 (mod 2^16 - 1), the modulus of the folded one's-complement sum: a 64-bit load of
+        // four words counts as its two 32-bit halves (each < 2^32: no overflow below 2^34 bytes a call)
         for (; i + 7 < end; i += 8) {
             long v = (long) LONGS.get(b, i);
-            s += (v & 0xFFFF) + (v >>> 16 & 0xFFFF) + (v >>> 32 & 0xFFFF) + (v >>> 48);
+            s += (v >>> 32) + (v & 0xFFFF_FFFFL);
         }
         for (; i + 1 < end; i += 2) {
             s += (b[i] & 0xFF) | (b[i + 1] & 0xFF) << 8;
