@@ -123,7 +123,8 @@ class BuildBootIT {
                 manifestPcr7 = p.path("value").asText();
             }
         }
-        assertThat(m.at("/tpm/keyStore/file").asText()).isEqualTo("dev-keys/secureboot/OVMF_VARS.fd");
+        assertThat(m.at("/tpm/keyStore/source").asText()).isEqualTo("dev");
+        assertThat(m.at("/tpm/keyStore/file").asText()).isEqualTo("secureboot/OVMF_VARS.fd");
         assertThat(r.valueAfter(BusyboxInitramfs.PCR7_PREFIX)).as("PCR 7 in the guest vs the manifest's tpm.pcr7").isNotNull()
                 .contains(String.valueOf(manifestPcr7).toUpperCase(Locale.ROOT));
     }

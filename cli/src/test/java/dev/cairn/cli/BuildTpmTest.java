@@ -37,6 +37,7 @@ class BuildTpmTest {
         assertThat(r.code()).as(r.err()).isZero();
         JsonNode tpm = new ObjectMapper().readTree(out.resolve("manifest.json").toFile()).path("tpm");
         assertThat(tpm.at("/keyStore/file").asText()).isEqualTo("store.fd");
+        assertThat(tpm.at("/keyStore/source").asText()).isEqualTo("spec");
         assertThat(tpm.at("/pcr7Authority/owner").asText()).isEqualTo("11111111-2222-3333-4444-555555555555");
         String pcr7 = null;
         for (JsonNode e : tpm.path("pcr7")) {

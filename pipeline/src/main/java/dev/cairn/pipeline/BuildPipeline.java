@@ -655,12 +655,17 @@ final class BuildPipeline {
      * uses development keys) and the db entry that accepts the secureboot certificate, per PCR bank;
      * and the spec's version policy (PolicyPCR on PCR 7, then PolicyNV). Null when no store is known.
      */
+    /** The development keys' OVMF variable store, relative to their directory. */
+    static final String DEV_KEY_STORE = "secureboot/OVMF_VARS.fd";
+
     private ObjectNode tpmPrediction() throws IOException {
         BuildSpec.Tpm t = spec.tpm();
         Path store = t.keyStore();
+        boolean devStore = false;
         if (store == null && keys.isDevelopment(KeyRole.SECUREBOOT) && keys.dev() != null) {
-            Path dev = keys.dev().dir().resolve("secureboot/OVMF_VARS.fd");
+            Path dev = keys.dev().dir().resolve(DEV_KEY_STORE);
             store = Files.isRegularFile(dev) ? dev : null;
+            devStore = store != null;
         }
         if (store == null) {
             if (t.policy() != null) {
@@ -683,9 +688,15 @@ final class BuildPipeline {
                 dev.cairn.signing.secureboot.Pcr7Prediction.events(v, List.of(authority));
         ObjectNode n = ManifestJson.object();
         ObjectNode ks = n.putObject("keyStore");
-        Path out = o.out().toAbsolutePath().normalize();
-        Path abs = store.toAbsolutePath().normalize();
-        ks.put("file", abs.startsWith(out) ? out.relativize(abs).toString() : abs.getFileName().toString());
+        // named independently of where OUT or the development keys lie (a split build keeps them elsewhere)
+        ks.put("source", devStore ? "dev" : "spec");
+        if (devStore) {
+            ks.put("file", DEV_KEY_STORE);
+        } else {
+            Path base = spec.file().toAbsolutePath().normalize().getParent();
+            Path abs = store.toAbsolutePath().normalize();
+            ks.put("file", base != null && abs.startsWith(base) ? base.relativize(abs).toString() : abs.getFileName().toString());
+        }
         ks.put("sha256", StepCache.digest(store));
         ObjectNode a = n.putObject("pcr7Authority");
         a.put("owner", authority.owner().toString());
