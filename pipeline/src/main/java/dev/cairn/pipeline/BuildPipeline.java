@@ -700,7 +700,7 @@ final class BuildPipeline {
         ks.put("sha256", StepCache.digest(store));
         ObjectNode a = n.putObject("pcr7Authority");
         a.put("owner", authority.owner().toString());
-        a.put("sha256", HexFormat.of().formatHex(sha256(authority.data())));
+        a.put("sha256", HexFormat.of().formatHex(authority.dataSha256()));
         ArrayNode pcr7 = n.putArray("pcr7");
         byte[] first = null;
         for (String bank : spec.kernel().pcrBanks()) {
@@ -729,14 +729,6 @@ final class BuildPipeline {
             pn.put("digest", policy.digestHex());
         }
         return n;
-    }
-
-    private static byte[] sha256(byte[] b) {
-        try {
-            return java.security.MessageDigest.getInstance("SHA-256").digest(b);
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 
     private ObjectNode manifest(ObjectNode rootfs, ObjectNode ipe, ObjectNode initrd, ObjectNode uki, ObjectNode oci, ObjectNode disk)

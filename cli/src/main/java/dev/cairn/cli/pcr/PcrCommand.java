@@ -158,7 +158,7 @@ public final class PcrCommand extends CommandGroup implements Main.LazySubcomman
                     Map<String, Object> x = new LinkedHashMap<>();
                     x.put("image", images.get(i).toString());
                     x.put("owner", a.owner().toString());
-                    x.put("entrySha256", hex.formatHex(sha256(a.data())));
+                    x.put("entrySha256", hex.formatHex(a.dataSha256()));
                     auth.add(x);
                 }
                 m.put("authorities", auth);
@@ -242,13 +242,5 @@ public final class PcrCommand extends CommandGroup implements Main.LazySubcomman
             case Pcr7Prediction.EV_EFI_VARIABLE_AUTHORITY -> "EV_EFI_VARIABLE_AUTHORITY";
             default -> String.format(Locale.ROOT, "0x%08x", type);
         };
-    }
-
-    static byte[] sha256(byte[] b) {
-        try {
-            return java.security.MessageDigest.getInstance("SHA-256").digest(b);
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 }

@@ -5,7 +5,6 @@ import dev.cairn.cli.CommandGroup;
 import dev.cairn.cli.ExitCode;
 import dev.cairn.cli.JsonOption;
 import dev.cairn.cli.Main;
-import dev.cairn.cli.OutputFile;
 import dev.cairn.cli.Outputs;
 import dev.cairn.io.FormatException;
 import dev.cairn.signing.KeyLoader;
@@ -86,7 +85,7 @@ public final class TpmCommand extends CommandGroup implements Main.LazySubcomman
 
         @Override
         public Integer call() throws IOException {
-            List<String> order = order(spec.commandLine().getParseResult().originalArgs());
+            List<String[]> order = steps(spec.commandLine().getParseResult().originalArgs());
             if (order.isEmpty()) {
                 throw new CairnException(ExitCode.USAGE, "give at least one policy step: --pcr, --authorize, --nv-equals, --or, --auth-value");
             }
@@ -95,15 +94,12 @@ public final class TpmCommand extends CommandGroup implements Main.LazySubcomman
             }
             TpmPolicy p = TpmPolicy.start();
             List<TpmPolicy.PcrCondition> run = new ArrayList<>();
-            int nextPcr = 0;
-            int nextAuth = 0;
-            int orIndex = 0;
-            List<List<String>> orGroups = orGroups();
             for (int i = 0; i < order.size(); i++) {
-                String step = order.get(i);
+                String step = order.get(i)[0];
+                String value = order.get(i)[1];
                 if (step.equals("--pcr")) {
-                    run.add(pcr(pcrs.get(nextPcr++)));
-                    if (i + 1 < order.size() && order.get(i + 1).equals("--pcr")) {
+                    run.add(pcr(value));
+                    if (i + 1 < order.size() && order.get(i + 1)[0].equals("--pcr")) {
                         continue;
                     }
                     TpmPolicy before = p;
@@ -115,14 +111,14 @@ public final class TpmCommand extends CommandGroup implements Main.LazySubcomman
                 TpmPolicy cur = p;
                 switch (step) {
                     case "--authorize" -> {
-                        byte[] name = TpmtPublic.name(publicKey(authorize.get(nextAuth++)));
+                        byte[] name = TpmtPublic.name(publicKey(Path.of(value)));
                         byte[] ref = policyRef == null ? new byte[0] : hex(policyRef, "--policy-ref");
                         p = cur.authorize(name, ref);
                     }
                     case "--nv-equals" -> p = nv(cur);
                     case "--or" -> {
                         List<byte[]> d = new ArrayList<>();
-                        for (String s : orGroups.get(orIndex++)) {
+                        for (String s : value.split(",")) {
                             d.add(hex(s, "--or"));
                         }
                         p = step(() -> cur.or(d));
@@ -164,48 +160,32 @@ public final class TpmCommand extends CommandGroup implements Main.LazySubcomman
             }
         }
 
-        /** The step options in command-line order ({@code --pcr=V} and {@code --pcr V} alike). */
-        static List<String> order(List<String> args) {
+        /**
+         * The step options in command-line order, each with its value as given ({@code --pcr=V} and
+         * {@code --pcr V} alike; null for {@code --auth-value}). picocli's fields lose the order across
+         * options, and split every {@code --or} into one list.
+         */
+        static List<String[]> steps(List<String> args) {
             List<String> steps = List.of("--pcr", "--authorize", "--nv-equals", "--or", "--auth-value");
             List<String> valued = List.of("--pcr", "--authorize", "--nv-equals", "--or", "--policy-ref", "--nv-index", "--nv-operation",
                     "--nv-offset", "--nv-public", "--nv-attributes", "--nv-size", "--output", "-o");
-            List<String> out = new ArrayList<>();
+            List<String[]> out = new ArrayList<>();
             for (int i = 0; i < args.size(); i++) {
                 String a = args.get(i);
                 if (a.equals("--")) {
                     break;
                 }
-                String name = a.contains("=") ? a.substring(0, a.indexOf('=')) : a;
-                if (steps.contains(name)) {
-                    out.add(name);
+                int eq = a.indexOf('=');
+                String name = eq > 0 ? a.substring(0, eq) : a;
+                String value = eq > 0 ? a.substring(eq + 1) : null;
+                if (eq < 0 && valued.contains(a) && i + 1 < args.size()) {
+                    value = args.get(++i); // the option's value, whatever it looks like
                 }
-                if (valued.contains(a)) {
-                    i++; // skip the option's value, whatever it looks like
+                if (steps.contains(name)) {
+                    out.add(new String[] {name, value});
                 }
             }
             return out;
-        }
-
-        private List<List<String>> orGroups() {
-            // picocli splits every --or value on commas into one list; regroup by the original arguments
-            List<List<String>> groups = new ArrayList<>();
-            List<String> args = spec.commandLine().getParseResult().originalArgs();
-            for (int i = 0; i < args.size(); i++) {
-                String a = args.get(i);
-                String v = null;
-                if (a.equals("--or") && i + 1 < args.size()) {
-                    v = args.get(++i);
-                } else if (a.startsWith("--or=")) {
-                    v = a.substring(5);
-                } else if (List.of("--pcr", "--authorize", "--nv-equals", "--policy-ref", "--nv-index", "--nv-operation", "--nv-offset",
-                        "--nv-public", "--nv-attributes", "--nv-size", "--output", "-o").contains(a)) {
-                    i++;
-                }
-                if (v != null) {
-                    groups.add(List.of(v.split(",")));
-                }
-            }
-            return groups;
         }
 
         private TpmPolicy nv(TpmPolicy cur) throws IOException {

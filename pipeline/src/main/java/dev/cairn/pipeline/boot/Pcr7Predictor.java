@@ -71,46 +71,16 @@ public final class Pcr7Predictor {
     }
 
     /**
-     * The db entry through which the firmware accepts an image signed with this certificate chain
-     * (leaf first): the first X.509 entry of db, in list order, that is one of the chain's
-     * certificates (the signer itself or a CA above it, as edk2's Authenticode check with that
-     * entry as the trust anchor accepts it). For builds whose image is not signed yet.
+     * The db entry that accepts an image signed with this certificate chain (leaf first), before
+     * the image is signed (split builds): {@link Pcr7Prediction#authority(Pcr7Prediction.Variables, List)}.
      */
     public static EfiSignatureList.Entry authorityFor(Pcr7Prediction.Variables v, List<java.security.cert.X509Certificate> chain)
             throws IOException {
-        if (v.db() == null) {
-            throw new PipelineException(PipelineException.Kind.VERIFICATION_FAILED, "db is empty: the firmware would refuse every image");
+        try {
+            return Pcr7Prediction.authority(v, chain);
+        } catch (SigningException e) {
+            throw new PipelineException(PipelineException.Kind.VERIFICATION_FAILED, e.getMessage(), e);
         }
-        List<byte[]> ders = new ArrayList<>();
-        for (java.security.cert.X509Certificate c : chain) {
-            try {
-                ders.add(c.getEncoded());
-            } catch (java.security.cert.CertificateEncodingException e) {
-                throw new PipelineException(PipelineException.Kind.BAD_INPUT, "cannot encode " + c.getSubjectX500Principal(), e);
-            }
-        }
-        if (v.dbx() != null) {
-            for (EfiSignatureList l : EfiSignatureList.parseAll(v.dbx(), "dbx")) {
-                for (EfiSignatureList.Entry e : l.entries()) {
-                    if (ders.stream().anyMatch(d -> Arrays.equals(d, e.data()))) {
-                        throw new PipelineException(PipelineException.Kind.VERIFICATION_FAILED,
-                                "the signing certificate (or its CA) is in dbx: the firmware would refuse the image");
-                    }
-                }
-            }
-        }
-        for (EfiSignatureList l : EfiSignatureList.parseAll(v.db(), "db")) {
-            if (!l.type().equals(dev.cairn.signing.secureboot.EfiVariables.CERT_X509)) {
-                continue;
-            }
-            for (EfiSignatureList.Entry e : l.entries()) {
-                if (ders.stream().anyMatch(d -> Arrays.equals(d, e.data()))) {
-                    return e;
-                }
-            }
-        }
-        throw new PipelineException(PipelineException.Kind.VERIFICATION_FAILED, "no db entry of the key store is the signing certificate "
-                + chain.get(0).getSubjectX500Principal() + " or a CA above it: the firmware would refuse the image");
     }
 
     /** The PCR 7 log for these images, verified by the firmware in this order. */

@@ -37,6 +37,11 @@ public record EfiSignatureList(UUID type, List<Entry> entries) {
             return data.clone();
         }
 
+        /** SHA-256 of the data (a certificate's DER, an image digest): how reports name the entry. */
+        public byte[] dataSha256() {
+            return EfiVariables.sha256(data);
+        }
+
         /** The entry as stored: owner GUID ‖ data (what the firmware measures as the authority). */
         public byte[] encode() {
             byte[] out = new byte[16 + data.length];

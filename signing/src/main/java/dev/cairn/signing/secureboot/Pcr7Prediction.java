@@ -143,15 +143,9 @@ public final class Pcr7Prediction {
             throw new SigningException("db is empty: the firmware would refuse every image");
         }
         List<EfiSignatureList> dbx = v.dbx() == null ? List.of() : EfiSignatureList.parseAll(v.dbx(), "dbx");
-        for (EfiSignatureList l : dbx) {
-            if (l.type().equals(EfiSignatureList.CERT_SHA256)) {
-                for (EfiSignatureList.Entry e : l.entries()) {
-                    if (Arrays.equals(e.data(), sha256ImageDigest)) {
-                        throw new SigningException("the image's SHA-256 " + HexFormat.of().formatHex(sha256ImageDigest)
-                                + " is in dbx: the firmware refuses it");
-                    }
-                }
-            }
+        if (find(dbx, EfiSignatureList.CERT_SHA256, List.of(sha256ImageDigest)) != null) {
+            throw new SigningException("the image's SHA-256 " + HexFormat.of().formatHex(sha256ImageDigest)
+                    + " is in dbx: the firmware refuses it");
         }
         List<EfiSignatureList> db = EfiSignatureList.parseAll(v.db(), "db");
         List<String> why = new ArrayList<>();
@@ -164,51 +158,77 @@ public final class Pcr7Prediction {
                 continue;
             }
             byte[] digest = imageDigest.apply(alg);
-            for (EfiSignatureList l : db) {
-                if (!l.type().equals(EfiVariables.CERT_X509)) {
+            for (EfiSignatureList.Entry e : entries(db, EfiVariables.CERT_X509)) {
+                if (find(dbx, EfiVariables.CERT_X509, List.of(e.data())) != null) {
                     continue;
                 }
-                for (EfiSignatureList.Entry e : l.entries()) {
-                    X509Certificate cert = certificate(e.data());
-                    if (forbidden(dbx, cert)) {
-                        continue;
-                    }
-                    try {
-                        AuthenticodeVerifier.verify(sig, digest, List.of(cert));
-                        return e;
-                    } catch (SigningException | FormatException ex) {
-                        why.add(cert.getSubjectX500Principal() + ": " + ex.getMessage());
-                    }
+                X509Certificate cert = certificate(e.data());
+                try {
+                    AuthenticodeVerifier.verify(sig, digest, List.of(cert));
+                    return e;
+                } catch (SigningException | FormatException ex) {
+                    why.add(cert.getSubjectX500Principal() + ": " + ex.getMessage());
                 }
             }
         }
-        for (EfiSignatureList l : db) {
-            if (l.type().equals(EfiSignatureList.CERT_SHA256)) {
-                for (EfiSignatureList.Entry e : l.entries()) {
-                    if (Arrays.equals(e.data(), sha256ImageDigest)) {
-                        return e;
-                    }
-                }
-            }
+        EfiSignatureList.Entry byHash = find(db, EfiSignatureList.CERT_SHA256, List.of(sha256ImageDigest));
+        if (byHash != null) {
+            return byHash;
         }
         throw new SigningException("no db entry verifies the image" + (why.isEmpty() ? " (it is unsigned)" : ": " + String.join("; ", why)));
     }
 
-    private static boolean forbidden(List<EfiSignatureList> dbx, X509Certificate cert) {
-        for (EfiSignatureList l : dbx) {
-            if (l.type().equals(EfiVariables.CERT_X509)) {
-                for (EfiSignatureList.Entry e : l.entries()) {
-                    try {
-                        if (Arrays.equals(e.data(), cert.getEncoded())) {
-                            return true;
-                        }
-                    } catch (java.security.cert.CertificateEncodingException ex) {
-                        return false;
-                    }
-                }
+    /**
+     * The db entry through which the firmware accepts an image signed with this certificate chain
+     * (leaf first), before any signature exists: the first X.509 entry of db, in list order, that is
+     * one of the chain's certificates (the signer itself or a CA above it, as edk2's Authenticode
+     * check with that entry as the trust anchor accepts it).
+     *
+     * @throws SigningException a certificate of the chain is in dbx, or none is in db
+     */
+    public static EfiSignatureList.Entry authority(Variables v, List<X509Certificate> chain) throws SigningException, FormatException {
+        if (v.db() == null) {
+            throw new SigningException("db is empty: the firmware would refuse every image");
+        }
+        List<byte[]> ders = new ArrayList<>();
+        for (X509Certificate c : chain) {
+            try {
+                ders.add(c.getEncoded());
+            } catch (java.security.cert.CertificateEncodingException e) {
+                throw new SigningException("cannot encode " + c.getSubjectX500Principal(), e);
             }
         }
-        return false;
+        if (v.dbx() != null && find(EfiSignatureList.parseAll(v.dbx(), "dbx"), EfiVariables.CERT_X509, ders) != null) {
+            throw new SigningException("the signing certificate (or its CA) is in dbx: the firmware would refuse the image");
+        }
+        EfiSignatureList.Entry e = find(EfiSignatureList.parseAll(v.db(), "db"), EfiVariables.CERT_X509, ders);
+        if (e == null) {
+            throw new SigningException("no db entry of the key store is the signing certificate "
+                    + chain.get(0).getSubjectX500Principal() + " or a CA above it: the firmware would refuse the image");
+        }
+        return e;
+    }
+
+    /** The entries of {@code type}, in list order. */
+    private static List<EfiSignatureList.Entry> entries(List<EfiSignatureList> lists, UUID type) {
+        List<EfiSignatureList.Entry> out = new ArrayList<>();
+        for (EfiSignatureList l : lists) {
+            if (l.type().equals(type)) {
+                out.addAll(l.entries());
+            }
+        }
+        return out;
+    }
+
+    /** The first entry of {@code type} whose data is one of {@code data}, or null. */
+    private static EfiSignatureList.Entry find(List<EfiSignatureList> lists, UUID type, List<byte[]> data) {
+        for (EfiSignatureList.Entry e : entries(lists, type)) {
+            byte[] d = e.data();
+            if (data.stream().anyMatch(x -> Arrays.equals(x, d))) {
+                return e;
+            }
+        }
+        return null;
     }
 
     private static X509Certificate certificate(byte[] der) throws FormatException {
