@@ -1,7 +1,6 @@
 package dev.cairn.cli.uki;
 
 import dev.cairn.cli.JsonOption;
-import dev.cairn.cli.KeyOptions;
 import dev.cairn.pipeline.uki.UkiAssembly;
 import dev.cairn.signing.KeyMaterial;
 import dev.cairn.uki.SectionData;
@@ -50,20 +49,15 @@ public final class UkiAddonCommand implements Callable<Integer> {
     Path stub;
     @Option(names = {"--output", "-o"}, required = true, paramLabel = "FILE", description = "Where to write the add-on (NAME.addon.efi).")
     Path output;
-    @Option(names = "--secureboot-private-key", paramLabel = "FILE", description = "Secure Boot signing key (PEM); same as --key.")
-    Path sbKey;
-    @Option(names = "--secureboot-certificate", paramLabel = "FILE", description = "Secure Boot certificate (PEM); same as --cert.")
-    Path sbCert;
     @Mixin
-    KeyOptions keys;
+    UkiKeyOptions keys;
     @Mixin
     JsonOption json;
 
     @Override
     public Integer call() throws IOException {
-        keys.useFiles(sbKey, sbCert, "--secureboot-private-key", "--secureboot-certificate");
         PrintWriter err = spec.commandLine().getErr();
-        KeyMaterial km = keys.present() ? keys.load(err) : null;
+        KeyMaterial km = keys.load(err);
         Path stubPath = stub != null ? stub : Stubs.defaultAddonStub();
         UkiBuilder.StubOnlyInputs in = new UkiBuilder.StubOnlyInputs(stubPath, null, null,
                 cmdline == null ? null : TextOrFile.cmdline(cmdline), devicetree, uname, null, null, initrds, microcode,

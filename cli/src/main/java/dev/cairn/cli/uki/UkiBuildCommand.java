@@ -5,21 +5,16 @@ import dev.cairn.pipeline.uki.UkiAssembly;
 import dev.cairn.cli.CairnException;
 import dev.cairn.cli.ExitCode;
 import dev.cairn.cli.JsonOption;
-import dev.cairn.cli.KeyOptions;
 import dev.cairn.cli.Progress;
-import dev.cairn.io.AtomicOutput;
 import dev.cairn.signing.KeyMaterial;
 import dev.cairn.signing.pcr.PcrBank;
-import dev.cairn.signing.pcr.PcrPolicySigner;
 import dev.cairn.signing.pcr.PcrSigningKey;
-import dev.cairn.signing.pcr.PcrValue;
 import dev.cairn.uki.MeasurementRule;
 import dev.cairn.uki.PcrPredictor;
 import dev.cairn.uki.SectionData;
 import dev.cairn.uki.UkiBuilder;
 import dev.cairn.uki.UkiLayout;
 import dev.cairn.uki.UkiWriter;
-import dev.cairn.uki.pe.ImageSigner;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
@@ -81,10 +76,6 @@ public final class UkiBuildCommand implements Callable<Integer> {
     Path stub;
     @Option(names = {"--output", "-o"}, required = true, paramLabel = "FILE", description = "Where to write the UKI.")
     Path output;
-    @Option(names = "--secureboot-private-key", paramLabel = "FILE", description = "Secure Boot signing key (PEM); same as --key.")
-    Path sbKey;
-    @Option(names = "--secureboot-certificate", paramLabel = "FILE", description = "Secure Boot certificate (PEM); same as --cert.")
-    Path sbCert;
     @Option(names = "--sign-kernel", description = "Sign the embedded kernel with the same key first (its own signatures are kept), "
             + "for stubs and firmware that verify the inner kernel against db.")
     boolean signKernel;
@@ -101,15 +92,14 @@ public final class UkiBuildCommand implements Callable<Integer> {
     @Option(names = "--measure", description = "Print the predicted PCR 11 values (like ukify --measure).")
     boolean measure;
     @Mixin
-    KeyOptions keys;
+    UkiKeyOptions keys;
     @Mixin
     JsonOption json;
 
     @Override
     public Integer call() throws IOException {
-        keys.useFiles(sbKey, sbCert, "--secureboot-private-key", "--secureboot-certificate");
         PrintWriter err = spec.commandLine().getErr();
-        KeyMaterial km = keys.present() ? keys.load(err) : null;
+        KeyMaterial km = keys.load(err);
         if (signKernel && km == null) {
             throw new IllegalArgumentException("--sign-kernel needs a Secure Boot key (--secureboot-private-key/--key, --pkcs12 or --pkcs11-module)");
         }
@@ -117,8 +107,8 @@ public final class UkiBuildCommand implements Callable<Integer> {
             throw new IllegalArgumentException("give the PCR key once: --pcr-private-key or --pcr-pkcs11-key");
         }
         banks.forEach(PcrBank::of);
-        PcrSigningKey pcrKey = pcrPrivateKey != null ? PcrSigningKey.fromPem(pcrPrivateKey, pcrPublicKey, keys.passphrase())
-                : pcrPkcs11Key != null ? PcrSigningKey.of(keys.loadOtherPkcs11Key(pcrPkcs11Key, "--pcr-pkcs11-key")) : null;
+        PcrSigningKey pcrKey = pcrPrivateKey != null ? PcrSigningKey.fromPem(pcrPrivateKey, pcrPublicKey, keys.keys().passphrase())
+                : pcrPkcs11Key != null ? PcrSigningKey.of(keys.keys().loadOtherPkcs11Key(pcrPkcs11Key, "--pcr-pkcs11-key")) : null;
         byte[] pcrpkeyBytes = pcrpkey != null ? Files.readAllBytes(pcrpkey)
                 : pcrKey != null ? pcrKey.pcrpkeyPem().getBytes(StandardCharsets.US_ASCII)
                 : pcrPublicKey != null ? Files.readAllBytes(pcrPublicKey) : null;
