@@ -1,20 +1,24 @@
 #!/usr/bin/env bash
-# Builds a Debian 12 (bookworm) minbase root file system with systemd, udev, kmod and iputils-ping
-# (so that files carry capabilities: /usr/bin/ping has security.capability cap_net_raw=ep) and
-# packs it, extended attributes and numeric owners included, as OUTDIR/debian-bookworm-minbase.tar:
-#   debootstrap --variant=minbase --include=systemd,systemd-sysv,udev,kmod,iputils-ping bookworm DIR MIRROR
+# Builds a Debian 12 (bookworm) minbase root file system with systemd, udev, kmod, iputils-ping
+# (so that files carry capabilities: /usr/bin/ping has security.capability cap_net_raw=ep) and the TPM
+# libraries systemd loads for its PCR phase measurements (systemd-pcrphase; examples/debian boots it)
+# and packs it, extended attributes and numeric owners included, as OUTDIR/debian-bookworm-minbase.tar:
+#   debootstrap --variant=minbase --include=$INCLUDE bookworm DIR MIRROR
 #   tar --xattrs --xattrs-include='*' --numeric-owner -cpf debian-bookworm-minbase.tar -C DIR .
 # MIRROR is the first Debian mirror of this machine's apt sources (deb.debian.org otherwise).
 # Unpack with: tar --xattrs --xattrs-include='*' --numeric-owner -xpf debian-bookworm-minbase.tar -C DEST (as root).
-# Used by the squashfs IT DebianRootfsIT (and meant for other tests needing a real Debian root); .ci/run
-# runs it once into /opt/cairn-fixtures, the tests find it there (or at -Dcairn.debian.rootfs=TAR).
-# Needs root and debootstrap. Idempotent: does nothing when the tarball exists; writes it atomically
+# Used by the squashfs IT DebianRootfsIT, SelinuxLabelIT and the Debian host example (examples/debian/build.sh,
+# DebianHostBootIT); .ci/run runs it once into /opt/cairn-fixtures, the tests find it there (or at
+# -Dcairn.debian.rootfs=TAR, CAIRN_DEBIAN_ROOTFS=TAR for the example).
+# Needs root and debootstrap. Idempotent: does nothing when the tarball exists and was made from the same
+# package list (recorded beside it in debian-bookworm-minbase.tar.include); writes it atomically
 # (temp file + rename), so an interrupted run leaves no half tarball behind.
 # Usage: src-test-fixtures/debian-rootfs.sh [OUTDIR]   (default /opt/cairn-fixtures)
 set -euo pipefail
 OUT="${1:-/opt/cairn-fixtures}"
 TAR="$OUT/debian-bookworm-minbase.tar"
-if [ -s "$TAR" ]; then
+INCLUDE=systemd,systemd-sysv,udev,kmod,iputils-ping,libtss2-esys-3.0.2-0,libtss2-rc0,libtss2-tcti-device0
+if [ -s "$TAR" ] && [ "$(cat "$TAR.include" 2>/dev/null)" = "$INCLUDE" ]; then
   exit 0
 fi
 if [ "$(id -u)" != 0 ]; then
@@ -38,7 +42,7 @@ mirror="${mirror:-http://deb.debian.org/debian}"
 mkdir -p "$OUT"
 WORK="$(mktemp -d "$OUT/.debian-rootfs.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
-debootstrap --variant=minbase --include=systemd,systemd-sysv,udev,kmod,iputils-ping \
+debootstrap --variant=minbase --include="$INCLUDE" \
   bookworm "$WORK/root" "$mirror" > "$WORK/debootstrap.log" 2>&1 || {
   tail -n 30 "$WORK/debootstrap.log" >&2
   exit 1
@@ -51,4 +55,5 @@ fi
 tar --xattrs --xattrs-include='*' --numeric-owner -cpf "$WORK/rootfs.tar" -C "$WORK/root" .
 mv "$WORK/rootfs.tar" "$TAR.tmp"
 mv -f "$TAR.tmp" "$TAR"
+echo "$INCLUDE" > "$TAR.include.tmp" && mv -f "$TAR.include.tmp" "$TAR.include"
 echo "debian-rootfs.sh: wrote $TAR ($(du -h "$TAR" | cut -f1))"

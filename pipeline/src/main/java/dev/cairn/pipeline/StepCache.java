@@ -110,7 +110,9 @@ final class StepCache {
                 }
                 java.nio.file.attribute.UserDefinedFileAttributeView x = Files.getFileAttributeView(p,
                         java.nio.file.attribute.UserDefinedFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
-                if (x != null && !Files.isSymbolicLink(p)) {
+                // user.* extended attributes exist only on regular files and directories (the kernel refuses them on
+                // links and device nodes; reading a device node's list throws UnsupportedOperationException)
+                if (x != null && (Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS) || Files.isDirectory(p, LinkOption.NOFOLLOW_LINKS))) {
                     List<String> names;
                     try {
                         names = new ArrayList<>(x.list());
