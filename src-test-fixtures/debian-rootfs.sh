@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds a Debian 12 (bookworm) minbase root file system with systemd, udev, kmod, iputils-ping
 # (so that files carry capabilities: /usr/bin/ping has security.capability cap_net_raw=ep) and the TPM
-# libraries systemd loads for its PCR phase measurements (systemd-pcrphase; examples/debian boots it)
+# libraries systemd loads for its PCR phase measurements (systemd-pcrphase; examples/debian boots it), and
+# dmsetup (the device-mapper tables of the verity root and extensions, read by DebianHostBootIT),
 # and packs it, extended attributes and numeric owners included, as OUTDIR/debian-bookworm-minbase.tar:
 #   debootstrap --variant=minbase --include=$INCLUDE bookworm DIR MIRROR
 #   tar --xattrs --xattrs-include='*' --numeric-owner -cpf debian-bookworm-minbase.tar -C DIR .
@@ -17,7 +18,7 @@
 set -euo pipefail
 OUT="${1:-/opt/cairn-fixtures}"
 TAR="$OUT/debian-bookworm-minbase.tar"
-INCLUDE=systemd,systemd-sysv,udev,kmod,iputils-ping,libtss2-esys-3.0.2-0,libtss2-rc0,libtss2-tcti-device0
+INCLUDE=systemd,systemd-sysv,udev,kmod,iputils-ping,dmsetup,libtss2-esys-3.0.2-0,libtss2-rc0,libtss2-tcti-device0
 if [ -s "$TAR" ] && [ "$(cat "$TAR.include" 2>/dev/null)" = "$INCLUDE" ]; then
   exit 0
 fi
