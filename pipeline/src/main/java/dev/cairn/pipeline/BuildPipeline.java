@@ -238,6 +238,8 @@ final class BuildPipeline {
 
     private ObjectNode rootfs() throws IOException {
         BuildSpec.Rootfs r = spec.rootfs();
+        Set<Path> skipOut = Set.of(o.out().toAbsolutePath().normalize());
+        RootfsOverlay overlay = r.overlay().isEmpty() ? null : RootfsOverlay.scan(r.overlay(), skipOut);
         StepCache.Key key = new StepCache.Key().add("step", "rootfs v3").add("name", spec.image().name())
                 .add("version", spec.image().version()).add("comp", r.compression().name()).add("pseudo", String.join("\n", r.pseudo()))
                 .add("exclude", String.join("\n", r.exclude())).add("sde", Long.toString(o.sourceDateEpoch()))
@@ -252,6 +254,13 @@ final class BuildPipeline {
             // the signer's certificate stands for the key: a new key makes new signatures
             key.add("ima", r.ima().files() + " " + r.ima().hash() + " " + BuildKeys.fingerprint(keys.get(KeyRole.IMA)));
         }
+        for (int i = 0; i < r.overlay().size(); i++) {
+            // by content and tree shape (modes: only the execute bits reach the image, but the whole mode keys it)
+            key.addTree("overlay " + i, r.overlay().get(i), skipOut);
+        }
+        if (!r.clean().isEmpty()) {
+            key.add("clean", String.join(",", r.clean().stream().map(BuildSpec.Cleanup::specName).toList()));
+        }
         if (r.dir() != null) {
             key.addTree("dir", r.dir(), Set.of(o.out().toAbsolutePath().normalize()));
         } else if (r.tar() != null) {
@@ -265,8 +274,10 @@ final class BuildPipeline {
         Optional<ObjectNode> hit = cache.restore("rootfs", key, staging, List.of(ROOTFS));
         if (hit.isPresent()) {
             Optional<ObjectNode> sound = sound("rootfs", key, List.of(ROOTFS),
-                    () -> CachedResults.rootfs(hit.get(), staging.resolve(ROOTFS), spec.compressionName(), o.threads()));
+                    () -> CachedResults.rootfs(hit.get(), staging.resolve(ROOTFS), spec.compressionName(), o.threads(),
+                            treeResult(overlay, CachedResults.cleanCounts(hit.get(), r.clean()))));
             if (sound.isPresent()) {
+                noteTree(sound.get());
                 return sound.get();
             }
         }
@@ -276,8 +287,15 @@ final class BuildPipeline {
         // which is what lets the cache key leave them out
         SquashfsOptions so = SquashfsOptions.defaults(r.compression()).withTime(sde).withProcessors(o.threads());
         SquashfsResult sq;
+        RootfsClean clean = new RootfsClean(r.clean());
+        boolean[] sourcePhase = {true};
         try (FileChannel ch = FileChannel.open(img, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
              SquashfsWriter w = new SquashfsWriter(ch, so)) {
+            if (overlay != null || !r.clean().isEmpty()) {
+                // an entry the overlay replaces or a clean-up removes is never read: none of its content reaches the image
+                w.gate((path, type) -> sourcePhase[0] && overlay != null && overlay.source(path, type) == dev.cairn.squashfs.EntryGate.Verdict.SKIP
+                        ? dev.cairn.squashfs.EntryGate.Verdict.SKIP : clean.check(path, type));
+            }
             SourceFilter filter = new SourceFilter(r.exclude(), 0L, 0L);
             if (r.fileContexts() != null) {
                 w.addEntryAttributes(dev.cairn.pipeline.selinux.FileContexts.load(r.fileContexts())
@@ -307,11 +325,17 @@ final class BuildPipeline {
                     }
                 }
             }
+            sourcePhase[0] = false;
+            if (overlay != null) {
+                overlay.addTo(w, sde);
+            }
             for (int i = 0; i < r.pseudo().size(); i++) {
                 PseudoDefinition.parse(r.pseudo().get(i), "rootfs.pseudo[" + i + "]").apply(w, sde);
             }
+            clean.finish(w);
             sq = w.finish();
         }
+        clean.warnings().forEach(m -> o.listener().warning("rootfs: " + m));
         sq.warnings().forEach(m -> o.listener().warning("rootfs: " + m));
         SquashfsImage.check(img);
         byte[] sqDigest = HexFormat.of().parseHex(StepCache.digest(img));
@@ -323,8 +347,45 @@ final class BuildPipeline {
         VerityParams p = VerityParams.defaults(salt, new UUID(ub.getLong(), ub.getLong())).withHashOffset(sq.imageSize());
         VerityResult v = VerityFormatter.format(img, img, p, o.threads(), VerityProgress.NONE);
         ObjectNode res = CachedResults.result(spec.compressionName(), sq.imageSize(), HexFormat.of().formatHex(sqDigest), sq.inodes(), v);
+        ArrayNode counts = ManifestJson.object().arrayNode();
+        clean.record(counts, r.clean());
+        res.setAll(treeResult(overlay, counts));
         cache.store("rootfs", key, staging, List.of(ROOTFS), res);
+        noteTree(res);
         return res;
+    }
+
+    /**
+     * The rootfs result's {@code overlay} ({@code [{dir, entries}]}, the directory as the spec names
+     * it) and {@code clean} ({@code [{name, removed, emptied}]}), each only when the spec has them.
+     */
+    private ObjectNode treeResult(RootfsOverlay overlay, ArrayNode clean) {
+        ObjectNode n = ManifestJson.object();
+        if (overlay != null) {
+            ArrayNode a = n.putArray("overlay");
+            Path base = spec.file().toAbsolutePath().getParent();
+            for (int i = 0; i < spec.rootfs().overlay().size(); i++) {
+                Path d = spec.rootfs().overlay().get(i);
+                ObjectNode e = a.addObject();
+                e.put("dir", d.startsWith(base) ? base.relativize(d).toString().replace(java.io.File.separatorChar, '/') : d.toString());
+                e.put("entries", overlay.counts().get(i));
+            }
+        }
+        if (!spec.rootfs().clean().isEmpty()) {
+            n.set("clean", clean);
+        }
+        return n;
+    }
+
+    /** The step report says what the overlays added and what each clean-up removed or emptied. */
+    private void noteTree(ObjectNode rootfs) {
+        for (com.fasterxml.jackson.databind.JsonNode e : rootfs.path("overlay")) {
+            cache.note("rootfs", "overlay " + e.path("dir").asText() + ": " + e.path("entries").asLong() + " entries");
+        }
+        for (com.fasterxml.jackson.databind.JsonNode e : rootfs.path("clean")) {
+            cache.note("rootfs", "clean-up " + e.path("name").asText() + ": " + e.path("removed").asLong() + " removed, "
+                    + e.path("emptied").asLong() + " emptied");
+        }
     }
 
     private byte[] derive(String label, byte[] content) {
@@ -776,6 +837,12 @@ final class BuildPipeline {
                 fo.put("name", f.getFileName().toString());
                 fo.put("sha256", StepCache.digest(f));
             }
+        }
+        if (rootfs.has("overlay")) {
+            m.set("overlay", rootfs.get("overlay"));
+        }
+        if (rootfs.has("clean")) {
+            m.set("clean", rootfs.get("clean"));
         }
         if (rs.ima() != null) {
             ObjectNode im = m.putObject("ima");

@@ -48,9 +48,59 @@ public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEp
      *
      * @param fileContexts {@code selinux.fileContexts}: label every entry as setfiles does (null: no labels)
      * @param ima          {@code ima}: sign files into {@code security.ima} (null: no signatures)
+     * @param overlay      {@code overlay}: directory trees laid over the source, in order (empty: none)
+     * @param clean        {@code clean}: clean-ups applied to the final tree, in the spec's order (empty: none)
      */
     public record Rootfs(Path dir, Path tar, OciRootfs oci, Compression compression, List<String> pseudo, List<String> exclude,
-                         Path fileContexts, Ima ima) {
+                         Path fileContexts, Ima ima, List<Path> overlay, List<Cleanup> clean) {
+        public Rootfs {
+            overlay = overlay == null ? List.of() : List.copyOf(overlay);
+            clean = clean == null ? List.of() : List.copyOf(clean);
+        }
+
+        /** A root filesystem without overlays and clean-ups. */
+        public Rootfs(Path dir, Path tar, OciRootfs oci, Compression compression, List<String> pseudo, List<String> exclude,
+                      Path fileContexts, Ima ima) {
+            this(dir, tar, oci, compression, pseudo, exclude, fileContexts, ima, List.of(), List.of());
+        }
+    }
+
+    /** {@code rootfs.clean}: the named clean-ups of state an immutable image must not carry (docs/build-spec.md). */
+    public enum Cleanup {
+        MACHINE_ID("machine-id"),
+        SSH_HOST_KEYS("ssh-host-keys"),
+        LOGS("logs"),
+        APT_CACHES("apt-caches"),
+        RANDOM_SEED("random-seed"),
+        LDCONFIG_AUX_CACHE("ldconfig-aux-cache");
+
+        private final String specName;
+
+        Cleanup(String specName) {
+            this.specName = specName;
+        }
+
+        public String specName() {
+            return specName;
+        }
+
+        /** The clean-up called {@code name} in a spec, or null. */
+        public static Cleanup of(String name) {
+            for (Cleanup c : values()) {
+                if (c.specName.equals(name)) {
+                    return c;
+                }
+            }
+            return null;
+        }
+
+        static String known() {
+            List<String> n = new ArrayList<>();
+            for (Cleanup c : values()) {
+                n.add(c.specName);
+            }
+            return String.join(", ", n);
+        }
     }
 
     /**
@@ -246,7 +296,7 @@ public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEp
     }
 
     private static Rootfs rootfs(SpecTree t, Node n) throws SpecException {
-        t.onlyKeys(n, "dir", "tar", "oci", "compression", "pseudo", "exclude", "selinux", "ima");
+        t.onlyKeys(n, "dir", "tar", "oci", "compression", "pseudo", "exclude", "selinux", "ima", "overlay", "clean");
         Path dir = t.path(n, "dir", false);
         Path tar = t.path(n, "tar", false);
         String ociRef = t.string(n, "oci", false);
@@ -291,7 +341,37 @@ public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEp
                 throw t.error(t.node(se, "fileContexts"), PipelineException.describe(e));
             }
         }
-        return new Rootfs(dir, tar, oci, comp, pseudo, t.strings(n, "exclude"), fileContexts, ima(t, t.map(n, "ima", false)));
+        List<Path> overlay = new ArrayList<>();
+        List<String> ov = t.strings(n, "overlay");
+        for (int k = 0; k < ov.size(); k++) {
+            Node at = t.node(n, "overlay").list().get(k);
+            if (ov.get(k).isBlank()) {
+                throw t.error(at, "must not be empty");
+            }
+            Path p = t.file().toAbsolutePath().getParent().resolve(ov.get(k)).normalize();
+            if (!Files.isDirectory(p)) {
+                throw t.error(at, p + ": no such directory (an overlay is a directory tree laid over the root filesystem)");
+            }
+            if (overlay.contains(p)) {
+                throw t.error(at, p + " is named twice");
+            }
+            overlay.add(p);
+        }
+        List<Cleanup> clean = new ArrayList<>();
+        List<String> cl = t.strings(n, "clean");
+        for (int k = 0; k < cl.size(); k++) {
+            Node at = t.node(n, "clean").list().get(k);
+            Cleanup cu = Cleanup.of(cl.get(k));
+            if (cu == null) {
+                throw t.error(at, "unknown clean-up '" + cl.get(k) + "' (known: " + Cleanup.known() + ")");
+            }
+            if (clean.contains(cu)) {
+                throw t.error(at, "'" + cl.get(k) + "' is named twice");
+            }
+            clean.add(cu);
+        }
+        return new Rootfs(dir, tar, oci, comp, pseudo, t.strings(n, "exclude"), fileContexts, ima(t, t.map(n, "ima", false)), overlay,
+                clean);
     }
 
     private static Ima ima(SpecTree t, Node n) throws SpecException {

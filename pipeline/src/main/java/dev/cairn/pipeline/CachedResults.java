@@ -34,6 +34,14 @@ final class CachedResults {
 
     /** The rootfs step's result for the image {@code img} (SquashFS, then superblock and tree at the hash offset). */
     static ObjectNode rootfs(JsonNode claimed, Path img, String compression, int threads) throws IOException {
+        return rootfs(claimed, img, compression, threads, ManifestJson.object());
+    }
+
+    /**
+     * As {@link #rootfs(JsonNode, Path, String, int)}, with {@code tree} (the overlay and clean-up
+     * records this build derives) added to the rebuilt result before it is compared.
+     */
+    static ObjectNode rootfs(JsonNode claimed, Path img, String compression, int threads, ObjectNode tree) throws IOException {
         JsonNode cv = claimed.path("verity");
         String rootHash = cv.path("rootHash").asText("");
         if (!rootHash.matches("[0-9a-f]{64}")) {
@@ -58,8 +66,43 @@ final class CachedResults {
             throw new FormatException("squashfs.compression", info.compression(), "the spec asks for " + compression);
         }
         ObjectNode r = result(compression, hashOffset, digest(img, hashOffset), info.inodes(), intact.params());
+        r.setAll(tree);
         same(claimed, r, "rootfs");
         return r;
+    }
+
+    /**
+     * The clean-up counts a rootfs entry records, when they have the form this build's clean-ups
+     * give ({@code [{name, removed, emptied}]}, the names in the spec's order, counts 0 ... 2^31-1).
+     * What was removed cannot be read back from the image; the counts are taken from the entry,
+     * which the cache key ties to the same source, overlays and clean-ups.
+     */
+    static com.fasterxml.jackson.databind.node.ArrayNode cleanCounts(JsonNode claimed, List<BuildSpec.Cleanup> order)
+            throws FormatException {
+        com.fasterxml.jackson.databind.node.ArrayNode out = ManifestJson.object().arrayNode();
+        JsonNode c = claimed.path("clean");
+        if (order.isEmpty()) {
+            return out;
+        }
+        if (!c.isArray() || c.size() != order.size()) {
+            throw new FormatException("clean", c, "not the clean-ups of this spec");
+        }
+        for (int i = 0; i < order.size(); i++) {
+            JsonNode e = c.get(i);
+            if (!order.get(i).specName().equals(e.path("name").asText()) || e.size() != 3) {
+                throw new FormatException("clean[" + i + "]", e, "not the clean-up " + order.get(i).specName());
+            }
+            ObjectNode n = out.addObject();
+            n.put("name", order.get(i).specName());
+            for (String k : new String[] {"removed", "emptied"}) {
+                JsonNode v = e.path(k);
+                if (!v.isIntegralNumber() || v.asLong() < 0 || v.asLong() > Integer.MAX_VALUE) {
+                    throw new FormatException("clean[" + i + "]." + k, v, "not a count");
+                }
+                n.put(k, v.asInt());
+            }
+        }
+        return out;
     }
 
     /** The rootfs step's result, in the order the manifest records it. */
