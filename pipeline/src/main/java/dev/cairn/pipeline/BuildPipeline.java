@@ -433,7 +433,7 @@ final class BuildPipeline {
         BuildSpec.Initramfs in = spec.kernel().initramfs();
         Path target = staging.resolve(INITRAMFS);
         ObjectNode r = ManifestJson.object();
-        if (in.file() != null) {
+        if (in.dir() == null) {
             Files.copy(in.file(), target);
             r.put("source", "file");
             return r;
@@ -446,6 +446,9 @@ final class BuildPipeline {
         if (spec.ipe().enabled()) {
             key.addFile("policy", staging.resolve(POLICY_SIG));
         }
+        if (in.file() != null) {
+            key.addFile("file", in.file());
+        }
         for (InitrdContent.Item i : extra.items()) {
             key.add("item", i.path() + " " + i.permissions() + " " + (i.linkTarget() != null ? "-> " + i.linkTarget()
                     : i.source() != null ? "sha256:" + StepCache.digest(i.source())
@@ -454,13 +457,25 @@ final class BuildPipeline {
         Optional<ObjectNode> hit = cache.restore("initramfs", key, staging, List.of(INITRAMFS));
         if (hit.isPresent()) {
             Optional<ObjectNode> sound = sound("initramfs", key, List.of(INITRAMFS),
-                    () -> CachedResults.initramfs(hit.get(), target, extra.moduleLoadOrder()));
+                    () -> CachedResults.initramfs(hit.get(), target, extra.moduleLoadOrder(), in.file()));
             if (sound.isPresent()) {
                 return sound.get();
             }
         }
+        long fileSize = 0;
+        String fileSha256 = null;
         try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(target, StandardOpenOption.CREATE_NEW), 1 << 16);
              InitrdWriter w = new InitrdWriter(os, opts)) {
+            if (in.file() != null) {
+                // the ready initramfs first, as it is; zeros up to a multiple of 4 (the kernel skips them between archives and
+                // wants an uncompressed cpio header 4-aligned); then cairn's archive, which the kernel unpacks over it
+                MessageDigest md = sha256();
+                try (InputStream f = new java.security.DigestInputStream(Files.newInputStream(in.file()), md)) {
+                    fileSize = f.transferTo(os);
+                }
+                fileSha256 = HexFormat.of().formatHex(md.digest());
+                os.write(new byte[initrdPadding(fileSize)]);
+            }
             InitrdTree.add(in.dir(), w, false, Set.of(o.out().toAbsolutePath().normalize()));
             extra.addTo(w);
             r.putArray("modules").addAll(extra.moduleLoadOrder().stream()
@@ -472,9 +487,19 @@ final class BuildPipeline {
             }
             r.put("entries", w.finish().entries());
         }
-        r.put("source", "dir");
+        if (in.file() != null) {
+            ObjectNode f = r.putObject("file");
+            f.put("size", fileSize);
+            f.put("sha256", fileSha256);
+        }
+        r.put("source", in.source());
         cache.store("initramfs", key, staging, List.of(INITRAMFS), r);
         return r;
+    }
+
+    /** Zeros after a ready initramfs of {@code size} bytes, so that cairn's appended archive starts 4-aligned. */
+    static int initrdPadding(long size) {
+        return Math.toIntExact((4 - (size & 3)) & 3);
     }
 
     private static void addFile(InitrdWriter w, String path, byte[] content) throws IOException {
@@ -860,8 +885,11 @@ final class BuildPipeline {
         }
         ObjectNode ir = m.putObject("initramfs");
         ir.setAll(initrd);
-        ir.put("carries", String.join(",", ipe.size() > 0 ? List.of(INITRD_ROOTHASH, INITRD_ROOTHASH_SIG, INITRD_POLICY)
-                : List.of(INITRD_ROOTHASH, INITRD_ROOTHASH_SIG)));
+        if (spec.kernel().initramfs().dir() != null) {
+            // a ready file alone is used as it is: cairn adds nothing to it
+            ir.put("carries", String.join(",", ipe.size() > 0 ? List.of(INITRD_ROOTHASH, INITRD_ROOTHASH_SIG, INITRD_POLICY)
+                    : List.of(INITRD_ROOTHASH, INITRD_ROOTHASH_SIG)));
+        }
         m.set("uki", uki);
         ObjectNode tpm = tpmPrediction();
         if (tpm != null) {

@@ -132,7 +132,15 @@ public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEp
     public record Verity(byte[] salt) {
     }
 
+    /**
+     * {@code kernel.initramfs}: {@code dir} packed by cairn (with what cairn carries), or a ready
+     * {@code file} used as it is, or both: the file first, then cairn's packed {@code dir} appended.
+     */
     public record Initramfs(Path dir, Path file, List<Path> binaries, List<String> modules, Path modulesDir) {
+        /** What the manifest records as {@code initramfs.source}: {@code dir}, {@code file} or {@code file+dir}. */
+        public String source() {
+            return dir == null ? "file" : file == null ? "dir" : "file+dir";
+        }
     }
 
     /**
@@ -444,10 +452,14 @@ public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEp
         t.onlyKeys(i, "dir", "file", "binaries", "modules", "modulesDir");
         Path dir = t.path(i, "dir", false);
         Path file = t.path(i, "file", false);
-        if ((dir == null) == (file == null)) {
-            throw t.error(i, "give exactly one of 'dir' (a directory to pack, with an /init) or 'file' (a ready initramfs)");
+        if (dir == null && file == null) {
+            throw t.error(i, "give 'dir' (a directory to pack, with an /init), 'file' (a ready initramfs), or both (the file, then "
+                    + "the packed directory appended)");
         }
-        if (dir != null && !Files.isRegularFile(dir.resolve("init"))) {
+        if (dir != null && !Files.isDirectory(dir)) {
+            throw t.error(t.node(i, "dir"), dir + ": no such directory");
+        }
+        if (dir != null && file == null && !Files.isRegularFile(dir.resolve("init"))) {
             throw t.error(t.node(i, "dir"), dir + " has no 'init' file: the kernel runs /init from the initramfs");
         }
         if (file != null && !Files.isRegularFile(file)) {
@@ -468,8 +480,9 @@ public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEp
         }
         List<String> modules = t.strings(i, "modules");
         Path modulesDir = t.path(i, "modulesDir", false);
-        if (file != null && (!binaries.isEmpty() || !modules.isEmpty())) {
-            throw t.error(i, "'binaries' and 'modules' are added to a packed directory ('dir'), not to a ready 'file'");
+        if (dir == null && (!binaries.isEmpty() || !modules.isEmpty())) {
+            throw t.error(i, "'binaries' and 'modules' are added to a packed directory ('dir'), not to a ready 'file' (give both "
+                    + "to append them to the file)");
         }
         if (modulesDir != null && !Files.isRegularFile(modulesDir.resolve("modules.dep"))) {
             throw t.error(t.node(i, "modulesDir"), modulesDir + " has no modules.dep");

@@ -280,17 +280,38 @@ public final class ImageSetVerifier {
             byte[] section = u.section(".initrd").orElseThrow(() -> new Failure("the UKI has no .initrd")).toBytes(512 * 1024 * 1024);
             require(section.length >= initrd.length && java.util.Arrays.equals(section, 0, initrd.length, initrd, 0, initrd.length),
                     "the UKI's .initrd is not the initramfs artifact");
-            if (!"dir".equals(m.path("initramfs").path("source").asText())) {
+            String source = m.path("initramfs").path("source").asText();
+            if (source.equals("file")) {
                 return "initramfs from a file";
             }
-            Map<String, byte[]> carried = cpioEntries(initrd, Set.of(BuildPipeline.INITRD_ROOTHASH_SIG, BuildPipeline.INITRD_POLICY));
+            int offset = 0;
+            if (source.equals("file+dir")) {
+                // the ready file, zeros to a multiple of 4, then cairn's archive with what it carries
+                JsonNode f = m.path("initramfs").path("file");
+                long size = f.path("size").asLong(-1);
+                require(f.path("size").isIntegralNumber() && size >= 0 && size <= initrd.length, "initramfs.file.size is not "
+                        + "the length of a ready initramfs inside the artifact");
+                offset = Math.toIntExact(size + BuildPipeline.initrdPadding(size));
+                require(offset <= initrd.length, "the initramfs artifact ends inside the ready file's padding");
+                java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+                md.update(initrd, 0, Math.toIntExact(size));
+                require(HexFormat.of().formatHex(md.digest()).equals(f.path("sha256").asText()),
+                        "the initramfs artifact does not start with the ready file the manifest names (initramfs.file.sha256)");
+                for (int k = Math.toIntExact(size); k < offset; k++) {
+                    require(initrd[k] == 0, "the padding after the ready initramfs is not zeros");
+                }
+            } else {
+                require(source.equals("dir"), "initramfs.source is '" + source + "', not dir, file or file+dir");
+            }
+            Map<String, byte[]> carried = cpioEntries(java.util.Arrays.copyOfRange(initrd, offset, initrd.length),
+                    Set.of(BuildPipeline.INITRD_ROOTHASH_SIG, BuildPipeline.INITRD_POLICY));
             require(java.util.Arrays.equals(carried.get(BuildPipeline.INITRD_ROOTHASH_SIG), readSmall(need(artifacts, "roothash-signature"))),
                     "the initramfs's " + BuildPipeline.INITRD_ROOTHASH_SIG + " is not this build's root-hash signature");
             if (hasIpe) {
                 require(java.util.Arrays.equals(carried.get(BuildPipeline.INITRD_POLICY), readSmall(need(artifacts, "ipe-policy-signed"))),
                         "the initramfs's " + BuildPipeline.INITRD_POLICY + " is not this build's signed IPE policy");
             }
-            return "carries the signed policy and root-hash signature";
+            return (source.equals("file+dir") ? "ready file + packed directory, " : "") + "carries the signed policy and root-hash signature";
         });
         link("PCR 11 prediction", () -> {
             UkiFile u = uki[0] != null ? uki[0] : UkiFile.open(need(artifacts, "uki"));
