@@ -22,8 +22,12 @@ import java.util.regex.Pattern;
 final class RootfsClean implements EntryGate {
     static final String MACHINE_ID = "etc/machine-id";
     private static final Pattern SSH_HOST_KEY = Pattern.compile("etc/ssh/ssh_host_[^/]*_key(\\.pub)?");
+    /**
+     * What apt-caches removes; the entries that go with everything below them also match their
+     * descendants, for a tarball that has no entry of the directory itself.
+     */
     private static final Pattern APT_CACHE = Pattern.compile("var/cache/apt/[^/]*\\.bin|var/cache/apt/archives/[^/]*\\.deb"
-            + "|var/cache/apt/archives/partial/[^/]+|var/lib/apt/lists/(?!lock$|partial$)[^/]+|var/lib/apt/lists/partial/[^/]+");
+            + "|var/cache/apt/archives/partial/.+|var/lib/apt/lists/(?!(lock|partial)(/|$)).+|var/lib/apt/lists/partial/.+");
 
     private final Set<BuildSpec.Cleanup> on;
     private final Map<BuildSpec.Cleanup, Set<String>> removed = new EnumMap<>(BuildSpec.Cleanup.class);
