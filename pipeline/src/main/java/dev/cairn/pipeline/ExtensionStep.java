@@ -120,6 +120,7 @@ final class ExtensionStep {
                 e.put("number", p.number());
                 e.put("designator", p.designator());
                 e.put("uuid", p.uuid().toString());
+                e.put("offset", p.offset());
                 e.put("size", p.size());
             }
         }
