@@ -366,6 +366,10 @@ final class BuildPipeline {
 
     private ObjectNode extension(BuildSpec.Extension x, dev.cairn.pipeline.sysext.OsRelease os) throws IOException {
         dev.cairn.pipeline.sysext.ExtensionRelease rel = ExtensionStep.release(spec, x, os);
+        if (rel.id().equals("_any") && (rel.versionId() != null || rel.level() != null)) {
+            o.listener().warning("extension " + x.name() + ": with osId _any systemd compares neither VERSION_ID nor "
+                    + rel.kind().levelKey() + " (it matches every host)");
+        }
         KeyMaterial km = keys.get(KeyRole.VERITY);
         Path dir = staging.resolve(ExtensionStep.DIR);
         List<String> files = ExtensionStep.files(x);
