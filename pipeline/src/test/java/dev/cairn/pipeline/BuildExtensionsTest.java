@@ -217,6 +217,33 @@ class BuildExtensionsTest {
     }
 
     @Test
+    void theEspGrowsToHoldTheExtensionsAndATooSmallOneIsAClearError() throws Exception {
+        Path big = Files.createDirectories(spec.getParent().resolve("ext-big/usr/lib/big"));
+        byte[] noise = new byte[64 << 20];
+        new java.util.Random(20261206L).nextBytes(noise); // incompressible: the image is as large as the data
+        Files.write(big.resolve("blob"), noise);
+        String base = Files.readString(spec).replace(EXTENSIONS, "");
+        String ext = "extensions:\n  - name: big\n    dir: ext-big\n";
+        BuildResult r = ImageSetBuilder.build(BuildRequest.builder(BuildSpec.parse(spec, base + ext), dir.resolve("big")).build());
+        JsonNode m = BuildManifest.read(r.out()).json();
+        long espSize = 0;
+        for (JsonNode p : m.path("disk").path("partitions")) {
+            if (p.path("designator").asText().equals("esp")) {
+                espSize = p.path("size").asLong();
+            }
+        }
+        long image = Files.size(r.out().resolve("extensions/big.raw"));
+        assertThat(image).isGreaterThan(64L << 20);
+        assertThat(espSize).isGreaterThan(image).isGreaterThan(DiskImageStep.MIN_ESP);
+        assertThat(verify(r.out()).ok()).isTrue();
+
+        String small = (base + ext).replace("  disk: {}", "  disk: {espSize: 34603008}");
+        assertThatThrownBy(() -> ImageSetBuilder.build(BuildRequest.builder(BuildSpec.parse(spec, small), dir.resolve("small")).build()))
+                .isInstanceOf(PipelineException.class).hasMessageContaining("outputs.disk: the ESP (34603008 bytes) cannot hold the UKI "
+                        + "twice and the extensions").hasMessageContaining("raise outputs.disk.espSize");
+    }
+
+    @Test
     void defaultsNeedAnOsRelease() throws Exception {
         BuildSpec s = BuildSpec.load(spec);
         BuildSpec.Extension x = s.extensions().get(0);
