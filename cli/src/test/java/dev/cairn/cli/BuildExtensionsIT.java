@@ -187,7 +187,8 @@ class BuildExtensionsIT {
         MainTest.Run inspect = run("disk", "inspect", out.resolve(disk.path("file").asText()).toString(), "--cert",
                 keys.resolve("db.crt").toString());
         assertThat(inspect.code()).as(inspect.out() + inspect.err()).isZero();
-        assertThat(inspect.out()).contains("/EFI/BOOT/BOOTX64.EFI.extra.d/hello.raw");
+        assertThat(inspect.out()).contains("/EFI/BOOT/BOOTX64.EFI.extra.d/hello.raw")
+                .contains("2 extension image(s) systemd-stub passes to the initrd");
     }
 
     @Test
