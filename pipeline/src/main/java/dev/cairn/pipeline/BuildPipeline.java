@@ -716,6 +716,13 @@ final class BuildPipeline {
             default -> throw new PipelineException(PipelineException.Kind.BAD_INPUT, String.format(Locale.ROOT,
                     "outputs.disk: the UKI's machine type 0x%04x has no DPS root partition type here (x86-64 and arm64 have)", machine));
         };
+        for (BuildSpec.Extension x : spec.extensions()) {
+            if (x.arch().dps().isPresent() && x.arch().dps().get() != arch) {
+                o.listener().warning("extension " + x.name() + " is for ARCHITECTURE=" + x.arch().value() + " but the disk boots a "
+                        + arch.systemdName() + " UKI: systemd-sysext on it refuses the extension (give arch: "
+                        + arch.systemdName() + " or _any)");
+            }
+        }
         com.fasterxml.jackson.databind.JsonNode v = rootfs.path("verity");
         return DiskImageStep.build(spec, staging, staging.resolve(ROOTFS), v.path("hashOffset").asLong(), v.path("rootHash").asText(),
                 ukiFile, keys.get(KeyRole.VERITY), Files.readAllBytes(staging.resolve(ROOTHASH_SIG)), arch, o.sourceDateEpoch(),

@@ -244,6 +244,16 @@ class BuildExtensionsTest {
     }
 
     @Test
+    void anExtensionForAnotherArchitectureThanTheDisksIsWarnedAbout() throws Exception {
+        String base = Files.readString(spec).replace(EXTENSIONS, "");
+        ImageSetBuilderTest.Recorder r = new ImageSetBuilderTest.Recorder();
+        ImageSetBuilder.build(BuildRequest.builder(BuildSpec.parse(spec, base + "extensions:\n  - name: arm\n    dir: ext-zeta\n"
+                + "    arch: arm64\n  - name: anywhere\n    dir: ext-zeta\n    arch: _any\n"), dir.resolve("arch")).listener(r).build());
+        assertThat(r.events).filteredOn(e -> e.startsWith("warning extension")).containsExactly("warning extension arm is for "
+                + "ARCHITECTURE=arm64 but the disk boots a x86-64 UKI: systemd-sysext on it refuses the extension (give arch: x86-64 or _any)");
+    }
+
+    @Test
     void defaultsNeedAnOsRelease() throws Exception {
         BuildSpec s = BuildSpec.load(spec);
         BuildSpec.Extension x = s.extensions().get(0);
