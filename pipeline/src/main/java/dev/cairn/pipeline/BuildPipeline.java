@@ -120,7 +120,7 @@ final class BuildPipeline {
     private int stepNo;
     /** Steps of a build: 8, and the disk image when the spec asks for one. */
     private int steps() {
-        return spec.outputs().disk() != null ? 9 : 8;
+        return (spec.outputs().disk() != null ? 9 : 8) + spec.extensions().size();
     }
 
     private BuildPipeline(BuildSpec spec, BuildKeys keys, Options o) {
@@ -153,14 +153,16 @@ final class BuildPipeline {
             ObjectNode rootfs = step("rootfs", "root filesystem -> SquashFS + dm-verity tree", this::rootfs);
             String rootHash = rootfs.path("verity").path("rootHash").asText();
             step("roothash", "dm-verity root-hash signature", () -> rootHashSignature(rootHash));
-            ObjectNode ipe = step("ipe", "IPE policy", () -> ipePolicy(rootHash));
+            List<ObjectNode> extensions = extensions();
+            ObjectNode ipe = step("ipe", "IPE policy", () -> ipePolicy(rootHash, extensions));
             ObjectNode initrd = step("initramfs", "initramfs", this::initramfs);
             String cmdline = spec.kernel().cmdline().render(cmdlineValues(rootfs));
             ObjectNode uki = step("uki", "UKI (signed, PCR 11 predicted)", () -> uki(cmdline));
             ObjectNode oci = step("oci", "OCI layout (layer, artifacts, cosign signature)", () -> oci(rootHash, ipe.size() > 0));
             ObjectNode disk = spec.outputs().disk() == null ? null
-                    : step("disk", "disk image (GPT: ESP with the UKI, root, root-verity, root-verity-sig)", () -> disk(rootfs, uki));
-            ObjectNode manifest = manifest(rootfs, ipe, initrd, uki, oci, disk);
+                    : step("disk", "disk image (GPT: ESP with the UKI, root, root-verity, root-verity-sig)", () -> disk(rootfs, uki,
+                    extensions));
+            ObjectNode manifest = manifest(rootfs, ipe, initrd, uki, oci, disk, extensions);
             byte[] bytes = ManifestJson.encode(manifest);
             step("manifest", "build manifest (signed)", () -> {
                 Files.write(staging.resolve(MANIFEST), bytes);
@@ -401,17 +403,86 @@ final class BuildPipeline {
         return ManifestJson.object();
     }
 
-    private ObjectNode ipePolicy(String rootHash) throws IOException {
+    /**
+     * One step per {@code extensions:} entry, in spec order, each written to
+     * {@code staging/extensions/NAME.raw} (sidecars beside a naked SquashFS); their results, the
+     * manifest's {@code extensions}.
+     */
+    private List<ObjectNode> extensions() throws IOException {
+        if (spec.extensions().isEmpty()) {
+            return List.of();
+        }
+        dev.cairn.pipeline.sysext.OsRelease os;
+        try (SquashfsImage img = SquashfsImage.open(staging.resolve(ROOTFS))) {
+            os = dev.cairn.pipeline.sysext.OsRelease.read(img);
+        }
+        Files.createDirectories(staging.resolve(ExtensionStep.DIR));
+        List<ObjectNode> out = new ArrayList<>();
+        for (BuildSpec.Extension x : spec.extensions()) {
+            out.add(step(ExtensionStep.stepName(x), "extension " + x.name() + " (" + x.kind().label() + ", "
+                    + x.format().name().toLowerCase(Locale.ROOT) + ")", () -> extension(x, os)));
+        }
+        return out;
+    }
+
+    private ObjectNode extension(BuildSpec.Extension x, dev.cairn.pipeline.sysext.OsRelease os) throws IOException {
+        dev.cairn.pipeline.sysext.ExtensionRelease rel = ExtensionStep.release(spec, x, os);
+        if (rel.id().equals("_any") && (rel.versionId() != null || rel.level() != null)) {
+            o.listener().warning("extension " + x.name() + ": with osId _any systemd compares neither VERSION_ID nor "
+                    + rel.kind().levelKey() + " (it matches every host)");
+        }
+        KeyMaterial km = keys.get(KeyRole.VERITY);
+        Path dir = staging.resolve(ExtensionStep.DIR);
+        List<String> files = ExtensionStep.files(x);
+        String step = ExtensionStep.stepName(x);
+        StepCache.Key key = new StepCache.Key().add("step", "extension v1").add("name", x.name()).add("release", rel.content())
+                .add("kind", rel.kind().label()).add("format", x.format().name()).add("comp", x.compression().name())
+                .add("sde", Long.toString(o.sourceDateEpoch())).add("key", BuildKeys.fingerprint(km));
+        if (x.dir() != null) {
+            key.addTree("dir", x.dir(), Set.of(o.out().toAbsolutePath().normalize()));
+        } else {
+            key.addFile("tar", x.tar());
+        }
+        // an image with a signature still to come is not cached: the next round's would be restored as if signed
+        boolean deferred = keys.deferred() != null;
+        Optional<ObjectNode> hit = deferred ? Optional.empty() : cache.restore(step, key, dir, files);
+        if (hit.isPresent()) {
+            Optional<ObjectNode> sound = sound(step, key, files.stream().map(f -> ExtensionStep.DIR + "/" + f).toList(),
+                    () -> ExtensionStep.checkRestored(hit.get(), dir));
+            if (sound.isPresent()) {
+                return sound.get();
+            }
+        }
+        label(ExtensionStep.signatureLabel(x));
+        dev.cairn.pipeline.sysext.SysextResult r = dev.cairn.pipeline.sysext.SysextBuilder.build(
+                dev.cairn.pipeline.sysext.SysextRequest.builder(x.dir() != null ? x.dir() : x.tar(), staging.resolve(x.path()), rel)
+                        .format(x.format()).compression(x.compression()).key(km).sourceDateEpoch(o.sourceDateEpoch())
+                        .threads(o.threads()).build());
+        r.warnings().forEach(w -> o.listener().warning("extension " + x.name() + ": " + w));
+        ObjectNode n = ExtensionStep.result(x, r, dir);
+        if (!deferred) {
+            cache.store(step, key, dir, files, n);
+        }
+        return n;
+    }
+
+    private ObjectNode ipePolicy(String rootHash, List<ObjectNode> extensions) throws IOException {
         BuildSpec.Ipe ipe = spec.ipe();
         if (!ipe.enabled()) {
             return ManifestJson.object();
         }
         Map<IpePolicy.Op, IpePolicy.Action> defaults = new EnumMap<>(IpePolicy.Op.class);
         defaults.put(IpePolicy.Op.EXECUTE, IpePolicy.Action.DENY);
-        List<IpePolicy.Rule> rules = List.of(
+        List<IpePolicy.Rule> rules = new ArrayList<>(List.of(
                 new IpePolicy.Rule(IpePolicy.Op.EXECUTE, List.of(IpePolicy.property("boot_verified=TRUE")), IpePolicy.Action.ALLOW),
                 new IpePolicy.Rule(IpePolicy.Op.EXECUTE, List.of(IpePolicy.property("dmverity_roothash=sha256:" + rootHash)),
-                        IpePolicy.Action.ALLOW));
+                        IpePolicy.Action.ALLOW)));
+        // then each extension's root hash, by name (programs of merged extensions run from their dm-verity device)
+        List<String> extensionHashes = ExtensionStep.rootHashesByName(extensions);
+        for (String h : extensionHashes) {
+            rules.add(new IpePolicy.Rule(IpePolicy.Op.EXECUTE, List.of(IpePolicy.property("dmverity_roothash=sha256:" + h)),
+                    IpePolicy.Action.ALLOW));
+        }
         StringBuilder text = new StringBuilder(new IpePolicy(ipe.name(), IpePolicy.Version.parse(ipe.version()), defaults,
                 IpePolicy.Action.ALLOW, rules).render());
         for (String r : ipe.rules()) {
@@ -425,7 +496,8 @@ final class BuildPipeline {
         ObjectNode r = ManifestJson.object();
         r.put("name", ipe.name());
         r.put("version", ipe.version());
-        r.putArray("trustedRootHashes").add("sha256:" + rootHash);
+        ArrayNode trusted = r.putArray("trustedRootHashes").add("sha256:" + rootHash);
+        extensionHashes.forEach(h -> trusted.add("sha256:" + h));
         return r;
     }
 
@@ -721,7 +793,7 @@ final class BuildPipeline {
 
     // ---- manifest ----
 
-    private ObjectNode disk(ObjectNode rootfs, ObjectNode uki) throws IOException {
+    private ObjectNode disk(ObjectNode rootfs, ObjectNode uki, List<ObjectNode> extensions) throws IOException {
         Path ukiFile = staging.resolve(uki.path("path").asText());
         int machine = dev.cairn.uki.UkiFile.open(ukiFile).image().coff().machine();
         dev.cairn.disk.DpsType.Arch arch = switch (machine) {
@@ -730,9 +802,17 @@ final class BuildPipeline {
             default -> throw new PipelineException(PipelineException.Kind.BAD_INPUT, String.format(Locale.ROOT,
                     "outputs.disk: the UKI's machine type 0x%04x has no DPS root partition type here (x86-64 and arm64 have)", machine));
         };
+        for (BuildSpec.Extension x : spec.extensions()) {
+            if (x.arch().dps().isPresent() && x.arch().dps().get() != arch) {
+                o.listener().warning("extension " + x.name() + " is for ARCHITECTURE=" + x.arch().value() + " but the disk boots a "
+                        + arch.systemdName() + " UKI: systemd-sysext on it refuses the extension (give arch: "
+                        + arch.systemdName() + " or _any)");
+            }
+        }
         com.fasterxml.jackson.databind.JsonNode v = rootfs.path("verity");
         return DiskImageStep.build(spec, staging, staging.resolve(ROOTFS), v.path("hashOffset").asLong(), v.path("rootHash").asText(),
-                ukiFile, keys.get(KeyRole.VERITY), Files.readAllBytes(staging.resolve(ROOTHASH_SIG)), arch, o.sourceDateEpoch());
+                ukiFile, keys.get(KeyRole.VERITY), Files.readAllBytes(staging.resolve(ROOTHASH_SIG)), arch, o.sourceDateEpoch(),
+                ExtensionStep.espFiles(extensions, staging));
     }
 
     /**
@@ -817,8 +897,8 @@ final class BuildPipeline {
         return n;
     }
 
-    private ObjectNode manifest(ObjectNode rootfs, ObjectNode ipe, ObjectNode initrd, ObjectNode uki, ObjectNode oci, ObjectNode disk)
-            throws IOException {
+    private ObjectNode manifest(ObjectNode rootfs, ObjectNode ipe, ObjectNode initrd, ObjectNode uki, ObjectNode oci, ObjectNode disk,
+                                List<ObjectNode> extensions) throws IOException {
         ObjectNode m = ManifestJson.object();
         m.put("schemaVersion", 1);
         m.put("mediaType", ManifestJson.MEDIA_TYPE);
@@ -851,6 +931,7 @@ final class BuildPipeline {
             a.put("size", Files.size(p));
             a.put("sha256", StepCache.digest(p));
         }
+        ExtensionStep.artifacts(artifacts, extensions, staging);
         m.set("squashfs", rootfs.get("squashfs"));
         BuildSpec.Rootfs rs = spec.rootfs();
         if (rs.fileContexts() != null) {
@@ -898,6 +979,10 @@ final class BuildPipeline {
         m.set("oci", oci);
         if (disk != null) {
             m.set("disk", disk);
+        }
+        if (!extensions.isEmpty()) {
+            ArrayNode xs = m.putArray("extensions");
+            extensions.forEach(xs::add);
         }
         ObjectNode k = m.putObject("keys");
         for (KeyRole role : KeyRole.values()) {
@@ -983,6 +1068,15 @@ final class BuildPipeline {
             String artifact;
             switch (role) {
                 case VERITY -> {
+                    if (ExtensionStep.isSignatureLabel(p.label())) {
+                        String xn = ExtensionStep.nameOfLabel(p.label());
+                        id = p.label();
+                        kind = "cms";
+                        description = "root-hash PKCS#7 (dm-verity, kernel keyring) of extension " + xn + " over its root hash "
+                                + ExtensionStep.rootHashOf(manifest, xn);
+                        artifact = ExtensionStep.DIR + "/" + xn + dev.cairn.pipeline.sysext.ExtensionRelease.SUFFIX;
+                        break;
+                    }
                     id = "roothash";
                     kind = "cms";
                     description = "root-hash PKCS#7 (dm-verity, kernel keyring) over the root hash " + manifest.path("verity").path("rootHash").asText();
@@ -1081,6 +1175,8 @@ final class BuildPipeline {
             Path p = o.out().resolve(name);
             if (Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                 Files.delete(p);
+            } else if (name.equals(ExtensionStep.DIR) && Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                dev.cairn.io.FileTrees.delete(p);
             }
         }
         replace(staging.resolve(MANIFEST), o.out().resolve(MANIFEST));
@@ -1111,6 +1207,8 @@ final class BuildPipeline {
                 if (!p.isEmpty() && !p.startsWith(".") && !p.contains("/") && !p.contains("\\")
                         && !p.equals(MANIFEST) && !p.equals(MANIFEST_SIG)) {
                     names.add(p);
+                } else if (p.startsWith(ExtensionStep.DIR + "/")) {
+                    names.add(ExtensionStep.DIR); // the directory as a whole: a set without extensions removes it
                 }
             }
         } catch (IOException | RuntimeException e) {

@@ -23,7 +23,11 @@ import java.util.regex.Pattern;
  * directory. The full reference is docs/build-spec.md.
  */
 public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEpoch, Rootfs rootfs, Verity verity, Kernel kernel,
-                        Ipe ipe, Map<KeyRole, KeySpec> keys, Outputs outputs, Tpm tpm) {
+                        Ipe ipe, Map<KeyRole, KeySpec> keys, Outputs outputs, Tpm tpm, List<Extension> extensions) {
+
+    public BuildSpec {
+        extensions = extensions == null ? List.of() : List.copyOf(extensions);
+    }
 
     public static final String API_VERSION = "cairn.dev/v1";
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
@@ -174,6 +178,29 @@ public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEp
     public record Ipe(boolean enabled, String name, String version, List<String> rules) {
     }
 
+    /**
+     * One entry of {@code extensions:}: a system (or configuration) extension image built beside the
+     * image as {@code OUT/extensions/NAME.raw} (docs/build-spec.md, docs/sysext.md).
+     *
+     * @param dir         the tree (exactly one of dir and tar)
+     * @param tar         a tarball of the tree
+     * @param osId        {@code ID=}; null: the built root filesystem's os-release {@code ID}
+     * @param versionId   {@code VERSION_ID=}; null: the root filesystem's {@code VERSION_ID} unless {@code sysextLevel} is given
+     * @param sysextLevel {@code SYSEXT_LEVEL=} ({@code CONFEXT_LEVEL=} for a confext), or null
+     */
+    public record Extension(String name, Path dir, Path tar, String osId, String versionId, String sysextLevel,
+                            dev.cairn.pipeline.sysext.ExtensionRelease.Architecture arch, boolean confext,
+                            dev.cairn.pipeline.sysext.SysextRequest.Format format, Compression compression) {
+        /** The extension's file, relative to OUT. */
+        public String path() {
+            return "extensions/" + name + dev.cairn.pipeline.sysext.ExtensionRelease.SUFFIX;
+        }
+
+        public dev.cairn.pipeline.sysext.ExtensionRelease.Kind kind() {
+            return confext ? dev.cairn.pipeline.sysext.ExtensionRelease.Kind.CONFEXT : dev.cairn.pipeline.sysext.ExtensionRelease.Kind.SYSEXT;
+        }
+    }
+
     /** {@code disk} null: no disk image. */
     public record Outputs(String ociLayout, String tag, String reference, String push, Disk disk) {
     }
@@ -225,7 +252,8 @@ public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEp
     private static BuildSpec parse(Path file, byte[] bytes) throws IOException {
         SpecTree t = SpecTree.parse(file, bytes);
         Node root = t.root();
-        t.onlyKeys(root, "apiVersion", "image", "sourceDateEpoch", "rootfs", "verity", "kernel", "ipe", "keys", "outputs", "tpm");
+        t.onlyKeys(root, "apiVersion", "image", "sourceDateEpoch", "rootfs", "verity", "kernel", "ipe", "keys", "outputs", "tpm",
+                "extensions");
         String api = t.string(root, "apiVersion", true);
         if (!API_VERSION.equals(api)) {
             throw t.error(t.node(root, "apiVersion"), "must be " + API_VERSION + " (this cairn's spec version), not '" + api + "'");
@@ -260,7 +288,96 @@ public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEp
                     + "image: add outputs.disk");
         }
         Tpm tpm = tpm(t, t.map(root, "tpm", false));
-        return new BuildSpec(file, sha256(bytes), new Image(name, version), sde, rootfs, verity, kernel, ipe, keys, outputs, tpm);
+        List<Extension> extensions = extensions(t, t.node(root, "extensions"));
+        return new BuildSpec(file, sha256(bytes), new Image(name, version), sde, rootfs, verity, kernel, ipe, keys, outputs, tpm,
+                extensions);
+    }
+
+    /** At most this many extensions in one build (each is a step, a file and an IPE rule). */
+    static final int MAX_EXTENSIONS = 64;
+
+    private static List<Extension> extensions(SpecTree t, Node n) throws SpecException {
+        if (n == null || n.value() == null) {
+            return List.of();
+        }
+        if (!n.isList()) {
+            throw t.error(n, "a list of extensions (each a mapping with name and dir or tar)");
+        }
+        if (n.list().size() > MAX_EXTENSIONS) {
+            throw t.error(n, n.list().size() + " extensions; at most " + MAX_EXTENSIONS);
+        }
+        List<Extension> out = new ArrayList<>();
+        java.util.Set<String> names = new java.util.HashSet<>();
+        for (Node e : n.list()) {
+            if (!e.isMap()) {
+                throw t.error(e, "an extension is a mapping (name, dir or tar, osId, versionId, sysextLevel, arch, confext, format, "
+                        + "compression)");
+            }
+            t.onlyKeys(e, "name", "dir", "tar", "osId", "versionId", "sysextLevel", "arch", "confext", "format", "compression");
+            String name = t.string(e, "name", true);
+            try {
+                dev.cairn.pipeline.sysext.ExtensionRelease.checkName(name);
+            } catch (IllegalArgumentException x) {
+                throw t.error(t.node(e, "name"), x.getMessage());
+            }
+            if (!names.add(name)) {
+                throw t.error(t.node(e, "name"), "a second extension named '" + name + "' (each is OUT/extensions/NAME.raw)");
+            }
+            Path dir = t.path(e, "dir", false);
+            Path tar = t.path(e, "tar", false);
+            if ((dir == null) == (tar == null)) {
+                throw t.error(e, "give exactly one of 'dir' (a directory) or 'tar' (a tarball, plain/gz/zst/xz) with the extension's tree");
+            }
+            if (dir != null && !Files.isDirectory(dir)) {
+                throw t.error(t.node(e, "dir"), dir + ": no such directory");
+            }
+            if (tar != null && !Files.isRegularFile(tar)) {
+                throw t.error(t.node(e, "tar"), tar + ": no such file");
+            }
+            boolean confext = t.bool(e, "confext", false);
+            String osId = t.string(e, "osId", false);
+            String versionId = t.string(e, "versionId", false);
+            String level = t.string(e, "sysextLevel", false);
+            dev.cairn.pipeline.sysext.ExtensionRelease.Kind kind = confext ? dev.cairn.pipeline.sysext.ExtensionRelease.Kind.CONFEXT
+                    : dev.cairn.pipeline.sysext.ExtensionRelease.Kind.SYSEXT;
+            try {
+                // the fields as far as they are given (a placeholder ID and version stand for the os-release's)
+                new dev.cairn.pipeline.sysext.ExtensionRelease(kind, name, osId != null ? osId : "placeholder",
+                        versionId != null ? versionId : level == null ? "0" : null, level, null);
+            } catch (IllegalArgumentException x) {
+                String key = x.getMessage().startsWith("ID=") ? "osId" : x.getMessage().startsWith("VERSION_ID=") ? "versionId"
+                        : "sysextLevel";
+                throw t.error(t.node(e, key) != null ? t.node(e, key) : e, x.getMessage());
+            }
+            String a = t.string(e, "arch", false);
+            dev.cairn.pipeline.sysext.ExtensionRelease.Architecture arch;
+            try {
+                arch = dev.cairn.pipeline.sysext.ExtensionRelease.Architecture.of(a == null ? "x86-64" : a);
+            } catch (IllegalArgumentException x) {
+                throw t.error(t.node(e, "arch"), x.getMessage());
+            }
+            String f = t.string(e, "format", false);
+            dev.cairn.pipeline.sysext.SysextRequest.Format format;
+            if (f == null || f.equals("ddi")) {
+                format = dev.cairn.pipeline.sysext.SysextRequest.Format.DDI;
+            } else if (f.equals("squashfs")) {
+                format = dev.cairn.pipeline.sysext.SysextRequest.Format.SQUASHFS;
+            } else {
+                throw t.error(t.node(e, "format"), "ddi (default) or squashfs, not '" + f + "'");
+            }
+            String c = t.string(e, "compression", false);
+            Compression comp;
+            try {
+                comp = c == null ? Compression.GZIP : Compression.parse(c);
+            } catch (IllegalArgumentException | IOException x) {
+                throw t.error(t.node(e, "compression"), x.getMessage());
+            }
+            if (comp != Compression.GZIP && comp != Compression.XZ && comp != Compression.LZ4 && comp != Compression.ZSTD) {
+                throw t.error(t.node(e, "compression"), "gzip (default), xz, lz4 or zstd, not '" + c + "'");
+            }
+            out.add(new Extension(name, dir, tar, osId, versionId, level, arch, confext, format, comp));
+        }
+        return out;
     }
 
     private static Tpm tpm(SpecTree t, Node n) throws SpecException {
