@@ -6,32 +6,16 @@
 # The EROFS oracle IT (erofs/src/test/java/dev/cairn/erofs/ErofsOracleIT.java) runs DEST/bin/mkfs.erofs.
 # Idempotent: a second run with the wrappers present does nothing.
 set -euo pipefail
+. "$(dirname "$0")/trixie-debs.sh"
 DEST="${1:-/opt/cairn-oracles/trixie-erofs}"
 if [ -x "$DEST/bin/mkfs.erofs" ] && "$DEST/bin/mkfs.erofs" --version >/dev/null 2>&1; then
   exit 0
 fi
-WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
-mkdir -p "$WORK/sources" "$WORK/lists/partial" "$WORK/cache/archives/partial" "$WORK/debs"
-cat > "$WORK/sources/trixie.sources" <<'SRC'
-Types: deb
-URIs: http://deb.debian.org/debian
-Suites: trixie
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRC
-APT=(apt-get -q -o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts="$WORK/sources"
-     -o Dir::State::Lists="$WORK/lists" -o Dir::Cache="$WORK/cache" -o Debug::NoLocking=1
-     -o APT::Sandbox::User=root)
-"${APT[@]}" update >/dev/null
 # erofs-utils and the runtime libraries of mkfs/fsck/dump.erofs (dpkg-deb -I erofs-utils: Depends).
 PKGS=(erofs-utils libc6 liblz4-1 liblzma5 libuuid1 zlib1g libzstd1 libdeflate0 libxxhash0 libselinux1 libpcre2-8-0)
-(cd "$WORK/debs" && "${APT[@]}" download "${PKGS[@]}" >/dev/null)
 rm -rf "$DEST.tmp"
-mkdir -p "$DEST.tmp/root" "$DEST.tmp/bin"
-for deb in "$WORK"/debs/*.deb; do
-  dpkg-deb -x "$deb" "$DEST.tmp/root"
-done
+mkdir -p "$DEST.tmp/bin"
+trixie_unpack "$DEST.tmp/root" "trixie" "${PKGS[@]}"
 LIBDIR="$DEST/root/usr/lib/x86_64-linux-gnu"
 for tool in mkfs.erofs fsck.erofs dump.erofs; do
   cat > "$DEST.tmp/bin/$tool" <<WRAP

@@ -9,32 +9,16 @@
 # python3 with trixie's pefile on PYTHONPATH, and --tools pointing at DEST/bin so ukify finds systemd-measure 257).
 # The UKI oracle ITs find DEST (or -Dcairn.systemd257=DIR). Idempotent: a second run with working wrappers does nothing.
 set -euo pipefail
+. "$(dirname "$0")/trixie-debs.sh"
 DEST="${1:-/opt/cairn-oracles/trixie-systemd}"
 if [ -x "$DEST/bin/systemd-measure" ] && "$DEST/bin/systemd-measure" --version >/dev/null 2>&1 \
    && [ -x "$DEST/bin/ukify" ] && "$DEST/bin/ukify" --version >/dev/null 2>&1; then
   exit 0
 fi
-WORK="$(mktemp -d)"
-trap 'rm -rf "$WORK"' EXIT
-mkdir -p "$WORK/sources" "$WORK/lists/partial" "$WORK/cache/archives/partial" "$WORK/debs"
-cat > "$WORK/sources/trixie.sources" <<'SRC'
-Types: deb
-URIs: http://deb.debian.org/debian
-Suites: trixie trixie-updates
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRC
-APT=(apt-get -q -o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts="$WORK/sources"
-     -o Dir::State::Lists="$WORK/lists" -o Dir::Cache="$WORK/cache" -o Debug::NoLocking=1
-     -o APT::Sandbox::User=root)
-"${APT[@]}" update >/dev/null
 PKGS=(systemd-boot-efi systemd libsystemd-shared systemd-ukify python3-pefile libc6 libssl3t64)
-(cd "$WORK/debs" && "${APT[@]}" download "${PKGS[@]}" >/dev/null)
 rm -rf "$DEST.tmp"
-mkdir -p "$DEST.tmp/root" "$DEST.tmp/bin"
-for deb in "$WORK"/debs/*.deb; do
-  dpkg-deb -x "$deb" "$DEST.tmp/root"
-done
+mkdir -p "$DEST.tmp/bin"
+trixie_unpack "$DEST.tmp/root" "trixie trixie-updates" "${PKGS[@]}"
 R="$DEST/root"
 cat > "$DEST.tmp/bin/systemd-measure" <<WRAP
 #!/bin/sh

@@ -354,7 +354,11 @@ class SysextIT {
         // no --os-id: 2
         r = run("sysext", "create", src.toString(), dir.resolve("hello.raw").toString(), "--name", "hello", "--version-id", "12", "--no-sign");
         assertThat(r.code()).isEqualTo(2);
-        assertThat(r.err()).contains("Missing required option: '--os-id=ID'");
+        assertThat(r.err()).contains("--os-id is required");
+        // only a level: still 2, with why (systemd matches ID= first; ID=_any would ignore the level)
+        r = run("sysext", "create", src.toString(), dir.resolve("hello.raw").toString(), "--name", "hello", "--sysext-level", "1", "--no-sign");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains("--sysext-level needs --os-id too").contains("ignores the level");
 
         // neither a key nor --no-sign: 2
         r = run("sysext", "create", src.toString(), dir.resolve("hello.raw").toString(), "--name", "hello", "--os-id", "debian",

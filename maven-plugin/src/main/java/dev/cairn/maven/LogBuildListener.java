@@ -24,6 +24,9 @@ final class LogBuildListener implements BuildListener {
         String how = report.cache() == StepReport.Cache.HIT
                 ? " cached" + ("local".equals(report.source()) ? "" : " (from " + report.source() + ")") : " done";
         log.info(String.format(Locale.ROOT, "      %s%s (%.1f s)", report.step(), how, took.toNanos() / 1e9));
+        for (String note : report.notes()) {
+            log.info("        " + note);
+        }
     }
 
     @Override

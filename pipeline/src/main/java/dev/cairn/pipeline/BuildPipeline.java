@@ -120,7 +120,7 @@ final class BuildPipeline {
     private int stepNo;
     /** Steps of a build: 8, and the disk image when the spec asks for one. */
     private int steps() {
-        return spec.outputs().disk() != null ? 9 : 8;
+        return (spec.outputs().disk() != null ? 9 : 8) + spec.extensions().size();
     }
 
     private BuildPipeline(BuildSpec spec, BuildKeys keys, Options o) {
@@ -153,14 +153,16 @@ final class BuildPipeline {
             ObjectNode rootfs = step("rootfs", "root filesystem -> SquashFS + dm-verity tree", this::rootfs);
             String rootHash = rootfs.path("verity").path("rootHash").asText();
             step("roothash", "dm-verity root-hash signature", () -> rootHashSignature(rootHash));
-            ObjectNode ipe = step("ipe", "IPE policy", () -> ipePolicy(rootHash));
+            List<ObjectNode> extensions = extensions();
+            ObjectNode ipe = step("ipe", "IPE policy", () -> ipePolicy(rootHash, extensions));
             ObjectNode initrd = step("initramfs", "initramfs", this::initramfs);
             String cmdline = spec.kernel().cmdline().render(cmdlineValues(rootfs));
             ObjectNode uki = step("uki", "UKI (signed, PCR 11 predicted)", () -> uki(cmdline));
             ObjectNode oci = step("oci", "OCI layout (layer, artifacts, cosign signature)", () -> oci(rootHash, ipe.size() > 0));
             ObjectNode disk = spec.outputs().disk() == null ? null
-                    : step("disk", "disk image (GPT: ESP with the UKI, root, root-verity, root-verity-sig)", () -> disk(rootfs, uki));
-            ObjectNode manifest = manifest(rootfs, ipe, initrd, uki, oci, disk);
+                    : step("disk", "disk image (GPT: ESP with the UKI, root, root-verity, root-verity-sig)", () -> disk(rootfs, uki,
+                    extensions));
+            ObjectNode manifest = manifest(rootfs, ipe, initrd, uki, oci, disk, extensions);
             byte[] bytes = ManifestJson.encode(manifest);
             step("manifest", "build manifest (signed)", () -> {
                 Files.write(staging.resolve(MANIFEST), bytes);
@@ -238,6 +240,8 @@ final class BuildPipeline {
 
     private ObjectNode rootfs() throws IOException {
         BuildSpec.Rootfs r = spec.rootfs();
+        Set<Path> skipOut = Set.of(o.out().toAbsolutePath().normalize());
+        RootfsOverlay overlay = r.overlay().isEmpty() ? null : RootfsOverlay.scan(r.overlay(), skipOut);
         StepCache.Key key = new StepCache.Key().add("step", "rootfs v3").add("name", spec.image().name())
                 .add("version", spec.image().version()).add("comp", r.compression().name()).add("pseudo", String.join("\n", r.pseudo()))
                 .add("exclude", String.join("\n", r.exclude())).add("sde", Long.toString(o.sourceDateEpoch()))
@@ -252,6 +256,13 @@ final class BuildPipeline {
             // the signer's certificate stands for the key: a new key makes new signatures
             key.add("ima", r.ima().files() + " " + r.ima().hash() + " " + BuildKeys.fingerprint(keys.get(KeyRole.IMA)));
         }
+        for (int i = 0; i < r.overlay().size(); i++) {
+            // by content and tree shape (modes: only the execute bits reach the image, but the whole mode keys it)
+            key.addTree("overlay " + i, r.overlay().get(i), skipOut);
+        }
+        if (!r.clean().isEmpty()) {
+            key.add("clean", String.join(",", r.clean().stream().map(BuildSpec.Cleanup::specName).toList()));
+        }
         if (r.dir() != null) {
             key.addTree("dir", r.dir(), Set.of(o.out().toAbsolutePath().normalize()));
         } else if (r.tar() != null) {
@@ -265,8 +276,10 @@ final class BuildPipeline {
         Optional<ObjectNode> hit = cache.restore("rootfs", key, staging, List.of(ROOTFS));
         if (hit.isPresent()) {
             Optional<ObjectNode> sound = sound("rootfs", key, List.of(ROOTFS),
-                    () -> CachedResults.rootfs(hit.get(), staging.resolve(ROOTFS), spec.compressionName(), o.threads()));
+                    () -> CachedResults.rootfs(hit.get(), staging.resolve(ROOTFS), spec.compressionName(), o.threads(),
+                            treeResult(overlay, CachedResults.cleanCounts(hit.get(), r.clean()))));
             if (sound.isPresent()) {
+                noteTree(sound.get());
                 return sound.get();
             }
         }
@@ -276,8 +289,15 @@ final class BuildPipeline {
         // which is what lets the cache key leave them out
         SquashfsOptions so = SquashfsOptions.defaults(r.compression()).withTime(sde).withProcessors(o.threads());
         SquashfsResult sq;
+        RootfsClean clean = new RootfsClean(r.clean());
+        boolean[] sourcePhase = {true};
         try (FileChannel ch = FileChannel.open(img, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ, StandardOpenOption.WRITE);
              SquashfsWriter w = new SquashfsWriter(ch, so)) {
+            if (overlay != null || !r.clean().isEmpty()) {
+                // an entry the overlay replaces or a clean-up removes is never read: none of its content reaches the image
+                w.gate((path, type) -> sourcePhase[0] && overlay != null && overlay.source(path, type) == dev.cairn.squashfs.EntryGate.Verdict.SKIP
+                        ? dev.cairn.squashfs.EntryGate.Verdict.SKIP : clean.check(path, type));
+            }
             SourceFilter filter = new SourceFilter(r.exclude(), 0L, 0L);
             if (r.fileContexts() != null) {
                 w.addEntryAttributes(dev.cairn.pipeline.selinux.FileContexts.load(r.fileContexts())
@@ -307,11 +327,17 @@ final class BuildPipeline {
                     }
                 }
             }
+            sourcePhase[0] = false;
+            if (overlay != null) {
+                overlay.addTo(w, sde);
+            }
             for (int i = 0; i < r.pseudo().size(); i++) {
                 PseudoDefinition.parse(r.pseudo().get(i), "rootfs.pseudo[" + i + "]").apply(w, sde);
             }
+            clean.finish(w);
             sq = w.finish();
         }
+        clean.warnings().forEach(m -> o.listener().warning("rootfs: " + m));
         sq.warnings().forEach(m -> o.listener().warning("rootfs: " + m));
         SquashfsImage.check(img);
         byte[] sqDigest = HexFormat.of().parseHex(StepCache.digest(img));
@@ -323,8 +349,45 @@ final class BuildPipeline {
         VerityParams p = VerityParams.defaults(salt, new UUID(ub.getLong(), ub.getLong())).withHashOffset(sq.imageSize());
         VerityResult v = VerityFormatter.format(img, img, p, o.threads(), VerityProgress.NONE);
         ObjectNode res = CachedResults.result(spec.compressionName(), sq.imageSize(), HexFormat.of().formatHex(sqDigest), sq.inodes(), v);
+        ArrayNode counts = ManifestJson.object().arrayNode();
+        clean.record(counts, r.clean());
+        res.setAll(treeResult(overlay, counts));
         cache.store("rootfs", key, staging, List.of(ROOTFS), res);
+        noteTree(res);
         return res;
+    }
+
+    /**
+     * The rootfs result's {@code overlay} ({@code [{dir, entries}]}, the directory as the spec names
+     * it) and {@code clean} ({@code [{name, removed, emptied}]}), each only when the spec has them.
+     */
+    private ObjectNode treeResult(RootfsOverlay overlay, ArrayNode clean) {
+        ObjectNode n = ManifestJson.object();
+        if (overlay != null) {
+            ArrayNode a = n.putArray("overlay");
+            Path base = spec.file().toAbsolutePath().getParent();
+            for (int i = 0; i < spec.rootfs().overlay().size(); i++) {
+                Path d = spec.rootfs().overlay().get(i);
+                ObjectNode e = a.addObject();
+                e.put("dir", d.startsWith(base) ? base.relativize(d).toString().replace(java.io.File.separatorChar, '/') : d.toString());
+                e.put("entries", overlay.counts().get(i));
+            }
+        }
+        if (!spec.rootfs().clean().isEmpty()) {
+            n.set("clean", clean);
+        }
+        return n;
+    }
+
+    /** The step report says what the overlays added and what each clean-up removed or emptied. */
+    private void noteTree(ObjectNode rootfs) {
+        for (com.fasterxml.jackson.databind.JsonNode e : rootfs.path("overlay")) {
+            cache.note("rootfs", "overlay " + e.path("dir").asText() + ": " + e.path("entries").asLong() + " entries");
+        }
+        for (com.fasterxml.jackson.databind.JsonNode e : rootfs.path("clean")) {
+            cache.note("rootfs", "clean-up " + e.path("name").asText() + ": " + e.path("removed").asLong() + " removed, "
+                    + e.path("emptied").asLong() + " emptied");
+        }
     }
 
     private byte[] derive(String label, byte[] content) {
@@ -340,17 +403,86 @@ final class BuildPipeline {
         return ManifestJson.object();
     }
 
-    private ObjectNode ipePolicy(String rootHash) throws IOException {
+    /**
+     * One step per {@code extensions:} entry, in spec order, each written to
+     * {@code staging/extensions/NAME.raw} (sidecars beside a naked SquashFS); their results, the
+     * manifest's {@code extensions}.
+     */
+    private List<ObjectNode> extensions() throws IOException {
+        if (spec.extensions().isEmpty()) {
+            return List.of();
+        }
+        dev.cairn.pipeline.sysext.OsRelease os;
+        try (SquashfsImage img = SquashfsImage.open(staging.resolve(ROOTFS))) {
+            os = dev.cairn.pipeline.sysext.OsRelease.read(img);
+        }
+        Files.createDirectories(staging.resolve(ExtensionStep.DIR));
+        List<ObjectNode> out = new ArrayList<>();
+        for (BuildSpec.Extension x : spec.extensions()) {
+            out.add(step(ExtensionStep.stepName(x), "extension " + x.name() + " (" + x.kind().label() + ", "
+                    + x.format().name().toLowerCase(Locale.ROOT) + ")", () -> extension(x, os)));
+        }
+        return out;
+    }
+
+    private ObjectNode extension(BuildSpec.Extension x, dev.cairn.pipeline.sysext.OsRelease os) throws IOException {
+        dev.cairn.pipeline.sysext.ExtensionRelease rel = ExtensionStep.release(spec, x, os);
+        if (rel.id().equals("_any") && (rel.versionId() != null || rel.level() != null)) {
+            o.listener().warning("extension " + x.name() + ": with osId _any systemd compares neither VERSION_ID nor "
+                    + rel.kind().levelKey() + " (it matches every host)");
+        }
+        KeyMaterial km = keys.get(KeyRole.VERITY);
+        Path dir = staging.resolve(ExtensionStep.DIR);
+        List<String> files = ExtensionStep.files(x);
+        String step = ExtensionStep.stepName(x);
+        StepCache.Key key = new StepCache.Key().add("step", "extension v1").add("name", x.name()).add("release", rel.content())
+                .add("kind", rel.kind().label()).add("format", x.format().name()).add("comp", x.compression().name())
+                .add("sde", Long.toString(o.sourceDateEpoch())).add("key", BuildKeys.fingerprint(km));
+        if (x.dir() != null) {
+            key.addTree("dir", x.dir(), Set.of(o.out().toAbsolutePath().normalize()));
+        } else {
+            key.addFile("tar", x.tar());
+        }
+        // an image with a signature still to come is not cached: the next round's would be restored as if signed
+        boolean deferred = keys.deferred() != null;
+        Optional<ObjectNode> hit = deferred ? Optional.empty() : cache.restore(step, key, dir, files);
+        if (hit.isPresent()) {
+            Optional<ObjectNode> sound = sound(step, key, files.stream().map(f -> ExtensionStep.DIR + "/" + f).toList(),
+                    () -> ExtensionStep.checkRestored(hit.get(), dir));
+            if (sound.isPresent()) {
+                return sound.get();
+            }
+        }
+        label(ExtensionStep.signatureLabel(x));
+        dev.cairn.pipeline.sysext.SysextResult r = dev.cairn.pipeline.sysext.SysextBuilder.build(
+                dev.cairn.pipeline.sysext.SysextRequest.builder(x.dir() != null ? x.dir() : x.tar(), staging.resolve(x.path()), rel)
+                        .format(x.format()).compression(x.compression()).key(km).sourceDateEpoch(o.sourceDateEpoch())
+                        .threads(o.threads()).build());
+        r.warnings().forEach(w -> o.listener().warning("extension " + x.name() + ": " + w));
+        ObjectNode n = ExtensionStep.result(x, r, dir);
+        if (!deferred) {
+            cache.store(step, key, dir, files, n);
+        }
+        return n;
+    }
+
+    private ObjectNode ipePolicy(String rootHash, List<ObjectNode> extensions) throws IOException {
         BuildSpec.Ipe ipe = spec.ipe();
         if (!ipe.enabled()) {
             return ManifestJson.object();
         }
         Map<IpePolicy.Op, IpePolicy.Action> defaults = new EnumMap<>(IpePolicy.Op.class);
         defaults.put(IpePolicy.Op.EXECUTE, IpePolicy.Action.DENY);
-        List<IpePolicy.Rule> rules = List.of(
+        List<IpePolicy.Rule> rules = new ArrayList<>(List.of(
                 new IpePolicy.Rule(IpePolicy.Op.EXECUTE, List.of(IpePolicy.property("boot_verified=TRUE")), IpePolicy.Action.ALLOW),
                 new IpePolicy.Rule(IpePolicy.Op.EXECUTE, List.of(IpePolicy.property("dmverity_roothash=sha256:" + rootHash)),
-                        IpePolicy.Action.ALLOW));
+                        IpePolicy.Action.ALLOW)));
+        // then each extension's root hash, by name (programs of merged extensions run from their dm-verity device)
+        List<String> extensionHashes = ExtensionStep.rootHashesByName(extensions);
+        for (String h : extensionHashes) {
+            rules.add(new IpePolicy.Rule(IpePolicy.Op.EXECUTE, List.of(IpePolicy.property("dmverity_roothash=sha256:" + h)),
+                    IpePolicy.Action.ALLOW));
+        }
         StringBuilder text = new StringBuilder(new IpePolicy(ipe.name(), IpePolicy.Version.parse(ipe.version()), defaults,
                 IpePolicy.Action.ALLOW, rules).render());
         for (String r : ipe.rules()) {
@@ -364,7 +496,8 @@ final class BuildPipeline {
         ObjectNode r = ManifestJson.object();
         r.put("name", ipe.name());
         r.put("version", ipe.version());
-        r.putArray("trustedRootHashes").add("sha256:" + rootHash);
+        ArrayNode trusted = r.putArray("trustedRootHashes").add("sha256:" + rootHash);
+        extensionHashes.forEach(h -> trusted.add("sha256:" + h));
         return r;
     }
 
@@ -372,7 +505,7 @@ final class BuildPipeline {
         BuildSpec.Initramfs in = spec.kernel().initramfs();
         Path target = staging.resolve(INITRAMFS);
         ObjectNode r = ManifestJson.object();
-        if (in.file() != null) {
+        if (in.dir() == null) {
             Files.copy(in.file(), target);
             r.put("source", "file");
             return r;
@@ -385,6 +518,9 @@ final class BuildPipeline {
         if (spec.ipe().enabled()) {
             key.addFile("policy", staging.resolve(POLICY_SIG));
         }
+        if (in.file() != null) {
+            key.addFile("file", in.file());
+        }
         for (InitrdContent.Item i : extra.items()) {
             key.add("item", i.path() + " " + i.permissions() + " " + (i.linkTarget() != null ? "-> " + i.linkTarget()
                     : i.source() != null ? "sha256:" + StepCache.digest(i.source())
@@ -393,13 +529,25 @@ final class BuildPipeline {
         Optional<ObjectNode> hit = cache.restore("initramfs", key, staging, List.of(INITRAMFS));
         if (hit.isPresent()) {
             Optional<ObjectNode> sound = sound("initramfs", key, List.of(INITRAMFS),
-                    () -> CachedResults.initramfs(hit.get(), target, extra.moduleLoadOrder()));
+                    () -> CachedResults.initramfs(hit.get(), target, extra.moduleLoadOrder(), in.file()));
             if (sound.isPresent()) {
                 return sound.get();
             }
         }
+        long fileSize = 0;
+        String fileSha256 = null;
         try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(target, StandardOpenOption.CREATE_NEW), 1 << 16);
              InitrdWriter w = new InitrdWriter(os, opts)) {
+            if (in.file() != null) {
+                // the ready initramfs first, as it is; zeros up to a multiple of 4 (the kernel skips them between archives and
+                // wants an uncompressed cpio header 4-aligned); then cairn's archive, which the kernel unpacks over it
+                MessageDigest md = sha256();
+                try (InputStream f = new java.security.DigestInputStream(Files.newInputStream(in.file()), md)) {
+                    fileSize = f.transferTo(os);
+                }
+                fileSha256 = HexFormat.of().formatHex(md.digest());
+                os.write(new byte[initrdPadding(fileSize)]);
+            }
             InitrdTree.add(in.dir(), w, false, Set.of(o.out().toAbsolutePath().normalize()));
             extra.addTo(w);
             r.putArray("modules").addAll(extra.moduleLoadOrder().stream()
@@ -411,9 +559,19 @@ final class BuildPipeline {
             }
             r.put("entries", w.finish().entries());
         }
-        r.put("source", "dir");
+        if (in.file() != null) {
+            ObjectNode f = r.putObject("file");
+            f.put("size", fileSize);
+            f.put("sha256", fileSha256);
+        }
+        r.put("source", in.source());
         cache.store("initramfs", key, staging, List.of(INITRAMFS), r);
         return r;
+    }
+
+    /** Zeros after a ready initramfs of {@code size} bytes, so that cairn's appended archive starts 4-aligned. */
+    static int initrdPadding(long size) {
+        return Math.toIntExact((4 - (size & 3)) & 3);
     }
 
     private static void addFile(InitrdWriter w, String path, byte[] content) throws IOException {
@@ -635,7 +793,7 @@ final class BuildPipeline {
 
     // ---- manifest ----
 
-    private ObjectNode disk(ObjectNode rootfs, ObjectNode uki) throws IOException {
+    private ObjectNode disk(ObjectNode rootfs, ObjectNode uki, List<ObjectNode> extensions) throws IOException {
         Path ukiFile = staging.resolve(uki.path("path").asText());
         int machine = dev.cairn.uki.UkiFile.open(ukiFile).image().coff().machine();
         dev.cairn.disk.DpsType.Arch arch = switch (machine) {
@@ -644,9 +802,17 @@ final class BuildPipeline {
             default -> throw new PipelineException(PipelineException.Kind.BAD_INPUT, String.format(Locale.ROOT,
                     "outputs.disk: the UKI's machine type 0x%04x has no DPS root partition type here (x86-64 and arm64 have)", machine));
         };
+        for (BuildSpec.Extension x : spec.extensions()) {
+            if (x.arch().dps().isPresent() && x.arch().dps().get() != arch) {
+                o.listener().warning("extension " + x.name() + " is for ARCHITECTURE=" + x.arch().value() + " but the disk boots a "
+                        + arch.systemdName() + " UKI: systemd-sysext on it refuses the extension (give arch: "
+                        + arch.systemdName() + " or _any)");
+            }
+        }
         com.fasterxml.jackson.databind.JsonNode v = rootfs.path("verity");
         return DiskImageStep.build(spec, staging, staging.resolve(ROOTFS), v.path("hashOffset").asLong(), v.path("rootHash").asText(),
-                ukiFile, keys.get(KeyRole.VERITY), Files.readAllBytes(staging.resolve(ROOTHASH_SIG)), arch, o.sourceDateEpoch());
+                ukiFile, keys.get(KeyRole.VERITY), Files.readAllBytes(staging.resolve(ROOTHASH_SIG)), arch, o.sourceDateEpoch(),
+                ExtensionStep.espFiles(extensions, staging));
     }
 
     /**
@@ -731,8 +897,8 @@ final class BuildPipeline {
         return n;
     }
 
-    private ObjectNode manifest(ObjectNode rootfs, ObjectNode ipe, ObjectNode initrd, ObjectNode uki, ObjectNode oci, ObjectNode disk)
-            throws IOException {
+    private ObjectNode manifest(ObjectNode rootfs, ObjectNode ipe, ObjectNode initrd, ObjectNode uki, ObjectNode oci, ObjectNode disk,
+                                List<ObjectNode> extensions) throws IOException {
         ObjectNode m = ManifestJson.object();
         m.put("schemaVersion", 1);
         m.put("mediaType", ManifestJson.MEDIA_TYPE);
@@ -765,6 +931,7 @@ final class BuildPipeline {
             a.put("size", Files.size(p));
             a.put("sha256", StepCache.digest(p));
         }
+        ExtensionStep.artifacts(artifacts, extensions, staging);
         m.set("squashfs", rootfs.get("squashfs"));
         BuildSpec.Rootfs rs = spec.rootfs();
         if (rs.fileContexts() != null) {
@@ -776,6 +943,12 @@ final class BuildPipeline {
                 fo.put("name", f.getFileName().toString());
                 fo.put("sha256", StepCache.digest(f));
             }
+        }
+        if (rootfs.has("overlay")) {
+            m.set("overlay", rootfs.get("overlay"));
+        }
+        if (rootfs.has("clean")) {
+            m.set("clean", rootfs.get("clean"));
         }
         if (rs.ima() != null) {
             ObjectNode im = m.putObject("ima");
@@ -793,8 +966,11 @@ final class BuildPipeline {
         }
         ObjectNode ir = m.putObject("initramfs");
         ir.setAll(initrd);
-        ir.put("carries", String.join(",", ipe.size() > 0 ? List.of(INITRD_ROOTHASH, INITRD_ROOTHASH_SIG, INITRD_POLICY)
-                : List.of(INITRD_ROOTHASH, INITRD_ROOTHASH_SIG)));
+        if (spec.kernel().initramfs().dir() != null) {
+            // a ready file alone is used as it is: cairn adds nothing to it
+            ir.put("carries", String.join(",", ipe.size() > 0 ? List.of(INITRD_ROOTHASH, INITRD_ROOTHASH_SIG, INITRD_POLICY)
+                    : List.of(INITRD_ROOTHASH, INITRD_ROOTHASH_SIG)));
+        }
         m.set("uki", uki);
         ObjectNode tpm = tpmPrediction();
         if (tpm != null) {
@@ -803,6 +979,10 @@ final class BuildPipeline {
         m.set("oci", oci);
         if (disk != null) {
             m.set("disk", disk);
+        }
+        if (!extensions.isEmpty()) {
+            ArrayNode xs = m.putArray("extensions");
+            extensions.forEach(xs::add);
         }
         ObjectNode k = m.putObject("keys");
         for (KeyRole role : KeyRole.values()) {
@@ -888,6 +1068,15 @@ final class BuildPipeline {
             String artifact;
             switch (role) {
                 case VERITY -> {
+                    if (ExtensionStep.isSignatureLabel(p.label())) {
+                        String xn = ExtensionStep.nameOfLabel(p.label());
+                        id = p.label();
+                        kind = "cms";
+                        description = "root-hash PKCS#7 (dm-verity, kernel keyring) of extension " + xn + " over its root hash "
+                                + ExtensionStep.rootHashOf(manifest, xn);
+                        artifact = ExtensionStep.DIR + "/" + xn + dev.cairn.pipeline.sysext.ExtensionRelease.SUFFIX;
+                        break;
+                    }
                     id = "roothash";
                     kind = "cms";
                     description = "root-hash PKCS#7 (dm-verity, kernel keyring) over the root hash " + manifest.path("verity").path("rootHash").asText();
@@ -986,6 +1175,8 @@ final class BuildPipeline {
             Path p = o.out().resolve(name);
             if (Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
                 Files.delete(p);
+            } else if (name.equals(ExtensionStep.DIR) && Files.isDirectory(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                dev.cairn.io.FileTrees.delete(p);
             }
         }
         replace(staging.resolve(MANIFEST), o.out().resolve(MANIFEST));
@@ -1016,6 +1207,8 @@ final class BuildPipeline {
                 if (!p.isEmpty() && !p.startsWith(".") && !p.contains("/") && !p.contains("\\")
                         && !p.equals(MANIFEST) && !p.equals(MANIFEST_SIG)) {
                     names.add(p);
+                } else if (p.startsWith(ExtensionStep.DIR + "/")) {
+                    names.add(ExtensionStep.DIR); // the directory as a whole: a set without extensions removes it
                 }
             }
         } catch (IOException | RuntimeException e) {

@@ -23,7 +23,11 @@ import java.util.regex.Pattern;
  * directory. The full reference is docs/build-spec.md.
  */
 public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEpoch, Rootfs rootfs, Verity verity, Kernel kernel,
-                        Ipe ipe, Map<KeyRole, KeySpec> keys, Outputs outputs, Tpm tpm) {
+                        Ipe ipe, Map<KeyRole, KeySpec> keys, Outputs outputs, Tpm tpm, List<Extension> extensions) {
+
+    public BuildSpec {
+        extensions = extensions == null ? List.of() : List.copyOf(extensions);
+    }
 
     public static final String API_VERSION = "cairn.dev/v1";
     private static final Pattern NAME = Pattern.compile("[a-z0-9][a-z0-9._-]{0,62}");
@@ -48,9 +52,59 @@ public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEp
      *
      * @param fileContexts {@code selinux.fileContexts}: label every entry as setfiles does (null: no labels)
      * @param ima          {@code ima}: sign files into {@code security.ima} (null: no signatures)
+     * @param overlay      {@code overlay}: directory trees laid over the source, in order (empty: none)
+     * @param clean        {@code clean}: clean-ups applied to the final tree, in the spec's order (empty: none)
      */
     public record Rootfs(Path dir, Path tar, OciRootfs oci, Compression compression, List<String> pseudo, List<String> exclude,
-                         Path fileContexts, Ima ima) {
+                         Path fileContexts, Ima ima, List<Path> overlay, List<Cleanup> clean) {
+        public Rootfs {
+            overlay = overlay == null ? List.of() : List.copyOf(overlay);
+            clean = clean == null ? List.of() : List.copyOf(clean);
+        }
+
+        /** A root filesystem without overlays and clean-ups. */
+        public Rootfs(Path dir, Path tar, OciRootfs oci, Compression compression, List<String> pseudo, List<String> exclude,
+                      Path fileContexts, Ima ima) {
+            this(dir, tar, oci, compression, pseudo, exclude, fileContexts, ima, List.of(), List.of());
+        }
+    }
+
+    /** {@code rootfs.clean}: the named clean-ups of state an immutable image must not carry (docs/build-spec.md). */
+    public enum Cleanup {
+        MACHINE_ID("machine-id"),
+        SSH_HOST_KEYS("ssh-host-keys"),
+        LOGS("logs"),
+        APT_CACHES("apt-caches"),
+        RANDOM_SEED("random-seed"),
+        LDCONFIG_AUX_CACHE("ldconfig-aux-cache");
+
+        private final String specName;
+
+        Cleanup(String specName) {
+            this.specName = specName;
+        }
+
+        public String specName() {
+            return specName;
+        }
+
+        /** The clean-up called {@code name} in a spec, or null. */
+        public static Cleanup of(String name) {
+            for (Cleanup c : values()) {
+                if (c.specName.equals(name)) {
+                    return c;
+                }
+            }
+            return null;
+        }
+
+        static String known() {
+            List<String> n = new ArrayList<>();
+            for (Cleanup c : values()) {
+                n.add(c.specName);
+            }
+            return String.join(", ", n);
+        }
     }
 
     /**
@@ -82,7 +136,15 @@ public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEp
     public record Verity(byte[] salt) {
     }
 
+    /**
+     * {@code kernel.initramfs}: {@code dir} packed by cairn (with what cairn carries), or a ready
+     * {@code file} used as it is, or both: the file first, then cairn's packed {@code dir} appended.
+     */
     public record Initramfs(Path dir, Path file, List<Path> binaries, List<String> modules, Path modulesDir) {
+        /** What the manifest records as {@code initramfs.source}: {@code dir}, {@code file} or {@code file+dir}. */
+        public String source() {
+            return dir == null ? "file" : file == null ? "dir" : "file+dir";
+        }
     }
 
     /**
@@ -114,6 +176,29 @@ public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEp
 
     /** {@code enabled} false: no IPE policy (and nothing of it in the initramfs). */
     public record Ipe(boolean enabled, String name, String version, List<String> rules) {
+    }
+
+    /**
+     * One entry of {@code extensions:}: a system (or configuration) extension image built beside the
+     * image as {@code OUT/extensions/NAME.raw} (docs/build-spec.md, docs/sysext.md).
+     *
+     * @param dir         the tree (exactly one of dir and tar)
+     * @param tar         a tarball of the tree
+     * @param osId        {@code ID=}; null: the built root filesystem's os-release {@code ID}
+     * @param versionId   {@code VERSION_ID=}; null: the root filesystem's {@code VERSION_ID} unless {@code sysextLevel} is given
+     * @param sysextLevel {@code SYSEXT_LEVEL=} ({@code CONFEXT_LEVEL=} for a confext), or null
+     */
+    public record Extension(String name, Path dir, Path tar, String osId, String versionId, String sysextLevel,
+                            dev.cairn.pipeline.sysext.ExtensionRelease.Architecture arch, boolean confext,
+                            dev.cairn.pipeline.sysext.SysextRequest.Format format, Compression compression) {
+        /** The extension's file, relative to OUT. */
+        public String path() {
+            return "extensions/" + name + dev.cairn.pipeline.sysext.ExtensionRelease.SUFFIX;
+        }
+
+        public dev.cairn.pipeline.sysext.ExtensionRelease.Kind kind() {
+            return confext ? dev.cairn.pipeline.sysext.ExtensionRelease.Kind.CONFEXT : dev.cairn.pipeline.sysext.ExtensionRelease.Kind.SYSEXT;
+        }
     }
 
     /** {@code disk} null: no disk image. */
@@ -167,7 +252,8 @@ public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEp
     private static BuildSpec parse(Path file, byte[] bytes) throws IOException {
         SpecTree t = SpecTree.parse(file, bytes);
         Node root = t.root();
-        t.onlyKeys(root, "apiVersion", "image", "sourceDateEpoch", "rootfs", "verity", "kernel", "ipe", "keys", "outputs", "tpm");
+        t.onlyKeys(root, "apiVersion", "image", "sourceDateEpoch", "rootfs", "verity", "kernel", "ipe", "keys", "outputs", "tpm",
+                "extensions");
         String api = t.string(root, "apiVersion", true);
         if (!API_VERSION.equals(api)) {
             throw t.error(t.node(root, "apiVersion"), "must be " + API_VERSION + " (this cairn's spec version), not '" + api + "'");
@@ -202,7 +288,96 @@ public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEp
                     + "image: add outputs.disk");
         }
         Tpm tpm = tpm(t, t.map(root, "tpm", false));
-        return new BuildSpec(file, sha256(bytes), new Image(name, version), sde, rootfs, verity, kernel, ipe, keys, outputs, tpm);
+        List<Extension> extensions = extensions(t, t.node(root, "extensions"));
+        return new BuildSpec(file, sha256(bytes), new Image(name, version), sde, rootfs, verity, kernel, ipe, keys, outputs, tpm,
+                extensions);
+    }
+
+    /** At most this many extensions in one build (each is a step, a file and an IPE rule). */
+    static final int MAX_EXTENSIONS = 64;
+
+    private static List<Extension> extensions(SpecTree t, Node n) throws SpecException {
+        if (n == null || n.value() == null) {
+            return List.of();
+        }
+        if (!n.isList()) {
+            throw t.error(n, "a list of extensions (each a mapping with name and dir or tar)");
+        }
+        if (n.list().size() > MAX_EXTENSIONS) {
+            throw t.error(n, n.list().size() + " extensions; at most " + MAX_EXTENSIONS);
+        }
+        List<Extension> out = new ArrayList<>();
+        java.util.Set<String> names = new java.util.HashSet<>();
+        for (Node e : n.list()) {
+            if (!e.isMap()) {
+                throw t.error(e, "an extension is a mapping (name, dir or tar, osId, versionId, sysextLevel, arch, confext, format, "
+                        + "compression)");
+            }
+            t.onlyKeys(e, "name", "dir", "tar", "osId", "versionId", "sysextLevel", "arch", "confext", "format", "compression");
+            String name = t.string(e, "name", true);
+            try {
+                dev.cairn.pipeline.sysext.ExtensionRelease.checkName(name);
+            } catch (IllegalArgumentException x) {
+                throw t.error(t.node(e, "name"), x.getMessage());
+            }
+            if (!names.add(name)) {
+                throw t.error(t.node(e, "name"), "a second extension named '" + name + "' (each is OUT/extensions/NAME.raw)");
+            }
+            Path dir = t.path(e, "dir", false);
+            Path tar = t.path(e, "tar", false);
+            if ((dir == null) == (tar == null)) {
+                throw t.error(e, "give exactly one of 'dir' (a directory) or 'tar' (a tarball, plain/gz/zst/xz) with the extension's tree");
+            }
+            if (dir != null && !Files.isDirectory(dir)) {
+                throw t.error(t.node(e, "dir"), dir + ": no such directory");
+            }
+            if (tar != null && !Files.isRegularFile(tar)) {
+                throw t.error(t.node(e, "tar"), tar + ": no such file");
+            }
+            boolean confext = t.bool(e, "confext", false);
+            String osId = t.string(e, "osId", false);
+            String versionId = t.string(e, "versionId", false);
+            String level = t.string(e, "sysextLevel", false);
+            dev.cairn.pipeline.sysext.ExtensionRelease.Kind kind = confext ? dev.cairn.pipeline.sysext.ExtensionRelease.Kind.CONFEXT
+                    : dev.cairn.pipeline.sysext.ExtensionRelease.Kind.SYSEXT;
+            try {
+                // the fields as far as they are given (a placeholder ID and version stand for the os-release's)
+                new dev.cairn.pipeline.sysext.ExtensionRelease(kind, name, osId != null ? osId : "placeholder",
+                        versionId != null ? versionId : level == null ? "0" : null, level, null);
+            } catch (IllegalArgumentException x) {
+                String key = x.getMessage().startsWith("ID=") ? "osId" : x.getMessage().startsWith("VERSION_ID=") ? "versionId"
+                        : "sysextLevel";
+                throw t.error(t.node(e, key) != null ? t.node(e, key) : e, x.getMessage());
+            }
+            String a = t.string(e, "arch", false);
+            dev.cairn.pipeline.sysext.ExtensionRelease.Architecture arch;
+            try {
+                arch = dev.cairn.pipeline.sysext.ExtensionRelease.Architecture.of(a == null ? "x86-64" : a);
+            } catch (IllegalArgumentException x) {
+                throw t.error(t.node(e, "arch"), x.getMessage());
+            }
+            String f = t.string(e, "format", false);
+            dev.cairn.pipeline.sysext.SysextRequest.Format format;
+            if (f == null || f.equals("ddi")) {
+                format = dev.cairn.pipeline.sysext.SysextRequest.Format.DDI;
+            } else if (f.equals("squashfs")) {
+                format = dev.cairn.pipeline.sysext.SysextRequest.Format.SQUASHFS;
+            } else {
+                throw t.error(t.node(e, "format"), "ddi (default) or squashfs, not '" + f + "'");
+            }
+            String c = t.string(e, "compression", false);
+            Compression comp;
+            try {
+                comp = c == null ? Compression.GZIP : Compression.parse(c);
+            } catch (IllegalArgumentException | IOException x) {
+                throw t.error(t.node(e, "compression"), x.getMessage());
+            }
+            if (comp != Compression.GZIP && comp != Compression.XZ && comp != Compression.LZ4 && comp != Compression.ZSTD) {
+                throw t.error(t.node(e, "compression"), "gzip (default), xz, lz4 or zstd, not '" + c + "'");
+            }
+            out.add(new Extension(name, dir, tar, osId, versionId, level, arch, confext, format, comp));
+        }
+        return out;
     }
 
     private static Tpm tpm(SpecTree t, Node n) throws SpecException {
@@ -246,7 +421,7 @@ public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEp
     }
 
     private static Rootfs rootfs(SpecTree t, Node n) throws SpecException {
-        t.onlyKeys(n, "dir", "tar", "oci", "compression", "pseudo", "exclude", "selinux", "ima");
+        t.onlyKeys(n, "dir", "tar", "oci", "compression", "pseudo", "exclude", "selinux", "ima", "overlay", "clean");
         Path dir = t.path(n, "dir", false);
         Path tar = t.path(n, "tar", false);
         String ociRef = t.string(n, "oci", false);
@@ -291,7 +466,37 @@ public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEp
                 throw t.error(t.node(se, "fileContexts"), PipelineException.describe(e));
             }
         }
-        return new Rootfs(dir, tar, oci, comp, pseudo, t.strings(n, "exclude"), fileContexts, ima(t, t.map(n, "ima", false)));
+        List<Path> overlay = new ArrayList<>();
+        List<String> ov = t.strings(n, "overlay");
+        for (int k = 0; k < ov.size(); k++) {
+            Node at = t.node(n, "overlay").list().get(k);
+            if (ov.get(k).isBlank()) {
+                throw t.error(at, "must not be empty");
+            }
+            Path p = t.file().toAbsolutePath().getParent().resolve(ov.get(k)).normalize();
+            if (!Files.isDirectory(p)) {
+                throw t.error(at, p + ": no such directory (an overlay is a directory tree laid over the root filesystem)");
+            }
+            if (overlay.contains(p)) {
+                throw t.error(at, p + " is named twice");
+            }
+            overlay.add(p);
+        }
+        List<Cleanup> clean = new ArrayList<>();
+        List<String> cl = t.strings(n, "clean");
+        for (int k = 0; k < cl.size(); k++) {
+            Node at = t.node(n, "clean").list().get(k);
+            Cleanup cu = Cleanup.of(cl.get(k));
+            if (cu == null) {
+                throw t.error(at, "unknown clean-up '" + cl.get(k) + "' (known: " + Cleanup.known() + ")");
+            }
+            if (clean.contains(cu)) {
+                throw t.error(at, "'" + cl.get(k) + "' is named twice");
+            }
+            clean.add(cu);
+        }
+        return new Rootfs(dir, tar, oci, comp, pseudo, t.strings(n, "exclude"), fileContexts, ima(t, t.map(n, "ima", false)), overlay,
+                clean);
     }
 
     private static Ima ima(SpecTree t, Node n) throws SpecException {
@@ -364,10 +569,14 @@ public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEp
         t.onlyKeys(i, "dir", "file", "binaries", "modules", "modulesDir");
         Path dir = t.path(i, "dir", false);
         Path file = t.path(i, "file", false);
-        if ((dir == null) == (file == null)) {
-            throw t.error(i, "give exactly one of 'dir' (a directory to pack, with an /init) or 'file' (a ready initramfs)");
+        if (dir == null && file == null) {
+            throw t.error(i, "give 'dir' (a directory to pack, with an /init), 'file' (a ready initramfs), or both (the file, then "
+                    + "the packed directory appended)");
         }
-        if (dir != null && !Files.isRegularFile(dir.resolve("init"))) {
+        if (dir != null && !Files.isDirectory(dir)) {
+            throw t.error(t.node(i, "dir"), dir + ": no such directory");
+        }
+        if (dir != null && file == null && !Files.isRegularFile(dir.resolve("init"))) {
             throw t.error(t.node(i, "dir"), dir + " has no 'init' file: the kernel runs /init from the initramfs");
         }
         if (file != null && !Files.isRegularFile(file)) {
@@ -388,8 +597,9 @@ public record BuildSpec(Path file, String sha256, Image image, Long sourceDateEp
         }
         List<String> modules = t.strings(i, "modules");
         Path modulesDir = t.path(i, "modulesDir", false);
-        if (file != null && (!binaries.isEmpty() || !modules.isEmpty())) {
-            throw t.error(i, "'binaries' and 'modules' are added to a packed directory ('dir'), not to a ready 'file'");
+        if (dir == null && (!binaries.isEmpty() || !modules.isEmpty())) {
+            throw t.error(i, "'binaries' and 'modules' are added to a packed directory ('dir'), not to a ready 'file' (give both "
+                    + "to append them to the file)");
         }
         if (modulesDir != null && !Files.isRegularFile(modulesDir.resolve("modules.dep"))) {
             throw t.error(t.node(i, "modulesDir"), modulesDir + " has no modules.dep");

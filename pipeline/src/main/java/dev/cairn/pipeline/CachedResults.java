@@ -34,6 +34,14 @@ final class CachedResults {
 
     /** The rootfs step's result for the image {@code img} (SquashFS, then superblock and tree at the hash offset). */
     static ObjectNode rootfs(JsonNode claimed, Path img, String compression, int threads) throws IOException {
+        return rootfs(claimed, img, compression, threads, ManifestJson.object());
+    }
+
+    /**
+     * As {@link #rootfs(JsonNode, Path, String, int)}, with {@code tree} (the overlay and clean-up
+     * records this build derives) added to the rebuilt result before it is compared.
+     */
+    static ObjectNode rootfs(JsonNode claimed, Path img, String compression, int threads, ObjectNode tree) throws IOException {
         JsonNode cv = claimed.path("verity");
         String rootHash = cv.path("rootHash").asText("");
         if (!rootHash.matches("[0-9a-f]{64}")) {
@@ -58,8 +66,43 @@ final class CachedResults {
             throw new FormatException("squashfs.compression", info.compression(), "the spec asks for " + compression);
         }
         ObjectNode r = result(compression, hashOffset, digest(img, hashOffset), info.inodes(), intact.params());
+        r.setAll(tree);
         same(claimed, r, "rootfs");
         return r;
+    }
+
+    /**
+     * The clean-up counts a rootfs entry records, when they have the form this build's clean-ups
+     * give ({@code [{name, removed, emptied}]}, the names in the spec's order, counts 0 ... 2^31-1).
+     * What was removed cannot be read back from the image; the counts are taken from the entry,
+     * which the cache key ties to the same source, overlays and clean-ups.
+     */
+    static com.fasterxml.jackson.databind.node.ArrayNode cleanCounts(JsonNode claimed, List<BuildSpec.Cleanup> order)
+            throws FormatException {
+        com.fasterxml.jackson.databind.node.ArrayNode out = ManifestJson.object().arrayNode();
+        JsonNode c = claimed.path("clean");
+        if (order.isEmpty()) {
+            return out;
+        }
+        if (!c.isArray() || c.size() != order.size()) {
+            throw new FormatException("clean", c, "not the clean-ups of this spec");
+        }
+        for (int i = 0; i < order.size(); i++) {
+            JsonNode e = c.get(i);
+            if (!order.get(i).specName().equals(e.path("name").asText()) || e.size() != 3) {
+                throw new FormatException("clean[" + i + "]", e, "not the clean-up " + order.get(i).specName());
+            }
+            ObjectNode n = out.addObject();
+            n.put("name", order.get(i).specName());
+            for (String k : new String[] {"removed", "emptied"}) {
+                JsonNode v = e.path(k);
+                if (!v.isIntegralNumber() || v.asLong() < 0 || v.asLong() > Integer.MAX_VALUE) {
+                    throw new FormatException("clean[" + i + "]." + k, v, "not a count");
+                }
+                n.put(k, v.asInt());
+            }
+        }
+        return out;
     }
 
     /** The rootfs step's result, in the order the manifest records it. */
@@ -85,24 +128,75 @@ final class CachedResults {
 
     /** The initramfs step's result for the archive {@code file}, whose modules this build resolved as {@code modules}. */
     static ObjectNode initramfs(JsonNode claimed, Path file, List<String> modules) throws IOException {
+        return initramfs(claimed, file, modules, null);
+    }
+
+    /**
+     * The initramfs step's result for {@code file}: with {@code ready} (kernel.initramfs.file beside
+     * dir), the file must start with exactly that file's bytes and zeros to a multiple of 4, and
+     * cairn's archive follows.
+     */
+    static ObjectNode initramfs(JsonNode claimed, Path file, List<String> modules, Path ready) throws IOException {
         long entries = 0;
-        byte[] head = new byte[4];
-        try (InputStream in = Files.newInputStream(file)) {
-            if (in.readNBytes(head, 0, 4) != 4 || (head[0] & 0xff) != 0x28 || (head[1] & 0xff) != 0xb5) {
-                throw new FormatException("initramfs", file, "not a zstd-compressed archive");
+        long offset = 0;
+        String readySha256 = null;
+        long readySize = 0;
+        if (ready != null) {
+            readySize = Files.size(ready);
+            readySha256 = StepCache.digest(ready);
+            offset = readySize + BuildPipeline.initrdPadding(readySize);
+            if (Files.size(file) < offset) {
+                throw new FormatException("initramfs", file, "shorter than the ready initramfs it must start with");
+            }
+            MessageDigest md = StepCache.sha256();
+            byte[] pad;
+            try (InputStream in = Files.newInputStream(file)) {
+                byte[] buf = new byte[1 << 16];
+                for (long left = readySize; left > 0; ) {
+                    int n = in.read(buf, 0, Math.toIntExact(Math.min(buf.length, left)));
+                    if (n < 0) {
+                        throw new java.io.EOFException(file.toString());
+                    }
+                    md.update(buf, 0, n);
+                    left -= n;
+                }
+                pad = in.readNBytes(Math.toIntExact(offset - readySize));
+            }
+            if (!HexFormat.of().formatHex(md.digest()).equals(readySha256)) {
+                throw new FormatException("initramfs", file, "does not start with the ready initramfs " + ready);
+            }
+            for (byte b : pad) {
+                if (b != 0) {
+                    throw new FormatException("initramfs", file, "the padding after the ready initramfs is not zeros");
+                }
             }
         }
-        try (InputStream raw = new org.apache.commons.compress.compressors.zstandard.ZstdCompressorInputStream(
-                new java.io.BufferedInputStream(Files.newInputStream(file)));
-             CpioArchiveInputStream cpio = new CpioArchiveInputStream(raw)) {
-            while (cpio.getNextEntry() != null) {
-                entries++;
+        byte[] head = new byte[4];
+        try (InputStream in = Files.newInputStream(file)) {
+            in.skipNBytes(offset);
+            if (in.readNBytes(head, 0, 4) != 4 || (head[0] & 0xff) != 0x28 || (head[1] & 0xff) != 0xb5) {
+                throw new FormatException("initramfs", file, "not a zstd-compressed archive" + (ready != null ? " after the ready file" : ""));
+            }
+        }
+        try (InputStream at = Files.newInputStream(file)) {
+            at.skipNBytes(offset);
+            try (InputStream raw = new org.apache.commons.compress.compressors.zstandard.ZstdCompressorInputStream(
+                    new java.io.BufferedInputStream(at));
+                 CpioArchiveInputStream cpio = new CpioArchiveInputStream(raw)) {
+                while (cpio.getNextEntry() != null) {
+                    entries++;
+                }
             }
         }
         ObjectNode r = ManifestJson.object();
         r.putArray("modules").addAll(modules.stream().map(com.fasterxml.jackson.databind.node.TextNode::valueOf).toList());
         r.put("entries", entries);
-        r.put("source", "dir");
+        if (ready != null) {
+            ObjectNode f = r.putObject("file");
+            f.put("size", readySize);
+            f.put("sha256", readySha256);
+        }
+        r.put("source", ready != null ? "file+dir" : "dir");
         same(claimed, r, "initramfs");
         return r;
     }

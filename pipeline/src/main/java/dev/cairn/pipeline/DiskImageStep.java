@@ -54,15 +54,25 @@ final class DiskImageStep {
 
     /** The ESP size: the spec's, else room for two copies of the UKI and FAT's tables, at least 64 MiB. */
     static long espSize(BuildSpec.Disk d, long ukiSize) {
+        return espSize(d, ukiSize, 0);
+    }
+
+    /**
+     * The ESP size: the spec's, else room for two copies of the UKI, the extension images
+     * ({@code extraSize} bytes in all) and FAT's tables, at least 64 MiB.
+     */
+    static long espSize(BuildSpec.Disk d, long ukiSize, long extraSize) {
         if (d.espSize() > 0) {
             return d.espSize();
         }
-        long need = 2 * ukiSize + ukiSize / 16 + 4 * MIB;
+        long content = 2 * ukiSize + extraSize;
+        long need = content + content / 32 + 4 * MIB;
         return Math.max(MIN_ESP, (need + MIB - 1) / MIB * MIB);
     }
 
     static ObjectNode build(BuildSpec spec, Path staging, Path rootfs, long hashOffset, String rootHashHex, Path uki,
-                            KeyMaterial verityKey, byte[] rootHashSignature, DpsType.Arch arch, long sde) throws IOException {
+                            KeyMaterial verityKey, byte[] rootHashSignature, DpsType.Arch arch, long sde,
+                            List<ExtensionStep.EspFile> extensions) throws IOException {
         BuildSpec.Disk d = spec.outputs().disk();
         UUID seed = seed(spec);
         byte[] rootHash = HexFormat.of().parseHex(rootHashHex);
@@ -74,7 +84,12 @@ final class DiskImageStep {
         Path sig = staging.resolve(".verity-sig.img");
         try {
             UUID espUuid = RepartUuids.partitionUuid(seed, DpsType.ESP.uuid(), 0);
-            long espSize = espSize(d, Files.size(uki));
+            long extraSize = 0;
+            for (ExtensionStep.EspFile x : extensions) {
+                extraSize = Math.addExact(extraSize, Files.size(x.file()));
+            }
+            long espSize = espSize(d, Files.size(uki), extraSize);
+            String extraDir = "EFI/BOOT/" + bootName + ExtensionStep.ESP_DIR_SUFFIX;
             try (Fat32Writer fat = new Fat32Writer(espSize, RepartUuids.fatVolumeId(espUuid), "ESP", sde);
                  FileChannel ch = FileChannel.open(esp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE, StandardOpenOption.READ)) {
                 fat.addDirectory("EFI");
@@ -82,7 +97,20 @@ final class DiskImageStep {
                 fat.addDirectory("EFI/Linux");
                 fat.addFile("EFI/BOOT/" + bootName, uki);
                 fat.addFile("EFI/Linux/" + efiName, uki);
-                fat.finish(ch);
+                if (!extensions.isEmpty()) {
+                    // systemd-stub's add-on directory of the UKI the firmware boots: it passes *.raw to the initrd as /.extra/sysext/
+                    fat.addDirectory(extraDir);
+                    for (ExtensionStep.EspFile x : extensions) {
+                        fat.addFile(extraDir + "/" + x.name(), x.file());
+                    }
+                }
+                try {
+                    fat.finish(ch);
+                } catch (IllegalArgumentException | IllegalStateException e) {
+                    throw new PipelineException(PipelineException.Kind.BAD_INPUT, "outputs.disk: the ESP (" + espSize + " bytes) cannot hold "
+                            + "the UKI twice" + (extensions.isEmpty() ? "" : " and the extensions (" + extraSize + " bytes)") + ": "
+                            + e.getMessage() + (d.espSize() > 0 ? "; raise outputs.disk.espSize or leave it out" : ""));
+                }
             }
             Files.write(sig, VerityPartitions.signatureContent(rootHashHex, rootHashSignature, verityKey));
 
@@ -143,6 +171,15 @@ final class DiskImageStep {
             ObjectNode espNode = n.putObject("esp");
             espNode.put("volumeId", String.format(Locale.ROOT, "%08X", RepartUuids.fatVolumeId(espUuid)));
             espNode.putArray("files").add("/EFI/BOOT/" + bootName).add("/EFI/Linux/" + efiName);
+            if (!extensions.isEmpty()) {
+                ArrayNode xs = espNode.putArray("extensions");
+                for (ExtensionStep.EspFile x : extensions) {
+                    ObjectNode e = xs.addObject();
+                    e.put("path", "/" + extraDir + "/" + x.name());
+                    e.put("extension", x.name().substring(0, x.name().length() - dev.cairn.pipeline.sysext.ExtensionRelease.SUFFIX.length()));
+                    e.put("sha256", StepCache.digest(x.file()));
+                }
+            }
             return n;
         } finally {
             Files.deleteIfExists(esp);

@@ -192,6 +192,18 @@ public final class ImageSetVerifier {
                     unlisted.add(name);
                 }
             }
+            // every file in OUT/extensions is listed: systemd would pick up a stray NAME.raw (or apply a stray sidecar)
+            Path xdir = dir.resolve(ExtensionStep.DIR);
+            if (Files.isDirectory(xdir, LinkOption.NOFOLLOW_LINKS)) {
+                try (var s = Files.list(xdir)) {
+                    for (Path f : s.sorted().toList()) {
+                        String rel = ExtensionStep.DIR + "/" + f.getFileName();
+                        if (!listed.contains(rel)) {
+                            unlisted.add(rel);
+                        }
+                    }
+                }
+            }
             require(unlisted.isEmpty(), String.join(", ", unlisted) + " not listed in the manifest (left over from another build?)");
             return "none";
         });
@@ -235,9 +247,16 @@ public final class ImageSetVerifier {
                         }
                     }
                 }
-                require(trusted.equals(Set.of("sha256:" + rootHash)), "the policy trusts " + (trusted.isEmpty() ? "no root hash"
-                        : String.join(", ", trusted)) + ", not exactly the image's sha256:" + rootHash);
-                return p.name() + " " + p.version() + " trusts sha256:" + rootHash;
+                Set<String> expected = new HashSet<>();
+                expected.add("sha256:" + rootHash);
+                for (JsonNode x : m.path("extensions")) {
+                    expected.add("sha256:" + x.path("rootHash").asText().toLowerCase(Locale.ROOT));
+                }
+                require(trusted.equals(expected), "the policy trusts " + (trusted.isEmpty() ? "no root hash"
+                        : String.join(", ", new java.util.TreeSet<>(trusted))) + ", not exactly the image's sha256:" + rootHash
+                        + (expected.size() > 1 ? " and its extensions' " + (expected.size() - 1) + " root hashes" : ""));
+                return p.name() + " " + p.version() + " trusts sha256:" + rootHash
+                        + (expected.size() > 1 ? " and " + (expected.size() - 1) + " extension root hash(es)" : "");
             });
             link("IPE policy signature", () -> {
                 byte[] text = readSmall(need(artifacts, "ipe-policy"));
@@ -280,17 +299,38 @@ public final class ImageSetVerifier {
             byte[] section = u.section(".initrd").orElseThrow(() -> new Failure("the UKI has no .initrd")).toBytes(512 * 1024 * 1024);
             require(section.length >= initrd.length && java.util.Arrays.equals(section, 0, initrd.length, initrd, 0, initrd.length),
                     "the UKI's .initrd is not the initramfs artifact");
-            if (!"dir".equals(m.path("initramfs").path("source").asText())) {
+            String source = m.path("initramfs").path("source").asText();
+            if (source.equals("file")) {
                 return "initramfs from a file";
             }
-            Map<String, byte[]> carried = cpioEntries(initrd, Set.of(BuildPipeline.INITRD_ROOTHASH_SIG, BuildPipeline.INITRD_POLICY));
+            int offset = 0;
+            if (source.equals("file+dir")) {
+                // the ready file, zeros to a multiple of 4, then cairn's archive with what it carries
+                JsonNode f = m.path("initramfs").path("file");
+                long size = f.path("size").asLong(-1);
+                require(f.path("size").isIntegralNumber() && size >= 0 && size <= initrd.length, "initramfs.file.size is not "
+                        + "the length of a ready initramfs inside the artifact");
+                offset = Math.toIntExact(size + BuildPipeline.initrdPadding(size));
+                require(offset <= initrd.length, "the initramfs artifact ends inside the ready file's padding");
+                java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
+                md.update(initrd, 0, Math.toIntExact(size));
+                require(HexFormat.of().formatHex(md.digest()).equals(f.path("sha256").asText()),
+                        "the initramfs artifact does not start with the ready file the manifest names (initramfs.file.sha256)");
+                for (int k = Math.toIntExact(size); k < offset; k++) {
+                    require(initrd[k] == 0, "the padding after the ready initramfs is not zeros");
+                }
+            } else {
+                require(source.equals("dir"), "initramfs.source is '" + source + "', not dir, file or file+dir");
+            }
+            Map<String, byte[]> carried = cpioEntries(java.util.Arrays.copyOfRange(initrd, offset, initrd.length),
+                    Set.of(BuildPipeline.INITRD_ROOTHASH_SIG, BuildPipeline.INITRD_POLICY));
             require(java.util.Arrays.equals(carried.get(BuildPipeline.INITRD_ROOTHASH_SIG), readSmall(need(artifacts, "roothash-signature"))),
                     "the initramfs's " + BuildPipeline.INITRD_ROOTHASH_SIG + " is not this build's root-hash signature");
             if (hasIpe) {
                 require(java.util.Arrays.equals(carried.get(BuildPipeline.INITRD_POLICY), readSmall(need(artifacts, "ipe-policy-signed"))),
                         "the initramfs's " + BuildPipeline.INITRD_POLICY + " is not this build's signed IPE policy");
             }
-            return "carries the signed policy and root-hash signature";
+            return (source.equals("file+dir") ? "ready file + packed directory, " : "") + "carries the signed policy and root-hash signature";
         });
         link("PCR 11 prediction", () -> {
             UkiFile u = uki[0] != null ? uki[0] : UkiFile.open(need(artifacts, "uki"));
@@ -382,6 +422,10 @@ public final class ImageSetVerifier {
             }
             return sigs.size() + (sigs.size() == 1 ? " signature" : " signatures") + " by keys.oci";
         });
+        for (JsonNode x : m.path("extensions")) {
+            String xname = x.path("name").asText();
+            link("extension " + xname, () -> extension(x, artifacts, dbCert, now));
+        }
         if (m.has("disk")) {
             link("disk image", () -> {
                 JsonNode dm = m.path("disk");
@@ -418,9 +462,58 @@ public final class ImageSetVerifier {
                 }
                 require(java.util.Arrays.equals(r.signature(), readSmall(need(artifacts, "roothash-signature"))),
                         "the signature partition does not carry the set's root-hash signature");
+                // the extension images on the ESP (systemd-stub's add-on directory): each the set's extension, nothing else there
+                Set<String> accounted = new HashSet<>();
+                for (JsonNode f : dm.path("esp").path("files")) {
+                    accounted.add(f.asText().toUpperCase(Locale.ROOT));
+                }
+                for (JsonNode f : dm.path("esp").path("extensions")) {
+                    String want = f.path("path").asText();
+                    String sha = artifactSha(m, ExtensionStep.ARTIFACT + f.path("extension").asText());
+                    require(r.espFiles().stream().anyMatch(e -> e.path().equalsIgnoreCase(want) && e.sha256().equals(sha)),
+                            "the ESP's " + want + " is not the set's extension " + f.path("extension").asText());
+                    accounted.add(want.toUpperCase(Locale.ROOT));
+                }
+                require(dm.path("esp").path("extensions").size() == m.path("extensions").size(),
+                        "the ESP holds " + dm.path("esp").path("extensions").size() + " extension(s), the set has " + m.path("extensions").size());
+                List<String> extra = r.espFiles().stream().map(e -> e.path()).filter(pth -> !accounted.contains(pth.toUpperCase(Locale.ROOT)))
+                        .toList();
+                require(extra.isEmpty(), "the ESP holds files the manifest does not list: " + String.join(", ", extra));
                 return r.partitions().size() + " partitions; root hash recomputed from them; ESP holds the UKI; signature partition verifies";
             });
         }
+    }
+
+    /**
+     * An extension of the set: its image is the listed artifact; a DDI is inspected as a disk (tree
+     * recomputed from its partitions, signature partition verified against the verity certificate)
+     * and must hold the root hash the manifest records; a naked SquashFS's root-hash file must say
+     * that hash and its {@code .roothash.p7s} must verify over it.
+     */
+    private String extension(JsonNode x, Map<String, Path> artifacts, X509Certificate dbCert, Instant now) throws Exception {
+        String name = x.path("name").asText();
+        String artifact = ExtensionStep.ARTIFACT + name;
+        require(checks.stream().anyMatch(c -> c.link().equals("artifact " + artifact) && c.ok()),
+                "not inspected: the image's digest does not match the manifest");
+        Path img = need(artifacts, artifact);
+        String rh = x.path("rootHash").asText();
+        if ("ddi".equals(x.path("format").asText())) {
+            X509Certificate verityCert = dbCert != null ? dbCert : pinnedCertificate("verity");
+            dev.cairn.pipeline.disk.DiskInspector.Report r = dev.cairn.pipeline.disk.DiskInspector.inspect(img, List.of(verityCert), now,
+                    Runtime.getRuntime().availableProcessors());
+            for (dev.cairn.pipeline.disk.DiskInspector.Check c : r.checks()) {
+                require(c.ok(), c.what() + ": " + c.detail());
+            }
+            require(rh.equalsIgnoreCase(r.rootHash()), "its partitions hold root hash " + r.rootHash() + ", the manifest says " + rh);
+            require(r.signature() != null, "it has no root-hash signature");
+            X509Certificate s = verifyCms("verity", r.signature(), rh.getBytes(StandardCharsets.US_ASCII), dbCert, now);
+            return "DDI, root hash " + rh + " recomputed, signed by " + s.getSubjectX500Principal().getName();
+        }
+        String text = new String(readSmall(need(artifacts, artifact + ":roothash")), StandardCharsets.US_ASCII).strip();
+        require(text.equals(rh), name + ".roothash holds " + text + ", the manifest says " + rh);
+        X509Certificate s = verifyCms("verity", readSmall(need(artifacts, artifact + ":roothash.p7s")),
+                rh.getBytes(StandardCharsets.US_ASCII), dbCert, now);
+        return "SquashFS, root hash " + rh + ", signed by " + s.getSubjectX500Principal().getName();
     }
 
     // ---- helpers ----

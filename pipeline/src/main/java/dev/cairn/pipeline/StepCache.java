@@ -189,6 +189,17 @@ final class StepCache {
         reports.add(new StepReport(step, StepReport.Cache.NOT_CACHEABLE, null, null, List.of()));
     }
 
+    /** Adds a line to the notes of {@code step}'s report (recorded when the step asked the cache). */
+    void note(String step, String line) {
+        for (int i = reports.size() - 1; i >= 0; i--) {
+            if (reports.get(i).step().equals(step)) {
+                reports.set(i, reports.get(i).withNote(line));
+                return;
+            }
+        }
+        throw new IllegalStateException("no report of step " + step + " yet");
+    }
+
     List<StepReport> reports() {
         return List.copyOf(reports);
     }

@@ -13,10 +13,25 @@ import java.util.List;
  * @param keyMaterial what the key is made of, one {@code label=value} line each (long values as
  *                    their SHA-256): content digests, step version, parameters; never paths,
  *                    times or private key material
+ * @param notes       what the step did that the user should see, one line each (the rootfs step:
+ *                    entries each overlay added, what each clean-up removed or emptied)
  */
-public record StepReport(String step, Cache cache, String source, String key, List<String> keyMaterial) {
+public record StepReport(String step, Cache cache, String source, String key, List<String> keyMaterial, List<String> notes) {
     public StepReport {
         keyMaterial = keyMaterial == null ? List.of() : List.copyOf(keyMaterial);
+        notes = notes == null ? List.of() : List.copyOf(notes);
+    }
+
+    /** A report without notes. */
+    public StepReport(String step, Cache cache, String source, String key, List<String> keyMaterial) {
+        this(step, cache, source, key, keyMaterial, List.of());
+    }
+
+    /** This report with {@code line} added to its notes. */
+    public StepReport withNote(String line) {
+        List<String> n = new java.util.ArrayList<>(notes);
+        n.add(line);
+        return new StepReport(step, cache, source, key, keyMaterial, n);
     }
 
     /** A step's relation to the cache. */

@@ -78,6 +78,11 @@ public final class SquashfsWriter implements AutoCloseable {
     private MessageDigest[] contentDigests = new MessageDigest[0];
     private boolean filesAdded;
     private final java.util.LinkedHashSet<String> warnings = new java.util.LinkedHashSet<>();
+    private EntryGate gate;
+    /** Directories the gate left out: everything below them is left out too. */
+    private final java.util.Set<String> gatedDirectories = new java.util.HashSet<>();
+    /** Non-directories the gate left out: a hard link to one is left out with a warning. */
+    private final java.util.Set<String> gatedEntries = new java.util.HashSet<>();
 
     public SquashfsWriter(FileChannel out, SquashfsOptions options) throws IOException {
         this.out = out;
@@ -161,6 +166,48 @@ public final class SquashfsWriter implements AutoCloseable {
     }
 
     /**
+     * Asks {@code gate} before every entry added from now on whether it is stored (see
+     * {@link EntryGate}); returns this writer. One gate at a time; null removes it.
+     */
+    public SquashfsWriter gate(EntryGate gate) {
+        checkOpen();
+        this.gate = gate;
+        return this;
+    }
+
+    /** The file type bits ({@link EntryAttributes#S_IFREG}, ...) of the entry at {@code path}, or 0 when there is none. */
+    public int typeOf(String path) {
+        Node n = find(path);
+        return n == null ? 0 : fileType(n.inode.kind);
+    }
+
+    /** The gate's verdict on an entry about to be added at {@code names} (ADD without a gate, and for the root). */
+    private EntryGate.Verdict admit(byte[][] names, int type) throws IOException {
+        if (gate == null || names.length == 0) {
+            return EntryGate.Verdict.ADD;
+        }
+        StringBuilder p = new StringBuilder();
+        for (int i = 0; i < names.length; i++) {
+            if (i > 0) {
+                if (!gatedDirectories.isEmpty() && gatedDirectories.contains(p.toString())) {
+                    return EntryGate.Verdict.SKIP;
+                }
+                p.append('/');
+            }
+            p.append(new String(names[i], StandardCharsets.UTF_8));
+        }
+        String path = p.toString();
+        EntryGate.Verdict v = java.util.Objects.requireNonNull(gate.check(path, type), "gate verdict");
+        if (v == EntryGate.Verdict.EMPTY && type != EntryAttributes.S_IFREG) {
+            throw new IllegalStateException("the gate emptied " + path + ", which is not a regular file");
+        }
+        if (v == EntryGate.Verdict.SKIP) {
+            (type == EntryAttributes.S_IFDIR ? gatedDirectories : gatedEntries).add(path);
+        }
+        return v;
+    }
+
+    /**
      * Records something the caller should know about the image (what a source left out), once;
      * {@link SquashfsResult#warnings()} lists them in order.
      */
@@ -182,6 +229,9 @@ public final class SquashfsWriter implements AutoCloseable {
         if (names.length == 0) {
             root.inode.meta = applyTime(meta);
             root.implicit = false;
+            return;
+        }
+        if (admit(names, EntryAttributes.S_IFDIR) == EntryGate.Verdict.SKIP) {
             return;
         }
         Node parent = parentOf(names);
@@ -207,10 +257,22 @@ public final class SquashfsWriter implements AutoCloseable {
      * extended inode) only when the source file is sparse itself, i.e. occupies less than its size.
      */
     public void addFile(String path, EntryMetadata meta, InputStream content, long allocatedBytes) throws IOException {
+        addFile(path, meta, content, allocatedBytes, true);
+    }
+
+    private void addFile(String path, EntryMetadata meta, InputStream content, long allocatedBytes, boolean ask) throws IOException {
         checkOpen();
         byte[][] names = split(path);
         if (names.length == 0) {
             throw new IllegalArgumentException("the root must be a directory");
+        }
+        EntryGate.Verdict verdict = ask ? admit(names, EntryAttributes.S_IFREG) : EntryGate.Verdict.ADD;
+        if (verdict == EntryGate.Verdict.SKIP) {
+            return;
+        }
+        if (verdict == EntryGate.Verdict.EMPTY) {
+            content = InputStream.nullInputStream();
+            allocatedBytes = -1;
         }
         Node parent = parentOf(names);
         InodeData inode = new InodeData(Inode.FILE, applyTime(meta));
@@ -269,6 +331,10 @@ public final class SquashfsWriter implements AutoCloseable {
     public void addHardLink(String path, String target) throws IOException {
         checkOpen();
         Node t = find(target);
+        if (t == null && gate != null && gatedOut(split(target))) {
+            warning("hard link " + path + " -> " + target + " left out: its target was left out");
+            return;
+        }
         if (t == null) {
             throw new FormatException("hard link", path + " -> " + target, "hard link target does not exist (yet)");
         }
@@ -278,6 +344,15 @@ public final class SquashfsWriter implements AutoCloseable {
         byte[][] names = split(path);
         if (names.length == 0) {
             throw new IllegalArgumentException("the root cannot be a hard link");
+        }
+        EntryGate.Verdict verdict = admit(names, fileType(t.inode.kind));
+        if (verdict == EntryGate.Verdict.SKIP) {
+            return;
+        }
+        if (verdict == EntryGate.Verdict.EMPTY) {
+            // an emptied name of a linked file: an empty file of its own, the other names keep the content
+            addFile(path, t.inode.meta, InputStream.nullInputStream(), -1, false);
+            return;
         }
         put(parentOf(names), new Node(names[names.length - 1], t.inode));
     }
@@ -333,7 +408,32 @@ public final class SquashfsWriter implements AutoCloseable {
         if (names.length == 0) {
             throw new IllegalArgumentException("the root must be a directory");
         }
+        if (admit(names, fileType(inode.kind)) == EntryGate.Verdict.SKIP) {
+            return;
+        }
         put(parentOf(names), new Node(names[names.length - 1], inode));
+    }
+
+    /** True when the gate left out {@code names} or a directory above it. */
+    private boolean gatedOut(byte[][] names) {
+        String p = joined(names);
+        if (gatedEntries.contains(p) || gatedDirectories.contains(p)) {
+            return true;
+        }
+        for (int s = p.lastIndexOf('/'); s > 0; s = p.lastIndexOf('/', s - 1)) {
+            if (gatedDirectories.contains(p.substring(0, s))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static String joined(byte[][] names) {
+        StringBuilder p = new StringBuilder();
+        for (byte[] n : names) {
+            p.append(p.length() == 0 ? "" : "/").append(new String(n, StandardCharsets.UTF_8));
+        }
+        return p.toString();
     }
 
     private EntryMetadata applyTime(EntryMetadata m) {

@@ -220,6 +220,9 @@ public final class BuildCommand implements Callable<Integer> {
         m.put("source", r.source());
         m.put("key", r.key());
         m.put("keyMaterial", r.keyMaterial());
+        if (!r.notes().isEmpty()) {
+            m.put("notes", r.notes());
+        }
         return m;
     }
 
@@ -257,6 +260,9 @@ public final class BuildCommand implements Callable<Integer> {
                 String how = report.cache() == StepReport.Cache.HIT
                         ? " cached" + ("local".equals(report.source()) ? "" : " (from " + report.source() + ")") : " done";
                 err.printf(Locale.ROOT, "      %s%s (%.1f s)%n", report.step(), how, took.toNanos() / 1e9);
+                for (String note : report.notes()) {
+                    err.println("        " + note);
+                }
                 err.flush();
             }
         }

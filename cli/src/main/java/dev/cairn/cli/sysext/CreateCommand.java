@@ -61,7 +61,8 @@ public final class CreateCommand implements Callable<Integer> {
     @Option(names = "--name", required = true, paramLabel = "NAME",
             description = "The extension's name: extension-release.NAME, and OUT's file name NAME.raw.")
     String name;
-    @Option(names = "--os-id", required = true, paramLabel = "ID", description = "ID= of the host os-release it extends, or _any.")
+    @Option(names = "--os-id", paramLabel = "ID", description = "ID= of the host os-release it extends, or _any (required: systemd "
+            + "matches ID= before it compares VERSION_ID= or the level).")
     String osId;
     @Option(names = "--version-id", paramLabel = "V", description = "VERSION_ID= of the host os-release it extends.")
     String versionId;
@@ -128,9 +129,29 @@ public final class CreateCommand implements Callable<Integer> {
         if (confextLevel && !confext) {
             throw new IllegalArgumentException("--confext-level is for --confext images (a sysext has --sysext-level)");
         }
+        if (osId == null) {
+            throw new IllegalArgumentException(missingOsId(level != null, confext));
+        }
         ExtensionRelease.Architecture a = arch == null ? null : ExtensionRelease.Architecture.of(arch);
         return new ExtensionRelease(confext ? ExtensionRelease.Kind.CONFEXT : ExtensionRelease.Kind.SYSEXT, name, osId, versionId,
                 level, a);
+    }
+
+    /**
+     * Why {@code --os-id} cannot be left out, even with only a level: systemd (252 and later,
+     * {@code extension_release_validate}) refuses an extension-release without {@code ID=}, and
+     * compares the level only after {@code ID=} equals the host's; {@code ID=_any} matches every
+     * host without looking at the level at all. No default would keep what the level means.
+     */
+    static String missingOsId(boolean withLevel, boolean confext) {
+        String levelOption = confext ? "--confext-level" : "--sysext-level";
+        if (withLevel) {
+            return levelOption + " needs --os-id too: systemd refuses an extension-release without ID= and compares "
+                    + (confext ? "CONFEXT_LEVEL=" : "SYSEXT_LEVEL=") + " only once ID= equals the host's os-release ID (ID=_any "
+                    + "matches every host and ignores the level); give --os-id with the host's ID (e.g. debian)";
+        }
+        return "--os-id is required: the host's os-release ID (e.g. debian) with --version-id or " + levelOption
+                + ", or _any for an extension that fits every host";
     }
 
     private SysextRequest.Format format() {

@@ -41,6 +41,8 @@ public final class DiskInspector {
     /** systemd refuses larger signature partitions (-EFBIG). */
     static final long MAX_SIG_PARTITION = 4L << 20;
     static final int MAX_ESP_FILES = 4096;
+    /** An extension image systemd-stub packs into the initrd's /.extra/sysext/ (and measures into PCR 13): UKI.efi.extra.d/NAME.raw. */
+    static final java.util.regex.Pattern STUB_ADD_ON = java.util.regex.Pattern.compile("(?i)/EFI/.+\\.EFI\\.extra\\.d/[^/]+\\.raw");
 
     private DiskInspector() {
     }
@@ -206,8 +208,10 @@ public final class DiskInspector {
             }
             boolean boots = esp.stream().anyMatch(f -> f.path().equalsIgnoreCase("/EFI/BOOT/BOOTX64.EFI")
                     || f.path().equalsIgnoreCase("/EFI/BOOT/BOOTAA64.EFI"));
+            long addOns = esp.stream().filter(f -> STUB_ADD_ON.matcher(f.path()).matches()).count();
             checks.add(new Check("ESP", boots && refusals.isEmpty(), esp.size() + " files"
                     + (boots ? ", with the firmware's fallback boot loader" : ", no /EFI/BOOT/BOOT*.EFI")
+                    + (addOns == 0 ? "" : ", " + addOns + " extension image(s) systemd-stub passes to the initrd (UKI.efi.extra.d/*.raw)")
                     + (refusals.isEmpty() ? "" : "; UEFI firmware would not mount it: " + String.join(", ", refusals))));
         }
         return new Report(image, vhd ? "vhd" : "raw", rawSize, t.diskGuid(), parts, rootHash, signedRootHash, signature, esp, checks);
