@@ -5,8 +5,8 @@
 #      /opt/cairn-fixtures/debian-bookworm-minbase.tar), else debootstrap --variant=minbase through
 #      src-test-fixtures/debian-rootfs.sh into OUT/rootfs/ (about 30 s with a nearby mirror);
 #   2. the systemd initramfs: initrd.sh (Debian's dracut in a chroot of that tarball; cached);
-#   3. cairn build image.yaml: OUT/disk.raw (GPT: ESP with the signed UKI, dm-verity root, hash, signature);
-#   4. the example system extension: OUT/extensions/hello.raw (cairn sysext create, signed with the db key).
+#   3. cairn build image.yaml: OUT/disk.raw (GPT: ESP with the signed UKI and the system extension
+#      hello, dm-verity root, hash, signature), OUT/extensions/hello.raw; then cairn verify.
 # Needs root (debootstrap, chroot) and Debian's 6.12 kernel (/boot/vmlinuz-6.12.*+deb12-amd64).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -27,7 +27,4 @@ CAIRN_DEBIAN_ROOTFS="$tarball" bash "$here/initrd.sh" "$here/inputs/initrd.img"
 
 "$cairn" build "$here/image.yaml" --out "$out"
 "$cairn" verify "$out" --ca "$out/dev-keys/ca.crt" --db-cert "$out/dev-keys/secureboot/db.crt"
-mkdir -p "$out/extensions"
-"$cairn" sysext create "$here/extensions/hello" "$out/extensions/hello.raw" --name hello --os-id debian --version-id 12 \
-  --key "$out/dev-keys/secureboot/db.key" --cert "$out/dev-keys/secureboot/db.crt" --source-date-epoch 1700000000
 echo "Boot it with Secure Boot on and these development keys enrolled: $cairn boot $out (docs/immutable-host.md)"
