@@ -30,7 +30,7 @@ cache="${CAIRN_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/cairn/debian-initrd}"
 kver="${CAIRN_DEBIAN_KVER:-}"
 if [ -z "$kver" ]; then
   k=$(ls /boot/vmlinuz-6.12.*+deb12-amd64 2>/dev/null | sort -V | tail -n 1 || true)
-  [ -n "$k" ] || { echo "initrd.sh: no /boot/vmlinuz-6.12.*+deb12-amd64 (apt-get install -t bookworm-backports linux-image-amd64, or set CAIRN_DEBIAN_KVER)" >&2; exit 3; }
+  [ -n "$k" ] || { echo "initrd.sh: no /boot/vmlinuz-6.12.*+deb12-amd64 (apt-get install linux-image-6.12.N+deb12-amd64 from bookworm-security, see apt-cache search linux-image-6.12; or set CAIRN_DEBIAN_KVER)" >&2; exit 3; }
   kver=${k#/boot/vmlinuz-}
 fi
 moddir="/lib/modules/$kver"
