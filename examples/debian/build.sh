@@ -10,7 +10,7 @@
 # Needs root (debootstrap, chroot) and Debian's 6.12 kernel (/boot/vmlinuz-6.12.*+deb12-amd64).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-cairn="${CAIRN:-$here/../../cairn}"
+cairn="${CAIRN:-$(cd "$here/../.." && pwd)/cairn}"
 out="${1:-$here/out}"
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
