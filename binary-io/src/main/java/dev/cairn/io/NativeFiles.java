@@ -42,6 +42,10 @@ public final class NativeFiles {
     private static final int AT_SYMLINK_NOFOLLOW = 0x100;
     private static final int STATX_BLOCKS = 0x400;
     private static final int STATX_SIZE = 0x200;
+    /** STATX_TYPE | MODE | NLINK | UID | GID | ATIME | MTIME | CTIME | INO | SIZE | BLOCKS. */
+    private static final int STATX_BASIC_STATS = 0x7ff;
+    /** What {@link #lstat} cannot do without: type, mode, nlink, uid, gid, mtime, ino, size. */
+    private static final int STATX_NEEDED = 0x1 | 0x2 | 0x4 | 0x8 | 0x10 | 0x40 | 0x100 | 0x200;
 
     private static final ThreadLocal<byte[][]> BUFFERS = ThreadLocal.withInitial(
             () -> new byte[][] {new byte[MAX_XATTR_BYTES], new byte[MAX_XATTR_BYTES]});
@@ -162,6 +166,45 @@ public final class NativeFiles {
         }
         long blocks = b.getLong(48); // struct statx: stx_blocks at offset 48 on every architecture
         return blocks < 0 || blocks > Long.MAX_VALUE / 512 ? -1 : blocks * 512;
+    }
+
+    /**
+     * What {@code lstat} says of {@code path} (a symlink itself, not its target), from one {@code statx} call; devices
+     * as (major, minor), times in whole seconds (the floor), {@code allocated} = {@code st_blocks * 512} or -1.
+     */
+    public record Stat(int mode, long ino, int devMajor, int devMinor, long nlink, int rdevMajor, int rdevMinor,
+                       long size, long uid, long gid, long mtimeSeconds, long allocated) {
+    }
+
+    /**
+     * {@link Stat} of {@code path} through {@code statx(AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS)}, or null when the
+     * call is unavailable here or the kernel left out a field it needs (the caller then asks the JDK).
+     */
+    public static Stat lstat(Path path) throws IOException {
+        if (statxUnavailable() != null) {
+            return null;
+        }
+        byte[] buf = new byte[256];
+        try {
+            Statx.statx(AT_FDCWD, cPath(path), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS, buf);
+        } catch (LastErrorException e) {
+            throw error("statx", path, e);
+        }
+        // struct statx (linux/stat.h) has the same layout on every architecture
+        ByteBuffer b = ByteBuffer.wrap(buf).order(ByteOrder.nativeOrder());
+        int mask = b.getInt(0);
+        if ((mask & STATX_NEEDED) != STATX_NEEDED) {
+            return null;
+        }
+        long blocks = b.getLong(48);
+        long allocated = (mask & STATX_BLOCKS) == 0 || blocks < 0 || blocks > Long.MAX_VALUE / 512 ? -1 : blocks * 512;
+        long size = b.getLong(40);
+        if (size < 0) {
+            throw new IOException(path + ": statx reports a negative size");
+        }
+        return new Stat(Short.toUnsignedInt(b.getShort(28)), b.getLong(32), b.getInt(136), b.getInt(140),
+                Integer.toUnsignedLong(b.getInt(16)), b.getInt(128), b.getInt(132), size,
+                Integer.toUnsignedLong(b.getInt(20)), Integer.toUnsignedLong(b.getInt(24)), b.getLong(112), allocated);
     }
 
     private static void requireXattrs() {

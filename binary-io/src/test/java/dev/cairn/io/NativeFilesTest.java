@@ -89,6 +89,41 @@ class NativeFilesTest {
         assertThat(NativeFiles.allocatedBytes(link)).isLessThan(1 << 20);
     }
 
+    @Test
+    void lstatSaysWhatTheJdkSaysOfEveryKindOfEntry(@TempDir Path dir) throws Exception {
+        Assumptions.assumeTrue(NativeFiles.statxUnavailable() == null, "statx: " + NativeFiles.statxUnavailable());
+        Path file = Files.write(dir.resolve("file"), new byte[12345]);
+        Files.setLastModifiedTime(file, java.nio.file.attribute.FileTime.fromMillis(1_700_000_000_750L)); // whole seconds: the floor
+        Files.createLink(dir.resolve("hard"), file);
+        Path sub = Files.createDirectory(dir.resolve("sub"));
+        Path link = Files.createSymbolicLink(dir.resolve("link"), Path.of("file"));
+        Path fifo = dir.resolve("fifo");
+        assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor()).isZero();
+        for (Path p : java.util.List.of(file, sub, link, fifo, Path.of("/dev/null"))) {
+            java.util.Map<String, Object> a = Files.readAttributes(p, "unix:mode,ino,dev,nlink,rdev,size,uid,gid,lastModifiedTime",
+                    java.nio.file.LinkOption.NOFOLLOW_LINKS);
+            NativeFiles.Stat st = NativeFiles.lstat(p);
+            assertThat(st).as(p.toString()).isNotNull();
+            assertThat(st.mode()).as(p + " mode").isEqualTo(a.get("mode"));
+            assertThat(st.ino()).as(p + " ino").isEqualTo(a.get("ino"));
+            assertThat(st.nlink()).as(p + " nlink").isEqualTo(((Integer) a.get("nlink")).longValue());
+            assertThat(st.size()).as(p + " size").isEqualTo(a.get("size"));
+            assertThat(st.uid()).as(p + " uid").isEqualTo(Integer.toUnsignedLong((Integer) a.get("uid")));
+            assertThat(st.gid()).as(p + " gid").isEqualTo(Integer.toUnsignedLong((Integer) a.get("gid")));
+            long millis = ((java.nio.file.attribute.FileTime) a.get("lastModifiedTime")).toMillis();
+            assertThat(st.mtimeSeconds()).as(p + " mtime").isEqualTo(Math.floorDiv(millis, 1000));
+            long rdev = (Long) a.get("rdev");   // glibc's dev_t encoding
+            assertThat(st.rdevMajor()).as(p + " rdev major").isEqualTo((int) (((rdev >>> 32) & 0xfffff000L) | ((rdev >>> 8) & 0xfff)));
+            assertThat(st.rdevMinor()).as(p + " rdev minor").isEqualTo((int) (((rdev >>> 12) & 0xffffff00L) | (rdev & 0xff)));
+        }
+        assertThat(NativeFiles.lstat(file).nlink()).isEqualTo(2);
+        assertThat(NativeFiles.lstat(file).mtimeSeconds()).isEqualTo(1_700_000_000L);
+        assertThat(NativeFiles.lstat(Path.of("/dev/null"))).extracting(NativeFiles.Stat::rdevMajor, NativeFiles.Stat::rdevMinor)
+                .containsExactly(1, 3);
+        assertThat(NativeFiles.lstat(link).size()).isEqualTo(4);   // the link itself: "file"
+        assertThatThrownBy(() -> NativeFiles.lstat(dir.resolve("missing"))).isInstanceOf(NoSuchFileException.class);
+    }
+
     static boolean root() {
         try {
             return ((Integer) Files.getAttribute(Path.of("/proc/self"), "unix:uid")) == 0;

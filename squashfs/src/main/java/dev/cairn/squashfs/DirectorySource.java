@@ -55,7 +55,7 @@ public final class DirectorySource {
     private final SourceFilter filter;
     private final SourceFilter.Matcher excluded;
     private final Set<Path> skip;
-    private final Map<List<Object>, String> links = new HashMap<>();
+    private final Map<List<Long>, String> links = new HashMap<>();
     private final XattrSelection xattrs;
     /** Read xattrs at all (the writer keeps them), and through JNA (else the JDK's user view). */
     private final boolean readXattrs;
@@ -100,8 +100,7 @@ public final class DirectorySource {
             throw new NoSuchFileException(dir.toString(), null, "not a directory");
         }
         DirectorySource s = new DirectorySource(writer, filter, skip);
-        Map<String, Object> a = Files.readAttributes(dir, ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
-        s.writer.addDirectory("", s.metadata(dir, a));
+        s.writer.addDirectory("", s.metadata(dir, s.lstat(dir)));
         s.walk(dir, "");
         for (String w : s.xattrs.warnings()) {
             writer.warning(w);
@@ -130,12 +129,12 @@ public final class DirectorySource {
             if (excluded.excluded(path) || skip.contains(child.toAbsolutePath().normalize())) {
                 continue;
             }
-            Map<String, Object> a = Files.readAttributes(child, "unix:mode,ino,dev,nlink,size", LinkOption.NOFOLLOW_LINKS);
-            int type = (Integer) a.get("mode") & S_IFMT;
+            Lstat a = lstat(child);
+            int type = a.mode() & S_IFMT;
             if (type == S_IFDIR) {
                 total += sizeOf(child, path);
-            } else if (type == S_IFREG && ((Integer) a.get("nlink") <= 1 || links.putIfAbsent(List.of(a.get("dev"), a.get("ino")), path) == null)) {
-                total += (Long) a.get("size");
+            } else if (type == S_IFREG && (a.nlink() <= 1 || links.putIfAbsent(a.identity(), path) == null)) {
+                total += a.size();
             }
         }
         return total;
@@ -156,11 +155,10 @@ public final class DirectorySource {
             if (excluded.excluded(path) || skip.contains(child.toAbsolutePath().normalize())) {
                 continue;
             }
-            Map<String, Object> a = Files.readAttributes(child, ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
-            int mode = (Integer) a.get("mode");
-            int type = mode & S_IFMT;
-            if (type != S_IFDIR && (Integer) a.get("nlink") > 1) {
-                List<Object> key = List.of(a.get("dev"), a.get("ino"));
+            Lstat a = lstat(child);
+            int type = a.mode() & S_IFMT;
+            if (type != S_IFDIR && a.nlink() > 1) {
+                List<Long> key = a.identity();
                 String first = links.get(key);
                 if (first != null) {
                     writer.addHardLink(path, first);
@@ -176,16 +174,15 @@ public final class DirectorySource {
                     walk(child, path);
                 }
                 case S_IFREG -> {
-                    long size = (Long) a.get("size");
-                    long allocated = statx && size > 0 ? NativeFiles.allocatedBytes(child) : -1;
+                    long size = a.size();
+                    long allocated = size > 0 ? a.allocated(child) : -1;
                     try (InputStream in = Files.newInputStream(child)) {
                         writer.addFile(path, meta, in, allocated);
                     }
                 }
                 case S_IFLNK -> writer.addSymlink(path, meta, Files.readSymbolicLink(child).toString());
                 case S_IFBLK, S_IFCHR -> {
-                    long rdev = (Long) a.get("rdev");
-                    writer.addDevice(path, meta, type == S_IFBLK ? 'b' : 'c', major(rdev), minor(rdev));
+                    writer.addDevice(path, meta, type == S_IFBLK ? 'b' : 'c', a.rdevMajor(), a.rdevMinor());
                 }
                 case S_IFIFO -> writer.addFifo(path, meta);
                 case S_IFSOCK -> writer.addSocket(path, meta);
@@ -198,12 +195,44 @@ public final class DirectorySource {
     /** What {@link #walk} needs of an entry, from one lstat. */
     private static final String ATTRIBUTES = "unix:mode,ino,dev,nlink,rdev,size,uid,gid,lastModifiedTime";
 
-    private EntryMetadata metadata(Path p, Map<String, Object> a) throws IOException {
-        int mode = (Integer) a.get("mode");
-        long mtime = ((java.nio.file.attribute.FileTime) a.get("lastModifiedTime")).toMillis();
-        EntryMetadata m = new EntryMetadata(mode & 07777, Integer.toUnsignedLong((Integer) a.get("uid")),
-                Integer.toUnsignedLong((Integer) a.get("gid")), Math.floorDiv(mtime, 1000), xattrs(p, mode & S_IFMT));
+    private EntryMetadata metadata(Path p, Lstat a) throws IOException {
+        EntryMetadata m = new EntryMetadata(a.mode() & 07777, a.uid(), a.gid(), a.mtimeSeconds(), xattrs(p, a.mode() & S_IFMT));
         return filter.apply(m);
+    }
+
+    /**
+     * What {@link #walk} needs of an entry, from one lstat: {@code statx} through JNA when it can (one call, which also
+     * gives the allocated size), else the JDK's {@code unix:} attribute view.
+     *
+     * @param allocated {@code st_blocks * 512}; -1 unknown; {@link Long#MIN_VALUE} not asked yet (JDK path)
+     */
+    private record Lstat(int mode, long dev, long ino, long nlink, int rdevMajor, int rdevMinor, long size, long uid,
+                         long gid, long mtimeSeconds, long allocated) {
+        /** (device, inode): the key hard links share. */
+        List<Long> identity() {
+            return List.of(dev, ino);
+        }
+
+        long allocated(Path p) throws IOException {
+            return allocated != Long.MIN_VALUE ? allocated : NativeFiles.allocatedBytes(p);
+        }
+    }
+
+    private Lstat lstat(Path p) throws IOException {
+        if (statx) {
+            NativeFiles.Stat st = NativeFiles.lstat(p);
+            if (st != null) {
+                return new Lstat(st.mode(), ((long) st.devMajor() << 32) | Integer.toUnsignedLong(st.devMinor()), st.ino(),
+                        st.nlink(), st.rdevMajor(), st.rdevMinor(), st.size(), st.uid(), st.gid(), st.mtimeSeconds(),
+                        st.allocated());
+            }
+        }
+        Map<String, Object> a = Files.readAttributes(p, ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
+        long rdev = (Long) a.get("rdev");
+        long mtime = ((java.nio.file.attribute.FileTime) a.get("lastModifiedTime")).toMillis();
+        return new Lstat((Integer) a.get("mode"), (Long) a.get("dev"), (Long) a.get("ino"), (Integer) a.get("nlink"),
+                major(rdev), minor(rdev), (Long) a.get("size"), Integer.toUnsignedLong((Integer) a.get("uid")),
+                Integer.toUnsignedLong((Integer) a.get("gid")), Math.floorDiv(mtime, 1000), statx ? Long.MIN_VALUE : -1);
     }
 
     private SortedMap<String, byte[]> xattrs(Path p, int type) throws IOException {
