@@ -434,12 +434,7 @@ public final class ImageSetVerifier {
                 String diskLink = "artifact disk";
                 require(checks.stream().anyMatch(c -> c.link().equals(diskLink) && c.ok()),
                         "not inspected: the disk's digest does not match the manifest");
-                X509Certificate verityCert = dbCert != null ? dbCert : pinnedCertificate("verity");
-                dev.cairn.pipeline.disk.DiskInspector.Report r = dev.cairn.pipeline.disk.DiskInspector.inspect(disk, List.of(verityCert), now,
-                        Runtime.getRuntime().availableProcessors());
-                for (dev.cairn.pipeline.disk.DiskInspector.Check c : r.checks()) {
-                    require(c.ok(), c.what() + ": " + c.detail());
-                }
+                dev.cairn.pipeline.disk.DiskInspector.Report r = inspectDdi(disk, dbCert, now);
                 require(rootHash.equalsIgnoreCase(r.rootHash()), "the disk's root partitions hold root hash " + r.rootHash() + ", the set's is " + rootHash);
                 // exactly the partitions the manifest lists, where it says
                 List<String> listed = new ArrayList<>();
@@ -498,12 +493,7 @@ public final class ImageSetVerifier {
         Path img = need(artifacts, artifact);
         String rh = x.path("rootHash").asText();
         if ("ddi".equals(x.path("format").asText())) {
-            X509Certificate verityCert = dbCert != null ? dbCert : pinnedCertificate("verity");
-            dev.cairn.pipeline.disk.DiskInspector.Report r = dev.cairn.pipeline.disk.DiskInspector.inspect(img, List.of(verityCert), now,
-                    Runtime.getRuntime().availableProcessors());
-            for (dev.cairn.pipeline.disk.DiskInspector.Check c : r.checks()) {
-                require(c.ok(), c.what() + ": " + c.detail());
-            }
+            dev.cairn.pipeline.disk.DiskInspector.Report r = inspectDdi(img, dbCert, now);
             require(rh.equalsIgnoreCase(r.rootHash()), "its partitions hold root hash " + r.rootHash() + ", the manifest says " + rh);
             require(r.signature() != null, "it has no root-hash signature");
             X509Certificate s = verifyCms("verity", r.signature(), rh.getBytes(StandardCharsets.US_ASCII), dbCert, now);
@@ -550,6 +540,20 @@ public final class ImageSetVerifier {
     }
 
     /** The certificate the (signed) manifest records for a role. */
+    /**
+     * A DDI (the set's disk or an extension) read by {@link dev.cairn.pipeline.disk.DiskInspector} against the
+     * verity certificate (the db certificate given, else the manifest's pinned one); every check it makes must hold.
+     */
+    private dev.cairn.pipeline.disk.DiskInspector.Report inspectDdi(Path image, X509Certificate dbCert, Instant now) throws Exception {
+        X509Certificate verityCert = dbCert != null ? dbCert : pinnedCertificate("verity");
+        dev.cairn.pipeline.disk.DiskInspector.Report r = dev.cairn.pipeline.disk.DiskInspector.inspect(image, List.of(verityCert), now,
+                Runtime.getRuntime().availableProcessors());
+        for (dev.cairn.pipeline.disk.DiskInspector.Check c : r.checks()) {
+            require(c.ok(), c.what() + ": " + c.detail());
+        }
+        return r;
+    }
+
     private X509Certificate pinnedCertificate(String role) throws Exception {
         String b64 = m.path("keys").path(role).path("certificate").asText();
         require(!b64.isEmpty(), "the manifest records no keys." + role + " certificate");
