@@ -42,7 +42,18 @@ mirror="${mirror:-http://deb.debian.org/debian}"
 
 mkdir -p "$OUT"
 WORK="$(mktemp -d "$OUT/.debian-rootfs.XXXXXX")"
-trap 'rm -rf "$WORK"' EXIT
+cleanup() {
+  # debootstrap mounts proc and sys in the target and may leave them mounted when it fails: unmount what is
+  # still mounted below WORK (deepest first) and never delete across a file system boundary
+  local m
+  for m in $(awk -v w="$WORK/" 'index($2, w) == 1 { print $2 }' /proc/self/mounts | sort -r); do
+    umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+  done
+  rm -rf --one-file-system "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 debootstrap --variant=minbase --include="$INCLUDE" \
   bookworm "$WORK/root" "$mirror" > "$WORK/debootstrap.log" 2>&1 || {
   tail -n 30 "$WORK/debootstrap.log" >&2

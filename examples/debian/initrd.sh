@@ -35,7 +35,7 @@ if [ -z "$kver" ]; then
 fi
 moddir="/lib/modules/$kver"
 [ -f "$moddir/modules.dep" ] || { echo "initrd.sh: $moddir/modules.dep missing" >&2; exit 3; }
-[ -f "$tarball" ] || { echo "initrd.sh: root tarball $tarball missing (examples/debian/rootfs.sh makes it)" >&2; exit 3; }
+[ -f "$tarball" ] || { echo "initrd.sh: root tarball $tarball missing (src-test-fixtures/debian-rootfs.sh makes it; examples/debian/build.sh runs it)" >&2; exit 3; }
 modules="bash systemd systemd-initrd systemd-udevd udev-rules systemd-modules-load systemd-veritysetup dm cairn"
 drivers="dm_mod $(grep -v "^#" "$here/dracut/90cairn/modules-load.conf" | tr "\n" " ")"
 
@@ -64,12 +64,23 @@ mkdir -p "$cache"
 work="$(mktemp -d "$cache/.work.XXXXXX")"
 root="$work/root"
 cleanup() {
+  local m busy=""
   for m in "$root$moddir" "$root/dev" "$root/sys" "$root/proc"; do
-    mountpoint -q "$m" 2>/dev/null && umount "$m"
+    if mountpoint -q "$m" 2>/dev/null; then
+      umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+      mountpoint -q "$m" 2>/dev/null && busy="$busy $m"
+    fi
   done
-  rm -rf "$work"
+  if [ -n "$busy" ]; then
+    # never delete through a bind mount of the host's /dev or /lib/modules
+    echo "initrd.sh: still mounted:$busy; left $work in place (umount them, then remove it)" >&2
+    return
+  fi
+  rm -rf --one-file-system "$work" "$out.tmp"
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 mkdir "$root"
 tar --xattrs --xattrs-include='*' --numeric-owner -xpf "$tarball" -C "$root"
 mount -t proc proc "$root/proc"
