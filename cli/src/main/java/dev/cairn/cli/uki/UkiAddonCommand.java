@@ -89,16 +89,7 @@ public final class UkiAddonCommand implements Callable<Integer> {
             m.put("output", output.toString());
             m.put("size", r.written().size());
             m.put("stub", r.prepared().stub().map(s -> s.version()).orElse(null));
-            List<Map<String, Object>> secs = new ArrayList<>();
-            for (UkiLayout.PlannedSection s : r.plan().sections()) {
-                Map<String, Object> x = new LinkedHashMap<>();
-                x.put("name", s.header().name());
-                x.put("virtualAddress", s.header().virtualAddress());
-                x.put("virtualSize", s.header().virtualSize());
-                x.put("fromStub", s.fromStub());
-                secs.add(x);
-            }
-            m.put("sections", secs);
+            m.put("sections", UkiBuildCommand.sectionsJson(r.plan()));
             m.put("signed", km != null);
             m.put("signer", km == null ? null : km.certificate().getSubjectX500Principal().getName());
             m.put("authenticodeSha256", HexFormat.of().formatHex(r.written().authenticodeDigest()));
@@ -108,12 +99,7 @@ public final class UkiAddonCommand implements Callable<Integer> {
             JsonOption.print(out, m);
             return;
         }
-        for (String n : r.prepared().notes()) {
-            spec.commandLine().getErr().println("cairn: " + n);
-        }
-        for (String n : r.plan().notes()) {
-            spec.commandLine().getErr().println("cairn: " + n);
-        }
+        UkiBuildCommand.printNotes(spec, r.prepared().notes(), r.plan().notes());
         out.println("Wrote " + (km != null ? "signed " : "unsigned ") + output + " (" + r.written().size() + " bytes, sections "
                 + String.join(" ", r.plan().sections().stream().map(s -> s.header().name()).toList()) + ")");
     }

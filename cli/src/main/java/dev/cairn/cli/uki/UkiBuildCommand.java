@@ -204,16 +204,7 @@ public final class UkiBuildCommand implements Callable<Integer> {
             m.put("stub", prepared.stub().map(s -> s.version()).orElse(null));
             m.put("measurementRule", rule.label());
             m.put("uname", prepared.uname());
-            List<Map<String, Object>> secs = new ArrayList<>();
-            for (UkiLayout.PlannedSection s : plan.sections()) {
-                Map<String, Object> x = new LinkedHashMap<>();
-                x.put("name", s.header().name());
-                x.put("virtualAddress", s.header().virtualAddress());
-                x.put("virtualSize", s.header().virtualSize());
-                x.put("fromStub", s.fromStub());
-                secs.add(x);
-            }
-            m.put("sections", secs);
+            m.put("sections", sectionsJson(plan));
             m.put("signed", km != null);
             m.put("signer", km == null ? null : km.certificate().getSubjectX500Principal().getName());
             m.put("authenticodeSha256", HexFormat.of().formatHex(result.authenticodeDigest()));
@@ -237,12 +228,7 @@ public final class UkiBuildCommand implements Callable<Integer> {
             JsonOption.print(out, m);
             return;
         }
-        for (String n : prepared.notes()) {
-            spec.commandLine().getErr().println("cairn: " + n);
-        }
-        for (String n : plan.notes()) {
-            spec.commandLine().getErr().println("cairn: " + n);
-        }
+        printNotes(spec, prepared.notes(), plan.notes());
         out.println("Wrote " + (km != null ? "signed " : "unsigned ") + output + " (" + result.size() + " bytes, "
                 + plan.sections().size() + " sections" + (multi ? ", " + profiles.size() + " profiles" : "")
                 + (pcrsig ? ", .pcrsig for " + String.join(",", banks) + (multi ? " per profile" : "") : "") + ")");
@@ -261,6 +247,30 @@ public final class UkiBuildCommand implements Callable<Integer> {
                     out.println("11:" + p.bank().id() + "=" + p.hex());
                 }
             }
+        }
+    }
+
+    /** The {@code sections} of {@code --json}: each planned section's name, address, size and origin, in image order. */
+    static List<Map<String, Object>> sectionsJson(UkiLayout.Plan plan) {
+        List<Map<String, Object>> secs = new ArrayList<>();
+        for (UkiLayout.PlannedSection s : plan.sections()) {
+            Map<String, Object> x = new LinkedHashMap<>();
+            x.put("name", s.header().name());
+            x.put("virtualAddress", s.header().virtualAddress());
+            x.put("virtualSize", s.header().virtualSize());
+            x.put("fromStub", s.fromStub());
+            secs.add(x);
+        }
+        return secs;
+    }
+
+    /** The preparation's and the layout's notes on standard error, one {@code cairn: } line each. */
+    static void printNotes(CommandLine.Model.CommandSpec spec, List<String> prepared, List<String> plan) {
+        for (String n : prepared) {
+            spec.commandLine().getErr().println("cairn: " + n);
+        }
+        for (String n : plan) {
+            spec.commandLine().getErr().println("cairn: " + n);
         }
     }
 }
