@@ -129,11 +129,11 @@ public final class DirectorySource {
             if (excluded.excluded(path) || skip.contains(child.toAbsolutePath().normalize())) {
                 continue;
             }
-            Lstat a = lstat(child);
+            NativeFiles.Stat a = lstat(child);
             int type = a.mode() & S_IFMT;
             if (type == S_IFDIR) {
                 total += sizeOf(child, path);
-            } else if (type == S_IFREG && (a.nlink() <= 1 || links.putIfAbsent(a.identity(), path) == null)) {
+            } else if (type == S_IFREG && (a.nlink() <= 1 || links.putIfAbsent(identity(a), path) == null)) {
                 total += a.size();
             }
         }
@@ -155,10 +155,10 @@ public final class DirectorySource {
             if (excluded.excluded(path) || skip.contains(child.toAbsolutePath().normalize())) {
                 continue;
             }
-            Lstat a = lstat(child);
+            NativeFiles.Stat a = lstat(child);
             int type = a.mode() & S_IFMT;
             if (type != S_IFDIR && a.nlink() > 1) {
-                List<Long> key = a.identity();
+                List<Long> key = identity(a);
                 String first = links.get(key);
                 if (first != null) {
                     writer.addHardLink(path, first);
@@ -175,7 +175,7 @@ public final class DirectorySource {
                 }
                 case S_IFREG -> {
                     long size = a.size();
-                    long allocated = size > 0 ? a.allocated(child) : -1;
+                    long allocated = size > 0 ? a.allocated() : -1;
                     try (InputStream in = Files.newInputStream(child)) {
                         writer.addFile(path, meta, in, allocated);
                     }
@@ -195,44 +195,37 @@ public final class DirectorySource {
     /** What {@link #walk} needs of an entry, from one lstat. */
     private static final String ATTRIBUTES = "unix:mode,ino,dev,nlink,rdev,size,uid,gid,lastModifiedTime";
 
-    private EntryMetadata metadata(Path p, Lstat a) throws IOException {
+    private EntryMetadata metadata(Path p, NativeFiles.Stat a) throws IOException {
         EntryMetadata m = new EntryMetadata(a.mode() & 07777, a.uid(), a.gid(), a.mtimeSeconds(), xattrs(p, a.mode() & S_IFMT));
         return filter.apply(m);
     }
 
     /**
      * What {@link #walk} needs of an entry, from one lstat: {@code statx} through JNA when it can (one call, which also
-     * gives the allocated size), else the JDK's {@code unix:} attribute view.
-     *
-     * @param allocated {@code st_blocks * 512}; -1 unknown; {@link Long#MIN_VALUE} not asked yet (JDK path)
+     * gives the allocated size), else the JDK's {@code unix:} attribute view (then the allocated size of a regular file
+     * from a second statx when that call alone is available, -1 otherwise).
      */
-    private record Lstat(int mode, long dev, long ino, long nlink, int rdevMajor, int rdevMinor, long size, long uid,
-                         long gid, long mtimeSeconds, long allocated) {
-        /** (device, inode): the key hard links share. */
-        List<Long> identity() {
-            return List.of(dev, ino);
-        }
-
-        long allocated(Path p) throws IOException {
-            return allocated != Long.MIN_VALUE ? allocated : NativeFiles.allocatedBytes(p);
-        }
-    }
-
-    private Lstat lstat(Path p) throws IOException {
+    private NativeFiles.Stat lstat(Path p) throws IOException {
         if (statx) {
             NativeFiles.Stat st = NativeFiles.lstat(p);
             if (st != null) {
-                return new Lstat(st.mode(), ((long) st.devMajor() << 32) | Integer.toUnsignedLong(st.devMinor()), st.ino(),
-                        st.nlink(), st.rdevMajor(), st.rdevMinor(), st.size(), st.uid(), st.gid(), st.mtimeSeconds(),
-                        st.allocated());
+                return st;
             }
         }
         Map<String, Object> a = Files.readAttributes(p, ATTRIBUTES, LinkOption.NOFOLLOW_LINKS);
+        int mode = (Integer) a.get("mode");
+        long dev = (Long) a.get("dev");
         long rdev = (Long) a.get("rdev");
         long mtime = ((java.nio.file.attribute.FileTime) a.get("lastModifiedTime")).toMillis();
-        return new Lstat((Integer) a.get("mode"), (Long) a.get("dev"), (Long) a.get("ino"), (Integer) a.get("nlink"),
-                major(rdev), minor(rdev), (Long) a.get("size"), Integer.toUnsignedLong((Integer) a.get("uid")),
-                Integer.toUnsignedLong((Integer) a.get("gid")), Math.floorDiv(mtime, 1000), statx ? Long.MIN_VALUE : -1);
+        long allocated = statx && (mode & S_IFMT) == S_IFREG ? NativeFiles.allocatedBytes(p) : -1;
+        return new NativeFiles.Stat(mode, (Long) a.get("ino"), major(dev), minor(dev), (Integer) a.get("nlink"), major(rdev),
+                minor(rdev), (Long) a.get("size"), Integer.toUnsignedLong((Integer) a.get("uid")),
+                Integer.toUnsignedLong((Integer) a.get("gid")), Math.floorDiv(mtime, 1000), allocated);
+    }
+
+    /** (device, inode): the key hard links share. */
+    private static List<Long> identity(NativeFiles.Stat a) {
+        return List.of(((long) a.devMajor() << 32) | Integer.toUnsignedLong(a.devMinor()), a.ino());
     }
 
     private SortedMap<String, byte[]> xattrs(Path p, int type) throws IOException {
