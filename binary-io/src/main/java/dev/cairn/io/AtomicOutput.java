@@ -245,7 +245,25 @@ public final class AtomicOutput implements AutoCloseable {
             throw new IllegalStateException("already committed or closed: " + target);
         }
         if (flusher == null) {
-            flusher = new Flusher(channel);
+            flusher = new Flusher(channel, false);
+            flusher.start();
+        }
+    }
+
+    /**
+     * Starts writing what the temporary file holds so far to disk now, on a background thread,
+     * then about once a second like {@link #flushInBackground()}: for an output whose bulk is
+     * written and whose last bytes take a while to compute (a UKI's signature, 40-90 ms in a
+     * fresh JVM), so that the flush of the bulk (30 ms for a 70 MB UKI) overlaps that work
+     * instead of following it in {@link #commit()}. Does nothing when a background flush runs
+     * already.
+     */
+    public void flushNow() {
+        if (done) {
+            throw new IllegalStateException("already committed or closed: " + target);
+        }
+        if (flusher == null) {
+            flusher = new Flusher(channel, true);
             flusher.start();
         }
     }
@@ -328,21 +346,27 @@ public final class AtomicOutput implements AutoCloseable {
         }
     }
 
-    /** Calls {@code force(false)} about once a second until {@link #finish()}. */
+    /** Calls {@code force(false)} (first at once, when asked) then about once a second until {@link #finish()}. */
     private static final class Flusher extends Thread {
         private final FileChannel channel;
         private final java.util.concurrent.CountDownLatch stop = new java.util.concurrent.CountDownLatch(1);
         private volatile IOException failure;
 
-        Flusher(FileChannel channel) {
+        private final boolean immediately;
+
+        Flusher(FileChannel channel, boolean immediately) {
             super("cairn-flush");
             this.channel = channel;
+            this.immediately = immediately;
             setDaemon(true);
         }
 
         @Override
         public void run() {
             try {
+                if (immediately) {
+                    channel.force(false);
+                }
                 while (!stop.await(1, java.util.concurrent.TimeUnit.SECONDS)) {
                     channel.force(false);
                 }

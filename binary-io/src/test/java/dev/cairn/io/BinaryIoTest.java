@@ -101,6 +101,33 @@ class BinaryIoTest {
         assertThat(Files.list(dir).count()).isEqualTo(1);
     }
 
+    @Test
+    void atomicOutputFlushedNowKeepsWhatIsWrittenAfterAndStopsItsThread(@TempDir Path dir) throws Exception {
+        Path target = dir.resolve("signed.efi");
+        byte[] bulk = new byte[3 << 20];
+        java.util.Arrays.fill(bulk, (byte) 5);
+        try (AtomicOutput out = AtomicOutput.open(target)) {
+            out.channel().write(ByteBuffer.wrap(bulk), 0);
+            out.flushNow();
+            out.flushNow(); // once is enough
+            out.flushInBackground(); // and a running flusher is kept
+            assertThat(flushThreads()).isEqualTo(1);
+            // the tail and a header patch written while (or after) the bulk is flushed
+            out.channel().write(ByteBuffer.wrap("tail".getBytes(StandardCharsets.US_ASCII)), bulk.length);
+            out.channel().write(ByteBuffer.wrap("HD".getBytes(StandardCharsets.US_ASCII)), 0);
+            assertThat(target).doesNotExist();
+            out.commit();
+            assertThatThrownBy(out::flushNow).isInstanceOf(IllegalStateException.class);
+        }
+        assertThat(flushThreads()).isZero();
+        byte[] got = Files.readAllBytes(target);
+        assertThat(got).hasSize(bulk.length + 4);
+        assertThat(new String(got, 0, 2, StandardCharsets.US_ASCII)).isEqualTo("HD");
+        assertThat(got[2]).isEqualTo((byte) 5);
+        assertThat(new String(got, bulk.length, 4, StandardCharsets.US_ASCII)).isEqualTo("tail");
+        assertThat(Files.list(dir).count()).isEqualTo(1);
+    }
+
     private static long flushThreads() {
         return Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals("cairn-flush") && t.isAlive()).count();
     }

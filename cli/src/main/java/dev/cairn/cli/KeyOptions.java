@@ -183,6 +183,25 @@ public final class KeyOptions {
 
     /** Loads the key; warns on stderr when the certificate is expired or not yet valid. */
     public KeyMaterial load(PrintWriter err) throws IOException {
+        KeyMaterial km = loadQuietly();
+        warnValidity(km, err);
+        return km;
+    }
+
+    /** Whether the key comes from files (PEM or PKCS#12), not from a token. */
+    public boolean fromFiles() {
+        return pkcs11Module == null && pkcs11Token == null && pkcs11Slot == null && pkcs11Key == null && pkcs11KeyId == null;
+    }
+
+    /** Warns on stderr when {@code km}'s certificate is expired or not yet valid. */
+    public static void warnValidity(KeyMaterial km, PrintWriter err) {
+        for (String w : KeyLoader.validityWarnings(km.certificate(), Instant.now())) {
+            err.println("cairn: warning: " + w);
+        }
+    }
+
+    /** {@link #load} without the validity warnings: safe on another thread, prints nothing. */
+    public KeyMaterial loadQuietly() throws IOException {
         KeyMaterial km;
         if (pkcs11Module != null) {
             if (key != null || pkcs12 != null) {
@@ -201,9 +220,6 @@ public final class KeyOptions {
                 throw new IllegalArgumentException("signing needs --key and --cert (or --pkcs12)");
             }
             km = KeyLoader.fromFiles(key, cert, passphrase());
-        }
-        for (String w : KeyLoader.validityWarnings(km.certificate(), Instant.now())) {
-            err.println("cairn: warning: " + w);
         }
         return km;
     }

@@ -106,6 +106,45 @@ class UkiCommandTest {
         assertThat(Files.list(dir).filter(p -> p.getFileName().toString().startsWith(".")).toList()).isEmpty();
     }
 
+    /**
+     * The Secure Boot key loads on another thread while the image is written (PendingKey): a key
+     * that does not load still fails the build with the key's own error and exit code, before or
+     * instead of an input error, and leaves no output and no temporary file.
+     */
+    @Test
+    void keyErrorsFromTheBackgroundLoadAreReportedFirstAndLeaveNoOutput() throws Exception {
+        Path stub = Files.write(dir.resolve("stub.efi"), TinyPe.stub(SBAT, "257"));
+        Path kernel = Files.write(dir.resolve("vmlinuz"), TinyPe.kernel(100));
+        Path initrd = Files.write(dir.resolve("initrd"), SeededData.bytes(3, 200_000));
+        Path key = TestPki.get().secureBoot().writeKeyPem(dir.resolve("db.key"));
+        Path otherCert = TestPki.get().rsaLeaf().writeCertPem(dir.resolve("other.crt"));
+        Path garbage = Files.writeString(dir.resolve("garbage.key"), "-----BEGIN PRIVATE KEY-----\nnot base64 at all\n-----END PRIVATE KEY-----\n");
+        Path cert = TestPki.get().secureBoot().writeCertPem(dir.resolve("db.crt"));
+        Path out = dir.resolve("never.efi");
+
+        MainTest.Run mismatch = run("uki", "build", "--stub", stub.toString(), "--linux", kernel.toString(), "--initrd", initrd.toString(),
+                "--key", key.toString(), "--cert", otherCert.toString(), "--output", out.toString());
+        assertThat(mismatch.code()).isEqualTo(4);
+        assertThat(mismatch.err()).contains("does not belong to the key");
+
+        MainTest.Run bad = run("uki", "build", "--stub", stub.toString(), "--linux", kernel.toString(), "--initrd", initrd.toString(),
+                "--key", garbage.toString(), "--cert", cert.toString(), "--output", out.toString());
+        assertThat(bad.code()).as(bad.err()).isNotZero().isNotEqualTo(3).isNotEqualTo(2);
+        // the same bad key with a missing input: still the key's error, as when keys loaded before anything else
+        MainTest.Run both = run("uki", "build", "--stub", stub.toString(), "--linux", dir.resolve("missing").toString(),
+                "--key", garbage.toString(), "--cert", cert.toString(), "--output", out.toString());
+        assertThat(both.code()).isEqualTo(bad.code());
+        assertThat(both.err()).isEqualTo(bad.err());
+
+        assertThat(out).doesNotExist();
+        assertThat(Files.list(dir).filter(p -> p.getFileName().toString().startsWith(".")).toList()).isEmpty();
+        // and a good key signs: the image checks against its certificate
+        Path good = dir.resolve("good.efi");
+        assertThat(run("uki", "build", "--stub", stub.toString(), "--linux", kernel.toString(), "--initrd", initrd.toString(),
+                "--key", key.toString(), "--cert", cert.toString(), "--output", good.toString()).code()).isZero();
+        assertThat(run("verify", "pe", "--cert", cert.toString(), good.toString()).code()).isZero();
+    }
+
     @Test
     void corruptImagesGiveCleanErrorsNeverCrashesOrHangs() throws Exception {
         Path uki = signedUki();

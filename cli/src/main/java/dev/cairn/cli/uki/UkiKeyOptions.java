@@ -1,6 +1,7 @@
 package dev.cairn.cli.uki;
 
 import dev.cairn.cli.KeyOptions;
+import dev.cairn.pipeline.uki.PendingKey;
 import dev.cairn.signing.KeyMaterial;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -25,6 +26,26 @@ public final class UkiKeyOptions {
     KeyMaterial load(PrintWriter err) throws IOException {
         keys.useFiles(sbKey, sbCert, "--secureboot-private-key", "--secureboot-certificate");
         return keys.present() ? keys.load(err) : null;
+    }
+
+    /**
+     * The Secure Boot key loading on another thread ({@link PendingKey}), or null when no key
+     * source is given. The options are checked and the passphrase is read here, on the caller's
+     * thread; only the parsing and decrypting happen on the other. Validity warnings are left to
+     * the caller ({@link KeyOptions#warnValidity}), once it has the key.
+     */
+    PendingKey loadInBackground() throws IOException {
+        keys.useFiles(sbKey, sbCert, "--secureboot-private-key", "--secureboot-certificate");
+        if (!keys.present()) {
+            return null;
+        }
+        keys.passphrase();
+        return PendingKey.start(keys::loadQuietly);
+    }
+
+    /** Whether the key can load in the background: from files (a token's session stays on one thread). */
+    boolean loadsInBackground() {
+        return keys.fromFiles();
     }
 
     /** The key sources themselves (a second key on the same token, the passphrase). */

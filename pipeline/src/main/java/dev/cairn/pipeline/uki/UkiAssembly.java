@@ -79,14 +79,24 @@ public final class UkiAssembly {
     public static StubOnlyResult buildStubOnly(StubOnlyRequest r) throws IOException {
         UkiBuilder.Prepared prepared = UkiBuilder.prepareStubOnly(r.inputs());
         UkiLayout.Plan plan = UkiLayout.plan(prepared.stubBytes(), prepared.sections(), prepared.kernelNxCompat());
-        return new StubOnlyResult(prepared, plan, write(plan, r.signer(), r.output(), ProgressListener.NONE));
+        return new StubOnlyResult(prepared, plan, write(plan, r.signer(), null, r.output(), ProgressListener.NONE));
     }
 
-    private static UkiWriter.Result write(UkiLayout.Plan plan, KeyMaterial km, Path output, ProgressListener progress) throws IOException {
-        List<ImageSigner> signers = km == null ? List.of() : List.of(PeSigning.signer(km));
+    private static UkiWriter.Result write(UkiLayout.Plan plan, KeyMaterial signer, PendingKey pending, Path output, ProgressListener progress)
+            throws IOException {
         try (AtomicOutput o = AtomicOutput.open(output)) {
+            KeyMaterial[] key = {signer};
+            List<ImageSigner> signers = signer == null && pending == null ? List.of() : List.of((alg, digest) -> {
+                // the image is written but for its signature: its bulk goes to disk while the key signs
+                o.flushNow();
+                if (key[0] == null) {
+                    key[0] = pending.get();
+                }
+                return PeSigning.signer(key[0]).sign(alg, digest);
+            });
             progress.phase("writing", plan.size());
             UkiWriter.Result result = UkiWriter.write(plan, o.channel(), "SHA-256", signers, progress::advanced);
+            KeyMaterial km = key[0];
             // a deferred key's signature may be a placeholder still: the whole-set check verifies it once injected
             if (km != null && !dev.cairn.signing.DeferredSignatures.isDeferred(km)) {
                 PeSigning.verifyOutput(o.tempPath(), result.authenticodeDigest(), "SHA-256", km.certificate());
@@ -131,6 +141,18 @@ public final class UkiAssembly {
 
     /** Like {@link #build(Request)}, telling {@code progress} how the passes over the inputs advance. */
     public static Result build(Request r, ProgressListener progress) throws IOException {
+        return build(r, progress, null);
+    }
+
+    /**
+     * Like {@link #build(Request, ProgressListener)}, signed with a key that may still be loading:
+     * {@code pending} is waited for only when the image's digest is known. The request then names
+     * no signer of its own and does not sign the kernel (that needs the key first).
+     */
+    public static Result build(Request r, ProgressListener progress, PendingKey pending) throws IOException {
+        if (pending != null && (r.signer() != null || r.signKernel())) {
+            throw new IllegalArgumentException("a pending key replaces the request's signer, and cannot sign the kernel first");
+        }
         List<PcrPredictor.Bank> predictorBanks = r.banks().stream().map(PcrPredictor.Bank::parse).toList();
         r.phases().forEach(PcrPredictor::phaseWords);
         UkiBuilder.Inputs in = r.inputs();
@@ -197,7 +219,7 @@ public final class UkiAssembly {
                 }
             }
             UkiLayout.Plan plan = UkiLayout.plan(prepared.stubBytes(), sections, prepared.kernelNxCompat());
-            UkiWriter.Result result = write(plan, r.signer(), r.output(), progress);
+            UkiWriter.Result result = write(plan, r.signer(), pending, r.output(), progress);
             return new Result(prepared, plan, result, perProfile.isEmpty() ? List.of() : perProfile.get(0), perProfile);
         } finally {
             if (signedKernel != null) {
