@@ -42,6 +42,12 @@ public final class UkiWriter {
      */
     public static Result write(UkiLayout.Plan plan, FileChannel out, String digestAlgorithm, List<ImageSigner> signers,
                                java.util.function.LongConsumer written) throws IOException {
+        return write(plan, out, digestAlgorithm, signers, written, plan.size() >= WriteBehind.MIN_SIZE);
+    }
+
+    /** {@code writeBehind}: sum and write on a second thread (large plans; tests compare both ways). */
+    static Result write(UkiLayout.Plan plan, FileChannel out, String digestAlgorithm, List<ImageSigner> signers,
+                        java.util.function.LongConsumer written, boolean writeBehind) throws IOException {
         MessageDigest md = AuthenticodeHash.digest(digestAlgorithm);
         PeChecksum sum = new PeChecksum();
         byte[] headers = plan.headers();
@@ -54,16 +60,35 @@ public final class UkiWriter {
         out.position(0);
         writeAll(out, headers);
         written.accept(headers.length);
-        for (UkiLayout.PlannedSection s : plan.sections()) {
-            if (s.header().pointerToRawData() != sum.length()) {
-                throw new IllegalStateException("plan is not contiguous at section " + s.header().name());
+        if (writeBehind) {
+            // large: this thread reads and hashes, a second one sums and writes (see WriteBehind)
+            long[] pos = {headers.length};
+            try (WriteBehind behind = new WriteBehind(out, sum)) {
+                for (UkiLayout.PlannedSection s : plan.sections()) {
+                    if (s.header().pointerToRawData() != pos[0]) {
+                        throw new IllegalStateException("plan is not contiguous at section " + s.header().name());
+                    }
+                    s.data().writeTo((b, off, len) -> {
+                        md.update(b, off, len);
+                        behind.accept(b, off, len);
+                        pos[0] += len;
+                        written.accept(len);
+                    });
+                }
+                behind.finish();
             }
-            s.data().writeTo((b, off, len) -> {
-                md.update(b, off, len);
-                sum.update(b, off, len);
-                writeAll(out, ByteBuffer.wrap(b, off, len));
-                written.accept(len);
-            });
+        } else {
+            for (UkiLayout.PlannedSection s : plan.sections()) {
+                if (s.header().pointerToRawData() != sum.length()) {
+                    throw new IllegalStateException("plan is not contiguous at section " + s.header().name());
+                }
+                s.data().writeTo((b, off, len) -> {
+                    md.update(b, off, len);
+                    sum.update(b, off, len);
+                    writeAll(out, ByteBuffer.wrap(b, off, len));
+                    written.accept(len);
+                });
+            }
         }
         if (sum.length() != plan.size()) {
             throw new IllegalStateException("wrote " + sum.length() + " bytes, planned " + plan.size());

@@ -42,17 +42,7 @@ public final class PendingKey {
                 }
             }
         } catch (ExecutionException e) {
-            Throwable cause = e.getCause();
-            if (cause instanceof IOException io) {
-                throw io;
-            }
-            if (cause instanceof RuntimeException re) {
-                throw re;
-            }
-            if (cause instanceof Error err) {
-                throw err;
-            }
-            throw new IOException("loading the signing key failed: " + cause, cause);
+            throw dev.cairn.io.Futures.unwrap(e);
         } finally {
             if (interrupted) {
                 Thread.currentThread().interrupt();
