@@ -66,6 +66,19 @@ public final class UkiLayout {
     }
 
     /**
+     * Where {@code h} itself is in {@code headers} (by identity, not by the record's value equality:
+     * the first {@code equals} of a record costs a fresh JVM some 10 ms of method-handle set-up).
+     */
+    private static int indexOfSame(List<SectionHeader> headers, SectionHeader h) {
+        for (int i = 0; i < headers.size(); i++) {
+            if (headers.get(i) == h) {
+                return i;
+            }
+        }
+        throw new IllegalStateException("section header " + h.name() + " is not in the list");
+    }
+
+    /**
      * @param stubBytes     the stub file
      * @param sections      new sections in file order (a {@code .sbat} among them replaces the stub's)
      * @param kernelNxCompat whether the kernel declares NX compatibility; false clears the flag on the UKI
@@ -145,7 +158,7 @@ public final class UkiLayout {
             if (s.data().size() <= o.sizeOfRawData() && o.virtualAddress() + s.data().size() <= nextVa) {
                 inPlaceSbat = s;
             } else {
-                existing.remove(o);
+                existing.remove(indexOfSame(existing, o));
                 added.add(s);
                 notes.add("the merged .sbat (" + s.data().size() + " bytes) does not fit the stub's .sbat slot ("
                         + Math.min(o.sizeOfRawData(), nextVa - o.virtualAddress()) + " bytes before the next section); "
@@ -205,7 +218,7 @@ public final class UkiLayout {
                 h = s.withRaw(cursor, raw);
             }
             planned.add(new PlannedSection(h, data, true));
-            relocated[existing.indexOf(s)] = h;
+            relocated[indexOfSame(existing, s)] = h;
             cursor += h.sizeOfRawData();
         }
         table.addAll(Arrays.asList(relocated));
