@@ -51,7 +51,7 @@ public final class UkiBuilder {
         }
 
         public MeasurementRule rule() {
-            return stub.map(StubInfo::rule).orElse(MeasurementRule.SYSTEMD_257);
+            return stub.isPresent() ? stub.get().rule() : MeasurementRule.SYSTEMD_257;
         }
 
         /** The sections plus more at the end (e.g. .pcrsig). */
@@ -104,7 +104,7 @@ public final class UkiBuilder {
             s.add(new UkiLayout.NewSection(".splash", SectionData.file(in.splash())));
         }
         add(s, ".pcrpkey", in.pcrpkey());
-        if (stub.map(i -> i.major() >= 257).orElse(false)) {
+        if (stub.isPresent() && stub.get().major() >= 257) {
             // ukify 257's file order (the ukify of the stub's release): .linux before .initrd, extra sections after;
             // a single initrd verbatim, as ukify's join_initrds (several: each padded to 4 bytes)
             s.add(new UkiLayout.NewSection(".linux", SectionData.file(in.linux())));
@@ -226,12 +226,15 @@ public final class UkiBuilder {
     }
 
     private static byte[] section(byte[] file, PeImage image, String name) {
-        return image.section(name).map(h -> {
-            int len = Math.toIntExact(Math.min(h.virtualSize(), h.sizeOfRawData()));
-            byte[] b = new byte[len];
-            System.arraycopy(file, Math.toIntExact(h.pointerToRawData()), b, 0, len);
-            return b;
-        }).orElse(null);
+        java.util.Optional<dev.cairn.uki.pe.SectionHeader> found = image.section(name);
+        if (found.isEmpty()) {
+            return null;
+        }
+        dev.cairn.uki.pe.SectionHeader h = found.get();
+        int len = Math.toIntExact(Math.min(h.virtualSize(), h.sizeOfRawData()));
+        byte[] b = new byte[len];
+        System.arraycopy(file, Math.toIntExact(h.pointerToRawData()), b, 0, len);
+        return b;
     }
 
     private static byte[] readHead(Path p) throws IOException {

@@ -10,7 +10,6 @@ import dev.cairn.uki.pe.SectionHeader;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 
 /**
@@ -153,8 +152,12 @@ public final class UkiLayout {
                 throw new FormatException("section " + s.name(), null, "the stub already has a " + s.name() + " section");
             }
             SectionHeader o = old.get();
-            long nextVa = stub.sections().stream().mapToLong(SectionHeader::virtualAddress)
-                    .filter(va -> va > o.virtualAddress()).min().orElse(Long.MAX_VALUE);
+            long nextVa = Long.MAX_VALUE;
+            for (SectionHeader h : stub.sections()) {
+                if (h.virtualAddress() > o.virtualAddress()) {
+                    nextVa = Math.min(nextVa, h.virtualAddress());
+                }
+            }
             if (s.data().size() <= o.sizeOfRawData() && o.virtualAddress() + s.data().size() <= nextVa) {
                 inPlaceSbat = s;
             } else {
@@ -173,7 +176,13 @@ public final class UkiLayout {
         long tableEnd = stub.sectionTableOffset() + (long) SectionHeader.SIZE * count;
         long oldHeaders = opt.sizeOfHeaders();
         long sizeOfHeaders = alignUp(Math.max(oldHeaders, tableEnd), fa);
-        long firstVa = existing.stream().mapToLong(SectionHeader::virtualAddress).min().orElseThrow();
+        if (existing.isEmpty()) {
+            throw new java.util.NoSuchElementException("the stub has no sections");
+        }
+        long firstVa = Long.MAX_VALUE;
+        for (SectionHeader h : existing) {
+            firstVa = Math.min(firstVa, h.virtualAddress());
+        }
         if (sizeOfHeaders > firstVa) {
             long fit = (alignDown(firstVa, fa) - stub.sectionTableOffset()) / SectionHeader.SIZE - existing.size();
             throw new FormatException("stub SizeOfHeaders", oldHeaders, "not enough header space for " + added.size()
@@ -199,8 +208,7 @@ public final class UkiLayout {
         List<PlannedSection> planned = new ArrayList<>();
         List<SectionHeader> table = new ArrayList<>();
         long cursor = sizeOfHeaders;
-        List<SectionHeader> byPointer = existing.stream().filter(s -> s.sizeOfRawData() > 0)
-                .sorted(Comparator.comparingLong(SectionHeader::pointerToRawData)).toList();
+        List<SectionHeader> byPointer = SectionHeader.inFileOrder(existing);
         SectionHeader[] relocated = existing.toArray(new SectionHeader[0]);
         for (SectionHeader s : byPointer) {
             SectionData data;
@@ -223,7 +231,13 @@ public final class UkiLayout {
         }
         table.addAll(Arrays.asList(relocated));
 
-        long vaEnd = existing.stream().mapToLong(SectionHeader::virtualEnd).max().orElseThrow();
+        if (existing.isEmpty()) {
+            throw new java.util.NoSuchElementException("the stub has no sections left");
+        }
+        long vaEnd = Long.MIN_VALUE;
+        for (SectionHeader h : existing) {
+            vaEnd = Math.max(vaEnd, h.virtualEnd());
+        }
         long initData = opt.sizeOfInitializedData();
         for (NewSection s : added) {
             long len = s.data().size();

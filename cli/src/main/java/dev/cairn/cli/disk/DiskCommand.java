@@ -16,8 +16,8 @@ public final class DiskCommand extends CommandGroup implements Main.LazySubcomma
     @Override
     public Map<String, Supplier<Object>> subcommands() {
         Map<String, Supplier<Object>> m = new LinkedHashMap<>();
-        m.put("inspect", InspectCommand::new);
-        m.put("assemble", AssembleCommand::new);
+        m.put("inspect", Main.make(InspectCommand.class));
+        m.put("assemble", Main.make(AssembleCommand.class));
         return m;
     }
 }

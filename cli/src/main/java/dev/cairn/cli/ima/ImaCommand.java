@@ -38,7 +38,7 @@ public final class ImaCommand extends CommandGroup implements Main.LazySubcomman
     @Override
     public Map<String, Supplier<Object>> subcommands() {
         Map<String, Supplier<Object>> m = new LinkedHashMap<>();
-        m.put("sign", Sign::new);
+        m.put("sign", Main.make(Sign.class));
         return m;
     }
 

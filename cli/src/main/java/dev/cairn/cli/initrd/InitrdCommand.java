@@ -15,7 +15,7 @@ public final class InitrdCommand extends CommandGroup implements Main.LazySubcom
     @Override
     public Map<String, Supplier<Object>> subcommands() {
         Map<String, Supplier<Object>> m = new LinkedHashMap<>();
-        m.put("create", CreateCommand::new);
+        m.put("create", Main.make(CreateCommand.class));
         return m;
     }
 }

@@ -36,9 +36,9 @@ public final class IpeCommand extends CommandGroup implements Main.LazySubcomman
     @Override
     public Map<String, Supplier<Object>> subcommands() {
         Map<String, Supplier<Object>> m = new LinkedHashMap<>();
-        m.put("policy", Policy::new);
-        m.put("check", Check::new);
-        m.put("sign", Sign::new);
+        m.put("policy", Main.make(Policy.class));
+        m.put("check", Main.make(Check.class));
+        m.put("sign", Main.make(Sign.class));
         return m;
     }
 

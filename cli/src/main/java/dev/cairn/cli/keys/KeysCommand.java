@@ -38,8 +38,8 @@ public final class KeysCommand extends CommandGroup implements Main.LazySubcomma
     @Override
     public Map<String, Supplier<Object>> subcommands() {
         Map<String, Supplier<Object>> m = new LinkedHashMap<>();
-        m.put("secureboot", SecureBoot::new);
-        m.put("cosign", Cosign::new);
+        m.put("secureboot", Main.make(SecureBoot.class));
+        m.put("cosign", Main.make(Cosign.class));
         return m;
     }
 
@@ -50,7 +50,7 @@ public final class KeysCommand extends CommandGroup implements Main.LazySubcomma
         @Override
         public Map<String, Supplier<Object>> subcommands() {
             Map<String, Supplier<Object>> m = new LinkedHashMap<>();
-            m.put("generate", CosignGenerate::new);
+            m.put("generate", Main.make(CosignGenerate.class));
             return m;
         }
     }
@@ -159,10 +159,10 @@ public final class KeysCommand extends CommandGroup implements Main.LazySubcomma
         @Override
         public Map<String, Supplier<Object>> subcommands() {
             Map<String, Supplier<Object>> m = new LinkedHashMap<>();
-            m.put("create", Create::new);
-            m.put("esl", Esl::new);
-            m.put("auth", Auth::new);
-            m.put("ovmf-vars", OvmfVars::new);
+            m.put("create", Main.make(Create.class));
+            m.put("esl", Main.make(Esl.class));
+            m.put("auth", Main.make(Auth.class));
+            m.put("ovmf-vars", Main.make(OvmfVars.class));
             return m;
         }
     }

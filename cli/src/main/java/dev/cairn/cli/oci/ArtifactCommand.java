@@ -31,7 +31,7 @@ final class ArtifactCommand extends CommandGroup implements Main.LazySubcommands
     @Override
     public Map<String, Supplier<Object>> subcommands() {
         Map<String, Supplier<Object>> m = new LinkedHashMap<>();
-        m.put("add", Add::new);
+        m.put("add", Main.make(Add.class));
         return m;
     }
 

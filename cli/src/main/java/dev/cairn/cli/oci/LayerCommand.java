@@ -33,7 +33,7 @@ final class LayerCommand extends CommandGroup implements Main.LazySubcommands {
     @Override
     public Map<String, Supplier<Object>> subcommands() {
         Map<String, Supplier<Object>> m = new LinkedHashMap<>();
-        m.put("add", Add::new);
+        m.put("add", Main.make(Add.class));
         return m;
     }
 

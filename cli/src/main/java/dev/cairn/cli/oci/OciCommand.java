@@ -16,18 +16,18 @@ public final class OciCommand extends CommandGroup implements Main.LazySubcomman
     @Override
     public Map<String, Supplier<Object>> subcommands() {
         Map<String, Supplier<Object>> m = new LinkedHashMap<>();
-        m.put("layer", LayerCommand::new);
-        m.put("convert", ConvertCommand::new);
-        m.put("artifact", ArtifactCommand::new);
-        m.put("inspect", InspectCommand::new);
-        m.put("ls", LsCommand::new);
-        m.put("gc", GcCommand::new);
-        m.put("push", PushCommand::new);
-        m.put("pull", PullCommand::new);
-        m.put("copy", CopyCommand::new);
-        m.put("tree", TreeCommand::new);
-        m.put("sign", SignCommand::new);
-        m.put("verify", VerifyCommand::new);
+        m.put("layer", Main.make(LayerCommand.class));
+        m.put("convert", Main.make(ConvertCommand.class));
+        m.put("artifact", Main.make(ArtifactCommand.class));
+        m.put("inspect", Main.make(InspectCommand.class));
+        m.put("ls", Main.make(LsCommand.class));
+        m.put("gc", Main.make(GcCommand.class));
+        m.put("push", Main.make(PushCommand.class));
+        m.put("pull", Main.make(PullCommand.class));
+        m.put("copy", Main.make(CopyCommand.class));
+        m.put("tree", Main.make(TreeCommand.class));
+        m.put("sign", Main.make(SignCommand.class));
+        m.put("verify", Main.make(VerifyCommand.class));
 
         return m;
     }

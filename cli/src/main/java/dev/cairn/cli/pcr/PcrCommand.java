@@ -39,7 +39,7 @@ public final class PcrCommand extends CommandGroup implements Main.LazySubcomman
     @Override
     public Map<String, Supplier<Object>> subcommands() {
         Map<String, Supplier<Object>> m = new LinkedHashMap<>();
-        m.put("predict", Predict::new);
+        m.put("predict", Main.make(Predict.class));
         return m;
     }
 

@@ -34,10 +34,10 @@ public final class SignCommand extends CommandGroup implements Main.LazySubcomma
     @Override
     public Map<String, Supplier<Object>> subcommands() {
         Map<String, Supplier<Object>> m = new LinkedHashMap<>();
-        m.put("cms", Cms::new);
-        m.put("module", Module::new);
-        m.put("pe", dev.cairn.cli.uki.SignPeCommand::new);
-        m.put("request", SignRequestCommand::new);
+        m.put("cms", Main.make(Cms.class));
+        m.put("module", Main.make(Module.class));
+        m.put("pe", Main.make(dev.cairn.cli.uki.SignPeCommand.class));
+        m.put("request", Main.make(SignRequestCommand.class));
         return m;
     }
 

@@ -64,8 +64,8 @@ public final class VerifyCommand extends CommandGroup implements Main.LazySubcom
     @Override
     public Map<String, Supplier<Object>> subcommands() {
         Map<String, Supplier<Object>> m = new LinkedHashMap<>();
-        m.put("cms", Cms::new);
-        m.put("pe", dev.cairn.cli.uki.VerifyPeCommand::new);
+        m.put("cms", Main.make(Cms.class));
+        m.put("pe", Main.make(dev.cairn.cli.uki.VerifyPeCommand.class));
         return m;
     }
 

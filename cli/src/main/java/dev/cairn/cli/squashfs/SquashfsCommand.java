@@ -37,11 +37,11 @@ public final class SquashfsCommand extends CommandGroup implements Main.LazySubc
     @Override
     public Map<String, Supplier<Object>> subcommands() {
         Map<String, Supplier<Object>> m = new LinkedHashMap<>();
-        m.put("create", CreateCommand::new);
-        m.put("ls", Ls::new);
-        m.put("cat", Cat::new);
-        m.put("extract", Extract::new);
-        m.put("info", Info::new);
+        m.put("create", Main.make(CreateCommand.class));
+        m.put("ls", Main.make(Ls.class));
+        m.put("cat", Main.make(Cat.class));
+        m.put("extract", Main.make(Extract.class));
+        m.put("info", Main.make(Info.class));
         return m;
     }
 

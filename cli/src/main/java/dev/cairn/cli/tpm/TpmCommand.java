@@ -39,7 +39,7 @@ public final class TpmCommand extends CommandGroup implements Main.LazySubcomman
     @Override
     public Map<String, Supplier<Object>> subcommands() {
         Map<String, Supplier<Object>> m = new LinkedHashMap<>();
-        m.put("policy", Policy::new);
+        m.put("policy", Main.make(Policy.class));
         return m;
     }
 

@@ -14,10 +14,10 @@ public final class UkiCommand extends CommandGroup implements Main.LazySubcomman
     @Override
     public Map<String, Supplier<Object>> subcommands() {
         Map<String, Supplier<Object>> m = new LinkedHashMap<>();
-        m.put("build", UkiBuildCommand::new);
-        m.put("addon", UkiAddonCommand::new);
-        m.put("inspect", UkiInspectCommand::new);
-        m.put("measure", UkiMeasureCommand::new);
+        m.put("build", Main.make(UkiBuildCommand.class));
+        m.put("addon", Main.make(UkiAddonCommand.class));
+        m.put("inspect", Main.make(UkiInspectCommand.class));
+        m.put("measure", Main.make(UkiMeasureCommand.class));
         return m;
     }
 }

@@ -43,12 +43,12 @@ public final class VerityCommand extends CommandGroup implements Main.LazySubcom
     @Override
     public Map<String, Supplier<Object>> subcommands() {
         Map<String, Supplier<Object>> m = new LinkedHashMap<>();
-        m.put("format", Format::new);
-        m.put("verify", Verify::new);
-        m.put("repair", Repair::new);
-        m.put("dump", Dump::new);
-        m.put("table", Table::new);
-        m.put("sign", Sign::new);
+        m.put("format", Main.make(Format.class));
+        m.put("verify", Main.make(Verify.class));
+        m.put("repair", Main.make(Repair.class));
+        m.put("dump", Main.make(Dump.class));
+        m.put("table", Main.make(Table.class));
+        m.put("sign", Main.make(Sign.class));
         return m;
     }
 

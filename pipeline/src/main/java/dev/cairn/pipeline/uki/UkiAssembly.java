@@ -86,16 +86,24 @@ public final class UkiAssembly {
             throws IOException {
         try (AtomicOutput o = AtomicOutput.open(output)) {
             KeyMaterial[] key = {signer};
-            List<ImageSigner> signers = signer == null && pending == null ? List.of() : List.of((alg, digest) -> {
-                // the image is written but for its signature: its bulk goes to disk while the key signs
-                o.flushNow();
-                if (key[0] == null) {
-                    key[0] = pending.get();
+            List<ImageSigner> signers = signer == null && pending == null ? List.of() : List.of(new ImageSigner() {
+                @Override
+                public byte[] sign(String alg, byte[] digest) throws IOException {
+                    // the image is written but for its signature: its bulk goes to disk while the key signs
+                    o.flushNow();
+                    if (key[0] == null) {
+                        key[0] = pending.get();
+                    }
+                    return dev.cairn.signing.authenticode.AuthenticodeSigner.sign(digest, alg, key[0]);
                 }
-                return PeSigning.signer(key[0]).sign(alg, digest);
             });
             progress.phase("writing", plan.size());
-            UkiWriter.Result result = UkiWriter.write(plan, o.channel(), "SHA-256", signers, progress::advanced);
+            UkiWriter.Result result = UkiWriter.write(plan, o.channel(), "SHA-256", signers, new java.util.function.LongConsumer() {
+                @Override
+                public void accept(long n) {
+                    progress.advanced(n);
+                }
+            });
             KeyMaterial km = key[0];
             // a deferred key's signature may be a placeholder still: the whole-set check verifies it once injected
             if (km != null && !dev.cairn.signing.DeferredSignatures.isDeferred(km)) {
@@ -153,8 +161,14 @@ public final class UkiAssembly {
         if (pending != null && (r.signer() != null || r.signKernel())) {
             throw new IllegalArgumentException("a pending key replaces the request's signer, and cannot sign the kernel first");
         }
-        List<PcrPredictor.Bank> predictorBanks = r.banks().stream().map(PcrPredictor.Bank::parse).toList();
-        r.phases().forEach(PcrPredictor::phaseWords);
+        // loops, not streams: each lambda costs a fresh JVM ~0.6 ms to link, and this runs once per JVM (bench/uki.sh)
+        List<PcrPredictor.Bank> predictorBanks = new ArrayList<>();
+        for (String b : r.banks()) {
+            predictorBanks.add(PcrPredictor.Bank.parse(b));
+        }
+        for (String phase : r.phases()) {
+            PcrPredictor.phaseWords(phase);
+        }
         UkiBuilder.Inputs in = r.inputs();
         AtomicOutput signedKernel = null;
         try {
@@ -180,8 +194,13 @@ public final class UkiAssembly {
                 segments.add(dev.cairn.uki.UkiProfiles.fromProfilePe(p, in.osrel() != null));
             }
             List<UkiLayout.NewSection> all = new ArrayList<>();
-            segments.forEach(all::addAll);
-            List<String> names = all.stream().map(UkiLayout.NewSection::name).toList();
+            List<String> names = new ArrayList<>();
+            for (List<UkiLayout.NewSection> segment : segments) {
+                all.addAll(segment);
+            }
+            for (UkiLayout.NewSection s : all) {
+                names.add(s.name());
+            }
             int profileCount = Math.max(1, dev.cairn.uki.UkiProfiles.count(names));
             List<List<PcrPredictor.Prediction>> perProfile = new ArrayList<>();
             if (r.predict() || r.pcrKey() != null) {

@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.SeekableByteChannel;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 
@@ -64,7 +63,12 @@ public record PeImage(long fileSize, int peOffset, CoffHeader coff, OptionalHead
     }
 
     public Optional<SectionHeader> section(String name) {
-        return sections.stream().filter(s -> s.name().equals(name)).findFirst();
+        for (SectionHeader s : sections) {
+            if (s.name().equals(name)) {
+                return Optional.of(s);
+            }
+        }
+        return Optional.empty();
     }
 
     /** End of the section table: where the next section header would go. */
@@ -168,8 +172,7 @@ public record PeImage(long fileSize, int peOffset, CoffHeader coff, OptionalHead
                         "section extends past the 4 GiB address space");
             }
         }
-        List<SectionHeader> byRaw = sections.stream().filter(s -> s.sizeOfRawData() > 0)
-                .sorted(Comparator.comparingLong(SectionHeader::pointerToRawData)).toList();
+        List<SectionHeader> byRaw = SectionHeader.inFileOrder(sections);
         for (int i = 1; i < byRaw.size(); i++) {
             SectionHeader a = byRaw.get(i - 1);
             SectionHeader b = byRaw.get(i);
@@ -178,8 +181,7 @@ public record PeImage(long fileSize, int peOffset, CoffHeader coff, OptionalHead
                         "raw data overlaps section " + a.name());
             }
         }
-        List<SectionHeader> byVa = sections.stream().filter(s -> s.virtualSize() > 0)
-                .sorted(Comparator.comparingLong(SectionHeader::virtualAddress)).toList();
+        List<SectionHeader> byVa = SectionHeader.inMemoryOrder(sections);
         for (int i = 1; i < byVa.size(); i++) {
             SectionHeader a = byVa.get(i - 1);
             SectionHeader b = byVa.get(i);

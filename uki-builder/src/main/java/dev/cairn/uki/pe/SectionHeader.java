@@ -111,4 +111,47 @@ public record SectionHeader(String name, long virtualSize, long virtualAddress, 
     public long loadedSize() {
         return Math.min(virtualSize, sizeOfRawData);
     }
+
+    /*
+     * Loops and anonymous classes rather than streams and lambdas: every fresh JVM that reads a PE
+     * runs these once, and each lambda call site costs it some 0.6 ms to link (bench/startup.sh).
+     */
+
+    /** Those of {@code headers} with raw data, in file order (by PointerToRawData; ties keep their order). */
+    public static java.util.List<SectionHeader> inFileOrder(java.util.List<SectionHeader> headers) {
+        java.util.List<SectionHeader> out = new java.util.ArrayList<>();
+        for (SectionHeader h : headers) {
+            if (h.sizeOfRawData() > 0) {
+                out.add(h);
+            }
+        }
+        out.sort(BY_RAW);
+        return java.util.List.copyOf(out);
+    }
+
+    /** Those of {@code headers} that occupy memory, in address order (by VirtualAddress; ties keep their order). */
+    public static java.util.List<SectionHeader> inMemoryOrder(java.util.List<SectionHeader> headers) {
+        java.util.List<SectionHeader> out = new java.util.ArrayList<>();
+        for (SectionHeader h : headers) {
+            if (h.virtualSize() > 0) {
+                out.add(h);
+            }
+        }
+        out.sort(BY_VA);
+        return java.util.List.copyOf(out);
+    }
+
+    private static final java.util.Comparator<SectionHeader> BY_RAW = new java.util.Comparator<>() {
+        @Override
+        public int compare(SectionHeader a, SectionHeader b) {
+            return Long.compare(a.pointerToRawData(), b.pointerToRawData());
+        }
+    };
+
+    private static final java.util.Comparator<SectionHeader> BY_VA = new java.util.Comparator<>() {
+        @Override
+        public int compare(SectionHeader a, SectionHeader b) {
+            return Long.compare(a.virtualAddress(), b.virtualAddress());
+        }
+    };
 }
