@@ -37,6 +37,10 @@ import java.util.TreeMap;
  * fallback, with a warning: it reads only {@code user.} attributes, and only of regular files and
  * directories (it opens the file).
  *
+ * <p>The whole tree is listed and stat'ed before any content is read (a few hundred bytes per
+ * entry), so the writer knows the sizes of the files to come ({@link SquashfsWriter#planFileSizes}):
+ * duplicate detection digests only files that share their size with another.
+ *
  * <p>A regular file's allocated size ({@code statx}) tells the writer whether the source file is
  * sparse, which mksquashfs records in the inode (see {@link SquashfsWriter#addFile(String,
  * EntryMetadata, InputStream, long)}).
@@ -100,8 +104,15 @@ public final class DirectorySource {
             throw new NoSuchFileException(dir.toString(), null, "not a directory");
         }
         DirectorySource s = new DirectorySource(writer, filter, skip);
-        s.writer.addDirectory("", s.metadata(dir, s.lstat(dir)));
-        s.walk(dir, "");
+        NativeFiles.Stat top = s.lstat(dir);
+        // the whole tree is listed and stat'ed first: the writer learns the sizes of the files it will read
+        List<Entry> tree = new ArrayList<>();
+        s.list(dir, "", tree);
+        writer.planFileSizes(plannedSizes(tree));
+        s.writer.addDirectory("", s.metadata(dir, top));
+        for (Entry e : tree) {
+            s.add(e);
+        }
         for (String w : s.xattrs.warnings()) {
             writer.warning(w);
         }
@@ -140,7 +151,12 @@ public final class DirectorySource {
         return total;
     }
 
-    private void walk(Path dir, String rel) throws IOException {
+    /** An entry below the source directory, as listed: its host path, image path and lstat. */
+    private record Entry(Path file, String path, NativeFiles.Stat stat) {
+    }
+
+    /** Appends the entries below {@code dir} to {@code out} in the order they are added: pre-order, names by unsigned bytes. */
+    private void list(Path dir, String rel, List<Entry> out) throws IOException {
         List<Map.Entry<byte[], Path>> sorted = new ArrayList<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
             for (Path p : ds) {
@@ -156,43 +172,62 @@ public final class DirectorySource {
                 continue;
             }
             NativeFiles.Stat a = lstat(child);
-            int type = a.mode() & S_IFMT;
-            if (type != S_IFDIR && a.nlink() > 1) {
-                List<Long> key = identity(a);
-                String first = links.get(key);
-                if (first != null) {
-                    writer.addHardLink(path, first);
-                    entries++;
-                    continue;
-                }
-                links.put(key, path);
+            out.add(new Entry(child, path, a));
+            if ((a.mode() & S_IFMT) == S_IFDIR) {
+                list(child, path, out);
             }
-            EntryMetadata meta = metadata(child, a);
-            switch (type) {
-                case S_IFDIR -> {
-                    writer.addDirectory(path, meta);
-                    walk(child, path);
-                }
-                case S_IFREG -> {
-                    long size = a.size();
-                    long allocated = size > 0 ? a.allocated() : -1;
-                    try (InputStream in = Files.newInputStream(child)) {
-                        writer.addFile(path, meta, in, allocated);
-                    }
-                }
-                case S_IFLNK -> writer.addSymlink(path, meta, Files.readSymbolicLink(child).toString());
-                case S_IFBLK, S_IFCHR -> {
-                    writer.addDevice(path, meta, type == S_IFBLK ? 'b' : 'c', a.rdevMajor(), a.rdevMinor());
-                }
-                case S_IFIFO -> writer.addFifo(path, meta);
-                case S_IFSOCK -> writer.addSocket(path, meta);
-                default -> throw new IOException(child + ": unknown file type " + Integer.toOctalString(type));
-            }
-            entries++;
         }
     }
 
-    /** What {@link #walk} needs of an entry, from one lstat. */
+    /** The sizes of the regular files {@link #add(Entry)} will read: each hard-linked file once. */
+    private static long[] plannedSizes(List<Entry> tree) {
+        java.util.HashSet<List<Long>> linked = new java.util.HashSet<>();
+        long[] sizes = new long[tree.size()];
+        int n = 0;
+        for (Entry e : tree) {
+            NativeFiles.Stat a = e.stat();
+            if ((a.mode() & S_IFMT) == S_IFREG && (a.nlink() <= 1 || linked.add(identity(a)))) {
+                sizes[n++] = a.size();
+            }
+        }
+        return Arrays.copyOf(sizes, n);
+    }
+
+    private void add(Entry e) throws IOException {
+        Path child = e.file();
+        String path = e.path();
+        NativeFiles.Stat a = e.stat();
+        int type = a.mode() & S_IFMT;
+        if (type != S_IFDIR && a.nlink() > 1) {
+            List<Long> key = identity(a);
+            String first = links.get(key);
+            if (first != null) {
+                writer.addHardLink(path, first);
+                entries++;
+                return;
+            }
+            links.put(key, path);
+        }
+        EntryMetadata meta = metadata(child, a);
+        switch (type) {
+            case S_IFDIR -> writer.addDirectory(path, meta);
+            case S_IFREG -> {
+                long size = a.size();
+                long allocated = size > 0 ? a.allocated() : -1;
+                try (InputStream in = Files.newInputStream(child)) {
+                    writer.addFile(path, meta, in, allocated, size);
+                }
+            }
+            case S_IFLNK -> writer.addSymlink(path, meta, Files.readSymbolicLink(child).toString());
+            case S_IFBLK, S_IFCHR -> writer.addDevice(path, meta, type == S_IFBLK ? 'b' : 'c', a.rdevMajor(), a.rdevMinor());
+            case S_IFIFO -> writer.addFifo(path, meta);
+            case S_IFSOCK -> writer.addSocket(path, meta);
+            default -> throw new IOException(child + ": unknown file type " + Integer.toOctalString(type));
+        }
+        entries++;
+    }
+
+    /** What {@link #add(Entry)} needs of an entry, from one lstat. */
     private static final String ATTRIBUTES = "unix:mode,ino,dev,nlink,rdev,size,uid,gid,lastModifiedTime";
 
     private EntryMetadata metadata(Path p, NativeFiles.Stat a) throws IOException {
@@ -201,7 +236,7 @@ public final class DirectorySource {
     }
 
     /**
-     * What {@link #walk} needs of an entry, from one lstat: {@code statx} through JNA when it can (one call, which also
+     * What {@link #add(Entry)} needs of an entry, from one lstat: {@code statx} through JNA when it can (one call, which also
      * gives the allocated size), else the JDK's {@code unix:} attribute view (then the allocated size of a regular file
      * from a second statx when that call alone is available, -1 otherwise).
      */
