@@ -838,7 +838,11 @@ public final class SquashfsWriter implements AutoCloseable {
                         decompressor = Codec.decompressor(options.compression(), blockSize);
                         plain = new byte[blockSize];
                     }
-                    md.update(plain, 0, decompressor.decompress(raw, 0, stored, plain));
+                    int n = decompressor.decompress(raw, 0, stored, plain);
+                    if (n != len) {
+                        throw new IllegalStateException("block " + i + " of a file read back as " + n + " bytes, not " + len);
+                    }
+                    md.update(plain, 0, n);
                 }
             }
             remaining -= len;
@@ -862,7 +866,11 @@ public final class SquashfsWriter implements AutoCloseable {
                     md.update(raw, f.fragmentOffset, len);
                 } else {
                     byte[] block = new byte[blockSize];
-                    Codec.decompressor(options.compression(), blockSize).decompress(raw, 0, stored, block);
+                    int n = Codec.decompressor(options.compression(), blockSize).decompress(raw, 0, stored, block);
+                    if (n < f.fragmentOffset + len) {
+                        throw new IllegalStateException("fragment block read back as " + n + " bytes, the tail ends at "
+                                + (f.fragmentOffset + len));
+                    }
                     md.update(block, f.fragmentOffset, len);
                 }
             }
