@@ -37,9 +37,10 @@ import java.util.TreeMap;
  * fallback, with a warning: it reads only {@code user.} attributes, and only of regular files and
  * directories (it opens the file).
  *
- * <p>The whole tree is listed and stat'ed before any content is read (a few hundred bytes per
- * entry), so the writer knows the sizes of the files to come ({@link SquashfsWriter#planFileSizes}):
- * duplicate detection digests only files that share their size with another.
+ * <p>The tree is listed and stat'ed on a thread of its own (a few hundred bytes per entry) while
+ * the first files are read; once it is done, the writer knows the sizes of the files to come
+ * ({@link SquashfsWriter#planFileSizes}), and duplicate detection digests only files that share
+ * their size with another. The image does not depend on when that happens.
  *
  * <p>A regular file's allocated size ({@code statx}) tells the writer whether the source file is
  * sparse, which mksquashfs records in the inode (see {@link SquashfsWriter#addFile(String,
@@ -100,18 +101,42 @@ public final class DirectorySource {
      * @return entries added
      */
     public static long add(Path dir, SquashfsWriter writer, SourceFilter filter, Set<Path> skip) throws IOException {
+        return add(dir, writer, filter, skip, false);
+    }
+
+    /** {@link #add(Path, SquashfsWriter, SourceFilter, Set)}; with {@code listFirst} nothing is added before the listing is done (tests). */
+    static long add(Path dir, SquashfsWriter writer, SourceFilter filter, Set<Path> skip, boolean listFirst) throws IOException {
         if (!Files.isDirectory(dir)) {
             throw new NoSuchFileException(dir.toString(), null, "not a directory");
         }
         DirectorySource s = new DirectorySource(writer, filter, skip);
         NativeFiles.Stat top = s.lstat(dir);
-        // the whole tree is listed and stat'ed first: the writer learns the sizes of the files it will read
-        List<Entry> tree = new ArrayList<>();
-        s.list(dir, "", tree);
-        writer.planFileSizes(plannedSizes(tree));
-        s.writer.addDirectory("", s.metadata(dir, top));
-        for (Entry e : tree) {
-            s.add(e);
+        // The tree is listed and stat'ed on a thread of its own: once it is done, the writer learns
+        // the sizes of the files it will read. Meanwhile the first files are added (and digested).
+        Lister lister = s.new Lister(dir);
+        Thread t = new Thread(lister, "cairn-list");
+        t.setDaemon(true);
+        t.start();
+        try {
+            if (listFirst) {
+                try {
+                    t.join();
+                } catch (InterruptedException ex) {
+                    Thread.currentThread().interrupt();
+                    throw new java.io.InterruptedIOException("interrupted while listing " + dir);
+                }
+            }
+            s.writer.addDirectory("", s.metadata(dir, top));
+            boolean planned = false;
+            for (Entry e = lister.next(); e != null; e = lister.next()) {
+                if (!planned && lister.plan != null) {
+                    writer.planFileSizes(lister.plan);
+                    planned = true;
+                }
+                s.add(e);
+            }
+        } finally {
+            lister.stopped = true;
         }
         for (String w : s.xattrs.warnings()) {
             writer.warning(w);
@@ -155,8 +180,86 @@ public final class DirectorySource {
     private record Entry(Path file, String path, NativeFiles.Stat stat) {
     }
 
-    /** Appends the entries below {@code dir} to {@code out} in the order they are added: pre-order, names by unsigned bytes. */
-    private void list(Path dir, String rel, List<Entry> out) throws IOException {
+    /** A failure of the listing thread, handed to the adding one. */
+    private record Failure(Throwable cause) {
+    }
+
+    private static final Object END = new Object();
+
+    /**
+     * Lists the tree into a queue the adding thread takes from (entries, then {@link #END} or a
+     * {@link Failure}), and when done publishes the sizes of the regular files {@link #add(Entry)}
+     * will read, each hard-linked file once.
+     */
+    private final class Lister implements Runnable {
+        private final Path dir;
+        private final java.util.concurrent.BlockingQueue<Object> queue = new java.util.concurrent.LinkedBlockingQueue<>();
+        private final java.util.HashSet<List<Long>> linked = new java.util.HashSet<>();
+        private long[] sizes = new long[1024];
+        private int files;
+        volatile long[] plan;
+        volatile boolean stopped;
+
+        Lister(Path dir) {
+            this.dir = dir;
+        }
+
+        @Override
+        public void run() {
+            try {
+                list(dir, "", this);
+                plan = Arrays.copyOf(sizes, files);
+                queue.add(END);
+            } catch (Throwable t) {
+                queue.add(new Failure(t));
+            }
+        }
+
+        /** Called for each entry in order: queues it, and counts a regular file's size. */
+        void accept(Entry e) {
+            NativeFiles.Stat a = e.stat();
+            if ((a.mode() & S_IFMT) == S_IFREG && (a.nlink() <= 1 || linked.add(identity(a)))) {
+                if (files == sizes.length) {
+                    sizes = Arrays.copyOf(sizes, files * 2);
+                }
+                sizes[files++] = a.size();
+            }
+            queue.add(e);
+        }
+
+        /** The next entry, or null after the last one. */
+        Entry next() throws IOException {
+            Object o;
+            try {
+                o = queue.take();
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted while listing " + dir);
+            }
+            if (o == END) {
+                return null;
+            }
+            if (o instanceof Failure f) {
+                if (f.cause() instanceof IOException io) {
+                    throw io;
+                }
+                if (f.cause() instanceof RuntimeException re) {
+                    throw re;
+                }
+                if (f.cause() instanceof Error err) {
+                    throw err;
+                }
+                throw new IOException(f.cause());
+            }
+            return (Entry) o;
+        }
+    }
+
+    /** Hands the entries below {@code dir} to {@code out} in the order they are added: pre-order, names by unsigned bytes. */
+    private void list(Path dir, String rel, Lister out) throws IOException {
+        if (out.stopped) {
+            throw new java.util.concurrent.CancellationException("the adding thread stopped");
+        }
         List<Map.Entry<byte[], Path>> sorted = new ArrayList<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
             for (Path p : ds) {
@@ -172,25 +275,11 @@ public final class DirectorySource {
                 continue;
             }
             NativeFiles.Stat a = lstat(child);
-            out.add(new Entry(child, path, a));
+            out.accept(new Entry(child, path, a));
             if ((a.mode() & S_IFMT) == S_IFDIR) {
                 list(child, path, out);
             }
         }
-    }
-
-    /** The sizes of the regular files {@link #add(Entry)} will read: each hard-linked file once. */
-    private static long[] plannedSizes(List<Entry> tree) {
-        java.util.HashSet<List<Long>> linked = new java.util.HashSet<>();
-        long[] sizes = new long[tree.size()];
-        int n = 0;
-        for (Entry e : tree) {
-            NativeFiles.Stat a = e.stat();
-            if ((a.mode() & S_IFMT) == S_IFREG && (a.nlink() <= 1 || linked.add(identity(a)))) {
-                sizes[n++] = a.size();
-            }
-        }
-        return Arrays.copyOf(sizes, n);
     }
 
     private void add(Entry e) throws IOException {
