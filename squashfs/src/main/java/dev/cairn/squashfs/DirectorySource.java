@@ -37,6 +37,11 @@ import java.util.TreeMap;
  * fallback, with a warning: it reads only {@code user.} attributes, and only of regular files and
  * directories (it opens the file).
  *
+ * <p>The tree is listed and stat'ed on a thread of its own (a few hundred bytes per entry) while
+ * the first files are read; once it is done, the writer knows the sizes of the files to come
+ * ({@link SquashfsWriter#planFileSizes}), and duplicate detection digests only files that share
+ * their size with another. The image does not depend on when that happens.
+ *
  * <p>A regular file's allocated size ({@code statx}) tells the writer whether the source file is
  * sparse, which mksquashfs records in the inode (see {@link SquashfsWriter#addFile(String,
  * EntryMetadata, InputStream, long)}).
@@ -96,12 +101,43 @@ public final class DirectorySource {
      * @return entries added
      */
     public static long add(Path dir, SquashfsWriter writer, SourceFilter filter, Set<Path> skip) throws IOException {
+        return add(dir, writer, filter, skip, false);
+    }
+
+    /** {@link #add(Path, SquashfsWriter, SourceFilter, Set)}; with {@code listFirst} nothing is added before the listing is done (tests). */
+    static long add(Path dir, SquashfsWriter writer, SourceFilter filter, Set<Path> skip, boolean listFirst) throws IOException {
         if (!Files.isDirectory(dir)) {
             throw new NoSuchFileException(dir.toString(), null, "not a directory");
         }
         DirectorySource s = new DirectorySource(writer, filter, skip);
-        s.writer.addDirectory("", s.metadata(dir, s.lstat(dir)));
-        s.walk(dir, "");
+        NativeFiles.Stat top = s.lstat(dir);
+        // The tree is listed and stat'ed on a thread of its own: once it is done, the writer learns
+        // the sizes of the files it will read. Meanwhile the first files are added (and digested).
+        Lister lister = s.new Lister(dir);
+        Thread t = new Thread(lister, "cairn-list");
+        t.setDaemon(true);
+        t.start();
+        try {
+            if (listFirst) {
+                try {
+                    t.join();
+                } catch (InterruptedException ex) {
+                    Thread.currentThread().interrupt();
+                    throw new java.io.InterruptedIOException("interrupted while listing " + dir);
+                }
+            }
+            s.writer.addDirectory("", s.metadata(dir, top));
+            boolean planned = false;
+            for (Entry e = lister.next(); e != null; e = lister.next()) {
+                if (!planned && lister.plan != null) {
+                    writer.planFileSizes(lister.plan);
+                    planned = true;
+                }
+                s.add(e);
+            }
+        } finally {
+            lister.stopped = true;
+        }
         for (String w : s.xattrs.warnings()) {
             writer.warning(w);
         }
@@ -140,7 +176,90 @@ public final class DirectorySource {
         return total;
     }
 
-    private void walk(Path dir, String rel) throws IOException {
+    /** An entry below the source directory, as listed: its host path, image path and lstat. */
+    private record Entry(Path file, String path, NativeFiles.Stat stat) {
+    }
+
+    /** A failure of the listing thread, handed to the adding one. */
+    private record Failure(Throwable cause) {
+    }
+
+    private static final Object END = new Object();
+
+    /**
+     * Lists the tree into a queue the adding thread takes from (entries, then {@link #END} or a
+     * {@link Failure}), and when done publishes the sizes of the regular files {@link #add(Entry)}
+     * will read, each hard-linked file once.
+     */
+    private final class Lister implements Runnable {
+        private final Path dir;
+        private final java.util.concurrent.BlockingQueue<Object> queue = new java.util.concurrent.LinkedBlockingQueue<>();
+        private final java.util.HashSet<List<Long>> linked = new java.util.HashSet<>();
+        private long[] sizes = new long[1024];
+        private int files;
+        volatile long[] plan;
+        volatile boolean stopped;
+
+        Lister(Path dir) {
+            this.dir = dir;
+        }
+
+        @Override
+        public void run() {
+            try {
+                list(dir, "", this);
+                plan = Arrays.copyOf(sizes, files);
+                queue.add(END);
+            } catch (Throwable t) {
+                queue.add(new Failure(t));
+            }
+        }
+
+        /** Called for each entry in order: queues it, and counts a regular file's size. */
+        void accept(Entry e) {
+            NativeFiles.Stat a = e.stat();
+            if ((a.mode() & S_IFMT) == S_IFREG && (a.nlink() <= 1 || linked.add(identity(a)))) {
+                if (files == sizes.length) {
+                    sizes = Arrays.copyOf(sizes, files * 2);
+                }
+                sizes[files++] = a.size();
+            }
+            queue.add(e);
+        }
+
+        /** The next entry, or null after the last one. */
+        Entry next() throws IOException {
+            Object o;
+            try {
+                o = queue.take();
+            } catch (InterruptedException ex) {
+                Thread.currentThread().interrupt();
+                throw new java.io.InterruptedIOException("interrupted while listing " + dir);
+            }
+            if (o == END) {
+                return null;
+            }
+            if (o instanceof Failure f) {
+                if (f.cause() instanceof IOException io) {
+                    throw io;
+                }
+                if (f.cause() instanceof RuntimeException re) {
+                    throw re;
+                }
+                if (f.cause() instanceof Error err) {
+                    throw err;
+                }
+                throw new IOException(f.cause());
+            }
+            return (Entry) o;
+        }
+    }
+
+    /** Hands the entries below {@code dir} to {@code out} in the order they are added: pre-order, names by unsigned bytes. */
+    private void list(Path dir, String rel, Lister out) throws IOException {
+        if (out.stopped) {
+            throw new java.util.concurrent.CancellationException("the adding thread stopped");
+        }
         List<Map.Entry<byte[], Path>> sorted = new ArrayList<>();
         try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir)) {
             for (Path p : ds) {
@@ -156,43 +275,48 @@ public final class DirectorySource {
                 continue;
             }
             NativeFiles.Stat a = lstat(child);
-            int type = a.mode() & S_IFMT;
-            if (type != S_IFDIR && a.nlink() > 1) {
-                List<Long> key = identity(a);
-                String first = links.get(key);
-                if (first != null) {
-                    writer.addHardLink(path, first);
-                    entries++;
-                    continue;
-                }
-                links.put(key, path);
+            out.accept(new Entry(child, path, a));
+            if ((a.mode() & S_IFMT) == S_IFDIR) {
+                list(child, path, out);
             }
-            EntryMetadata meta = metadata(child, a);
-            switch (type) {
-                case S_IFDIR -> {
-                    writer.addDirectory(path, meta);
-                    walk(child, path);
-                }
-                case S_IFREG -> {
-                    long size = a.size();
-                    long allocated = size > 0 ? a.allocated() : -1;
-                    try (InputStream in = Files.newInputStream(child)) {
-                        writer.addFile(path, meta, in, allocated);
-                    }
-                }
-                case S_IFLNK -> writer.addSymlink(path, meta, Files.readSymbolicLink(child).toString());
-                case S_IFBLK, S_IFCHR -> {
-                    writer.addDevice(path, meta, type == S_IFBLK ? 'b' : 'c', a.rdevMajor(), a.rdevMinor());
-                }
-                case S_IFIFO -> writer.addFifo(path, meta);
-                case S_IFSOCK -> writer.addSocket(path, meta);
-                default -> throw new IOException(child + ": unknown file type " + Integer.toOctalString(type));
-            }
-            entries++;
         }
     }
 
-    /** What {@link #walk} needs of an entry, from one lstat. */
+    private void add(Entry e) throws IOException {
+        Path child = e.file();
+        String path = e.path();
+        NativeFiles.Stat a = e.stat();
+        int type = a.mode() & S_IFMT;
+        if (type != S_IFDIR && a.nlink() > 1) {
+            List<Long> key = identity(a);
+            String first = links.get(key);
+            if (first != null) {
+                writer.addHardLink(path, first);
+                entries++;
+                return;
+            }
+            links.put(key, path);
+        }
+        EntryMetadata meta = metadata(child, a);
+        switch (type) {
+            case S_IFDIR -> writer.addDirectory(path, meta);
+            case S_IFREG -> {
+                long size = a.size();
+                long allocated = size > 0 ? a.allocated() : -1;
+                try (InputStream in = Files.newInputStream(child)) {
+                    writer.addFile(path, meta, in, allocated, size);
+                }
+            }
+            case S_IFLNK -> writer.addSymlink(path, meta, Files.readSymbolicLink(child).toString());
+            case S_IFBLK, S_IFCHR -> writer.addDevice(path, meta, type == S_IFBLK ? 'b' : 'c', a.rdevMajor(), a.rdevMinor());
+            case S_IFIFO -> writer.addFifo(path, meta);
+            case S_IFSOCK -> writer.addSocket(path, meta);
+            default -> throw new IOException(child + ": unknown file type " + Integer.toOctalString(type));
+        }
+        entries++;
+    }
+
+    /** What {@link #add(Entry)} needs of an entry, from one lstat. */
     private static final String ATTRIBUTES = "unix:mode,ino,dev,nlink,rdev,size,uid,gid,lastModifiedTime";
 
     private EntryMetadata metadata(Path p, NativeFiles.Stat a) throws IOException {
@@ -201,7 +325,7 @@ public final class DirectorySource {
     }
 
     /**
-     * What {@link #walk} needs of an entry, from one lstat: {@code statx} through JNA when it can (one call, which also
+     * What {@link #add(Entry)} needs of an entry, from one lstat: {@code statx} through JNA when it can (one call, which also
      * gives the allocated size), else the JDK's {@code unix:} attribute view (then the allocated size of a regular file
      * from a second statx when that call alone is available, -1 otherwise).
      */

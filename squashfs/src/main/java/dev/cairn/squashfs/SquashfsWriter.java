@@ -54,6 +54,13 @@ public final class SquashfsWriter implements AutoCloseable {
     private final int maxJobs;
     private int queuedJobs;
     private final Map<DedupKey, FileData> byContent = new HashMap<>();
+    /** Sizes of the files in {@link #byContent}. */
+    private final java.util.Set<Long> digestedSizes = new java.util.HashSet<>();
+    /** Files stored without a digest, by size (one per size: a second file of the size gets the first one digested). */
+    private final Map<Long, FileData> undigested = new HashMap<>();
+    /** How many planned files have each content size ({@link #planFileSizes}); null: no plan, every file is digested. */
+    private Map<Long, Integer> plannedSizes;
+    private long digestedFiles;
     private final Node root;
     private final MessageDigest sha256;
 
@@ -123,6 +130,41 @@ public final class SquashfsWriter implements AutoCloseable {
     public SquashfsWriter onContentRead(java.util.function.LongConsumer bytesRead) {
         this.progress = java.util.Objects.requireNonNull(bytesRead);
         return this;
+    }
+
+    /**
+     * Announces the content sizes of regular files about to be added with an expected size
+     * ({@link #addFile(String, EntryMetadata, InputStream, long, long)}), e.g. from a stat of
+     * every file of a tree before its content is read (sizes add up over calls); returns this
+     * writer. Duplicate detection then skips the SHA-256 of a file whose expected size no other
+     * planned or earlier file has: only files of equal size can be equal (mksquashfs compares only
+     * those too). The plan is a hint that never changes the image: when a file turns out to share
+     * its size after all (it changed while being read, or a file outside the plan has that size),
+     * the digests still missing are taken from the content held in memory or read back from the
+     * image, and the files are compared as without a plan.
+     */
+    public SquashfsWriter planFileSizes(long[] sizes) {
+        checkOpen();
+        if (!options.duplicates()) {
+            return this;
+        }
+        try {
+            out.read(ByteBuffer.allocate(0), 0); // a digest may have to be read back from the image
+        } catch (java.nio.channels.NonReadableChannelException | IOException e) {
+            return this; // no plan then: every file is digested while it is read
+        }
+        if (plannedSizes == null) {
+            plannedSizes = new HashMap<>();
+        }
+        for (long size : sizes) {
+            plannedSizes.merge(size, 1, Integer::sum);
+        }
+        return this;
+    }
+
+    /** Files whose SHA-256 duplicate detection computed (for tests: a planned unique size needs none). */
+    long digestedFiles() {
+        return digestedFiles;
     }
 
     /**
@@ -257,10 +299,21 @@ public final class SquashfsWriter implements AutoCloseable {
      * extended inode) only when the source file is sparse itself, i.e. occupies less than its size.
      */
     public void addFile(String path, EntryMetadata meta, InputStream content, long allocatedBytes) throws IOException {
-        addFile(path, meta, content, allocatedBytes, true);
+        addFile(path, meta, content, allocatedBytes, -1, true);
     }
 
-    private void addFile(String path, EntryMetadata meta, InputStream content, long allocatedBytes, boolean ask) throws IOException {
+    /**
+     * Adds a regular file as {@link #addFile(String, EntryMetadata, InputStream, long)} does, whose
+     * content is expected to be {@code expectedSize} bytes long (its stat size; -1 when unknown):
+     * the size it was planned with ({@link #planFileSizes}). The content read is what is stored,
+     * whatever its length.
+     */
+    public void addFile(String path, EntryMetadata meta, InputStream content, long allocatedBytes, long expectedSize) throws IOException {
+        addFile(path, meta, content, allocatedBytes, expectedSize, true);
+    }
+
+    private void addFile(String path, EntryMetadata meta, InputStream content, long allocatedBytes, long expectedSize, boolean ask)
+            throws IOException {
         checkOpen();
         byte[][] names = split(path);
         if (names.length == 0) {
@@ -273,6 +326,7 @@ public final class SquashfsWriter implements AutoCloseable {
         if (verdict == EntryGate.Verdict.EMPTY) {
             content = InputStream.nullInputStream();
             allocatedBytes = -1;
+            expectedSize = -1;
         }
         Node parent = parentOf(names);
         InodeData inode = new InodeData(Inode.FILE, applyTime(meta));
@@ -280,7 +334,7 @@ public final class SquashfsWriter implements AutoCloseable {
         for (MessageDigest md : contentDigests) {
             md.reset();
         }
-        inode.data = writeContent(content);
+        inode.data = writeContent(content, expectedSize);
         if (contentDigests.length > 0) {
             inode.digests = new byte[contentDigests.length][];
             for (int k = 0; k < contentDigests.length; k++) {
@@ -351,7 +405,7 @@ public final class SquashfsWriter implements AutoCloseable {
         }
         if (verdict == EntryGate.Verdict.EMPTY) {
             // an emptied name of a linked file: an empty file of its own, the other names keep the content
-            addFile(path, t.inode.meta, InputStream.nullInputStream(), -1, false);
+            addFile(path, t.inode.meta, InputStream.nullInputStream(), -1, -1, false);
             return;
         }
         put(parentOf(names), new Node(names[names.length - 1], t.inode));
@@ -633,15 +687,18 @@ public final class SquashfsWriter implements AutoCloseable {
 
     // ---------------------------------------------------------------- content pipeline
 
-    private FileData writeContent(InputStream in) throws IOException {
+    private FileData writeContent(InputStream in, long expectedSize) throws IOException {
         FileData f = new FileData();
         sha256.reset();
         long size = 0;
         // With duplicate detection on, the first blocks of a file are held back until its digest
         // is known, so a duplicate of up to HOLD bytes is never compressed (mksquashfs compresses
         // duplicates and then drops them). Longer files stream, and a duplicate's copy is dropped.
+        // A file the plan says no other has the size of is neither digested nor held back.
         List<byte[]> held = new ArrayList<>();
-        boolean streaming = !options.duplicates();
+        boolean presumedUnique = options.duplicates() && presumedUnique(expectedSize);
+        boolean digesting = options.duplicates() && !presumedUnique;
+        boolean streaming = !options.duplicates() || presumedUnique;
         byte[] buf = new byte[blockSize];
         while (true) {
             int n = in.readNBytes(buf, 0, blockSize);
@@ -653,7 +710,7 @@ public final class SquashfsWriter implements AutoCloseable {
             for (MessageDigest md : contentDigests) {
                 md.update(buf, 0, n);
             }
-            if (options.duplicates()) {
+            if (digesting) {
                 sha256.update(buf, 0, n);
             }
             if (n < blockSize) {
@@ -683,10 +740,28 @@ public final class SquashfsWriter implements AutoCloseable {
                 && !(options.sparse() && Arrays.mismatch(f.tail, 0, f.tail.length, ZERO, 0, f.tail.length) == -1);
         FileData dup = null;
         if (options.duplicates() && size > 0) {
-            DedupKey key = new DedupKey(size, sha256.digest());
-            dup = byContent.get(key);
-            if (dup == null) {
-                byContent.put(key, f);
+            byte[] digest = null;
+            if (digesting) {
+                digest = sha256.digest();
+                digestedFiles++;
+            } else if (size != expectedSize || sizeStored(size)) {
+                // the plan was wrong about this file: digest what was read after all
+                digest = digestOf(f, held, !streaming);
+            }
+            if (digest == null) {
+                undigested.put(size, f);
+            } else {
+                FileData earlier = undigested.remove(size);
+                if (earlier != null) {
+                    // an earlier file of this size was stored without a digest: take it from the image
+                    byContent.put(new DedupKey(size, digestOf(earlier, List.of(), false)), earlier);
+                }
+                DedupKey key = new DedupKey(size, digest);
+                dup = byContent.get(key);
+                if (dup == null) {
+                    byContent.put(key, f);
+                    digestedSizes.add(size);
+                }
             }
         }
         if (dup == null || streaming) {
@@ -714,6 +789,103 @@ public final class SquashfsWriter implements AutoCloseable {
         }
         enqueue(new Item.FileEnd(f, dup));
         return f;
+    }
+
+    /** True when the plan has exactly one file of {@code expectedSize} and no file of that size was stored yet. */
+    private boolean presumedUnique(long expectedSize) {
+        if (plannedSizes == null || expectedSize <= 0 || sizeStored(expectedSize)) {
+            return false;
+        }
+        Integer planned = plannedSizes.get(expectedSize);
+        return planned != null && planned == 1;
+    }
+
+    private boolean sizeStored(long size) {
+        return digestedSizes.contains(size) || undigested.containsKey(size);
+    }
+
+    /**
+     * The SHA-256 of the content of {@code f} (its {@link FileData#size} known): the blocks it has
+     * in the image, then {@code held} (blocks not handed on yet), then its tail (in memory, in the
+     * open fragment block or in a fragment block of the image). With {@code heldOnly} nothing of
+     * it has gone to the queue yet; otherwise the queue is written out first, so its blocks can be
+     * read back.
+     */
+    private byte[] digestOf(FileData f, List<byte[]> held, boolean heldOnly) throws IOException {
+        if (!heldOnly) {
+            drain();
+        }
+        digestedFiles++;
+        MessageDigest md = sha256;
+        md.reset();
+        long remaining = f.size;
+        long at = f.start;
+        byte[] plain = null;
+        Codec.Decompressor decompressor = null;
+        for (int i = 0; i < f.blocks.size(); i++) {
+            int word = f.blocks.get(i);
+            int len = (int) Math.min(blockSize, remaining);
+            if (word == 0) {
+                md.update(ZERO, 0, len);
+            } else {
+                int stored = word & 0xFF_FFFF;
+                byte[] raw = readAt(at, stored);
+                at += stored;
+                if ((word & (1 << 24)) != 0) {
+                    md.update(raw, 0, stored);
+                } else {
+                    if (decompressor == null) {
+                        decompressor = Codec.decompressor(options.compression(), blockSize);
+                        plain = new byte[blockSize];
+                    }
+                    int n = decompressor.decompress(raw, 0, stored, plain);
+                    if (n != len) {
+                        throw new IllegalStateException("block " + i + " of a file read back as " + n + " bytes, not " + len);
+                    }
+                    md.update(plain, 0, n);
+                }
+            }
+            remaining -= len;
+        }
+        for (byte[] h : held) {
+            md.update(h, 0, blockSize);
+            remaining -= blockSize;
+        }
+        if (remaining > 0) {
+            int len = Math.toIntExact(remaining);
+            if (f.tail != null) {
+                md.update(f.tail, 0, len);
+            } else if (f.fragmentIndex == fragmentCount) {
+                md.update(fragment, f.fragmentOffset, len);
+            } else {
+                long[] e = fragmentEntries.get(Math.toIntExact(f.fragmentIndex));
+                int word = (int) e[1];
+                int stored = word & 0xFF_FFFF;
+                byte[] raw = readAt(e[0], stored);
+                if ((word & (1 << 24)) != 0) {
+                    md.update(raw, f.fragmentOffset, len);
+                } else {
+                    byte[] block = new byte[blockSize];
+                    int n = Codec.decompressor(options.compression(), blockSize).decompress(raw, 0, stored, block);
+                    if (n < f.fragmentOffset + len) {
+                        throw new IllegalStateException("fragment block read back as " + n + " bytes, the tail ends at "
+                                + (f.fragmentOffset + len));
+                    }
+                    md.update(block, f.fragmentOffset, len);
+                }
+            }
+        }
+        return md.digest();
+    }
+
+    private byte[] readAt(long at, int len) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(len);
+        while (b.hasRemaining()) {
+            if (out.read(b, at + b.position()) < 0) {
+                throw new java.io.EOFException("image ends at " + (at + b.position()) + " while reading back a block");
+            }
+        }
+        return b.array();
     }
 
     /** Data and fragment blocks handed to the compressors so far (for tests). */
@@ -1298,6 +1470,10 @@ public final class SquashfsWriter implements AutoCloseable {
 
         int size() {
             return n;
+        }
+
+        int get(int i) {
+            return a[i];
         }
 
         int[] toArray() {
