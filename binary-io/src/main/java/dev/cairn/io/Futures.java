@@ -13,7 +13,14 @@ public final class Futures {
      * errors) are rethrown as they are.
      */
     public static IOException unwrap(ExecutionException e) {
-        Throwable c = e.getCause();
+        return unwrap(e.getCause());
+    }
+
+    /**
+     * A worker thread's failure {@code c} as an IOException to throw; unchecked ones (runtime
+     * exceptions and errors) are rethrown as they are.
+     */
+    public static IOException unwrap(Throwable c) {
         if (c instanceof IOException io) {
             return io;
         }

@@ -164,7 +164,11 @@ public final class NativeFiles {
         if ((b.getInt(0) & STATX_BLOCKS) == 0) {
             return -1;
         }
-        long blocks = b.getLong(48); // struct statx: stx_blocks at offset 48 on every architecture
+        return allocated(b.getLong(48)); // struct statx: stx_blocks at offset 48 on every architecture
+    }
+
+    /** {@code st_blocks} (512-byte units) in bytes, or -1 when the kernel's count makes no sense. */
+    private static long allocated(long blocks) {
         return blocks < 0 || blocks > Long.MAX_VALUE / 512 ? -1 : blocks * 512;
     }
 
@@ -196,8 +200,7 @@ public final class NativeFiles {
         if ((mask & STATX_NEEDED) != STATX_NEEDED) {
             return null;
         }
-        long blocks = b.getLong(48);
-        long allocated = (mask & STATX_BLOCKS) == 0 || blocks < 0 || blocks > Long.MAX_VALUE / 512 ? -1 : blocks * 512;
+        long allocated = (mask & STATX_BLOCKS) == 0 ? -1 : allocated(b.getLong(48));
         long size = b.getLong(40);
         if (size < 0) {
             throw new IOException(path + ": statx reports a negative size");

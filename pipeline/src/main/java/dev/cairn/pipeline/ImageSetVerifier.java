@@ -539,7 +539,6 @@ public final class ImageSetVerifier {
                 + " certificate the manifest pins");
     }
 
-    /** The certificate the (signed) manifest records for a role. */
     /**
      * A DDI (the set's disk or an extension) read by {@link dev.cairn.pipeline.disk.DiskInspector} against the
      * verity certificate (the db certificate given, else the manifest's pinned one); every check it makes must hold.
@@ -554,6 +553,7 @@ public final class ImageSetVerifier {
         return r;
     }
 
+    /** The certificate the (signed) manifest records for a role. */
     private X509Certificate pinnedCertificate(String role) throws Exception {
         String b64 = m.path("keys").path(role).path("certificate").asText();
         require(!b64.isEmpty(), "the manifest records no keys." + role + " certificate");

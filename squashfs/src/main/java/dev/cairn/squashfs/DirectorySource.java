@@ -240,16 +240,7 @@ public final class DirectorySource {
                 return null;
             }
             if (o instanceof Failure f) {
-                if (f.cause() instanceof IOException io) {
-                    throw io;
-                }
-                if (f.cause() instanceof RuntimeException re) {
-                    throw re;
-                }
-                if (f.cause() instanceof Error err) {
-                    throw err;
-                }
-                throw new IOException(f.cause());
+                throw dev.cairn.io.Futures.unwrap(f.cause());
             }
             return (Entry) o;
         }

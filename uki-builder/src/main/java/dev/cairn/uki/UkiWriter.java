@@ -60,34 +60,27 @@ public final class UkiWriter {
         out.position(0);
         writeAll(out, headers);
         written.accept(headers.length);
-        if (writeBehind) {
-            // large: this thread reads and hashes, a second one sums and writes (see WriteBehind)
-            long[] pos = {headers.length};
-            try (WriteBehind behind = new WriteBehind(out, sum)) {
-                for (UkiLayout.PlannedSection s : plan.sections()) {
-                    if (s.header().pointerToRawData() != pos[0]) {
-                        throw new IllegalStateException("plan is not contiguous at section " + s.header().name());
-                    }
-                    s.data().writeTo((b, off, len) -> {
-                        md.update(b, off, len);
-                        behind.accept(b, off, len);
-                        pos[0] += len;
-                        written.accept(len);
-                    });
-                }
-                behind.finish();
-            }
-        } else {
+        // large: this thread reads and hashes, a second one sums and writes (see WriteBehind); a null resource is skipped
+        long[] pos = {headers.length};
+        try (WriteBehind behind = writeBehind ? new WriteBehind(out, sum) : null) {
             for (UkiLayout.PlannedSection s : plan.sections()) {
-                if (s.header().pointerToRawData() != sum.length()) {
+                if (s.header().pointerToRawData() != pos[0]) {
                     throw new IllegalStateException("plan is not contiguous at section " + s.header().name());
                 }
                 s.data().writeTo((b, off, len) -> {
                     md.update(b, off, len);
-                    sum.update(b, off, len);
-                    writeAll(out, ByteBuffer.wrap(b, off, len));
+                    if (behind != null) {
+                        behind.accept(b, off, len);
+                    } else {
+                        sum.update(b, off, len);
+                        writeAll(out, ByteBuffer.wrap(b, off, len));
+                    }
+                    pos[0] += len;
                     written.accept(len);
                 });
+            }
+            if (behind != null) {
+                behind.finish();
             }
         }
         if (sum.length() != plan.size()) {

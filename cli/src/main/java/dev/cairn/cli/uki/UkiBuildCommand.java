@@ -117,7 +117,7 @@ public final class UkiBuildCommand implements Callable<Integer> {
             return build(km, pending, err);
         } catch (IOException | RuntimeException e) {
             if (pending != null) {
-                pending.rethrowFailure(); // a bad key is reported first, as when it loaded before anything else
+                pending.get(); // throws a bad key's failure: reported first, as when the key loaded before anything else
             }
             throw e;
         }

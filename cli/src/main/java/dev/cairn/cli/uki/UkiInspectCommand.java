@@ -96,7 +96,6 @@ public final class UkiInspectCommand implements Callable<Integer> {
             JsonOption.print(out, m);
             return 0;
         }
-        // (no lambdas on this path: each costs a fresh JVM ~0.6 ms to link, bench/startup.sh)
         String stubText = stub.isPresent() ? ", systemd-stub " + stub.get().version() + " (" + stub.get().rule().label() + ")" : "";
         out.println(file + ": PE " + (img.optional().isPe32Plus() ? "32+" : "32") + ", " + img.coff().machineName() + ", "
                 + img.fileSize() + " bytes" + stubText);
@@ -105,20 +104,7 @@ public final class UkiInspectCommand implements Callable<Integer> {
             if (s.containsKey("text")) {
                 String text = ((String) s.get("text")).stripTrailing();
                 out.println("  text:");
-                // String.lines()'s line breaks (\n, \r, \r\n), without its stream
-                int start = 0;
-                for (int i = 0; i <= text.length(); i++) {
-                    char c = i < text.length() ? text.charAt(i) : '\n';
-                    if (c == '\n' || c == '\r') {
-                        if (i < text.length() || start < i) {
-                            out.println("    " + text.substring(start, i));
-                        }
-                        if (c == '\r' && i + 1 < text.length() && text.charAt(i + 1) == '\n') {
-                            i++;
-                        }
-                        start = i + 1;
-                    }
-                }
+                text.lines().forEach(l -> out.println("    " + l));
             }
         }
         if (!profiles.isEmpty()) {

@@ -19,8 +19,8 @@ import java.util.Map;
  * @param fields its assignments in file order, values unquoted
  */
 public record OsRelease(String path, Map<String, String> fields) {
-    /** os-release(5) search order. */
-    static final String[] PATHS = {"etc/os-release", "usr/lib/os-release"};
+    /** os-release(5) search order (also the files an extension image must not carry). */
+    static final java.util.List<String> PATHS = java.util.List.of("etc/os-release", "usr/lib/os-release");
     /** An os-release file is a few hundred bytes; more is not one. */
     static final int MAX_BYTES = 64 * 1024;
     /** Symlinks followed before giving up (Debian's /etc/os-release is one, to ../usr/lib/os-release). */

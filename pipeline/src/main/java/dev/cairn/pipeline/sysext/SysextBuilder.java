@@ -200,8 +200,6 @@ public final class SysextBuilder {
         return new Written(result, sha256(file), warnings);
     }
 
-    /** The os-release files systemd reads (an extension must not have them). */
-    static final List<String> OS_RELEASE = List.of("etc/os-release", "usr/lib/os-release");
     /** Where extension-release files live, for both kinds. */
     static final List<String> RELEASE_DIRECTORIES = Arrays.stream(ExtensionRelease.Kind.values())
             .map(ExtensionRelease.Kind::directory).toList();
@@ -215,7 +213,7 @@ public final class SysextBuilder {
         ExtensionRelease rel = r.release();
         List<String> warnings = new ArrayList<>();
         try (SquashfsImage img = SquashfsImage.open(file)) {
-            for (String p : OS_RELEASE) {
+            for (String p : OsRelease.PATHS) { // the os-release files systemd reads: an extension must not have them
                 if (find(img, p) != null) {
                     throw refused(r, p + " is there: an extension image must not carry an os-release file (systemd would take it"
                             + " for an operating system image, not an extension)");

@@ -49,13 +49,4 @@ public final class PendingKey {
             }
         }
     }
-
-    /**
-     * Throws the load's failure, if it failed (waiting for it to end): a command that failed
-     * elsewhere meanwhile reports a bad key first, as it did when the key was loaded before
-     * anything else.
-     */
-    public void rethrowFailure() throws IOException {
-        get();
-    }
 }
