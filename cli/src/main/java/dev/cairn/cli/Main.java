@@ -265,6 +265,20 @@ public final class Main extends CommandGroup {
         return cl;
     }
 
+    /**
+     * Sets up the stand-in command line of {@link FastPath} as {@link #configure} sets up picocli's
+     * ({@code --stacktrace} off until {@link #requestStacktrace}), and returns its exception handler.
+     */
+    static ExceptionMapper configureFast(CommandLine cl, PrintWriter out, PrintWriter err, int argumentOffset) {
+        configure(cl, out, err, argumentOffset);
+        return (ExceptionMapper) cl.getExecutionExceptionHandler();
+    }
+
+    /** What {@code --stacktrace} does on the fast path. */
+    static void requestStacktrace() {
+        STACKTRACE.get()[0] = true;
+    }
+
     /** Types picocli registers no built-in converter for (a regular expression over class names). */
     static final String EXCLUDED_CONVERTERS = "java\\.(time|sql)\\..*";
 
@@ -292,6 +306,10 @@ public final class Main extends CommandGroup {
                     out.println(line);
                 }
                 return 0;
+            }
+            Integer fast = FastPath.run(out, err, args);
+            if (fast != null) {
+                return fast;
             }
             Leaf leaf = leaf(args);
             if (leaf != null) {
