@@ -142,7 +142,7 @@ public final class AtomicOutput implements AutoCloseable {
      */
     private static Path tempBeside(Path abs, String perms, List<Path> createdDirs) throws IOException {
         Path dir = abs.getParent();
-        Path temp = Files.createTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
+        Path temp = newTempFile(dir, "." + abs.getFileName() + ".", ".tmp");
         // registered before anything is written to it: a Ctrl-C from here on removes it
         PENDING.add(temp);
         try {
@@ -189,9 +189,58 @@ public final class AtomicOutput implements AutoCloseable {
      * place or deletes it): until {@link #settled} is called, a JVM shutdown (Ctrl-C) deletes it.
      */
     public static Path createTempFile(Path dir, String prefix, String suffix) throws IOException {
-        Path temp = Files.createTempFile(dir, prefix, suffix).toAbsolutePath();
+        Path temp = newTempFile(dir, prefix, suffix).toAbsolutePath();
         PENDING.add(temp);
         return temp;
+    }
+
+    /** Seeds the temporary names once per process (from the kernel's generator, see {@link #newTempFile}). */
+    private static final class TempNames {
+        static final java.util.SplittableRandom RANDOM = new java.util.SplittableRandom(seed());
+
+        private static long seed() {
+            byte[] b = Randomness.bytes(8);
+            long s = 0;
+            for (byte x : b) {
+                s = s << 8 | (x & 0xff);
+            }
+            return s;
+        }
+    }
+
+    /**
+     * What {@link Files#createTempFile(Path, String, String)} does (a new file only its owner may
+     * read and write, created exclusively under a name no one else has taken), with a random part
+     * of its own: the JDK's comes from a SecureRandom, which sets up the JCA's providers (some 10 ms
+     * of a short command). A name that is unpredictable only protects against others taking it
+     * first: the exclusive creation is what keeps a planted file or link out.
+     */
+    private static Path newTempFile(Path dir, String prefix, String suffix) throws IOException {
+        java.nio.file.attribute.FileAttribute<?> ownerOnly;
+        try {
+            ownerOnly = java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                    java.util.EnumSet.of(java.nio.file.attribute.PosixFilePermission.OWNER_READ,
+                            java.nio.file.attribute.PosixFilePermission.OWNER_WRITE));
+        } catch (UnsupportedOperationException e) {
+            return Files.createTempFile(dir, prefix, suffix);
+        }
+        Path base = dir == null ? Path.of(System.getProperty("java.io.tmpdir")) : dir;
+        for (int attempt = 0; ; attempt++) {
+            long r;
+            synchronized (TempNames.RANDOM) {
+                r = TempNames.RANDOM.nextLong();
+            }
+            Path candidate = base.resolve(prefix + Long.toUnsignedString(r) + suffix);
+            try {
+                return Files.createFile(candidate, ownerOnly);
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                if (attempt >= 100) {
+                    throw e;
+                }
+            } catch (UnsupportedOperationException e) {
+                return Files.createTempFile(dir, prefix, suffix); // a file system without POSIX permissions
+            }
+        }
     }
 
     /**

@@ -1,14 +1,11 @@
 package dev.cairn.cli;
 
 import java.io.File;
-import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintWriter;
 import java.lang.reflect.Constructor;
 import java.lang.reflect.Field;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -23,7 +20,7 @@ import picocli.CommandLine;
 /**
  * Runs an ordinary command line of a leaf command without building picocli's model of it: the
  * options, parameters and mixins come from the table {@link FastPathModel} writes at build time
- * from picocli's own model ({@code dev/cairn/cli/fastpath.txt}), and are set on a new instance of
+ * from picocli's own model (the generated class {@code FastPathTable}), and are set on a new instance of
  * the command as picocli would set them. Picocli's model of one command costs 35-55 ms of a run
  * that takes 110-150 ms in all (reading the annotations, and the proxy classes a JDK 17 makes for
  * each annotation type, which its class-data sharing cannot keep); this costs about 3 ms.
@@ -41,8 +38,6 @@ import picocli.CommandLine;
  * picocli's model or parse result are left out of the table ({@link FastPathModel#EXCLUDED}).
  */
 final class FastPath {
-    static final String TABLE = "fastpath.txt";
-
     private FastPath() {
     }
 
@@ -147,6 +142,12 @@ final class FastPath {
         if (args.length == 0 || args[0].startsWith("-")) {
             return null;
         }
+        // the stand-in command line from the start: if the table does not take these arguments, it
+        // is a thread that made a CommandLine for nothing while picocli makes its own
+        StandIn standIn = new StandIn();
+        Thread maker = new Thread(standIn, "cairn-spec");
+        maker.setDaemon(true);
+        maker.start();
         String table = table();
         if (table == null) {
             return null;
@@ -174,11 +175,11 @@ final class FastPath {
         }
         try {
             Object command = instantiate(entry.className());
-            CommandLine.Model.CommandSpec spec = CommandLine.Model.CommandSpec.create();
-            spec.name("cairn ".concat(entry.path()));
-            CommandLine cl = new CommandLine(spec);
+            // the spec first, as picocli injects it before parsing: setters use it for their errors
+            CommandLine cl = standIn.get(maker);
+            cl.getCommandSpec().name("cairn ".concat(entry.path()));
             if (!entry.specField().isEmpty()) {
-                field(command.getClass(), entry.specField()).set(command, spec);
+                field(command.getClass(), entry.specField()).set(command, cl.getCommandSpec());
             }
             for (String[] mixin : entry.mixins()) {
                 Object owner = owner(command, mixin[0]);
@@ -204,6 +205,44 @@ final class FastPath {
             return null; // a setter refused a value, or a default did not convert: picocli says why
         } catch (ReflectiveOperationException e) {
             throw new IllegalStateException("the fast path table does not fit " + entry.className() + " (rebuild cairn): " + e, e);
+        }
+    }
+
+    /**
+     * Makes the stand-in command line on a second thread while the table is read and the command
+     * made and given its options (picocli's CommandLine sets up its converters and usage model:
+     * some 6-10 ms when cold).
+     */
+    private static final class StandIn implements Runnable {
+        private CommandLine made;
+        private RuntimeException failure;
+
+        @Override
+        public void run() {
+            try {
+                made = new CommandLine(CommandLine.Model.CommandSpec.create());
+            } catch (RuntimeException e) {
+                failure = e;
+            }
+        }
+
+        CommandLine get(Thread maker) {
+            boolean interrupted = false;
+            while (true) {
+                try {
+                    maker.join();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+            if (failure != null) {
+                throw new IllegalStateException("cannot set up the command line: " + failure, failure);
+            }
+            return made;
         }
     }
 
@@ -441,12 +480,20 @@ final class FastPath {
         return c.newInstance();
     }
 
-    /** The table's text, or null when this build has none (then picocli handles everything). */
-    private static String table() {
-        try (InputStream in = FastPath.class.getResourceAsStream(TABLE)) {
-            return in == null ? null : new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        } catch (IOException e) {
+    /**
+     * The table's text, or null when this build has none (then picocli handles everything). It is
+     * a generated class rather than a resource: finding a resource first searches the JDK's own
+     * modules (opening its image) and then the jar through a URL connection, some 4 ms.
+     */
+    static String table() {
+        try {
+            Method text = Class.forName(FastPathModel.TABLE_CLASS, true, FastPath.class.getClassLoader()).getDeclaredMethod("text");
+            text.setAccessible(true);
+            return (String) text.invoke(null);
+        } catch (ClassNotFoundException e) {
             return null;
+        } catch (ReflectiveOperationException e) {
+            throw new IllegalStateException("the fast path table is unreadable (rebuild cairn): " + e, e);
         }
     }
 

@@ -8,7 +8,6 @@ import java.lang.reflect.Field;
 import java.lang.reflect.Member;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.IdentityHashMap;
@@ -23,7 +22,7 @@ import picocli.CommandLine.Model.OptionSpec;
 import picocli.CommandLine.Model.PositionalParamSpec;
 
 /**
- * Build-time generator of {@code dev/cairn/cli/fastpath.txt}, the table {@link FastPath} parses
+ * Build-time generator of the class {@code dev.cairn.cli.FastPathTable} that holds the table {@link FastPath} parses
  * ordinary command lines with instead of building picocli's model at run time (reading the
  * annotations of a command and its mixins, and the annotation proxy classes a JDK 17 makes for them,
  * is some 35 ms of every small command; see docs/startup.md). The table is written from picocli's own
@@ -49,7 +48,7 @@ import picocli.CommandLine.Model.PositionalParamSpec;
  * (anything else: a command line that gives it goes to picocli); DEFAULT is {@code -} or
  * {@code =VALUE}; TO is {@code *} for "to the end".
  *
- * <p>Usage: {@code FastPathModel <output-file>}.
+ * <p>Usage: {@code FastPathModel <classes-directory>}.
  */
 public final class FastPathModel {
     /**
@@ -62,10 +61,41 @@ public final class FastPathModel {
     private FastPathModel() {
     }
 
+    /** The class that holds the table (a class, not a resource: see {@link FastPath#table}). */
+    static final String TABLE_CLASS = "dev.cairn.cli.FastPathTable";
+
     public static void main(String[] args) throws IOException {
-        Path out = Path.of(args[0]);
-        Files.createDirectories(out.toAbsolutePath().getParent());
-        Files.writeString(out, describe(), StandardCharsets.UTF_8);
+        Path classes = Path.of(args[0]);
+        Path out = classes.resolve(TABLE_CLASS.replace('.', '/') + ".class");
+        Files.createDirectories(out.getParent());
+        Path tmp = out.resolveSibling(out.getFileName() + ".tmp");
+        Files.write(tmp, tableClass(describe()));
+        Files.move(tmp, out, java.nio.file.StandardCopyOption.REPLACE_EXISTING, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+    }
+
+    /**
+     * {@code final class FastPathTable { static String text() { return "..."; } }}: the text as
+     * string constants (at most 16 000 characters each, well under the class file's 65 535 bytes of
+     * modified UTF-8), joined by {@link String#concat}.
+     */
+    static byte[] tableClass(String text) {
+        org.objectweb.asm.ClassWriter w = new org.objectweb.asm.ClassWriter(org.objectweb.asm.ClassWriter.COMPUTE_MAXS);
+        String internal = TABLE_CLASS.replace('.', '/');
+        w.visit(org.objectweb.asm.Opcodes.V17, org.objectweb.asm.Opcodes.ACC_FINAL | org.objectweb.asm.Opcodes.ACC_SUPER, internal, null,
+                "java/lang/Object", null);
+        org.objectweb.asm.MethodVisitor m = w.visitMethod(org.objectweb.asm.Opcodes.ACC_STATIC, "text", "()Ljava/lang/String;", null, null);
+        m.visitCode();
+        int chunk = 16_000;
+        m.visitLdcInsn(text.substring(0, Math.min(chunk, text.length())));
+        for (int at = chunk; at < text.length(); at += chunk) {
+            m.visitLdcInsn(text.substring(at, Math.min(at + chunk, text.length())));
+            m.visitMethodInsn(org.objectweb.asm.Opcodes.INVOKEVIRTUAL, "java/lang/String", "concat", "(Ljava/lang/String;)Ljava/lang/String;", false);
+        }
+        m.visitInsn(org.objectweb.asm.Opcodes.ARETURN);
+        m.visitMaxs(0, 0);
+        m.visitEnd();
+        w.visitEnd();
+        return w.toByteArray();
     }
 
     /** The table for the full command tree. */

@@ -3,12 +3,10 @@ package dev.cairn.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -28,12 +26,11 @@ import picocli.CommandLine;
  * of its mixins compared; command lines picocli treats specially must not be taken.
  */
 class FastPathTest {
-    /** The table of the build (written by FastPathModel in process-classes). */
-    static String table() throws IOException {
-        try (InputStream in = FastPath.class.getResourceAsStream(FastPath.TABLE)) {
-            assertThat(in).as("fastpath.txt on the class path (mvn process-classes writes it)").isNotNull();
-            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
-        }
+    /** The table of the build (FastPathModel writes its class in process-classes). */
+    static String table() {
+        String text = FastPath.table();
+        assertThat(text).as("FastPathTable on the class path (mvn process-classes writes it)").isNotNull();
+        return text;
     }
 
     /** One table entry: its path and lines. */

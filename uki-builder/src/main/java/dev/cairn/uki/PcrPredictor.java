@@ -1,5 +1,6 @@
 package dev.cairn.uki;
 
+import dev.cairn.io.Sha256;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.ArrayList;
@@ -49,6 +50,14 @@ public final class PcrPredictor {
             return tpmAlg;
         }
 
+        /**
+         * A digest for about {@code bytes} bytes: SHA-256 of a small section without the JCA
+         * ({@link Sha256#forSize}: {@code uki inspect} of a small image sets up no provider).
+         */
+        public MessageDigest newDigest(long bytes) {
+            return this == SHA256 ? Sha256.forSize(bytes) : newDigest();
+        }
+
         public MessageDigest newDigest() {
             try {
                 return MessageDigest.getInstance(jca);
@@ -92,7 +101,7 @@ public final class PcrPredictor {
             throws java.io.IOException {
         MessageDigest[] mds = new MessageDigest[banks.size()];
         for (int i = 0; i < mds.length; i++) {
-            mds[i] = banks.get(i).newDigest();
+            mds[i] = banks.get(i).newDigest(data.size());
         }
         data.writeTo(new SectionData.Sink() {
             @Override

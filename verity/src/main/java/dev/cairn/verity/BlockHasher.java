@@ -13,8 +13,9 @@ final class BlockHasher {
     private final boolean saltFirst;
     private final int digestSize;
 
-    BlockHasher(HashAlgorithm alg, byte[] salt, int hashType) {
-        this.md = alg.newDigest();
+    /** {@code bytesToHash}: about how much this hasher will hash in all (it chooses the digest implementation). */
+    BlockHasher(HashAlgorithm alg, byte[] salt, int hashType, long bytesToHash) {
+        this.md = alg.newDigest(bytesToHash);
         this.salt = salt.clone();
         this.saltFirst = hashType == 1;
         this.digestSize = alg.digestSize();

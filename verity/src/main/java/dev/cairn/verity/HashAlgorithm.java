@@ -1,5 +1,6 @@
 package dev.cairn.verity;
 
+import dev.cairn.io.Sha256;
 import dev.cairn.io.UnsupportedFeatureException;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -32,6 +33,15 @@ public enum HashAlgorithm {
 
     public int digestSize() {
         return digestSize;
+    }
+
+    /**
+     * A fresh digest instance for about {@code bytesToHash} bytes: SHA-256 of a small input is
+     * hashed without the JCA ({@link Sha256#forSize}), which a short command would spend more
+     * time setting up than hashing.
+     */
+    public MessageDigest newDigest(long bytesToHash) {
+        return this == SHA256 ? Sha256.forSize(bytesToHash) : newDigest();
     }
 
     /** A fresh digest instance. */

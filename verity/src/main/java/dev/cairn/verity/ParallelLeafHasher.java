@@ -58,7 +58,7 @@ final class ParallelLeafHasher {
 
     private static WorkerPool.Worker worker(FileChannel data, long dataOffset, long size, long dataBlocks, int dbs, VerityParams p,
                                             int slotSize, int unitBlocks, VerityProgress progress, UnitSink sink) {
-        BlockHasher hasher = new BlockHasher(p.hash(), p.salt(), p.hashType());
+        BlockHasher hasher = new BlockHasher(p.hash(), p.salt(), p.hashType(), dataBlocks * dbs);
         byte[] block = new byte[dbs];
         byte[] slots = new byte[unitBlocks * slotSize];
         int digest = p.hash().digestSize();

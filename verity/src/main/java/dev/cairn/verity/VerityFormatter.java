@@ -111,12 +111,12 @@ public final class VerityFormatter {
             byte[] block = new byte[dbs];
             VeritySuperblock.readFully(data, ByteBuffer.wrap(block), 0);
             progress.advanced(dbs);
-            return new BlockHasher(p.hash(), p.salt(), p.hashType()).hash(block, 0, dbs);
+            return new BlockHasher(p.hash(), p.salt(), p.hashType(), dbs).hash(block, 0, dbs);
         }
         int unit = ParallelLeafHasher.unitBlocks(dbs, g.hashesPerBlock());
         ParallelLeafHasher.run(data, g.dataBlocks(), dbs, p, g.slotSize(), unit, threads, progress,
                 (first, count, slots) -> writeSlots(ch, g, 0, first, count, slots));
-        BlockHasher hasher = new BlockHasher(p.hash(), p.salt(), p.hashType());
+        BlockHasher hasher = new BlockHasher(p.hash(), p.salt(), p.hashType(), g.hashBlocks() * (long) hbs);
         int chunkBlocks = Math.max(1, (1 << 20) / hbs);
         byte[] buf = new byte[chunkBlocks * hbs];
         byte[] slots = new byte[chunkBlocks * g.slotSize()];

@@ -179,7 +179,7 @@ public final class VerityVerifier {
                                 byte[] rootHash, int threads, VerityProgress progress) throws IOException {
         int dbs = p.dataBlockSize();
         int hbs = p.hashBlockSize();
-        BlockHasher hasher = new BlockHasher(p.hash(), p.salt(), p.hashType());
+        BlockHasher hasher = new BlockHasher(p.hash(), p.salt(), p.hashType(), g.dataBlocks() * (long) dbs + g.hashBlocks() * (long) hbs);
         if (g.levels() == 0) {
             byte[] block = new byte[dbs];
             VeritySuperblock.readFully(in, ByteBuffer.wrap(block), dataOffset);

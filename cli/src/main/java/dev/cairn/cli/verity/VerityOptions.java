@@ -8,8 +8,6 @@ import dev.cairn.verity.VerityParams;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.UUID;
@@ -63,7 +61,7 @@ public final class VerityOptions {
     /** Parameters for {@code format}: defaults as veritysetup, random salt/UUID unless given or seeded. */
     VerityParams forFormat() throws FormatException {
         byte[] s = salt != null ? parseSalt(salt) : seed != null ? seeded(SALT_LABEL, seed) : random(32);
-        UUID u = uuid != null ? parseUuid(uuid) : seed != null ? seededUuid(seed) : UUID.randomUUID();
+        UUID u = uuid != null ? parseUuid(uuid) : seed != null ? seededUuid(seed) : dev.cairn.io.Randomness.uuid();
         return build(s, u);
     }
 
@@ -144,13 +142,9 @@ public final class VerityOptions {
 
     /** SHA-256(label ‖ seed): 32 bytes. */
     static byte[] seeded(String label, String seed) {
-        try {
-            MessageDigest md = MessageDigest.getInstance("SHA-256");
-            md.update(label.getBytes(StandardCharsets.UTF_8));
-            return md.digest(seed.getBytes(StandardCharsets.UTF_8));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        MessageDigest md = new dev.cairn.io.Sha256();
+        md.update(label.getBytes(StandardCharsets.UTF_8));
+        return md.digest(seed.getBytes(StandardCharsets.UTF_8));
     }
 
     /** First 16 bytes of SHA-256("cairn verity uuid\0" ‖ seed) with RFC 4122 version 4 / variant bits. */
@@ -168,8 +162,6 @@ public final class VerityOptions {
     }
 
     private static byte[] random(int n) {
-        byte[] b = new byte[n];
-        new SecureRandom().nextBytes(b);
-        return b;
+        return dev.cairn.io.Randomness.bytes(n);
     }
 }
