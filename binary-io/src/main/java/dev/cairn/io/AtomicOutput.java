@@ -428,18 +428,7 @@ public final class AtomicOutput implements AutoCloseable {
 
         void finish() throws IOException {
             stop.countDown();
-            boolean interrupted = false;
-            while (true) {
-                try {
-                    join();
-                    break;
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
+            Futures.joinUninterruptibly(this);
             if (failure != null) {
                 throw new IOException("flushing the output to disk failed: " + failure.getMessage(), failure);
             }

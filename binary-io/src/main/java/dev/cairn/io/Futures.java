@@ -32,4 +32,23 @@ public final class Futures {
         }
         return new IOException(c);
     }
+
+    /**
+     * Waits for {@code t} to end even when interrupted (a thread that must not outlive what it
+     * works on), then restores the interrupt.
+     */
+    public static void joinUninterruptibly(Thread t) {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                t.join();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
 }

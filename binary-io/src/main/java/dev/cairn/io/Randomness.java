@@ -34,7 +34,11 @@ public final class Randomness {
 
     /** A random (version 4) UUID, as {@link UUID#randomUUID} makes it. */
     public static UUID uuid() {
-        byte[] b = bytes(16);
+        return version4(bytes(16));
+    }
+
+    /** The first 16 bytes of {@code b} as a version 4 UUID (RFC 4122 version and variant bits set; {@code b} is changed). */
+    public static UUID version4(byte[] b) {
         b[6] = (byte) ((b[6] & 0x0f) | 0x40);
         b[8] = (byte) ((b[8] & 0x3f) | 0x80);
         long msb = 0;

@@ -227,18 +227,7 @@ final class FastPath {
         }
 
         CommandLine get(Thread maker) {
-            boolean interrupted = false;
-            while (true) {
-                try {
-                    maker.join();
-                    break;
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-            if (interrupted) {
-                Thread.currentThread().interrupt();
-            }
+            dev.cairn.io.Futures.joinUninterruptibly(maker);
             if (failure != null) {
                 throw new IllegalStateException("cannot set up the command line: " + failure, failure);
             }

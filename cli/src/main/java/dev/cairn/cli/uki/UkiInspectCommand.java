@@ -201,14 +201,8 @@ public final class UkiInspectCommand implements Callable<Integer> {
                 Thread.currentThread().interrupt();
                 throw new java.io.InterruptedIOException("interrupted while hashing " + section.name());
             }
-            if (failure instanceof IOException io) {
-                throw io;
-            }
-            if (failure instanceof RuntimeException r) {
-                throw r;
-            }
-            if (failure instanceof Error e) {
-                throw e;
+            if (failure != null) {
+                throw dev.cairn.io.Futures.unwrap(failure);
             }
             return result;
         }

@@ -149,16 +149,7 @@ public final class VerityOptions {
 
     /** First 16 bytes of SHA-256("cairn verity uuid\0" ‖ seed) with RFC 4122 version 4 / variant bits. */
     static UUID seededUuid(String seed) {
-        byte[] h = seeded(UUID_LABEL, seed);
-        h[6] = (byte) ((h[6] & 0x0f) | 0x40);
-        h[8] = (byte) ((h[8] & 0x3f) | 0x80);
-        long msb = 0;
-        long lsb = 0;
-        for (int i = 0; i < 8; i++) {
-            msb = msb << 8 | (h[i] & 0xff);
-            lsb = lsb << 8 | (h[8 + i] & 0xff);
-        }
-        return new UUID(msb, lsb);
+        return dev.cairn.io.Randomness.version4(seeded(UUID_LABEL, seed));
     }
 
     private static byte[] random(int n) {
