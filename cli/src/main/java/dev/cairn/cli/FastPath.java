@@ -156,7 +156,8 @@ final class FastPath {
         int pathLength = 0;
         StringBuilder path = new StringBuilder();
         for (int k = 0; k < args.length && k < 4 && entry == null; k++) {
-            if (args[k].startsWith("-") || args[k].indexOf('\t') >= 0 || args[k].indexOf('\n') >= 0) {
+            // one word each ("verity format" as one argument is no command for picocli)
+            if (args[k].startsWith("-") || args[k].indexOf(' ') >= 0 || args[k].indexOf('\t') >= 0 || args[k].indexOf('\n') >= 0) {
                 return null;
             }
             if (k > 0) {
@@ -259,6 +260,9 @@ final class FastPath {
                 continue;
             }
             if (a.equals("--stacktrace")) {
+                if (p.stacktrace) {
+                    return null; // twice: picocli's error
+                }
                 p.stacktrace = true;
                 continue;
             }

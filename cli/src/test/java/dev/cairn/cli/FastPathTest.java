@@ -266,6 +266,9 @@ class FastPathTest {
         assertThat(FastPath.prepare(new String[] {"help", "verity"})).isNull();
         assertThat(FastPath.prepare(new String[] {"tpm", "policy", "--auth-value"})).isNull();
         assertThat(FastPath.prepare(new String[] {"--version"})).isNull();
+        assertThat(FastPath.prepare(new String[] {"verity format", "a", "b"})).isNull();
+        assertThat(FastPath.prepare(new String[] {"verity", "format", "a", "b"})).isNotNull();
+        assertThat(FastPath.prepare(new String[] {"verity", "format", "a", "b", "--stacktrace", "--stacktrace"})).isNull();
     }
 
     /** A run through the fast path prints and returns what picocli's leaf prints and returns. */
