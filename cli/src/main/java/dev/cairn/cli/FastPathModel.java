@@ -309,17 +309,31 @@ public final class FastPathModel {
             return null;
         }
         if (bound instanceof Method method) {
-            if (method.getParameterCount() != 1) {
-                return null;
+            if (method.getParameterCount() != 1 || setters(method.getDeclaringClass(), method.getName()) != 1) {
+                return null; // FastPath finds a setter by its name: one of that name only
             }
             return owner + method.getName() + "()";
         }
         return owner + m.getName();
     }
 
+    /** How many one-argument methods called {@code name} {@code type} and its superclasses declare. */
+    private static int setters(Class<?> type, String name) {
+        int n = 0;
+        for (Class<?> k = type; k != null && k != Object.class; k = k.getSuperclass()) {
+            for (Method m : k.getDeclaredMethods()) {
+                if (m.getName().equals(name) && m.getParameterCount() == 1) {
+                    n++;
+                }
+            }
+        }
+        return n;
+    }
+
     private static String kind(ArgSpec a) {
-        if (a.converters().length > 0 || a.parameterConsumer() != null
-                || !a.preprocessor().getClass().getName().equals("picocli.CommandLine$NoOpParameterPreprocessor") || a.interactive() || a.hasInitialValue() && a.initialValue() instanceof Map<?, ?>) {
+        boolean plainPreprocessor = a.preprocessor().getClass().getName().equals("picocli.CommandLine$NoOpParameterPreprocessor");
+        if (a.converters().length > 0 || a.parameterConsumer() != null || !plainPreprocessor || a.interactive()
+                || a.hasInitialValue() && a.initialValue() instanceof Map<?, ?>) {
             return "x";
         }
         if (a instanceof OptionSpec o && (o.negatable() || o.fallbackValue() != null && !o.fallbackValue().isEmpty()
