@@ -194,9 +194,13 @@ public final class AtomicOutput implements AutoCloseable {
         return temp;
     }
 
-    /** Seeds the temporary names once per process (from the kernel's generator, see {@link #newTempFile}). */
+    /** The temporary names' generator, seeded once per process from the kernel's (see {@link #newTempFile}), and their permissions. */
     private static final class TempNames {
         static final java.util.SplittableRandom RANDOM = new java.util.SplittableRandom(seed());
+        /** rw------- at creation, as Files.createTempFile makes it (a file system that has no such thing refuses it there). */
+        static final java.nio.file.attribute.FileAttribute<?> OWNER_ONLY = java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                java.util.EnumSet.of(java.nio.file.attribute.PosixFilePermission.OWNER_READ,
+                        java.nio.file.attribute.PosixFilePermission.OWNER_WRITE));
 
         private static long seed() {
             byte[] b = Randomness.bytes(8);
@@ -216,14 +220,6 @@ public final class AtomicOutput implements AutoCloseable {
      * first: the exclusive creation is what keeps a planted file or link out.
      */
     private static Path newTempFile(Path dir, String prefix, String suffix) throws IOException {
-        java.nio.file.attribute.FileAttribute<?> ownerOnly;
-        try {
-            ownerOnly = java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-                    java.util.EnumSet.of(java.nio.file.attribute.PosixFilePermission.OWNER_READ,
-                            java.nio.file.attribute.PosixFilePermission.OWNER_WRITE));
-        } catch (UnsupportedOperationException e) {
-            return Files.createTempFile(dir, prefix, suffix);
-        }
         Path base = dir == null ? Path.of(System.getProperty("java.io.tmpdir")) : dir;
         for (int attempt = 0; ; attempt++) {
             long r;
@@ -232,7 +228,7 @@ public final class AtomicOutput implements AutoCloseable {
             }
             Path candidate = base.resolve(prefix + Long.toUnsignedString(r) + suffix);
             try {
-                return Files.createFile(candidate, ownerOnly);
+                return Files.createFile(candidate, TempNames.OWNER_ONLY);
             } catch (java.nio.file.FileAlreadyExistsException e) {
                 if (attempt >= 100) {
                     throw e;
