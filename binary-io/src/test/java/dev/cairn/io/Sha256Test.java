@@ -88,4 +88,15 @@ class Sha256Test {
         assertThat(Sha256.forSize(-1)).isNotInstanceOf(Sha256.class);
         assertThat(Sha256.forSize(-1).getAlgorithm()).isEqualTo("SHA-256");
     }
+
+    @Test
+    void theWarmUpRunsOnADaemonThreadThatEndsByItself() throws Exception {
+        Sha256.warmJdkDigest();
+        Thread warm = Thread.getAllStackTraces().keySet().stream().filter(t -> t.getName().equals("cairn-sha-warm")).findFirst().orElse(null);
+        if (warm != null) { // else already over
+            assertThat(warm.isDaemon()).isTrue();
+            warm.join(10_000);
+            assertThat(warm.isAlive()).isFalse();
+        }
+    }
 }

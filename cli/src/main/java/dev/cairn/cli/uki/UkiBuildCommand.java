@@ -100,6 +100,9 @@ public final class UkiBuildCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        if (linux != null) {
+            dev.cairn.io.Sha256.warmJdkDigest(); // the kernel and initrds are hashed in a moment
+        }
         PrintWriter err = spec.commandLine().getErr();
         if (pcrPrivateKey != null && pcrPkcs11Key != null) {
             throw new IllegalArgumentException("give the PCR key once: --pcr-private-key or --pcr-pkcs11-key");
