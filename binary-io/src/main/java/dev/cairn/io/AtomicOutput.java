@@ -120,7 +120,11 @@ public final class AtomicOutput implements AutoCloseable {
         for (Path p = abs.getParent(); p != null && !Files.exists(p, LinkOption.NOFOLLOW_LINKS); p = p.getParent()) {
             missing.add(p);
         }
-        Files.createDirectories(abs.getParent());
+        if (!missing.isEmpty()) {
+            // only then: on an existing directory, createDirectories' mkdir fails and it throws and
+            // catches two exceptions (a batch of 500 outputs deoptimized the JIT's code 500 times)
+            Files.createDirectories(abs.getParent());
+        }
         return missing;
     }
 

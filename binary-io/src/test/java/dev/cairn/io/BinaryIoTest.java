@@ -63,6 +63,22 @@ class BinaryIoTest {
     }
 
     @Test
+    void atomicOutputCreatesMissingParentsAndRefusesAFileAsParent(@TempDir Path dir) throws Exception {
+        Path deep = dir.resolve("a/b/out.img");
+        try (AtomicOutput out = AtomicOutput.open(deep)) {
+            out.commit();
+        }
+        assertThat(deep).exists();
+        Path file = Files.writeString(dir.resolve("plain"), "x");
+        assertThatThrownBy(() -> AtomicOutput.open(file.resolve("out.img"))).isInstanceOf(java.io.IOException.class)
+                .hasMessageContaining(file.toString());
+        assertThatThrownBy(() -> AtomicOutput.open(file.resolve("c/out.img"))).isInstanceOf(java.io.IOException.class)
+                .hasMessageContaining(file.toString());
+        assertThat(file).hasContent("x");
+        assertThat(Files.list(dir).map(p -> p.getFileName().toString()).sorted().toList()).containsExactly("a", "plain");
+    }
+
+    @Test
     void atomicOutputClosedWithoutCommitLeavesNothing(@TempDir Path dir) throws Exception {
         Path target = dir.resolve("out.img");
         Files.writeString(target, "old");
