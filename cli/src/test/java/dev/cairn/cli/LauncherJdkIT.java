@@ -172,9 +172,9 @@ class LauncherJdkIT {
     }
 
     /**
-     * The main jar's manifest exports the PKCS#11 wrapper that finds tokens by label (formerly the
-     * launcher's --add-exports): with it, an unknown label is named with the tokens there are;
-     * without it, cairn would ask for the JVM option instead.
+     * Tokens are found by label through JNA on the PKCS#11 module (formerly the JDK's wrapper,
+     * opened by an --add-exports option and then an Add-Exports manifest attribute): an unknown
+     * label is named with the tokens there are, with no JVM option and no warning on either JDK.
      */
     @ParameterizedTest(name = "JDK {0}")
     @ValueSource(ints = {17, 25})
