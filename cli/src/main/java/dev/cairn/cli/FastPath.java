@@ -108,7 +108,28 @@ final class FastPath {
         if (p == null) {
             return null;
         }
-        ExceptionMapper mapper = Main.configureFast(p.commandLine, out, err, p.pathLength);
+        ExceptionMapper mapper = Main.fastMapper(p.pathLength);
+        java.util.function.Supplier<CommandLine> commandLine;
+        if (p.commandLine != null) {
+            Main.configureFast(p.commandLine, out, err, mapper);
+            commandLine = () -> p.commandLine;
+        } else {
+            // a LazySpec command: the stand-in is joined and set up when the command first asks for it
+            commandLine = new java.util.function.Supplier<>() {
+                private CommandLine cl;
+
+                @Override
+                public CommandLine get() {
+                    if (cl == null) {
+                        cl = p.standIn.get(p.maker);
+                        cl.getCommandSpec().name(p.name);
+                        Main.configureFast(cl, out, err, mapper);
+                    }
+                    return cl;
+                }
+            };
+            LazySpec.PENDING.set(commandLine);
+        }
         if (p.stacktrace) {
             Main.requestStacktrace();
         }
@@ -118,22 +139,31 @@ final class FastPath {
         } catch (CommandLine.ParameterException e) {
             return mapper.handleParseException(e, Arrays.copyOfRange(args, p.pathLength, args.length));
         } catch (Exception e) {
-            return mapper.handleExecutionException(e, p.commandLine, null);
+            return mapper.handleExecutionException(e, commandLine.get(), null);
+        } finally {
+            LazySpec.PENDING.remove();
         }
     }
 
     /** A command made and given its options, ready to run. */
     static final class Prepared {
         final Object command;
+        /** Null for a {@link LazySpec} command: then {@link #standIn} is still being made by {@link #maker}. */
         final CommandLine commandLine;
         final int pathLength;
         final boolean stacktrace;
+        final StandIn standIn;
+        final Thread maker;
+        final String name;
 
-        Prepared(Object command, CommandLine commandLine, int pathLength, boolean stacktrace) {
+        Prepared(Object command, CommandLine commandLine, int pathLength, boolean stacktrace, StandIn standIn, Thread maker, String name) {
             this.command = command;
             this.commandLine = commandLine;
             this.pathLength = pathLength;
             this.stacktrace = stacktrace;
+            this.standIn = standIn;
+            this.maker = maker;
+            this.name = name;
         }
     }
 
@@ -176,11 +206,16 @@ final class FastPath {
         }
         try {
             Object command = instantiate(entry.className());
+            String name = "cairn ".concat(entry.path());
             // the spec first, as picocli injects it before parsing: setters use it for their errors
-            CommandLine cl = standIn.get(maker);
-            cl.getCommandSpec().name("cairn ".concat(entry.path()));
-            if (!entry.specField().isEmpty()) {
-                field(command.getClass(), entry.specField()).set(command, cl.getCommandSpec());
+            // (a LazySpec command has none that do, and asks for its spec when it needs it)
+            CommandLine cl = null;
+            if (!(command instanceof LazySpec)) {
+                cl = standIn.get(maker);
+                cl.getCommandSpec().name(name);
+                if (!entry.specField().isEmpty()) {
+                    field(command.getClass(), entry.specField()).set(command, cl.getCommandSpec());
+                }
             }
             for (String[] mixin : entry.mixins()) {
                 Object owner = owner(command, mixin[0]);
@@ -201,7 +236,7 @@ final class FastPath {
             for (Map.Entry<Arg, Object> v : parsed.values.entrySet()) {
                 set(command, v.getKey(), v.getValue());
             }
-            return new Prepared(command, cl, pathLength, parsed.stacktrace);
+            return new Prepared(command, cl, pathLength, parsed.stacktrace, standIn, maker, name);
         } catch (CommandLine.ParameterException | IllegalArgumentException e) {
             return null; // a setter refused a value, or a default did not convert: picocli says why
         } catch (ReflectiveOperationException e) {

@@ -250,10 +250,23 @@ public final class Main extends CommandGroup {
     }
 
     private static CommandLine configure(CommandLine cl, PrintWriter out, PrintWriter err, int argumentOffset) {
-        versionEverywhere(cl, new Version());
+        configureFast(cl, out, err, fastMapper(argumentOffset));
+        return cl;
+    }
+
+    /**
+     * The exception handler of a command run on this thread ({@code --stacktrace} off until
+     * {@link #requestStacktrace}), for {@link #configureFast}.
+     */
+    static ExceptionMapper fastMapper(int argumentOffset) {
         boolean[] trace = STACKTRACE.get();
         trace[0] = false;
-        ExceptionMapper mapper = new ExceptionMapper(trace, argumentOffset);
+        return new ExceptionMapper(trace, argumentOffset);
+    }
+
+    /** Sets up a command line (picocli's, or the stand-in of {@link FastPath}), on any thread, with {@code mapper}. */
+    static void configureFast(CommandLine cl, PrintWriter out, PrintWriter err, ExceptionMapper mapper) {
+        versionEverywhere(cl, new Version());
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler(mapper);
@@ -262,16 +275,6 @@ public final class Main extends CommandGroup {
         cl.setUsageHelpAutoWidth(false);
         // "@FILE" is a value (ukify's --cmdline @file), never a picocli argument file.
         cl.setExpandAtFiles(false);
-        return cl;
-    }
-
-    /**
-     * Sets up the stand-in command line of {@link FastPath} as {@link #configure} sets up picocli's
-     * ({@code --stacktrace} off until {@link #requestStacktrace}), and returns its exception handler.
-     */
-    static ExceptionMapper configureFast(CommandLine cl, PrintWriter out, PrintWriter err, int argumentOffset) {
-        configure(cl, out, err, argumentOffset);
-        return (ExceptionMapper) cl.getExecutionExceptionHandler();
     }
 
     /** What {@code --stacktrace} does on the fast path. */

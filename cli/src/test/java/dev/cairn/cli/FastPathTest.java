@@ -1,6 +1,7 @@
 package dev.cairn.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -93,6 +94,54 @@ class FastPathTest {
                 assertThat(text).as("%s (%s) uses %s", f[1], source, forbidden).doesNotContain(forbidden);
             }
         }
+    }
+
+    /**
+     * A {@link LazySpec} command starts before its spec exists on the fast path: its source reads
+     * the spec only through {@code LazySpec.of(spec)}, and it has no option setter that could
+     * use it while its options are set.
+     */
+    @Test
+    void lazySpecCommandsReadTheirSpecOnlyThroughLazySpecOf() throws Exception {
+        int lazy = 0;
+        for (String line : table().split("\n")) {
+            String[] f = line.split("\t");
+            if (!f[0].equals("cmd") || !LazySpec.class.isAssignableFrom(Class.forName(f[2]))) {
+                continue;
+            }
+            lazy++;
+            String outer = f[2].replaceAll("\\$.*", "");
+            String text = Files.readString(Path.of("src/main/java", outer.replace('.', '/') + ".java"));
+            String rest = text.replace("LazySpec.of(spec)", "").replaceAll("@Spec\\s+CommandLine\\.Model\\.CommandSpec spec;", "");
+            assertThat(rest).as("%s reads its spec only through LazySpec.of(spec)", f[1]).doesNotContainPattern("\\bspec\\b");
+            for (java.lang.reflect.Method m : Class.forName(f[2]).getDeclaredMethods()) {
+                assertThat(m.isAnnotationPresent(CommandLine.Option.class) || m.isAnnotationPresent(CommandLine.Parameters.class))
+                        .as("%s has the option setter %s", f[1], m.getName()).isFalse();
+            }
+        }
+        assertThat(lazy).as("commands in the table that are LazySpec").isPositive();
+    }
+
+    /** A LazySpec command run by the fast path: it prints through the stand-in it asked for, and its errors are reported as picocli's would be. */
+    @Test
+    void aLazySpecCommandPrintsAndFailsThroughItsLateCommandLine(@org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        java.io.StringWriter out = new java.io.StringWriter();
+        java.io.StringWriter err = new java.io.StringWriter();
+        Path missing = dir.resolve("missing.efi");
+        Integer code = FastPath.run(new java.io.PrintWriter(out, true), new java.io.PrintWriter(err, true),
+                new String[] {"uki", "inspect", missing.toString()});
+        assertThat(code).isNotNull().isNotZero();
+        assertThat(err.toString()).contains("missing.efi");
+        assertThat(LazySpec.PENDING.get()).isNull();
+        Path pe = Files.write(dir.resolve("stub.efi"), dev.cairn.testing.TinyPe.stub(UkiCommandTest.SBAT, "257.1"));
+        out.getBuffer().setLength(0);
+        err.getBuffer().setLength(0);
+        code = FastPath.run(new java.io.PrintWriter(out, true), new java.io.PrintWriter(err, true),
+                new String[] {"uki", "inspect", "--json", pe.toString()});
+        assertThat(code).as(err.toString()).isZero();
+        assertThat(out.toString()).contains("\"sections\"");
+        assertThat(LazySpec.PENDING.get()).isNull();
+        assertThatThrownBy(() -> LazySpec.of(null)).isInstanceOf(IllegalStateException.class);
     }
 
     /** A value picocli and the fast path both convert, different for each use. */
@@ -207,7 +256,12 @@ class FastPathTest {
             assertThat(fast.command.getClass()).isEqualTo(viaPicocli.getClass());
             compare(fast.command, viaPicocli, "", new IdentityHashMap<>(), String.join(" ", line));
             assertThat(fast.stacktrace).isEqualTo(line.contains("--stacktrace"));
-            assertThat(fast.commandLine.getCommandSpec().qualifiedName()).isEqualTo("cairn " + c.path());
+            if (fast.command instanceof LazySpec) {
+                assertThat(fast.commandLine).as("a LazySpec command gets its command line when it asks").isNull();
+                assertThat(fast.name).isEqualTo("cairn " + c.path());
+            } else {
+                assertThat(fast.commandLine.getCommandSpec().qualifiedName()).isEqualTo("cairn " + c.path());
+            }
         }
     }
 

@@ -3,6 +3,7 @@ package dev.cairn.cli.uki;
 import dev.cairn.pipeline.uki.PeSigning;
 
 import dev.cairn.cli.JsonOption;
+import dev.cairn.cli.LazySpec;
 import dev.cairn.uki.PcrPredictor;
 import dev.cairn.uki.StubInfo;
 import dev.cairn.uki.UkiFile;
@@ -31,7 +32,7 @@ import picocli.CommandLine.Spec;
         description = {"Show a UKI's (or any PE image's) sections, stub and signatures.",
                 "Each section with size and sha256, text sections' content, the stub's systemd version and PCR 11 rule,",
                 "and the Authenticode signatures with whether each covers the image."})
-public final class UkiInspectCommand implements Callable<Integer> {
+public final class UkiInspectCommand implements Callable<Integer>, LazySpec {
     @Spec
     CommandLine.Model.CommandSpec spec;
     @Parameters(index = "0", paramLabel = "FILE", description = "The UKI or PE image.")
@@ -43,9 +44,16 @@ public final class UkiInspectCommand implements Callable<Integer> {
     public Integer call() throws IOException {
         UkiFile f = UkiFile.open(file);
         PeImage img = f.image();
-        Optional<StubInfo> stub = f.stub();
+        // the largest section is hashed on a second thread while this one identifies the stub and hashes the rest
+        List<Optional<StubInfo>> stubs = new ArrayList<>(1);
+        String[] sha256 = sectionSha256(f, img.sections(), new Meanwhile() { // not a lambda: linking one costs a fresh JVM 1-2 ms
+            @Override
+            public void run() throws IOException {
+                stubs.add(f.stub());
+            }
+        });
+        Optional<StubInfo> stub = stubs.get(0);
         List<Map<String, Object>> sections = new ArrayList<>();
-        String[] sha256 = sectionSha256(f, img.sections());
         int index = 0;
         for (SectionHeader s : img.sections()) {
             Map<String, Object> m = new LinkedHashMap<>();
@@ -82,7 +90,7 @@ public final class UkiInspectCommand implements Callable<Integer> {
             m.put("sections", p.sections().stream().map(i -> img.sections().get(i).name()).toList());
             profileList.add(m);
         }
-        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter out = LazySpec.of(spec).commandLine().getOut();
         if (json.enabled()) {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("file", file.toString());
@@ -112,7 +120,11 @@ public final class UkiInspectCommand implements Callable<Integer> {
             if (s.containsKey("text")) {
                 String text = ((String) s.get("text")).stripTrailing();
                 out.println("  text:");
-                text.lines().forEach(l -> out.println("    " + l));
+                // as String.lines(), without setting up java.util.stream for it
+                for (String l : text.isEmpty() ? new String[0] : text.split("\\R")) {
+                    out.print("    ");
+                    out.println(l);
+                }
             }
         }
         if (!profiles.isEmpty()) {
@@ -139,7 +151,7 @@ public final class UkiInspectCommand implements Callable<Integer> {
      * hashes the others: in a fresh JVM the hashing runs interpreted at first, and on an image of a
      * few hundred kilobytes it is a fifth of the command.
      */
-    static String[] sectionSha256(UkiFile f, List<SectionHeader> sections) throws IOException {
+    static String[] sectionSha256(UkiFile f, List<SectionHeader> sections, Meanwhile meanwhile) throws IOException {
         String[] out = new String[sections.size()];
         int largest = -1;
         long max = 0;
@@ -157,6 +169,7 @@ public final class UkiInspectCommand implements Callable<Integer> {
             thread.setDaemon(true);
             thread.start();
         }
+        meanwhile.run();
         for (int i = 0; i < sections.size(); i++) {
             if (helper == null || i != largest) {
                 out[i] = sha256(f, sections.get(i));
@@ -166,6 +179,12 @@ public final class UkiInspectCommand implements Callable<Integer> {
             out[largest] = helper.result(thread);
         }
         return out;
+    }
+
+    /** Work for this thread while the second one hashes. */
+    @FunctionalInterface
+    interface Meanwhile {
+        void run() throws IOException;
     }
 
     private static String sha256(UkiFile f, SectionHeader s) throws IOException {
