@@ -132,6 +132,8 @@ public record Pkcs11KeySource(Path module, String tokenLabel, Long slot, String 
         List<String> labels;
         try (Pkcs11Calls p11 = Pkcs11Calls.open(module)) {
             labels = p11.labelsOf(slotId, Pkcs11Calls.CKO_CERTIFICATE, keyId);
+        } catch (SigningException e) {
+            throw new SigningException("cannot look up CKA_ID " + hex + " on " + what + ": " + e.getMessage(), e);
         }
         if (labels.size() != 1) {
             throw new SigningException((labels.isEmpty() ? "no certificate object with CKA_ID " : "several certificates with CKA_ID ")
@@ -148,6 +150,8 @@ public record Pkcs11KeySource(Path module, String tokenLabel, Long slot, String 
     public static Map<Long, String> tokens(Path module) throws SigningException {
         try (Pkcs11Calls p11 = Pkcs11Calls.open(module)) {
             return p11.tokens();
+        } catch (SigningException e) {
+            throw new SigningException("cannot list the tokens of " + module + ": " + e.getMessage(), e);
         }
     }
 
