@@ -59,6 +59,16 @@ public final class CmsSigner {
     }
 
     public static byte[] sign(byte[] content, KeyMaterial km, CmsOptions options) throws SigningException {
+        return sign(content, km, options, null);
+    }
+
+    /**
+     * Like {@link #sign(byte[], KeyMaterial, CmsOptions)}; {@code rawSignature} (nullable) is given
+     * the signature value itself as the key computed it (what the SignerInfo's {@code signature}
+     * holds).
+     */
+    static byte[] sign(byte[] content, KeyMaterial km, CmsOptions options, java.util.function.Consumer<byte[]> rawSignature)
+            throws SigningException {
         try {
             String keyAlg = km.certificate().getPublicKey().getAlgorithm();
             String digest = options.digest().replace("-", "");
@@ -76,7 +86,25 @@ public final class CmsSigner {
             } else if (options.pss()) {
                 csb.setProvider(KeyLoader.bouncyCastle()); // the JDK names PSS differently (RSASSA-PSS + parameters)
             }
-            ContentSigner signer = csb.build(km.key());
+            ContentSigner built = csb.build(km.key());
+            ContentSigner signer = rawSignature == null ? built : new ContentSigner() {
+                @Override
+                public org.bouncycastle.asn1.x509.AlgorithmIdentifier getAlgorithmIdentifier() {
+                    return built.getAlgorithmIdentifier();
+                }
+
+                @Override
+                public java.io.OutputStream getOutputStream() {
+                    return built.getOutputStream();
+                }
+
+                @Override
+                public byte[] getSignature() {
+                    byte[] value = built.getSignature();
+                    rawSignature.accept(value.clone());
+                    return value;
+                }
+            };
             JcaSignerInfoGeneratorBuilder sib = new JcaSignerInfoGeneratorBuilder(new JcaDigestCalculatorProviderBuilder().build(),
                     OPENSSL_NAMES);
             if (options.signedAttributes()) {

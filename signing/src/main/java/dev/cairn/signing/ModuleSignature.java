@@ -60,10 +60,11 @@ public final class ModuleSignature {
      * key the PKCS#7 of one module differs from another's only in the PKCS#1 v1.5 signature
      * itself, which is as long as the modulus and ends the DER (a detached SignedData without
      * certificates, signed or unsigned attributes). So the first module goes through Bouncy
-     * Castle's CMS generator, and if that DER ends with the signature the JCA computes for the
-     * same module, the rest are signed by the JCA alone (one pass of the digest over the module
-     * instead of two, no ASN.1 built) and their signatures put in place of the first one's. Any
-     * other key (EC) or a DER of another shape: every module goes through {@link #sign}.
+     * Castle's CMS generator, and if that DER ends with the signature value it was made with (a
+     * JCA signature of the key's provider and the same algorithm), the rest are signed by the JCA
+     * alone (one pass of the digest over the module instead of two, no ASN.1 built) and their
+     * signatures put in place of the first one's. Any other key (EC) or a DER of another shape:
+     * every module goes through {@link #sign}.
      * Thread-safe: a batch signs on several threads.
      */
     public static final class Signer {
@@ -105,17 +106,20 @@ public final class ModuleSignature {
                     return appended(module, der);
                 }
             }
-            byte[] der = CmsSigner.sign(module, km, options(digest));
+            byte[][] raw = new byte[1][];
+            byte[] der = CmsSigner.sign(module, km, options(digest), value -> raw[0] = value);
             if (t == null && templatable) {
-                learn(module, der);
+                learn(der, raw[0]);
             }
             return appended(module, der);
         }
 
-        /** Takes {@code der} as the template if it ends with the JCA's signature of {@code module}. */
-        private void learn(byte[] module, byte[] der) throws SigningException {
-            byte[] raw = rawSignature(module);
-            boolean fits = raw.length == signatureLength && der.length > raw.length
+        /**
+         * Takes {@code der} as the template if it ends with {@code raw}, the signature value it was
+         * made with (one RSA operation for the first module, not a second one to compare with).
+         */
+        private void learn(byte[] der, byte[] raw) {
+            boolean fits = raw != null && raw.length == signatureLength && der.length > raw.length
                     && java.util.Arrays.equals(der, der.length - raw.length, der.length, raw, 0, raw.length);
             if (fits) {
                 template = der.clone();
