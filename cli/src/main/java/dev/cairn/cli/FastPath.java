@@ -109,26 +109,12 @@ final class FastPath {
             return null;
         }
         ExceptionMapper mapper = Main.fastMapper(p.pathLength);
-        java.util.function.Supplier<CommandLine> commandLine;
+        LateCommandLine late = null;
         if (p.commandLine != null) {
             Main.configureFast(p.commandLine, out, err, mapper);
-            commandLine = () -> p.commandLine;
         } else {
-            // a LazySpec command: the stand-in is joined and set up when the command first asks for it
-            commandLine = new java.util.function.Supplier<>() {
-                private CommandLine cl;
-
-                @Override
-                public CommandLine get() {
-                    if (cl == null) {
-                        cl = p.standIn.get(p.maker);
-                        cl.getCommandSpec().name(p.name);
-                        Main.configureFast(cl, out, err, mapper);
-                    }
-                    return cl;
-                }
-            };
-            LazySpec.PENDING.set(commandLine);
+            late = new LateCommandLine(p, out, err, mapper);
+            LazySpec.PENDING.set(late);
         }
         if (p.stacktrace) {
             Main.requestStacktrace();
@@ -139,9 +125,39 @@ final class FastPath {
         } catch (CommandLine.ParameterException e) {
             return mapper.handleParseException(e, Arrays.copyOfRange(args, p.pathLength, args.length));
         } catch (Exception e) {
-            return mapper.handleExecutionException(e, commandLine.get(), null);
+            return mapper.handleExecutionException(e, late == null ? p.commandLine : late.get(), null);
         } finally {
             LazySpec.PENDING.remove();
+        }
+    }
+
+    /**
+     * The stand-in of a {@link LazySpec} command, joined and set up when the command first asks for
+     * it (a class, not a lambda: linking one costs a fresh JVM 1-2 ms, more when it is the first).
+     */
+    private static final class LateCommandLine implements java.util.function.Supplier<CommandLine> {
+        private final Prepared p;
+        private final PrintWriter out;
+        private final PrintWriter err;
+        private final ExceptionMapper mapper;
+        private CommandLine cl;
+
+        LateCommandLine(Prepared p, PrintWriter out, PrintWriter err, ExceptionMapper mapper) {
+            this.p = p;
+            this.out = out;
+            this.err = err;
+            this.mapper = mapper;
+        }
+
+        @Override
+        public CommandLine get() {
+            if (cl == null) {
+                CommandLine made = p.standIn.get(p.maker);
+                made.getCommandSpec().name(p.name);
+                Main.configureFast(made, out, err, mapper);
+                cl = made;
+            }
+            return cl;
         }
     }
 
