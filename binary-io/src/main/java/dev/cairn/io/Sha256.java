@@ -66,16 +66,22 @@ public final class Sha256 extends MessageDigest implements Cloneable {
      * that loop). Returns at once; costs the caller nothing if the digest is never used.
      */
     public static void warmJdkDigest() {
-        Thread t = new Thread(() -> {
+        Thread t = new Thread(new JdkWarmUp(), "cairn-sha-warm");
+        t.setDaemon(true);
+        t.start();
+    }
+
+    /** {@link #warmJdkDigest}'s work (a class, not a lambda: linking one costs the caller's thread in a fresh JVM). */
+    private static final class JdkWarmUp implements Runnable {
+        @Override
+        public void run() {
             MessageDigest md = forSize(-1);
             byte[] chunk = new byte[8 << 10];
             for (int i = 0; i < 8; i++) {
                 md.update(chunk);
             }
             md.digest();
-        }, "cairn-sha-warm");
-        t.setDaemon(true);
-        t.start();
+        }
     }
 
     @Override

@@ -108,10 +108,10 @@ final class FastPath {
         if (p == null) {
             return null;
         }
-        ExceptionMapper mapper = Main.fastMapper(p.pathLength);
+        ExceptionMapper mapper = Main.exceptionMapper(p.pathLength);
         LateCommandLine late = null;
         if (p.commandLine != null) {
-            Main.configureFast(p.commandLine, out, err, mapper);
+            Main.configure(p.commandLine, out, err, mapper);
         } else {
             late = new LateCommandLine(p, out, err, mapper);
             LazySpec.PENDING.set(late);
@@ -152,9 +152,8 @@ final class FastPath {
         @Override
         public CommandLine get() {
             if (cl == null) {
-                CommandLine made = p.standIn.get(p.maker);
-                made.getCommandSpec().name(p.name);
-                Main.configureFast(made, out, err, mapper);
+                CommandLine made = p.standIn.get(p.maker, p.name);
+                Main.configure(made, out, err, mapper);
                 cl = made;
             }
             return cl;
@@ -227,8 +226,7 @@ final class FastPath {
             // (a LazySpec command has none that do, and asks for its spec when it needs it)
             CommandLine cl = null;
             if (!(command instanceof LazySpec)) {
-                cl = standIn.get(maker);
-                cl.getCommandSpec().name(name);
+                cl = standIn.get(maker, name);
                 if (!entry.specField().isEmpty()) {
                     field(command.getClass(), entry.specField()).set(command, cl.getCommandSpec());
                 }
@@ -278,11 +276,13 @@ final class FastPath {
             }
         }
 
-        CommandLine get(Thread maker) {
+        /** The command line, once {@code maker} made it, named {@code name} like the full tree's. */
+        CommandLine get(Thread maker, String name) {
             dev.cairn.io.Futures.joinUninterruptibly(maker);
             if (failure != null) {
                 throw new IllegalStateException("cannot set up the command line: " + failure, failure);
             }
+            made.getCommandSpec().name(name);
             return made;
         }
     }

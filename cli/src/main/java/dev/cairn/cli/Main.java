@@ -250,22 +250,22 @@ public final class Main extends CommandGroup {
     }
 
     private static CommandLine configure(CommandLine cl, PrintWriter out, PrintWriter err, int argumentOffset) {
-        configureFast(cl, out, err, fastMapper(argumentOffset));
+        configure(cl, out, err, exceptionMapper(argumentOffset));
         return cl;
     }
 
     /**
      * The exception handler of a command run on this thread ({@code --stacktrace} off until
-     * {@link #requestStacktrace}), for {@link #configureFast}.
+     * {@link #requestStacktrace}), for {@link #configure(CommandLine, PrintWriter, PrintWriter, ExceptionMapper)}.
      */
-    static ExceptionMapper fastMapper(int argumentOffset) {
+    static ExceptionMapper exceptionMapper(int argumentOffset) {
         boolean[] trace = STACKTRACE.get();
         trace[0] = false;
         return new ExceptionMapper(trace, argumentOffset);
     }
 
     /** Sets up a command line (picocli's, or the stand-in of {@link FastPath}), on any thread, with {@code mapper}. */
-    static void configureFast(CommandLine cl, PrintWriter out, PrintWriter err, ExceptionMapper mapper) {
+    static void configure(CommandLine cl, PrintWriter out, PrintWriter err, ExceptionMapper mapper) {
         versionEverywhere(cl, new Version());
         cl.setOut(out);
         cl.setErr(err);

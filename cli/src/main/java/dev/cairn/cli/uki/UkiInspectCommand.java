@@ -45,14 +45,9 @@ public final class UkiInspectCommand implements Callable<Integer>, LazySpec {
         UkiFile f = UkiFile.open(file);
         PeImage img = f.image();
         // the largest section is hashed on a second thread while this one identifies the stub and hashes the rest
-        List<Optional<StubInfo>> stubs = new ArrayList<>(1);
-        String[] sha256 = sectionSha256(f, img.sections(), new Meanwhile() { // not a lambda: linking one costs a fresh JVM 1-2 ms
-            @Override
-            public void run() throws IOException {
-                stubs.add(f.stub());
-            }
-        });
-        Optional<StubInfo> stub = stubs.get(0);
+        SectionHashes hashes = SectionHashes.start(f, img.sections());
+        Optional<StubInfo> stub = f.stub();
+        String[] sha256 = hashes.all();
         List<Map<String, Object>> sections = new ArrayList<>();
         int index = 0;
         for (SectionHeader s : img.sections()) {
@@ -147,44 +142,59 @@ public final class UkiInspectCommand implements Callable<Integer>, LazySpec {
     }
 
     /**
-     * The SHA-256 of each section (hex), the largest one hashed on a second thread while this one
-     * hashes the others: in a fresh JVM the hashing runs interpreted at first, and on an image of a
-     * few hundred kilobytes it is a fifth of the command.
+     * The SHA-256 of each section (hex), the largest one hashed on a second thread (from
+     * {@link #start}) while the caller does other work and then hashes the others ({@link #all}): in
+     * a fresh JVM the hashing runs interpreted at first, and on an image of a few hundred kilobytes
+     * it is a fifth of the command.
      */
-    static String[] sectionSha256(UkiFile f, List<SectionHeader> sections, Meanwhile meanwhile) throws IOException {
-        String[] out = new String[sections.size()];
-        int largest = -1;
-        long max = 0;
-        for (int i = 0; i < sections.size(); i++) {
-            if (sections.get(i).virtualSize() > max) {
-                max = sections.get(i).virtualSize();
-                largest = i;
-            }
+    static final class SectionHashes {
+        private final UkiFile file;
+        private final List<SectionHeader> sections;
+        private final int largest;
+        private final SectionHasher helper;
+        private final Thread thread;
+
+        private SectionHashes(UkiFile file, List<SectionHeader> sections, int largest, SectionHasher helper, Thread thread) {
+            this.file = file;
+            this.sections = sections;
+            this.largest = largest;
+            this.helper = helper;
+            this.thread = thread;
         }
-        SectionHasher helper = null;
-        Thread thread = null;
-        if (max >= 64 << 10 && Runtime.getRuntime().availableProcessors() > 1) {
-            helper = new SectionHasher(f, sections.get(largest));
-            thread = new Thread(helper, "cairn-hash");
+
+        /** Starts hashing the largest section on a second thread (when it is worth one). */
+        static SectionHashes start(UkiFile f, List<SectionHeader> sections) {
+            int largest = -1;
+            long max = 0;
+            for (int i = 0; i < sections.size(); i++) {
+                if (sections.get(i).virtualSize() > max) {
+                    max = sections.get(i).virtualSize();
+                    largest = i;
+                }
+            }
+            if (max < 64 << 10 || Runtime.getRuntime().availableProcessors() < 2) {
+                return new SectionHashes(f, sections, -1, null, null);
+            }
+            SectionHasher helper = new SectionHasher(f, sections.get(largest));
+            Thread thread = new Thread(helper, "cairn-hash");
             thread.setDaemon(true);
             thread.start();
+            return new SectionHashes(f, sections, largest, helper, thread);
         }
-        meanwhile.run();
-        for (int i = 0; i < sections.size(); i++) {
-            if (helper == null || i != largest) {
-                out[i] = sha256(f, sections.get(i));
-            }
-        }
-        if (helper != null) {
-            out[largest] = helper.result(thread);
-        }
-        return out;
-    }
 
-    /** Work for this thread while the second one hashes. */
-    @FunctionalInterface
-    interface Meanwhile {
-        void run() throws IOException;
+        /** Every section's hash, in order: the others hashed on this thread, then the second thread's joined. */
+        String[] all() throws IOException {
+            String[] out = new String[sections.size()];
+            for (int i = 0; i < sections.size(); i++) {
+                if (i != largest) {
+                    out[i] = sha256(file, sections.get(i));
+                }
+            }
+            if (helper != null) {
+                out[largest] = helper.result(thread);
+            }
+            return out;
+        }
     }
 
     private static String sha256(UkiFile f, SectionHeader s) throws IOException {
