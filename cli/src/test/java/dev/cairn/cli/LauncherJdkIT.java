@@ -2,6 +2,9 @@ package dev.cairn.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.cairn.testing.TestPki;
 import dev.cairn.testing.ToolOracle;
 import java.io.File;
 import java.io.IOException;
@@ -9,6 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
@@ -164,6 +168,58 @@ class LauncherJdkIT {
             assertThat(off.err()).isEmpty();
 
             assertThat(cacheFiles(dir)).containsExactly(files.get(0));
+        } finally {
+            try (Stream<Path> s = Files.walk(dir)) {
+                s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+            }
+        }
+    }
+
+    /**
+     * A batch signing command runs with C2 held to a few JDK methods (the launcher's MaxNodeLimit
+     * compile commands): its --json output is nothing but JSON and its stderr is empty on each JDK,
+     * C2 refuses the methods not listed, and still compiles the Montgomery square, the method through
+     * which BigInteger reaches the CPU intrinsic that does an RSA signature's work.
+     */
+    @ParameterizedTest(name = "JDK {0}")
+    @ValueSource(ints = {17, 25})
+    void aModuleBatchPrintsOnlyItsJsonAndKeepsC2ToTheListedMethods(int feature) throws Exception {
+        Path javaHome = jdk(feature);
+        Path dir = Files.createTempDirectory("cairn-jdk" + feature + "-");
+        try {
+            TestPki.KeyAndCert leaf = TestPki.get().rsaLeaf();
+            leaf.writeKeyPem(dir.resolve("k.pem"));
+            leaf.writeCertPem(dir.resolve("c.pem"));
+            List<String> args = new ArrayList<>(List.of("sign", "module", "--key", "k.pem", "--cert", "c.pem"));
+            java.util.Random random = new java.util.Random(feature);
+            for (int i = 0; i < 30; i++) {
+                byte[] ko = new byte[4096 + 512 * i];
+                random.nextBytes(ko);
+                System.arraycopy(new byte[] {0x7f, 'E', 'L', 'F'}, 0, ko, 0, 4);
+                Files.write(dir.resolve("m" + i + ".ko"), ko);
+                args.add("m" + i + ".ko");
+            }
+            List<String> json = new ArrayList<>(args);
+            json.add(2, "--json");
+            Out batch = cairn(javaHome, dir, Map.of(), json.subList(0, 10).toArray(String[]::new));
+            assertThat(batch.code()).as(batch.err()).isZero();
+            assertThat(batch.err()).as("stderr of a --json batch").isEmpty();
+            JsonNode list = new ObjectMapper().readTree(batch.out());
+            assertThat(list.size()).isEqualTo(3);
+            list.forEach(n -> assertThat(n.get("signed").asBoolean()).as(n.toString()).isTrue());
+
+            for (int i = 0; i < 3; i++) {
+                Files.write(dir.resolve("m" + i + ".ko"), Arrays.copyOf(Files.readAllBytes(dir.resolve("m" + i + ".ko")), 4096 + 512 * i));
+            }
+            Out compiled = cairn(javaHome, dir, Map.of("CAIRN_OPTS", "-XX:+PrintCompilation"), args.toArray(String[]::new));
+            assertThat(compiled.code()).as(compiled.err()).isZero();
+            assertThat(compiled.err()).isEqualTo("cairn: signed 30 of 30 modules\n");
+            List<String> lines = compiled.out().lines().toList();
+            assertThat(lines).as("C2 gives up on the methods not listed").anyMatch(l -> l.contains("COMPILE SKIPPED: cannot parse method"));
+            assertThat(lines).as("and compiles the listed ones")
+                    .anyMatch(l -> l.matches(".*\\s4\\s+java\\.math\\.BigInteger::montgomerySquare .*") && !l.contains("SKIPPED"));
+            assertThat(lines).filteredOn(l -> l.contains("SKIPPED") && (l.contains("::montgomerySquare ")
+                    || l.contains("::montgomeryMultiply ") || l.contains("::implCompressMultiBlock "))).isEmpty();
         } finally {
             try (Stream<Path> s = Files.walk(dir)) {
                 s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
