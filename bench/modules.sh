@@ -4,7 +4,8 @@
 # and certificate, SHA-256, page cache warm, JVM start included). Prints:
 #   sign-file loop: X.XXX s (Y.YY ms a module)
 #   cairn sign module (one call): X.XXX s (Y.YY ms a module)
-#   modules speedup: X.XX (goal >= 3)      (loop time / cairn time, best of RUNS each)
+#   modules speedup: X.XX (goal >= 3)      (loop time / cairn time, best of RUNS each, the two
+#                                           tools alternating run by run)
 #   modules cpu ratio: X.XX                (user+sys of the loop / of cairn, in those best runs:
 #                                           less noisy on a busy machine, blind to cairn's threads)
 # and checks that every module cairn signed is byte-identical to sign-file's (RSA PKCS#1 v1.5 is
@@ -53,27 +54,30 @@ sign_file_loop() {
 cairn_batch() {
   ./cairn sign module "${THREAD_ARGS[@]}" --key "$work/key.pem" --cert "$work/cert.pem" "$work"/cairn/*.ko 2> "$work/cairn.err"
 }
-# best-of-RUNS wall time of a function, in seconds, and the CPU seconds (user+sys) of that run;
-# $1 = name of the result, $2 = directory to refill before each run
-best() {
-  local name="$1" dir="$2" best="" cpu="" t
+# One timed run of a function: refills directory $2 first, then keeps the run's wall time and CPU
+# seconds (user+sys) in ${1}_time and ${1}_cpu when its wall time is the best so far.
+# The tools alternate, run by run: each file a run creates and each one it replaces leaves a
+# recently deleted inode, which ext4 (without a journal) skips over on every later file creation
+# for a minute or more, so whichever tool ran later would pay for the other's runs.
+sf_time="" sf_cpu="" c_time="" c_cpu=""
+timed() {
+  local name="$1" dir="$2" t wall user sys best
   shift 2
-  for _ in $(seq "$RUNS"); do
-    fresh "$dir"
-    TIMEFORMAT='%R %U %S'
-    t=$( { time "$@" > /dev/null; } 2>&1 | tail -n 1)
-    read -r wall user sys <<< "$t"
-    if [ -z "$best" ] || awk -v d="$wall" -v b="$best" 'BEGIN { exit !(d < b) }'; then
-      best=$wall
-      cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.3f", u + s }')
-    fi
-  done
-  printf -v "${name}_time" '%s' "$best"
-  printf -v "${name}_cpu" '%s' "$cpu"
+  fresh "$dir"
+  TIMEFORMAT='%R %U %S'
+  t=$( { time "$@" > /dev/null; } 2>&1 | tail -n 1)
+  read -r wall user sys <<< "$t"
+  best="${name}_time"
+  if [ -z "${!best}" ] || awk -v d="$wall" -v b="${!best}" 'BEGIN { exit !(d < b) }'; then
+    printf -v "${name}_time" '%s' "$wall"
+    printf -v "${name}_cpu" '%s' "$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.3f", u + s }')"
+  fi
 }
 
-best sf "$work/sf" sign_file_loop
-best c "$work/cairn" cairn_batch
+for _ in $(seq "$RUNS"); do
+  timed sf "$work/sf" sign_file_loop
+  timed c "$work/cairn" cairn_batch
+done
 tail -n 1 "$work/cairn.err"
 differ=0
 for m in "$work"/sf/*.ko; do
