@@ -76,6 +76,13 @@ public final class ModuleSignature {
         private volatile byte[] template;
         /** False once the first module showed no template can be used. */
         private volatile boolean templatable;
+        /**
+         * Each signing thread's initialised signature, kept between modules: after {@code sign()} a
+         * JCA Signature is ready for the next message with the same key, and a batch no longer looks up
+         * the provider, builds the padding and checks the key for every module (all in the
+         * interpreter for the first few hundred modules).
+         */
+        private final ThreadLocal<java.security.Signature> signatures = new ThreadLocal<>();
 
         private Signer(KeyMaterial km, String digest) {
             this.km = km;
@@ -129,14 +136,23 @@ public final class ModuleSignature {
         }
 
         private byte[] rawSignature(byte[] module) throws SigningException {
+            java.security.Signature s = signatures.get();
             try {
-                java.security.Signature s = km.provider() != null
-                        ? java.security.Signature.getInstance(jcaAlgorithm, km.provider())
-                        : java.security.Signature.getInstance(jcaAlgorithm);
-                s.initSign(km.key());
+                if (s == null) {
+                    s = km.provider() != null
+                            ? java.security.Signature.getInstance(jcaAlgorithm, km.provider())
+                            : java.security.Signature.getInstance(jcaAlgorithm);
+                    s.initSign(km.key());
+                }
                 s.update(module);
-                return s.sign();
-            } catch (java.security.GeneralSecurityException e) {
+                byte[] value = s.sign(); // and ready for the next module, with the same key
+                signatures.set(s);
+                return value;
+            } catch (java.security.GeneralSecurityException | RuntimeException e) {
+                signatures.remove(); // a fresh one for the next module: this one's state is unknown
+                if (e instanceof RuntimeException r) {
+                    throw r;
+                }
                 throw new SigningException("cannot sign with " + km.description() + ": " + e.getMessage(), e);
             }
         }
