@@ -170,8 +170,9 @@ public final class FileBatch {
     /**
      * Refuses (usage error, before anything is touched) a batch in which two files would write the
      * same output, or one would overwrite another's input while that one may still be read.
+     * {@code cmd} is asked for only to report such an error.
      */
-    public static void requireDistinctOutputs(CommandLine cmd, List<Path> inputs, Function<Path, Path> output) {
+    public static void requireDistinctOutputs(java.util.function.Supplier<CommandLine> cmd, List<Path> inputs, Function<Path, Path> output) {
         Map<Path, Path> outputs = new HashMap<>();
         java.util.Set<Path> in = new java.util.HashSet<>();
         for (Path p : inputs) {
@@ -181,12 +182,12 @@ public final class FileBatch {
             Path out = output.apply(p).toAbsolutePath().normalize();
             Path before = outputs.putIfAbsent(out, p);
             if (before != null) {
-                throw new CommandLine.ParameterException(cmd, before.equals(p) || before.toAbsolutePath().normalize()
+                throw new CommandLine.ParameterException(cmd.get(), before.equals(p) || before.toAbsolutePath().normalize()
                         .equals(p.toAbsolutePath().normalize()) ? p + " is given twice"
                         : before + " and " + p + " would both write " + output.apply(p));
             }
             if (!out.equals(p.toAbsolutePath().normalize()) && in.contains(out)) {
-                throw new CommandLine.ParameterException(cmd, p + " would write " + output.apply(p) + ", which is also an input");
+                throw new CommandLine.ParameterException(cmd.get(), p + " would write " + output.apply(p) + ", which is also an input");
             }
         }
     }

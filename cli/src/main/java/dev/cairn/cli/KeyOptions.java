@@ -8,6 +8,7 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.List;
 import picocli.CommandLine.Option;
 
 /**
@@ -197,6 +198,14 @@ public final class KeyOptions {
     public static void warnValidity(KeyMaterial km, PrintWriter err) {
         for (String w : KeyLoader.validityWarnings(km.certificate(), Instant.now())) {
             err.println("cairn: warning: " + w);
+        }
+    }
+
+    /** {@link #warnValidity(KeyMaterial, PrintWriter)}, asking for stderr only when there is a warning. */
+    public static void warnValidity(KeyMaterial km, java.util.function.Supplier<PrintWriter> err) {
+        List<String> warnings = KeyLoader.validityWarnings(km.certificate(), Instant.now());
+        if (!warnings.isEmpty()) {
+            warnValidity(km, err.get());
         }
     }
 

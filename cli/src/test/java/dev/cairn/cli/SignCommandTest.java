@@ -81,4 +81,28 @@ class SignCommandTest {
             assertThat(s.map(p -> p.getFileName().toString())).containsExactlyInAnyOrder("k.pem", "c.pem", "root.p7s", "root.json");
         }
     }
+
+    /** An expired certificate is a warning on stderr, not a refusal: the module is signed (the kernel checks no dates). */
+    @Test
+    void aModuleSignedWithAnExpiredCertificateIsSignedWithAWarning() throws Exception {
+        TestPki.KeyAndCert leaf = TestPki.get().rsaLeaf();
+        Path key = leaf.writeKeyPem(dir.resolve("k.pem"));
+        org.bouncycastle.asn1.x500.X500Name name = new org.bouncycastle.asn1.x500.X500Name("CN=cairn expired test");
+        java.security.cert.X509Certificate expired = new org.bouncycastle.cert.jcajce.JcaX509CertificateConverter().getCertificate(
+                new org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder(name, java.math.BigInteger.valueOf(7),
+                        java.util.Date.from(Instant.parse("2000-01-01T00:00:00Z")), java.util.Date.from(Instant.parse("2001-01-01T00:00:00Z")),
+                        name, leaf.cert().getPublicKey())
+                        .build(new org.bouncycastle.operator.jcajce.JcaContentSignerBuilder("SHA256withRSA").build(leaf.key())));
+        Path cert = dir.resolve("expired.pem");
+        Files.writeString(cert, "-----BEGIN CERTIFICATE-----\n"
+                + java.util.Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(expired.getEncoded())
+                + "\n-----END CERTIFICATE-----\n");
+        byte[] elf = new byte[5000];
+        System.arraycopy(new byte[] {0x7f, 'E', 'L', 'F'}, 0, elf, 0, 4);
+        Path ko = Files.write(dir.resolve("m.ko"), elf);
+        MainTest.Run r = run("sign", "module", "--key", key.toString(), "--cert", cert.toString(), ko.toString());
+        assertThat(r.code()).as(r.err()).isZero();
+        assertThat(r.err()).contains("cairn: warning: certificate CN=cairn expired test expired on 2001-01-01T00:00:00Z");
+        assertThat(dev.cairn.signing.ModuleSignature.isSigned(Files.readAllBytes(ko))).isTrue();
+    }
 }

@@ -82,7 +82,7 @@ public final class ImaCommand extends CommandGroup implements Main.LazySubcomman
             int workers = threads.threads();
             boolean writeSigfiles = sigfile && !noXattr;
             if (writeSigfiles) {
-                FileBatch.requireDistinctOutputs(spec.commandLine(), files, f -> Path.of(f + ".sig"));
+                FileBatch.requireDistinctOutputs(spec::commandLine, files, f -> Path.of(f + ".sig"));
             }
             KeyMaterial km = keys.load(spec.commandLine().getErr());
             FileBatch.Task<String> task = f -> {

@@ -4,6 +4,7 @@ import dev.cairn.cli.CommandGroup;
 import dev.cairn.cli.FileBatch;
 import dev.cairn.cli.JsonOption;
 import dev.cairn.cli.KeyOptions;
+import dev.cairn.cli.LazySpec;
 import dev.cairn.cli.Main;
 import dev.cairn.cli.Outputs;
 import dev.cairn.cli.ThreadsOption;
@@ -48,7 +49,7 @@ public final class SignCommand extends CommandGroup implements Main.LazySubcomma
                     "Several MODULEs: the key is loaded once; a module that fails is named on",
                     "stderr and left untouched, the others are signed (--fail-fast stops at",
                     "the first); a summary line ends the run; exit code of the first failure."})
-    static final class Module implements Callable<Integer> {
+    static final class Module implements Callable<Integer>, LazySpec {
         @Spec
         CommandLine.Model.CommandSpec spec;
         @picocli.CommandLine.Parameters(arity = "1..*", paramLabel = "MODULE", description = "The .ko file(s).")
@@ -70,12 +71,15 @@ public final class SignCommand extends CommandGroup implements Main.LazySubcomma
         @Override
         public Integer call() throws Exception {
             if (out != null && modules.size() > 1) {
-                throw new CommandLine.ParameterException(spec.commandLine(), "--out takes one MODULE; several modules are signed in place");
+                throw new CommandLine.ParameterException(commandLine(), "--out takes one MODULE; several modules are signed in place");
             }
             String digest = digest(md);
             int workers = threads.threads();
-            FileBatch.requireDistinctOutputs(spec.commandLine(), modules, m -> out != null ? out : m);
-            KeyMaterial km = keys.load(spec.commandLine().getErr());
+            // the command line (the fast path's stand-in, still being made on another thread) is asked for
+            // only to report an error or print: the key loads meanwhile
+            FileBatch.requireDistinctOutputs(this::commandLine, modules, m -> out != null ? out : m);
+            KeyMaterial km = keys.loadQuietly();
+            KeyOptions.warnValidity(km, () -> commandLine().getErr());
             dev.cairn.signing.ModuleSignature.Signer signer = dev.cairn.signing.ModuleSignature.signer(km, digest);
             FileBatch.Task<Path> task = module -> {
                 byte[] ko = Files.readAllBytes(module);
@@ -92,13 +96,17 @@ public final class SignCommand extends CommandGroup implements Main.LazySubcomma
                 }
                 return 0;
             }
-            FileBatch.Result<Path> r = FileBatch.run(modules, failFast.enabled(), workers, spec.commandLine().getErr(), task);
+            FileBatch.Result<Path> r = FileBatch.run(modules, failFast.enabled(), workers, commandLine().getErr(), task);
             if (json.enabled()) {
-                JsonOption.print(spec.commandLine().getOut(), r.json("signed", target -> Map.of("output", target.toString())));
+                JsonOption.print(commandLine().getOut(), r.json("signed", target -> Map.of("output", target.toString())));
             } else {
-                spec.commandLine().getErr().println("cairn: " + r.summary("signed", "modules"));
+                commandLine().getErr().println("cairn: " + r.summary("signed", "modules"));
             }
             return r.exitCode();
+        }
+
+        private CommandLine commandLine() {
+            return LazySpec.of(spec).commandLine();
         }
     }
 
@@ -151,7 +159,7 @@ public final class SignCommand extends CommandGroup implements Main.LazySubcomma
                 case "PEM" -> true;
                 default -> throw new IllegalArgumentException("--outform must be DER or PEM, not " + outform);
             };
-            KeyMaterial km = keys.load(spec.commandLine().getErr());
+            KeyMaterial km = keys.load(LazySpec.of(spec).commandLine().getErr());
             byte[] sig = CmsSigner.sign(Files.readAllBytes(in), km, new CmsOptions(!nodetach, !nocerts, !noattr, digest, pss));
             Outputs.write(out, pem ? CmsSigner.toPem(sig).getBytes(StandardCharsets.US_ASCII) : sig);
             return 0;

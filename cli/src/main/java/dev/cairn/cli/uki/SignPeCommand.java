@@ -83,7 +83,7 @@ public final class SignPeCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--signum only goes with --remove-signature");
         }
         int workers = threads.threads();
-        FileBatch.requireDistinctOutputs(spec.commandLine(), inputs, this::outputOf);
+        FileBatch.requireDistinctOutputs(spec::commandLine, inputs, this::outputOf);
         PrintWriter err = spec.commandLine().getErr();
         KeyMaterial km = remove ? null : keys.load(err);
         boolean quiet = json.enabled();
