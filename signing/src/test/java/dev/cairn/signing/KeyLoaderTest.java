@@ -24,7 +24,15 @@ class KeyLoaderTest {
             Path f = dir.resolve("k-" + key.getAlgorithm() + ".pem");
             Files.writeString(f, "comment line\n" + pem.replace("\n", "\r\n"));
             assertThat(KeyLoader.loadPrivateKey(f, null).getEncoded()).isEqualTo(key.getEncoded());
+            Path der = Files.write(dir.resolve("k-" + key.getAlgorithm() + ".der"), key.getEncoded());
+            assertThat(KeyLoader.loadPrivateKey(der, null).getEncoded()).isEqualTo(key.getEncoded());
         }
+        // neither RSA nor EC: the JDK's RSA and EC factories refuse it and Bouncy Castle's converter reads it
+        PrivateKey ed = java.security.KeyPairGenerator.getInstance("Ed25519").generateKeyPair().getPrivate();
+        Path e = Files.writeString(dir.resolve("ed.pem"), Pem.encode("PRIVATE KEY", ed.getEncoded()));
+        PrivateKey read = KeyLoader.loadPrivateKey(e, null);
+        assertThat(read.getAlgorithm()).isIn("Ed25519", "EdDSA");
+        assertThat(read.getEncoded()).isEqualTo(ed.getEncoded());
     }
 
     @Test
