@@ -86,6 +86,12 @@ class LauncherJdkIT {
         return out;
     }
 
+    static void deleteTree(Path dir) throws IOException {
+        try (Stream<Path> s = Files.walk(dir)) {
+            s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+    }
+
     static List<String> cacheFiles(Path dir) throws IOException {
         Path root = dir.resolve("cache").resolve("cairn");
         if (!Files.isDirectory(root)) {
@@ -169,9 +175,7 @@ class LauncherJdkIT {
 
             assertThat(cacheFiles(dir)).containsExactly(files.get(0));
         } finally {
-            try (Stream<Path> s = Files.walk(dir)) {
-                s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
+            deleteTree(dir);
         }
     }
 
@@ -221,9 +225,7 @@ class LauncherJdkIT {
             assertThat(lines).filteredOn(l -> l.contains("SKIPPED") && (l.contains("::montgomerySquare ")
                     || l.contains("::montgomeryMultiply ") || l.contains("::implCompressMultiBlock "))).isEmpty();
         } finally {
-            try (Stream<Path> s = Files.walk(dir)) {
-                s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
+            deleteTree(dir);
         }
     }
 
@@ -250,9 +252,7 @@ class LauncherJdkIT {
                     .doesNotContain("[error]").doesNotContain("WARNING");
             assertThat(dir.resolve("content.p7s")).doesNotExist();
         } finally {
-            try (Stream<Path> s = Files.walk(dir)) {
-                s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-            }
+            deleteTree(dir);
         }
     }
 }
