@@ -196,16 +196,20 @@ public final class KeyOptions {
 
     /** Warns on stderr when {@code km}'s certificate is expired or not yet valid. */
     public static void warnValidity(KeyMaterial km, PrintWriter err) {
-        for (String w : KeyLoader.validityWarnings(km.certificate(), Instant.now())) {
-            err.println("cairn: warning: " + w);
-        }
+        print(KeyLoader.validityWarnings(km.certificate(), Instant.now()), err);
     }
 
     /** {@link #warnValidity(KeyMaterial, PrintWriter)}, asking for stderr only when there is a warning. */
     public static void warnValidity(KeyMaterial km, java.util.function.Supplier<PrintWriter> err) {
         List<String> warnings = KeyLoader.validityWarnings(km.certificate(), Instant.now());
         if (!warnings.isEmpty()) {
-            warnValidity(km, err.get());
+            print(warnings, err.get());
+        }
+    }
+
+    private static void print(List<String> warnings, PrintWriter err) {
+        for (String w : warnings) {
+            err.println("cairn: warning: " + w);
         }
     }
 
